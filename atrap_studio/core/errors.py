@@ -1,0 +1,50 @@
+"""The project's own error types: every refusal of bad input is one of these, never a traceback."""
+
+from __future__ import annotations
+
+
+class AtrapError(Exception):
+    """Base of all errors ATRAP Studio reports to a user.
+
+    The message is meant to be shown as is: it names what is wrong, where, and how to fix it.
+    """
+
+
+class GraphFileError(AtrapError):
+    """A graph file could not be read: syntax, format, schema version or structure.
+
+    Attributes:
+        path: the file, when the document came from one.
+        line: 1-based line of the problem, when known.
+        column: 1-based column of the problem, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.detail = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = self.path or "<graph>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.detail}"
+
+
+class NetworkFileError(AtrapError):
+    """A network or checkpoint file was refused: format, version, shapes, sizes or values."""
+
+
+class RunError(AtrapError):
+    """A run could not start or had to stop: a node failed, a loss was not finite..."""

@@ -1,0 +1,537 @@
+"""Validation: every problem of a graph at once, as structured issues keyed by node.
+
+One function feeds the CLI's exit code, the editor's badges and the tests. The same analysis
+infers every port's shape along the links (several links into one Vector input concatenate), so
+the runtime compiles from it instead of working sizes out a second time.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from atrap_studio.core.document import GraphDocument, Link
+from atrap_studio.core.registry import Registry
+from atrap_studio.core.specs import NodeSpec, PortSpec
+
+Severity = Literal["error", "warning"]
+PortKey = tuple[str, str]  # (node id, port name)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a graph.
+
+    Attributes:
+        code: stable machine-readable kind, e.g. ``size.mismatch`` (tests assert on it).
+        message: what is wrong, in words a non-programmer understands.
+        hint: how to fix it.
+        severity: errors block a run; warnings do not.
+        node, port, prop: where, when the problem belongs to a node.
+    """
+
+    code: str
+    message: str
+    hint: str = ""
+    severity: Severity = "error"
+    node: str | None = None
+    port: str | None = None
+    prop: str | None = None
+
+    def format(self, source: str = "<graph>") -> str:
+        """``file.yaml: node 'brain': message (hint)`` as the CLI prints it."""
+        where = f"{source}: "
+        if self.node is not None:
+            where += f"node '{self.node}': "
+        text = f"{where}{'warning: ' if self.severity == 'warning' else ''}{self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+@dataclass
+class Analysis:
+    """What validation learned about a graph; the runtime compiles from it.
+
+    Attributes:
+        issues: every problem found, errors and warnings.
+        specs: the spec of each node whose type is known, by node id.
+        props: each known node's properties with defaults filled in.
+        scene: id of the graph's scene node, when there is exactly one.
+        trainer: id of the graph's trainer node, when there is exactly one.
+        facts: what the scene declares about itself (``joints``...).
+        inputs: the shape arriving at each linked or sized input port.
+        outputs: the shape of each output port that is known.
+        order: node ids in an order where every node comes after its inputs (feedback links
+            into scene actuators excluded); empty when the graph has a cycle.
+    """
+
+    issues: list[Issue] = field(default_factory=list)
+    specs: dict[str, NodeSpec] = field(default_factory=dict)
+    props: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scene: str | None = None
+    trainer: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[PortKey, tuple[int, ...]] = field(default_factory=dict)
+    outputs: dict[PortKey, tuple[int, ...]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate(doc: GraphDocument, registry: Registry) -> list[Issue]:
+    """Every problem of ``doc`` at once (an empty list means it can run)."""
+    return analyse(doc, registry).issues
+
+
+def analyse(doc: GraphDocument, registry: Registry) -> Analysis:
+    """Check a document against the registry and infer its port shapes."""
+    result = Analysis()
+    _check_nodes(doc, registry, result)
+    links = _check_links(doc, result)
+    _check_roles(doc, result)
+    _check_required_inputs(doc, links, result)
+    result.order = _topological_order(doc, links, result)
+    if result.scene is not None and not _has_errors(result, result.scene):
+        _scene_facts(result)
+    _infer_shapes(doc, links, result)
+    return result
+
+
+def _has_errors(result: Analysis, node_id: str) -> bool:
+    return any(i.node == node_id and i.severity == "error" for i in result.issues)
+
+
+def _check_nodes(doc: GraphDocument, registry: Registry, result: Analysis) -> None:
+    seen: set[str] = set()
+    for node in doc.nodes:
+        if node.id in seen:
+            result.issues.append(
+                Issue(
+                    "id.duplicate",
+                    f"the id '{node.id}' is used by more than one node",
+                    "give each node its own id",
+                    node=node.id,
+                )
+            )
+            continue
+        seen.add(node.id)
+        spec = registry.get(node.type)
+        if spec is None:
+            close = registry.suggest(node.type)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            result.issues.append(
+                Issue(
+                    "type.unknown",
+                    f"unknown node type '{node.type}'",
+                    hint or "run 'atrap nodes' to list the node types this version knows",
+                    node=node.id,
+                )
+            )
+            continue
+        result.specs[node.id] = spec
+        result.props[node.id] = spec.resolved_props(node.props)
+        for name, value in node.props.items():
+            prop = spec.prop(name)
+            if prop is None:
+                close = [p.name for p in spec.props if _close(name, p.name)]
+                known = ", ".join(p.name for p in spec.props) or "none"
+                hint = f"did you mean '{close[0]}'?" if close else f"its properties: {known}"
+                result.issues.append(
+                    Issue(
+                        "prop.unknown",
+                        f"{spec.type} has no property '{name}'",
+                        hint,
+                        node=node.id,
+                        prop=name,
+                    )
+                )
+                continue
+            problem = prop.check(value)
+            if problem:
+                code, message, hint = problem
+                result.issues.append(
+                    Issue(code, f"property '{name}': {message}", hint, node=node.id, prop=name)
+                )
+        for prop in spec.props:
+            if prop.required and prop.name not in node.props:
+                result.issues.append(
+                    Issue(
+                        "prop.missing",
+                        f"property '{prop.name}' must be set",
+                        prop.help,
+                        node=node.id,
+                        prop=prop.name,
+                    )
+                )
+
+
+def _close(a: str, b: str) -> bool:
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
+
+
+def _check_links(doc: GraphDocument, result: Analysis) -> list[Link]:
+    """Report bad links; return the ones whose both ends exist and whose types fit."""
+    good: list[Link] = []
+    seen: set[tuple[str, str]] = set()
+    ids = {n.id for n in doc.nodes}
+    for link in doc.links:
+        pair = (str(link.src), str(link.dst))
+        if pair in seen:
+            result.issues.append(
+                Issue(
+                    "link.duplicate",
+                    f"the link {pair[0]} → {pair[1]} appears twice",
+                    "remove one of them",
+                    severity="warning",
+                    node=link.dst.node,
+                    port=link.dst.port,
+                )
+            )
+            continue
+        seen.add(pair)
+        ends_ok = True
+        for end, direction in ((link.src, "output"), (link.dst, "input")):
+            if end.node not in ids:
+                result.issues.append(
+                    Issue(
+                        "link.node_unknown",
+                        f"the link {pair[0]} → {pair[1]} names a node '{end.node}' that is "
+                        "not in the graph",
+                        "fix the node id in the link or remove the link",
+                        node=link.dst.node if end is link.src else link.src.node,
+                    )
+                )
+                ends_ok = False
+                continue
+            spec = result.specs.get(end.node)
+            if spec is None:
+                ends_ok = False  # unknown type: already reported on the node
+                continue
+            ports = spec.outputs if direction == "output" else spec.inputs
+            if not any(p.name == end.port for p in ports):
+                other = spec.inputs if direction == "output" else spec.outputs
+                names = ", ".join(p.name for p in ports) or "none"
+                hint = f"its {direction}s: {names}"
+                if any(p.name == end.port for p in other):
+                    hint = (
+                        f"'{end.port}' is an {'input' if direction == 'output' else 'output'}; "
+                        f"links go from an output to an input ({hint})"
+                    )
+                result.issues.append(
+                    Issue(
+                        "link.port_unknown",
+                        f"{spec.type} has no {direction} '{end.port}' (link {pair[0]} → {pair[1]})",
+                        hint,
+                        node=end.node,
+                        port=end.port,
+                    )
+                )
+                ends_ok = False
+        if not ends_ok:
+            continue
+        src_port = _port(result, link.src.node, link.src.port, "out")
+        dst_port = _port(result, link.dst.node, link.dst.port, "in")
+        src_type, dst_type = src_port.port_type, dst_port.port_type
+        if not dst_type.accepts(src_type):
+            result.issues.append(
+                Issue(
+                    "link.type_mismatch",
+                    f"cannot link {pair[0]} ({src_type}) into {pair[1]} ({dst_type})",
+                    f"'{link.dst.port}' takes a {dst_type.kind}; link an output of that type",
+                    node=link.dst.node,
+                    port=link.dst.port,
+                )
+            )
+            continue
+        good.append(link)
+    by_input: dict[PortKey, list[Link]] = defaultdict(list)
+    for link in good:
+        by_input[(link.dst.node, link.dst.port)].append(link)
+    for (node_id, port_name), arriving in by_input.items():
+        port = _port(result, node_id, port_name, "in")
+        if len(arriving) > 1 and not port.multiple:
+            sources = ", ".join(str(lk.src) for lk in arriving)
+            result.issues.append(
+                Issue(
+                    "link.multiple",
+                    f"input '{port_name}' takes one link but has {len(arriving)}: {sources}",
+                    "remove all but one of them",
+                    node=node_id,
+                    port=port_name,
+                )
+            )
+    return good
+
+
+def _port(result: Analysis, node_id: str, name: str, direction: str) -> PortSpec:
+    spec = result.specs[node_id]
+    port = spec.input(name) if direction == "in" else spec.output(name)
+    assert port is not None
+    return port
+
+
+def _check_roles(doc: GraphDocument, result: Analysis) -> None:
+    scenes = [
+        n.id for n in doc.nodes if n.id in result.specs and result.specs[n.id].category == "scene"
+    ]
+    trainers = [
+        n.id for n in doc.nodes if n.id in result.specs and result.specs[n.id].category == "trainer"
+    ]
+    if not scenes:
+        result.issues.append(
+            Issue(
+                "graph.no_scene",
+                "the graph has no scene: the agent needs a world to act in",
+                "add a scene node, for example scene.robot_arm",
+            )
+        )
+    elif len(scenes) > 1:
+        for extra in scenes[1:]:
+            result.issues.append(
+                Issue(
+                    "graph.scenes",
+                    f"the graph has {len(scenes)} scenes ({', '.join(scenes)}); a pipeline "
+                    "trains in exactly one",
+                    "remove the extra scene, or make a second graph for it",
+                    node=extra,
+                )
+            )
+    else:
+        result.scene = scenes[0]
+    if not trainers:
+        result.issues.append(
+            Issue(
+                "graph.no_trainer",
+                "the graph has no trainer: nothing would learn",
+                "add a trainer node, for example trainer.direct or trainer.ppo",
+            )
+        )
+    elif len(trainers) > 1:
+        for extra in trainers[1:]:
+            result.issues.append(
+                Issue(
+                    "graph.trainers",
+                    f"the graph has {len(trainers)} trainers ({', '.join(trainers)}); "
+                    "a pipeline has one",
+                    "remove the extra trainer",
+                    node=extra,
+                )
+            )
+    else:
+        result.trainer = trainers[0]
+
+
+def _check_required_inputs(doc: GraphDocument, links: list[Link], result: Analysis) -> None:
+    linked = {(lk.dst.node, lk.dst.port) for lk in links}
+    broken = {(lk.dst.node, lk.dst.port) for lk in doc.links}
+    for node in doc.nodes:
+        spec = result.specs.get(node.id)
+        if spec is None or _is_duplicate(doc, node.id, node):
+            continue
+        for port in spec.inputs:
+            key = (node.id, port.name)
+            if port.required and key not in linked and key not in broken:
+                result.issues.append(
+                    Issue(
+                        "port.unconnected",
+                        f"input '{port.name}' ({port.type}) is not linked",
+                        f"link an output of type {port.port_type.kind} into it: {port.help}",
+                        node=node.id,
+                        port=port.name,
+                    )
+                )
+
+
+def _is_duplicate(doc: GraphDocument, node_id: str, node: object) -> bool:
+    """Whether ``node`` is a second node with an id already used earlier in the document."""
+    first = next(n for n in doc.nodes if n.id == node_id)
+    return first is not node
+
+
+def _topological_order(doc: GraphDocument, links: list[Link], result: Analysis) -> list[str]:
+    ids = list(dict.fromkeys(n.id for n in doc.nodes))
+    edges: dict[str, list[str]] = {i: [] for i in ids}
+    indegree = dict.fromkeys(ids, 0)
+    for link in links:
+        if _port(result, link.dst.node, link.dst.port, "in").feedback:
+            continue
+        edges[link.src.node].append(link.dst.node)
+        indegree[link.dst.node] += 1
+    ready = [i for i in ids if indegree[i] == 0]
+    order: list[str] = []
+    while ready:
+        current = ready.pop(0)
+        order.append(current)
+        for nxt in edges[current]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    if len(order) == len(ids):
+        return order
+    cycle = _find_cycle({i for i in ids if i not in order}, edges)
+    path = " → ".join([*cycle, cycle[0]])
+    result.issues.append(
+        Issue(
+            "graph.cycle",
+            f"links form a cycle: {path}",
+            "a pipeline flows one way; only an action's command may loop back into a scene's "
+            "'actuators' input",
+            node=cycle[0],
+        )
+    )
+    return []
+
+
+def _find_cycle(remaining: set[str], edges: dict[str, list[str]]) -> list[str]:
+    """One cycle among the nodes Kahn's algorithm could not order."""
+    start = sorted(remaining)[0]
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    current = start
+    while current not in seen:
+        seen[current] = len(path)
+        path.append(current)
+        current = next(n for n in edges[current] if n in remaining)
+    return path[seen[current] :]
+
+
+def _scene_facts(result: Analysis) -> None:
+    assert result.scene is not None
+    spec = result.specs[result.scene]
+    if spec.facts is not None:
+        result.facts = spec.facts(result.props[result.scene])
+    for node_id, node_spec in result.specs.items():
+        missing = [f for f in node_spec.requires_facts if not result.facts.get(f)]
+        if missing:
+            scene_type = spec.type
+            result.issues.append(
+                Issue(
+                    "scene.unsupported",
+                    f"{node_spec.type} needs a scene with {', '.join(missing)}, and "
+                    f"{scene_type} has none",
+                    "use a node made for this scene (see 'atrap nodes')",
+                    node=node_id,
+                )
+            )
+        for check in node_spec.checks:
+            for prop, message, hint in check(result.props[node_id], result.facts):
+                result.issues.append(Issue("prop.check", message, hint, node=node_id, prop=prop))
+
+
+def _fixed_shape(result: Analysis, node_id: str, port: PortSpec) -> tuple[int, ...] | None:
+    """The shape a port's spec fixes, from its rule or its declared type, if any."""
+    if port.shape is not None:
+        spec = result.specs[node_id]
+        if _has_errors(result, node_id) or any(
+            not result.facts.get(f) for f in spec.requires_facts
+        ):
+            return None
+        if result.scene is None:
+            return None
+        try:
+            shape = tuple(int(d) for d in port.shape(result.props[node_id], result.facts))
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+        return shape if shape and all(d > 0 for d in shape) else None
+    declared = port.port_type.shape
+    if declared and all(d is not None for d in declared):
+        return tuple(d for d in declared if d is not None)
+    return None
+
+
+def _infer_shapes(doc: GraphDocument, links: list[Link], result: Analysis) -> None:
+    """Propagate Vector sizes along links until nothing changes; report mismatches."""
+    outputs: dict[PortKey, tuple[int, ...]] = {}
+    fixed_inputs: dict[PortKey, tuple[int, ...]] = {}
+    for node_id, spec in result.specs.items():
+        for port in spec.outputs:
+            shape = _fixed_shape(result, node_id, port)
+            if shape is not None:
+                outputs[(node_id, port.name)] = shape
+        for port in spec.inputs:
+            shape = _fixed_shape(result, node_id, port)
+            if shape is not None:
+                fixed_inputs[(node_id, port.name)] = shape
+    arriving: dict[PortKey, list[Link]] = defaultdict(list)
+    for link in links:
+        arriving[(link.dst.node, link.dst.port)].append(link)
+    vector_inputs = {
+        key: group
+        for key, group in arriving.items()
+        if _port(result, key[0], key[1], "in").port_type.kind == "Vector"
+    }
+    changed = True
+    while changed:
+        changed = False
+        for key, group in vector_inputs.items():
+            fixed = fixed_inputs.get(key)
+            unknown = [lk for lk in group if (lk.src.node, lk.src.port) not in outputs]
+            if fixed is not None and len(unknown) == 1:
+                known = sum(
+                    outputs[(lk.src.node, lk.src.port)][0] for lk in group if lk not in unknown
+                )
+                if fixed[0] - known > 0:
+                    outputs[(unknown[0].src.node, unknown[0].src.port)] = (fixed[0] - known,)
+                    changed = True
+    reported: set[PortKey] = set()
+    for key, group in vector_inputs.items():
+        sizes = [outputs.get((lk.src.node, lk.src.port)) for lk in group]
+        total = sum(s[0] for s in sizes if s is not None)
+        fixed = fixed_inputs.get(key)
+        overfull = fixed is not None and total >= fixed[0] and None in sizes
+        if None in sizes and not overfull:
+            continue
+        if fixed is not None and (fixed[0] != total or overfull):
+            parts = ", ".join(
+                f"{lk.src} ({'?' if s is None else s[0]})"
+                for lk, s in zip(group, sizes, strict=True)
+            )
+            for lk, s in zip(group, sizes, strict=True):
+                if s is None:
+                    reported.add((lk.src.node, lk.src.port))
+            result.issues.append(
+                Issue(
+                    "size.mismatch",
+                    f"input '{key[1]}' needs {fixed[0]} values but its links bring "
+                    f"{total}{' and more' if overfull else ''}: {parts}",
+                    f"link outputs whose sizes add up to {fixed[0]}",
+                    node=key[0],
+                    port=key[1],
+                )
+            )
+            reported.add(key)
+            continue
+        result.inputs[key] = (total,)
+    for key, shape in fixed_inputs.items():
+        if key not in reported:
+            result.inputs.setdefault(key, shape)
+    for key, group in arriving.items():
+        if key in vector_inputs:
+            continue
+        source = outputs.get((group[0].src.node, group[0].src.port))
+        if source is not None:
+            result.inputs.setdefault(key, source)
+    result.outputs = outputs
+    for link in links:
+        key = (link.src.node, link.src.port)
+        port = _port(result, key[0], key[1], "out")
+        if port.port_type.kind == "Vector" and key not in outputs and key not in reported:
+            if _has_errors(result, key[0]) or result.scene is None:
+                continue
+            reported.add(key)
+            result.issues.append(
+                Issue(
+                    "size.unresolved",
+                    f"the size of output '{key[1]}' cannot be worked out from its links",
+                    "link it into an input whose size is known (for example an action's 'values')",
+                    node=key[0],
+                    port=key[1],
+                )
+            )

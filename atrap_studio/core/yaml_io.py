@@ -1,0 +1,292 @@
+"""Reading and writing graph files: strict YAML 1.2 in, pretty YAML out, atomically.
+
+Reading is defensive because graph files are shared between people: size-capped, UTF-8 only,
+no tags (so nothing names Python code), no anchors or aliases (no "billion laughs"), duplicate
+keys refused, nesting bounded; every error names the file, line and column.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from atrap_studio.core.document import FORMAT, GraphDocument
+from atrap_studio.core.errors import GraphFileError
+from atrap_studio.core.migrations import migrate
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 32
+
+
+def load_graph(path: str | os.PathLike[str]) -> GraphDocument:
+    """Read and parse a graph file (it is never modified)."""
+    name = str(path)
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            raise GraphFileError(
+                f"the file is {size / 1e6:.1f} MB; graph files are limited to "
+                f"{MAX_FILE_BYTES / 1e6:.0f} MB",
+                path=name,
+            )
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise GraphFileError("no such file", path=name) from None
+    except IsADirectoryError:
+        raise GraphFileError("is a folder, not a graph file", path=name) from None
+    except OSError as exc:
+        raise GraphFileError(f"cannot be read ({exc.strerror})", path=name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GraphFileError(
+            f"is not UTF-8 text (byte {exc.start}); is it really a graph file?", path=name
+        ) from None
+    return parse_graph(text, path=name)
+
+
+def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
+    """Parse graph YAML text into a document, migrating older schema versions."""
+    if len(text) > MAX_FILE_BYTES:
+        raise GraphFileError("the text is too large for a graph file", path=path)
+    if not text.strip():
+        raise GraphFileError(
+            "the file is empty; a graph starts with 'format: atrap-graph'", path=path
+        )
+    yaml = _reader()
+    _check_events(yaml, text, path)
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise GraphFileError(
+            f"YAML syntax error: {problem}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except (YAMLError, RecursionError) as exc:
+        raise GraphFileError(f"YAML error: {exc}", path=path) from None
+    if not isinstance(tree, CommentedMap):
+        raise GraphFileError(
+            f"expected a mapping starting with 'format: {FORMAT}', found {_kind(tree)}",
+            path=path,
+            line=1,
+        )
+    data = _plain(tree)
+    if data.get("format") != FORMAT:
+        found = data.get("format")
+        raise GraphFileError(
+            f"not an ATRAP graph: 'format' is {found!r}, expected '{FORMAT}'",
+            path=path,
+            line=_line(tree, ("format",)),
+        )
+    version = data.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise GraphFileError(
+            f"'schema_version' must be a whole number, found {version!r}",
+            path=path,
+            line=_line(tree, ("schema_version",)),
+        )
+    try:
+        data = migrate(data, version)
+    except ValueError as exc:
+        raise GraphFileError(str(exc), path=path, line=_line(tree, ("schema_version",))) from None
+    try:
+        return GraphDocument.model_validate(data)
+    except ValidationError as exc:
+        raise _structure_error(exc, tree, path) from None
+
+
+def dump_graph(doc: GraphDocument) -> str:
+    """The document as YAML text: block nodes, flow props, positions and links."""
+    data = doc.to_data()
+    root = CommentedMap()
+    for key, value in data.items():
+        root[key] = value
+    nodes = CommentedSeq()
+    for node in data["nodes"]:
+        item = CommentedMap(node)
+        if "props" in item:
+            item["props"] = _flow_map(item["props"])
+        if "pos" in item:
+            item["pos"] = _flow_seq(item["pos"])
+        nodes.append(item)
+    root["nodes"] = nodes
+    links = CommentedSeq()
+    for pair in data["links"]:
+        links.append(_flow_seq(pair))
+    root["links"] = links
+    out = io.StringIO()
+    _writer().dump(root, out)
+    return out.getvalue()
+
+
+def save_graph(doc: GraphDocument, path: str | os.PathLike[str]) -> None:
+    """Write atomically: a temp file in the same folder, flushed, then renamed over ``path``.
+
+    A crash or a full disk never leaves a half-written graph where the user's file was.
+    """
+    target = Path(path)
+    text = dump_graph(doc)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _reader() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _writer() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    return yaml
+
+
+def _check_events(yaml: YAML, text: str, path: str | None) -> None:
+    """Refuse what the data model never needs, before anything is constructed."""
+    depth = 0
+    documents = 0
+    try:
+        for event in yaml.parse(text):
+            name = type(event).__name__
+            mark = getattr(event, "start_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            if name == "AliasEvent" or getattr(event, "anchor", None):
+                raise GraphFileError(
+                    "YAML anchors and aliases (&name, *name) are not allowed in graph files",
+                    path=path,
+                    line=line,
+                )
+            if getattr(event, "tag", None) is not None:
+                raise GraphFileError(
+                    f"YAML tags such as {event.tag!r} are not allowed in graph files; "
+                    "a graph file holds plain data only",
+                    path=path,
+                    line=line,
+                )
+            if name == "DocumentStartEvent":
+                documents += 1
+                if documents > 1:
+                    raise GraphFileError(
+                        "the file holds several YAML documents; a graph file holds one",
+                        path=path,
+                        line=line,
+                    )
+            if name in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise GraphFileError(
+                        f"nested more than {MAX_DEPTH} levels deep", path=path, line=line
+                    )
+            elif name in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise GraphFileError(
+            f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except YAMLError as exc:
+        raise GraphFileError(f"YAML error: {exc}", path=path) from None
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's round-trip objects as plain dicts, lists and scalars."""
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if type(value).__name__ == "ScalarBoolean" or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _line(tree: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest part of ``loc`` found in the round-trip tree."""
+    line: int | None = getattr(getattr(tree, "lc", None), "line", None)
+    node = tree
+    for key in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, CommentedMap) and key in node:
+                line = lc.key(key)[0] if lc is not None else line
+                node = node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+                line = lc.item(key)[0] if lc is not None else line
+                node = node[key]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+    return None if line is None else line + 1
+
+
+def _structure_error(exc: ValidationError, tree: Any, path: str | None) -> GraphFileError:
+    lines: list[str] = []
+    first_line: int | None = None
+    for error in exc.errors(include_url=False)[:20]:
+        loc = tuple(
+            p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function"))
+        )
+        line = _line(tree, loc)
+        first_line = first_line if first_line is not None else line
+        where = ".".join(str(p) for p in loc) or "document"
+        at = f"line {line}: " if line else ""
+        lines.append(f"{at}{where}: {error['msg']}")
+    if len(exc.errors()) > 20:
+        lines.append(f"... and {len(exc.errors()) - 20} more")
+    message = "the graph's structure is invalid:\n  " + "\n  ".join(lines)
+    return GraphFileError(message, path=path, line=first_line)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    return f"a single value ({value!r})"
+
+
+def _flow_map(mapping: dict[str, Any]) -> CommentedMap:
+    result = CommentedMap(mapping)
+    result.fa.set_flow_style()
+    return result
+
+
+def _flow_seq(items: list[Any]) -> CommentedSeq:
+    result = CommentedSeq(items)
+    result.fa.set_flow_style()
+    return result

@@ -1,0 +1,124 @@
+"""Scene node specs: the worlds an agent acts in, simulated in batches."""
+
+from __future__ import annotations
+
+from atrap_studio.core.specs import Facts, NodeSpec, PortSpec, Props, PropSpec
+
+MAX_JOINTS = 7
+
+
+def _arm_facts(props: Props) -> dict[str, object]:
+    return {
+        "joints": props["joints"],
+        "effector": True,
+        "target": True,
+        "differentiable": True,
+    }
+
+
+def _arm_lists_match_joints(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
+    problems = []
+    joints = props["joints"]
+    for name in ("axes", "link_lengths", "limits_deg"):
+        value = props[name]
+        if value and len(value) != joints:
+            problems.append(
+                (
+                    name,
+                    f"property '{name}' has {len(value)} entries but the arm has {joints} joints",
+                    "give one entry per joint, or leave it empty ([]) for the default layout",
+                )
+            )
+    for name in ("link_lengths", "limits_deg"):
+        if any(v <= 0 for v in props[name]):
+            problems.append((name, f"property '{name}' must hold positive values", "use > 0"))
+    return problems
+
+
+ROBOT_ARM = NodeSpec(
+    type="scene.robot_arm",
+    version=1,
+    title="Robot arm",
+    category="scene",
+    help=(
+        "A serial arm of revolute joints (an industrial 6-axis layout by default) that must "
+        "bring its tip to a target. Many copies are simulated at once; each episode draws a "
+        "new reachable target."
+    ),
+    impl="atrap_studio.nodes.impl.arm:RobotArmScene",
+    inputs=(
+        PortSpec(
+            "actuators",
+            "Action",
+            "Commands from action nodes; they move the joints at each step.",
+            multiple=True,
+            feedback=True,
+        ),
+    ),
+    outputs=(PortSpec("scene", "Scene", "The simulated arms, for sensors and rewards to read."),),
+    props=(
+        PropSpec("joints", "int", 6, "Number of revolute joints.", min=2, max=MAX_JOINTS),
+        PropSpec(
+            "axes",
+            "str_list",
+            [],
+            "Rotation axis of each joint in its own frame (x, y or z); empty: industrial layout.",
+            choices=("x", "y", "z"),
+            max_items=MAX_JOINTS,
+        ),
+        PropSpec(
+            "link_lengths",
+            "float_list",
+            [],
+            "Length in metres of the link after each joint; empty: industrial layout.",
+            min=0.001,
+            max=10.0,
+            max_items=MAX_JOINTS,
+        ),
+        PropSpec(
+            "limits_deg",
+            "float_list",
+            [],
+            "Symmetric limit (±degrees) of each joint; empty: ±170° yaw joints, ±120° others.",
+            min=1.0,
+            max=180.0,
+            max_items=MAX_JOINTS,
+        ),
+        PropSpec(
+            "instances",
+            "int",
+            1024,
+            "How many arms are simulated at once (more: smoother learning, more memory).",
+            min=1,
+            max=262_144,
+        ),
+        PropSpec(
+            "episode_steps",
+            "int",
+            1,
+            "Steps in each episode before a new target is drawn (1: reach in one move).",
+            min=1,
+            max=10_000,
+        ),
+        PropSpec(
+            "success_mm",
+            "float",
+            10.0,
+            "An episode succeeds when the tip ends closer than this to the target (mm).",
+            min=0.001,
+            max=10_000.0,
+        ),
+        PropSpec(
+            "target",
+            "choice",
+            "random_in_reach",
+            "Where targets appear: anywhere the arm can reach, or near the tip first "
+            "(a curriculum that widens as training goes).",
+            choices=("random_in_reach", "near_effector"),
+        ),
+    ),
+    facts=_arm_facts,
+    checks=(_arm_lists_match_joints,),
+)
+
+SPECS = (ROBOT_ARM,)

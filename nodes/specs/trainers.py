@@ -1,0 +1,144 @@
+"""Trainer node specs: how the network learns from the rewards, and for how long."""
+
+from __future__ import annotations
+
+from atrap_studio.core.specs import NodeSpec, PortSpec, PropSpec
+
+_INPUTS = (
+    PortSpec("network", "Network", "The network to train (from an NN Factory)."),
+    PortSpec("reward", "Reward", "What to maximise; several rewards are added.", multiple=True),
+)
+
+
+def _budget_and_exploration(
+    steps: int, explore_from: float, explore_steps: int
+) -> tuple[PropSpec, ...]:
+    """Properties every trainer shares: its budget, its goal and the exploration schedule."""
+    return (
+        PropSpec("steps", "int", steps, "Training updates to run at most.", min=1, max=10**9),
+        PropSpec(
+            "goal_success_rate",
+            "float",
+            0.95,
+            "Stop early once this share of fresh test episodes succeeds (0: never stop early).",
+            min=0.0,
+            max=1.0,
+        ),
+        PropSpec(
+            "eval_every",
+            "int",
+            100,
+            "Test the network every this many updates.",
+            min=1,
+            max=10**9,
+        ),
+        PropSpec(
+            "eval_episodes", "int", 2048, "Fresh episodes in each test.", min=1, max=1_000_000
+        ),
+        PropSpec(
+            "explore_from",
+            "float",
+            explore_from,
+            "Share of actions taken at random at the start (the rest are the network's).",
+            min=0.0,
+            max=1.0,
+        ),
+        PropSpec(
+            "explore_to",
+            "float",
+            0.0,
+            "Share of random actions at the end of the schedule.",
+            min=0.0,
+            max=1.0,
+        ),
+        PropSpec(
+            "explore_steps",
+            "int",
+            explore_steps,
+            "Updates over which random actions give way to the network's.",
+            min=0,
+            max=10**9,
+        ),
+        PropSpec("seed", "int", 0, "Seed of the scene and of exploration.", min=0, max=2**31 - 1),
+        PropSpec(
+            "checkpoint_every",
+            "int",
+            500,
+            "Save a checkpoint every this many updates.",
+            min=1,
+            max=10**9,
+        ),
+        PropSpec(
+            "log_every", "int", 10, "Report metrics every this many updates.", min=1, max=10**6
+        ),
+    )
+
+
+DIRECT = NodeSpec(
+    type="trainer.direct",
+    version=1,
+    title="Direct trainer",
+    category="trainer",
+    help=(
+        "Learns through the gradient of the reward, which a kinematic scene can give: the "
+        "fastest way to learn to reach. Needs a differentiable scene and a smooth reward."
+    ),
+    impl="atrap_studio.runtime.trainers.direct:DirectTrainer",
+    inputs=_INPUTS,
+    props=(
+        PropSpec("lr", "float", 0.003, "Learning rate (Adam).", min=1e-7, max=1.0),
+        PropSpec(
+            "lr_schedule",
+            "choice",
+            "cosine",
+            "constant, or cosine: the rate falls smoothly to 1% by the last update "
+            "(finer precision at the end).",
+            choices=("constant", "cosine"),
+        ),
+        PropSpec(
+            "grad_clip", "float", 1.0, "Largest gradient norm (0: no clipping).", min=0.0, max=1e6
+        ),
+        *_budget_and_exploration(steps=4000, explore_from=0.5, explore_steps=400),
+    ),
+    requires_facts=("differentiable",),
+)
+
+PPO = NodeSpec(
+    type="trainer.ppo",
+    version=1,
+    title="PPO trainer",
+    category="trainer",
+    help=(
+        "Proximal Policy Optimisation: learns by trial and reward alone, with no gradient from "
+        "the scene. Works with any scene and reward."
+    ),
+    impl="atrap_studio.runtime.trainers.ppo:PPOTrainer",
+    inputs=_INPUTS,
+    props=(
+        PropSpec("lr", "float", 0.001, "Learning rate (Adam).", min=1e-7, max=1.0),
+        PropSpec(
+            "horizon", "int", 4, "Steps each scene instance plays per update.", min=1, max=100_000
+        ),
+        PropSpec("epochs", "int", 4, "Passes over each batch of experience.", min=1, max=100),
+        PropSpec("minibatches", "int", 4, "Minibatches per pass.", min=1, max=1024),
+        PropSpec("gamma", "float", 0.99, "Discount of future rewards.", min=0.0, max=1.0),
+        PropSpec("gae_lambda", "float", 0.95, "GAE smoothing of advantages.", min=0.0, max=1.0),
+        PropSpec("clip", "float", 0.2, "PPO ratio clipping.", min=0.01, max=1.0),
+        PropSpec("value_coef", "float", 0.5, "Weight of the value loss.", min=0.0, max=100.0),
+        PropSpec("entropy_coef", "float", 0.0, "Entropy bonus.", min=0.0, max=10.0),
+        PropSpec(
+            "init_std",
+            "float",
+            0.3,
+            "Initial spread of the network's own trial actions.",
+            min=0.001,
+            max=10.0,
+        ),
+        PropSpec(
+            "grad_clip", "float", 0.5, "Largest gradient norm (0: no clipping).", min=0.0, max=1e6
+        ),
+        *_budget_and_exploration(steps=400, explore_from=0.3, explore_steps=50),
+    ),
+)
+
+SPECS = (DIRECT, PPO)

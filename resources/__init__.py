@@ -1,0 +1,1 @@
+"""Resources shipped with the program: example graphs (found through importlib.resources)."""
