@@ -1,0 +1,263 @@
+"""Network architectures as data, and the one place that turns them into torch modules.
+
+A network file names its layers from a closed allow-list; nothing else is ever built from a
+file, so opening a shared network can run no code of the sender's choosing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "elu", "gelu", "silu", "leaky_relu", "sigmoid")
+INITS: tuple[str, ...] = ("orthogonal", "xavier", "kaiming", "default")
+
+MAX_LAYERS = 64
+MAX_FEATURES = 65_536
+LEAKY_RELU_SLOPE = 0.01
+LAST_LAYER_GAIN = 0.01  # initial outputs near zero: early actions are gentle, not saturated
+
+LayerKind = Literal[
+    "linear", "layernorm", "tanh", "relu", "elu", "gelu", "silu", "leaky_relu", "sigmoid"
+]
+Size = Annotated[int, Field(strict=True, ge=1, le=MAX_FEATURES)]
+
+# Gains keep the activations' variance steady through the depth of the network.
+_GAINS: dict[str, float] = {
+    "tanh": 5.0 / 3.0,
+    "relu": math.sqrt(2.0),
+    "elu": math.sqrt(2.0),
+    "gelu": math.sqrt(2.0),
+    "silu": math.sqrt(2.0),
+    "leaky_relu": math.sqrt(2.0 / (1.0 + LEAKY_RELU_SLOPE**2)),
+    "sigmoid": 1.0,
+}
+# kaiming_uniform_ knows only a few nonlinearities by name; the relu-likes share relu's gain.
+_KAIMING_NAMES: dict[str, Literal["tanh", "relu", "sigmoid"]] = {
+    "tanh": "tanh",
+    "relu": "relu",
+    "elu": "relu",
+    "gelu": "relu",
+    "silu": "relu",
+    "leaky_relu": "relu",
+    "sigmoid": "sigmoid",
+}
+
+
+class Layer(BaseModel):
+    """One layer of a sequential network: a linear map, a layer norm or an activation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: LayerKind
+    in_features: Size | None = None
+    out_features: Size | None = None
+
+    @model_validator(mode="after")
+    def _sizes_fit_kind(self) -> Layer:
+        if self.kind == "linear":
+            if self.in_features is None or self.out_features is None:
+                raise ValueError("a linear layer needs both in_features and out_features")
+        elif self.kind == "layernorm":
+            if self.in_features is None:
+                raise ValueError("a layernorm layer needs in_features (the size it normalises)")
+            if self.out_features is not None:
+                raise ValueError("a layernorm layer keeps its size: give in_features only")
+        elif self.in_features is not None or self.out_features is not None:
+            raise ValueError(
+                f"a {self.kind} activation has no sizes: remove in_features/out_features"
+            )
+        return self
+
+
+class Architecture(BaseModel):
+    """A sequential network as plain data: what a network file stores and the factory builds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["sequential"] = "sequential"
+    inputs: Size
+    outputs: Size
+    layers: list[Layer] = Field(max_length=MAX_LAYERS)
+
+    @model_validator(mode="after")
+    def _sizes_chain(self) -> Architecture:
+        width = self.inputs
+        source = "inputs"
+        linears = 0
+        for index, layer in enumerate(self.layers):
+            if layer.kind == "linear":
+                if layer.in_features != width:
+                    raise ValueError(
+                        f"layers.{index}: linear in_features is {layer.in_features} but the width "
+                        f"there is {width} (from {source}); make them equal"
+                    )
+                assert layer.out_features is not None  # guaranteed by Layer's validator
+                width = layer.out_features
+                source = f"layers.{index}.out_features"
+                linears += 1
+            elif layer.kind == "layernorm" and layer.in_features != width:
+                raise ValueError(
+                    f"layers.{index}: layernorm in_features is {layer.in_features} but the width "
+                    f"there is {width} (from {source})"
+                )
+        if linears == 0:
+            raise ValueError("an architecture needs at least one linear layer")
+        if width != self.outputs:
+            raise ValueError(
+                f"the network ends with width {width} (from {source}) but outputs is "
+                f"{self.outputs}; make the last linear layer's out_features equal outputs"
+            )
+        return self
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Names and shapes of the parameters, in the order `build_module`'s state_dict has them."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        for index, layer in enumerate(self.layers):
+            if layer.kind == "linear":
+                assert layer.in_features is not None and layer.out_features is not None
+                shapes[f"{index}.weight"] = (layer.out_features, layer.in_features)
+                shapes[f"{index}.bias"] = (layer.out_features,)
+            elif layer.kind == "layernorm":
+                assert layer.in_features is not None
+                shapes[f"{index}.weight"] = (layer.in_features,)
+                shapes[f"{index}.bias"] = (layer.in_features,)
+        return shapes
+
+    def parameter_count(self) -> int:
+        """Number of scalar parameters, computed without building anything."""
+        return sum(math.prod(shape) for shape in self.parameter_shapes().values())
+
+
+def mlp(
+    inputs: int,
+    hidden: Sequence[int],
+    outputs: int,
+    *,
+    activation: str = "tanh",
+    output_activation: str | None = "tanh",
+) -> Architecture:
+    """A plain multilayer perceptron: linear + activation per hidden size, then a linear output.
+
+    Raises:
+        ValueError: an unknown activation, or sizes the architecture refuses.
+    """
+    _check_activation(activation, "activation")
+    if output_activation is not None:
+        _check_activation(output_activation, "output_activation")
+    widths = [operator.index(inputs), *(operator.index(h) for h in hidden), operator.index(outputs)]
+    layers: list[Layer] = []
+    for index, (size_in, size_out) in enumerate(itertools.pairwise(widths)):
+        layers.append(Layer(kind="linear", in_features=size_in, out_features=size_out))
+        is_last = index == len(widths) - 2
+        act = output_activation if is_last else activation
+        if act is not None:
+            layers.append(Layer(kind=act))
+    return Architecture(inputs=widths[0], outputs=widths[-1], layers=layers)
+
+
+def build_module(
+    arch: Architecture,
+    *,
+    init: str = "orthogonal",
+    generator: torch.Generator | None = None,
+) -> torch.nn.Sequential:
+    """Build the torch module an architecture describes, from the allow-list only.
+
+    Parameter names are torch.nn.Sequential's own (`"{index}.weight"`), so the state_dict keys
+    equal `arch.parameter_shapes()`. Every random draw comes from `generator` (a CPU generator;
+    a fresh unpredictably seeded one when None): torch's global RNG is never touched, so
+    building a network does not shift a seeded run's other random numbers.
+
+    Args:
+        arch: the architecture to build.
+        init: one of INITS. "orthogonal", "xavier" and "kaiming" scale each linear layer for the
+            activation after it, give the last linear layer a 0.01 gain and zero the biases;
+            "default" reproduces torch's own nn.Linear initialisation.
+        generator: source of all random numbers.
+
+    Raises:
+        ValueError: an unknown init.
+    """
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    if generator is None:
+        generator = torch.Generator()
+        generator.seed()
+    module = torch.nn.Sequential(*(_make_layer(layer) for layer in arch.layers))
+    with torch.no_grad():
+        _initialise(module, arch, init, generator)
+    return module
+
+
+def _check_activation(name: str, what: str) -> None:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown {what} {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+def _make_layer(layer: Layer) -> torch.nn.Module:
+    if layer.kind == "linear":
+        # Built on the meta device: torch's own init (and its draw from the global RNG) is
+        # skipped; to_empty allocates, and every value is then set from our generator.
+        linear = torch.nn.Linear(layer.in_features or 0, layer.out_features or 0, device="meta")
+        return linear.to_empty(device="cpu")
+    if layer.kind == "layernorm":
+        return torch.nn.LayerNorm(layer.in_features)  # ones and zeros: no randomness
+    activations: dict[str, type[torch.nn.Module]] = {
+        "tanh": torch.nn.Tanh,
+        "relu": torch.nn.ReLU,
+        "elu": torch.nn.ELU,
+        "gelu": torch.nn.GELU,
+        "silu": torch.nn.SiLU,
+        "sigmoid": torch.nn.Sigmoid,
+    }
+    if layer.kind == "leaky_relu":
+        return torch.nn.LeakyReLU(LEAKY_RELU_SLOPE)
+    return activations[layer.kind]()
+
+
+def _activation_after(layers: Sequence[Layer], index: int) -> str | None:
+    """The activation that a linear layer feeds (looking past layer norms), if any."""
+    for layer in layers[index + 1 :]:
+        if layer.kind == "linear":
+            return None
+        if layer.kind in ACTIVATIONS:
+            return layer.kind
+    return None
+
+
+def _initialise(
+    module: torch.nn.Sequential, arch: Architecture, init: str, generator: torch.Generator
+) -> None:
+    linear_indices = [i for i, layer in enumerate(arch.layers) if layer.kind == "linear"]
+    last = linear_indices[-1]
+    for index in linear_indices:
+        linear = module[index]
+        assert isinstance(linear, torch.nn.Linear)
+        weight, bias = linear.weight, linear.bias
+        activation = _activation_after(arch.layers, index)
+        if init == "default":
+            fan_in = weight.shape[1]
+            torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5.0), generator=generator)
+            bound = 1.0 / math.sqrt(fan_in)
+            torch.nn.init.uniform_(bias, -bound, bound, generator=generator)
+            continue
+        gain = LAST_LAYER_GAIN if index == last else _GAINS.get(activation or "", 1.0)
+        if init == "orthogonal":
+            torch.nn.init.orthogonal_(weight, gain=gain, generator=generator)
+        elif init == "xavier":
+            torch.nn.init.xavier_uniform_(weight, gain=gain, generator=generator)
+        else:  # kaiming
+            nonlinearity = _KAIMING_NAMES.get(activation or "") if index != last else None
+            torch.nn.init.kaiming_uniform_(
+                weight, nonlinearity=nonlinearity or "linear", generator=generator
+            )
+            if index == last:
+                weight.mul_(LAST_LAYER_GAIN)
+        bias.zero_()
