@@ -20,3 +20,31 @@ def registry() -> Registry:
 def arm_doc() -> GraphDocument:
     """A fresh copy of the direct-trainer arm example (tests may mutate it)."""
     return load_graph(example_path("robot_arm_reach"))
+
+
+def shrink(doc: GraphDocument, **trainer: object) -> GraphDocument:
+    """A copy of an arm example sized for tests: few instances, a small network, short budget."""
+    small = doc.model_copy(deep=True)
+    for node in small.nodes:
+        if node.type == "scene.robot_arm":
+            node.props.update(joints=3, instances=128)
+        elif node.type == "nn.factory":
+            node.props["hidden"] = [32, 32]
+        elif node.type.startswith("trainer."):
+            node.props.update(
+                steps=40,
+                eval_every=20,
+                eval_episodes=256,
+                checkpoint_every=10,
+                log_every=5,
+                goal_success_rate=0.0,
+                explore_steps=20,
+            )
+            node.props.update(trainer)
+    return small
+
+
+@pytest.fixture
+def small_doc(arm_doc: GraphDocument) -> GraphDocument:
+    """The direct-trainer example, shrunk so that a run takes well under a second."""
+    return shrink(arm_doc)

@@ -523,8 +523,8 @@ def _infer_shapes(doc: GraphDocument, links: list[Link], result: Analysis) -> No
         key = (link.src.node, link.src.port)
         port = _port(result, key[0], key[1], "out")
         if port.port_type.kind == "Vector" and key not in outputs and key not in reported:
-            if _has_errors(result, key[0]) or result.scene is None:
-                continue
+            if result.scene is None or _has_errors(result, key[0]) or not result.facts:
+                continue  # a knock-on effect of a problem already reported
             reported.add(key)
             result.issues.append(
                 Issue(

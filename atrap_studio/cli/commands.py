@@ -1,0 +1,211 @@
+"""The CLI's commands, each ``(args) -> exit code``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.registry import Registry
+from atrap_studio.core.schema import graph_schema
+from atrap_studio.core.specs import NodeSpec
+from atrap_studio.core.validation import validate as validate_doc
+from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.examples import example_path
+from atrap_studio.nodes import builtin_registry
+
+
+def _graph_path(args: argparse.Namespace) -> Path:
+    if getattr(args, "example", None):
+        try:
+            return example_path(args.example)
+        except FileNotFoundError as exc:
+            raise AtrapError(str(exc)) from None
+    return Path(args.file)
+
+
+def validate(args: argparse.Namespace) -> int:
+    registry = builtin_registry()
+    doc = load_graph(args.file)
+    issues = validate_doc(doc, registry)
+    for issue in issues:
+        print(issue.format(args.file))
+    errors = sum(i.severity == "error" for i in issues)
+    if errors:
+        print(
+            f"{args.file}: {errors} error(s); the graph cannot run until they are fixed",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{args.file}: OK ({len(doc.nodes)} nodes, {len(doc.links)} links)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from atrap_studio.cli.progress import ProgressObserver
+    from atrap_studio.core.events import EventBus
+    from atrap_studio.runtime.checkpoint import load_checkpoint
+    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.runner import Runner, configure_threads
+
+    path = _graph_path(args)
+    doc = load_graph(path)
+    configure_threads(args.threads)
+    checkpoint = load_checkpoint(args.resume) if args.resume else None
+    seed = args.seed
+    if checkpoint is not None:
+        if seed is not None and seed != checkpoint.seed:
+            raise AtrapError(f"{args.resume} was made with seed {checkpoint.seed}; drop --seed")
+        seed = checkpoint.seed
+    pipeline = Pipeline(doc, builtin_registry(), seed=seed, source=str(path))
+    out = Path(args.out) if args.out else Path("runs") / path.stem
+    bus = EventBus()
+    runner = Runner(pipeline, out_dir=out, events=bus)
+    total = args.steps or pipeline.trainer.budget.steps
+    console = Console(stderr=True, quiet=args.quiet)
+    previous = signal.signal(signal.SIGINT, lambda *_: runner.request_stop())
+    try:
+        with ProgressObserver(console, total, doc.name) as observer:
+            bus.subscribe(observer)
+            result = runner.run(args.steps, resume=checkpoint)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    _print_summary(doc.name, pipeline, result, out)
+    return 1 if result.reason == "error" else 0
+
+
+def _print_summary(name: str, pipeline: Any, result: Any, out: Path) -> None:
+    how = {
+        "completed": "finished its budget",
+        "goal": "reached its goal",
+        "stopped": "was stopped",
+        "error": "stopped on an error",
+    }[result.reason]
+    print(
+        f"{name}: {how} after {result.step:,} updates ({result.env_steps:,} scene steps) "
+        f"in {result.elapsed_s:.1f} s"
+    )
+    if result.error:
+        print(f"  error: {result.error}", file=sys.stderr)
+    if result.evaluation:
+        ev = result.evaluation
+        tolerance = pipeline.analysis.props[pipeline.scene_id].get("success_mm")
+        within = f" within {tolerance:g} mm" if tolerance is not None else ""
+        print(
+            f"  test on {ev['episodes']:,} fresh targets: median error "
+            f"{ev['median_error_mm']:.2f} mm, 95th percentile {ev['p95_error_mm']:.2f} mm, "
+            f"{ev['success_rate']:.1%} succeeded{within}"
+        )
+    if result.network_path:
+        print(f"  network:    {result.network_path}")
+    if result.checkpoint:
+        print(f"  checkpoint: {result.checkpoint}")
+    if (out / "metrics.csv").exists():
+        print(f"  metrics:    {out / 'metrics.csv'}")
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from atrap_studio.runtime.netfile import load_network
+    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.runner import configure_threads
+
+    path = _graph_path(args)
+    configure_threads(args.threads)
+    pipeline = Pipeline(load_graph(path), builtin_registry(), source=str(path))
+    loaded = load_network(args.network)
+    _check_fits(args.network, loaded.manifest, pipeline.manifest())
+    module = loaded.module.eval()
+    with torch.no_grad():
+        summary = pipeline.evaluate(module, args.episodes, args.seed).summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{args.network} on {summary['episodes']:,} fresh targets of {path}:")
+        print(
+            f"  median error {summary['median_error_mm']:.3f} mm, "
+            f"mean {summary['mean_error_mm']:.3f} mm, "
+            f"95th percentile {summary['p95_error_mm']:.3f} mm"
+        )
+        print(f"  success rate {summary['success_rate']:.2%}")
+    return 0
+
+
+def _check_fits(where: str, have: Any, want: Any) -> None:
+    """Refuse a network whose inputs or outputs mean something else than the graph's."""
+
+    def signature(meanings: list[Any]) -> list[tuple[str, int]]:
+        return [(m.type, m.size) for m in meanings]
+
+    problems = []
+    if signature(have.inputs) != signature(want.inputs):
+        problems.append(
+            f"it reads {signature(have.inputs)}, the graph gives {signature(want.inputs)}"
+        )
+    if signature(have.outputs) != signature(want.outputs):
+        problems.append(
+            f"it drives {signature(have.outputs)}, the graph expects {signature(want.outputs)}"
+        )
+    if problems:
+        raise AtrapError(f"{where} does not fit this graph: " + "; ".join(problems))
+
+
+def nodes(args: argparse.Namespace) -> int:
+    registry = builtin_registry()
+    specs = _select(registry, args.type)
+    for spec in specs:
+        print(describe_spec(spec))
+    return 0
+
+
+def _select(registry: Registry, type_id: str | None) -> list[NodeSpec]:
+    if type_id is None:
+        return list(registry)
+    spec = registry.get(type_id)
+    if spec is None:
+        close = registry.suggest(type_id)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise AtrapError(f"no node type {type_id!r}{hint}")
+    return [spec]
+
+
+def describe_spec(spec: NodeSpec) -> str:
+    """A node's reference entry: what it does, its ports and its properties."""
+    lines = [f"{spec.type} — {spec.title}", f"    {spec.help}"]
+    for label, ports in (("in ", spec.inputs), ("out", spec.outputs)):
+        for port in ports:
+            flags = [
+                f
+                for f, on in (
+                    ("optional", not port.required and label == "in "),
+                    ("several links", port.multiple),
+                )
+                if on
+            ]
+            extra = f" ({', '.join(flags)})" if flags else ""
+            lines.append(f"    {label} {port.name}: {port.type}{extra} — {port.help}")
+    for prop in spec.props:
+        allowed = ""
+        if prop.choices:
+            allowed = f" one of {', '.join(prop.choices)};"
+        elif prop.min is not None or prop.max is not None:
+            allowed = f" in [{_num(prop.min)}, {_num(prop.max)}];"
+        default = "required" if prop.required else f"default {json.dumps(prop.default)}"
+        lines.append(f"    prop {prop.name} ({prop.kind},{allowed} {default}) — {prop.help}")
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: float | None) -> str:
+    return "…" if value is None else f"{value:g}"
+
+
+def schema(args: argparse.Namespace) -> int:
+    print(json.dumps(graph_schema(builtin_registry()), indent=2))
+    return 0

@@ -1,0 +1,103 @@
+"""The ``atrap`` command: validate, run and evaluate graphs headless; list nodes; print the schema.
+
+Every refusal of bad input is an :class:`AtrapError` printed as one clear message with exit
+code 1 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from atrap_studio import __version__
+from atrap_studio.core.errors import AtrapError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atrap",
+        description="ATRAP Studio from the command line: graphs of scenes, sensors, networks, "
+        "rewards and trainers, validated and trained headless.",
+    )
+    parser.add_argument("--version", action="version", version=f"atrap {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a graph file; exit 1 on errors")
+    validate.add_argument("file", help="graph file (.yaml)")
+
+    run = commands.add_parser("run", help="train a graph")
+    _graph_argument(run)
+    run.add_argument("--steps", type=_positive, help="updates to run (default: the trainer's)")
+    run.add_argument("--seed", type=_natural, help="seed for everything (default: the graph's)")
+    run.add_argument("--out", help="output folder (default: runs/GRAPH_NAME)")
+    run.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint file")
+    run.add_argument(
+        "--threads",
+        type=_positive,
+        default=1,
+        help="torch threads (default 1: fastest for small networks)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate = commands.add_parser("eval", help="test a trained network on fresh episodes")
+    _graph_argument(evaluate)
+    evaluate.add_argument("--network", required=True, help=".atrapnet file")
+    evaluate.add_argument("--episodes", type=_positive, default=10_000)
+    evaluate.add_argument("--seed", type=_natural, default=2024, help="seed of the test episodes")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--threads", type=_positive, default=1)
+
+    nodes = commands.add_parser("nodes", help="list the node catalogue")
+    nodes.add_argument("type", nargs="?", help="show one node type only")
+
+    commands.add_parser("schema", help="print the graph file's JSON Schema")
+    return parser
+
+
+def _graph_argument(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("file", nargs="?", help="graph file (.yaml)")
+    group.add_argument("--example", metavar="NAME", help="a shipped example graph, by name")
+
+
+def _positive(text: str) -> int:
+    value = _natural(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from atrap_studio.cli import commands
+
+    handler = {
+        "validate": commands.validate,
+        "run": commands.run,
+        "eval": commands.evaluate,
+        "nodes": commands.nodes,
+        "schema": commands.schema,
+    }[args.command]
+    try:
+        return handler(args)
+    except AtrapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""N robot arms reaching for targets, simulated at once in torch tensors.
+
+One call steps every instance; the kinematics are differentiable, so a trainer can follow the
+gradient of a reward through a step. Used by the ``scene.robot_arm`` node and by the gymnasium
+environment alike.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from atrap_studio.ik.chain import ArmChain, ArmGeometry
+from atrap_studio.runtime.context import Command
+
+TARGET_MODES = ("random_in_reach", "near_effector")
+
+
+class ArmScene:
+    """Batched reaching task for a serial arm.
+
+    Each episode starts from random joint angles with a new reachable target, lasts
+    ``episode_steps`` steps, and succeeds when the tip ends within ``success_mm`` of the target.
+    Ended episodes restart at the beginning of the next step, so that rewards and metrics can
+    read the final state of the step that ended them.
+    """
+
+    def __init__(
+        self,
+        geometry: ArmGeometry,
+        *,
+        instances: int,
+        episode_steps: int = 1,
+        success_mm: float = 10.0,
+        target_mode: str = "random_in_reach",
+        generator: torch.Generator,
+    ) -> None:
+        if target_mode not in TARGET_MODES:
+            raise ValueError(f"target mode {target_mode!r} is not one of {TARGET_MODES}")
+        self.geometry = geometry
+        self.chain = ArmChain(geometry, device=generator.device)
+        self.instances = instances
+        self.episode_steps = episode_steps
+        self.success_m = success_mm / 1000.0
+        self.target_mode = target_mode
+        self.generator = generator
+        #: Curriculum progress in [0, 1]; with ``near_effector`` targets spread as it grows.
+        self.progress = 0.0
+        self.episodes = 0
+        n, j = instances, geometry.joints
+        self.q = torch.zeros(n, j, device=generator.device)
+        self.target = torch.zeros(n, 3, device=generator.device)
+        self.t = torch.zeros(n, dtype=torch.int64, device=generator.device)
+        self.done = torch.ones(n, dtype=torch.bool, device=generator.device)
+        self._effector: Tensor | None = None
+        self.begin_step()
+
+    # -- simulation -----------------------------------------------------------------------
+
+    def begin_step(self) -> None:
+        """Restart ended episodes and cut the gradient history of the state."""
+        self.q = self.q.detach()
+        if bool(self.done.any()):
+            index = self.done.nonzero().squeeze(1)
+            count = int(index.numel())
+            q = self.chain.sample_q(count, self.generator)
+            self.q[index] = q
+            self.target[index] = self._new_targets(q)
+            self.t[index] = 0
+            self.done[index] = False
+        self._effector = None
+
+    def apply(self, commands: list[Command]) -> None:
+        """Move the joints as commanded (in link order), then end episodes that ran out."""
+        q = self.q
+        for command in commands:
+            if command.kind == "joint_targets":
+                q = joint_targets_from_unit(self.chain, command.values)
+            elif command.kind == "joint_deltas":
+                q = q + command.values
+            else:
+                raise ValueError(f"the robot arm does not understand {command.kind!r} commands")
+        self.q = self.chain.clamp(q)
+        self._effector = None
+        self.t = self.t + 1
+        self.done = self.t >= self.episode_steps
+        self.episodes += int(self.done.sum())
+
+    def _new_targets(self, q_start: Tensor) -> Tensor:
+        if self.target_mode == "near_effector":
+            spread = 0.05 + 0.95 * min(max(self.progress, 0.0), 1.0)
+            noise = (
+                torch.rand(q_start.shape, generator=self.generator, device=q_start.device) * 2 - 1
+            )
+            q = self.chain.clamp(
+                q_start + noise * spread * (self.chain.upper - self.chain.lower) / 2
+            )
+        else:
+            q = self.chain.sample_q(q_start.shape[0], self.generator)
+        return self.chain.effector(q)
+
+    # -- what sensors and rewards read -------------------------------------------------------
+
+    @property
+    def effector(self) -> Tensor:
+        """Tip positions (N, 3), differentiable with respect to the last commands."""
+        if self._effector is None:
+            self._effector = self.chain.effector(self.q)
+        return self._effector
+
+    def distance(self) -> Tensor:
+        """Tip-to-target distance (N,) in metres."""
+        return torch.linalg.vector_norm(self.target - self.effector, dim=-1)
+
+    def outcome(self) -> dict[str, Tensor]:
+        """Per-instance result of the current state: reach error (mm) and success."""
+        error = self.distance().detach()
+        return {"error_mm": error * 1000.0, "success": error < self.success_m}
+
+    # -- checkpoints and evaluation -------------------------------------------------------
+
+    def state_tensors(self) -> dict[str, Tensor]:
+        return {
+            "q": self.q.detach().clone(),
+            "target": self.target.clone(),
+            "t": self.t.clone(),
+            "done": self.done.to(torch.uint8),
+            "rng": self.generator.get_state(),
+            "episodes": torch.tensor([self.episodes], dtype=torch.int64),
+            "progress": torch.tensor([self.progress], dtype=torch.float64),
+        }
+
+    def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
+        if tensors["q"].shape != self.q.shape:
+            raise ValueError(
+                f"the checkpoint holds {tuple(tensors['q'].shape)} joint states, this scene "
+                f"{tuple(self.q.shape)}"
+            )
+        self.q = tensors["q"].clone()
+        self.target = tensors["target"].clone()
+        self.t = tensors["t"].clone()
+        self.done = tensors["done"].to(torch.bool)
+        self.generator.set_state(tensors["rng"])
+        self.episodes = int(tensors["episodes"][0])
+        self.progress = float(tensors["progress"][0])
+        self._effector = None
+
+    def spawn(self, instances: int, generator: torch.Generator) -> ArmScene:
+        """A fresh scene like this one (for testing a policy on new episodes)."""
+        return ArmScene(
+            self.geometry,
+            instances=instances,
+            episode_steps=self.episode_steps,
+            success_mm=self.success_m * 1000.0,
+            target_mode="random_in_reach",
+            generator=generator,
+        )
+
+
+def joint_targets_from_unit(chain: ArmChain, values: Tensor) -> Tensor:
+    """Map values in [-1, 1] to joint angles: -1 the lower limit, +1 the upper one."""
+    middle = (chain.upper + chain.lower) / 2
+    half = (chain.upper - chain.lower) / 2
+    return middle + half * values

@@ -1,0 +1,240 @@
+"""Compiling a validated graph into a pipeline: node implementations and how values flow.
+
+Values are pulled along links on demand, once per phase of a step: *observe* (sensors up to the
+network's input), *act* (from the network's output through actions into the scene) and
+*reward* (after the scene moved). Trainers drive these phases; they never walk the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from atrap_studio import __version__
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.errors import AtrapError, RunError
+from atrap_studio.core.registry import Registry, load_impl
+from atrap_studio.core.validation import Analysis, Issue, analyse
+from atrap_studio.runtime.context import NodeContext, derive_seed
+from atrap_studio.runtime.netfile import NetManifest, PortMeaning
+
+Policy = Callable[[torch.Tensor], torch.Tensor]
+
+
+class GraphInvalidError(RunError):
+    """The graph has errors; ``issues`` lists them all."""
+
+    def __init__(self, issues: list[Issue], source: str = "<graph>") -> None:
+        self.issues = issues
+        lines = "\n".join(i.format(source) for i in issues if i.severity == "error")
+        super().__init__(f"the graph cannot run until these are fixed:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Outcome of a policy on fresh episodes: per-instance tensors from the scene."""
+
+    outcome: dict[str, torch.Tensor]
+
+    def summary(self) -> dict[str, float]:
+        """Mean/median/95th-percentile reach error in mm and success rate, as plain floats."""
+        error = self.outcome["error_mm"].double()
+        return {
+            "median_error_mm": float(error.median()),
+            "mean_error_mm": float(error.mean()),
+            "p95_error_mm": float(torch.quantile(error, 0.95)),
+            "success_rate": float(self.outcome["success"].double().mean()),
+            "episodes": int(error.numel()),
+        }
+
+
+class Pipeline:
+    """A graph compiled for running: node implementations, the scene, the network, the trainer.
+
+    Args:
+        doc: the graph document.
+        registry: node specs.
+        seed: overrides the graph's seeds (the trainer's and the NN Factory's) when given.
+        source: name of the graph's file, for messages.
+    """
+
+    def __init__(
+        self,
+        doc: GraphDocument,
+        registry: Registry,
+        *,
+        seed: int | None = None,
+        source: str = "<graph>",
+        device: str = "cpu",
+    ) -> None:
+        analysis = analyse(doc, registry)
+        if not analysis.ok:
+            raise GraphInvalidError(analysis.issues, source)
+        assert analysis.scene is not None and analysis.trainer is not None
+        self.doc = doc
+        self.analysis = analysis
+        self.source = source
+        self.device = torch.device(device)
+        trainer_props = analysis.props[analysis.trainer]
+        self.seed: int = seed if seed is not None else int(trainer_props["seed"])
+        self.scene_id: str = analysis.scene
+        self.trainer_id: str = analysis.trainer
+        self._arriving: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for link in doc.links:
+            key = (link.dst.node, link.dst.port)
+            self._arriving.setdefault(key, []).append((link.src.node, link.src.port))
+        networks = self._arriving.get((self.trainer_id, "network"), [])
+        self.network_id: str = networks[0][0]
+        self.impls: dict[str, Any] = {}
+        for node_id in analysis.order:
+            if node_id != self.trainer_id:
+                self.impls[node_id] = self._instantiate(node_id, analysis)
+        factory = self.impls[self.network_id]
+        net_seed = (
+            derive_seed(seed, self.network_id)
+            if seed is not None
+            else int(analysis.props[self.network_id]["seed"])
+        )
+        self.architecture = factory.architecture
+        self.network: torch.nn.Module = factory.build(net_seed)
+        self.scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
+        self.trainer = self._instantiate(self.trainer_id, analysis, self)
+        self._memo: dict[str, dict[str, Any]] = {}
+
+    def context(self, node_id: str) -> NodeContext:
+        """The context a node's implementation receives."""
+        analysis = self.analysis
+        spec = analysis.specs[node_id]
+        return NodeContext(
+            id=node_id,
+            spec=spec,
+            props=analysis.props[node_id],
+            inputs={
+                p.name: analysis.inputs[(node_id, p.name)]
+                for p in spec.inputs
+                if (node_id, p.name) in analysis.inputs
+            },
+            outputs={
+                p.name: analysis.outputs[(node_id, p.name)]
+                for p in spec.outputs
+                if (node_id, p.name) in analysis.outputs
+            },
+            facts=analysis.facts,
+            seed=self.seed,
+            device=self.device,
+        )
+
+    def _instantiate(self, node_id: str, analysis: Analysis, *extra: Any) -> Any:
+        spec = analysis.specs[node_id]
+        cls = load_impl(spec)
+        try:
+            return cls(self.context(node_id), *extra)
+        except AtrapError:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            raise RunError(f"node '{node_id}' ({spec.type}) cannot be set up: {exc}") from exc
+
+    # -- the phases of a step -----------------------------------------------------------
+
+    def observe(self, scene: Any) -> torch.Tensor:
+        """What the network sees now: its 'state' input, (N, inputs)."""
+        self._memo = {}
+        value: torch.Tensor = self._input(self.network_id, "state", scene, self._memo)
+        return value
+
+    def act(self, scene: Any, action: torch.Tensor) -> None:
+        """Carry the network's action through the action nodes into the scene, which steps."""
+        self._memo[self.network_id] = {"action": action, "network": self.network}
+        commands = self._input(self.scene_id, "actuators", scene, self._memo)
+        scene.apply(commands)
+
+    def rewards(self, scene: Any) -> dict[str, torch.Tensor]:
+        """Each reward linked into the trainer, by its node id, (N,) each, after the step."""
+        memo: dict[str, dict[str, Any]] = {}
+        return {
+            src: self._output(src, port, scene, memo)
+            for src, port in self._arriving[(self.trainer_id, "reward")]
+        }
+
+    def evaluate(self, policy: Policy, episodes: int, seed: int) -> Evaluation:
+        """Play ``episodes`` fresh episodes with ``policy`` (no exploration, no learning)."""
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        scene = self.scene.spawn(episodes, generator)
+        with torch.no_grad():
+            for _ in range(scene.episode_steps):
+                scene.begin_step()
+                self.act(scene, policy(self.observe(scene)))
+        return Evaluation(scene.outcome())
+
+    def _input(self, node_id: str, port: str, scene: Any, memo: dict[str, dict[str, Any]]) -> Any:
+        spec = self.analysis.specs[node_id].input(port)
+        assert spec is not None
+        values = [
+            self._output(src, sp, scene, memo)
+            for src, sp in self._arriving.get((node_id, port), [])
+        ]
+        kind = spec.port_type.kind
+        if kind == "Vector":
+            return values[0] if len(values) == 1 else torch.cat(values, dim=-1)
+        return values if spec.multiple else values[0]
+
+    def _output(self, node_id: str, port: str, scene: Any, memo: dict[str, dict[str, Any]]) -> Any:
+        if node_id == self.scene_id:
+            return scene
+        if node_id not in memo:
+            if node_id == self.network_id:
+                raise RunError(
+                    f"a value is needed from the network '{node_id}' before it has acted; "
+                    "sensors and rewards cannot depend on the network's own action"
+                )
+            spec = self.analysis.specs[node_id]
+            inputs = {
+                p.name: self._input(node_id, p.name, scene, memo)
+                for p in spec.inputs
+                if (node_id, p.name) in self._arriving
+            }
+            try:
+                memo[node_id] = self.impls[node_id].forward(inputs)
+            except AtrapError:
+                raise
+            except Exception as exc:
+                raise RunError(f"node '{node_id}' ({spec.type}) failed: {exc}") from exc
+        return memo[node_id][port]
+
+    # -- describing the network ---------------------------------------------------------
+
+    def manifest(self, training: dict[str, Any] | None = None) -> NetManifest:
+        """What the network's inputs and outputs mean, for its file."""
+        analysis = self.analysis
+
+        def meaning(node_id: str, size: int) -> PortMeaning:
+            return PortMeaning(
+                node=node_id,
+                type=analysis.specs[node_id].type,
+                size=size,
+                props=analysis.props[node_id],
+            )
+
+        inputs = [
+            meaning(src, analysis.outputs[(src, port)][0])
+            for src, port in self._arriving[(self.network_id, "state")]
+        ]
+        destinations = [link.dst.node for link in self.doc.links_from(self.network_id, "action")]
+        outputs = [meaning(destinations[0], self.architecture.outputs)]
+        return NetManifest(
+            architecture=self.architecture,
+            inputs=inputs,
+            outputs=outputs,
+            training=training or {},
+            provenance={
+                "atrap_version": __version__,
+                "graph": self.doc.name,
+                "scene": {
+                    "type": analysis.specs[self.scene_id].type,
+                    "props": analysis.props[self.scene_id],
+                },
+            },
+        )

@@ -1,0 +1,306 @@
+"""Running a pipeline: the training loop, its events, checkpoints, metrics and stopping rules.
+
+The runner never prints: the CLI's progress bar and (later) the editor observe its events.
+Pause and stop may be requested from any thread; the loop honours them between updates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from atrap_studio.core.errors import AtrapError, RunError
+from atrap_studio.core.events import Event, EventBus, EventKind
+from atrap_studio.runtime.checkpoint import SUFFIX, Checkpoint, restore, save_checkpoint
+from atrap_studio.runtime.context import derive_seed
+from atrap_studio.runtime.netfile import save_network
+from atrap_studio.runtime.pipeline import Pipeline
+
+Reason = Literal["completed", "goal", "stopped", "error"]
+
+
+@dataclass
+class RunResult:
+    """How a run ended and what it left on disk."""
+
+    reason: Reason
+    step: int
+    env_steps: int
+    elapsed_s: float
+    evaluation: dict[str, float] | None = None
+    network_path: Path | None = None
+    checkpoint: Path | None = None
+    error: str | None = None
+    last_metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Runner:
+    """Trains a compiled pipeline.
+
+    Args:
+        pipeline: the compiled graph.
+        out_dir: where ``network.atrapnet``, ``metrics.csv`` and ``checkpoints/`` go; ``None``
+            runs without writing anything (tests, benchmarks).
+        events: the bus observers subscribe to.
+        keep_checkpoints: how many of the newest checkpoints to keep.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        out_dir: str | os.PathLike[str] | None = None,
+        events: EventBus | None = None,
+        keep_checkpoints: int = 3,
+    ) -> None:
+        self.pipeline = pipeline
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.events = events or EventBus()
+        self.keep_checkpoints = max(1, keep_checkpoints)
+        self.eval_seed = derive_seed(pipeline.seed, "evaluation")
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.rows: list[dict[str, Any]] = []
+        self.last_checkpoint: Path | None = None
+
+    # -- control from other threads ---------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Finish the current update, keep a checkpoint and end the run."""
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, steps: int | None = None, *, resume: Checkpoint | None = None) -> RunResult:
+        """Train until the step budget, the goal, a stop request or an error."""
+        pipeline, trainer = self.pipeline, self.pipeline.trainer
+        budget = trainer.budget
+        total = steps if steps is not None else budget.steps
+        step, env_steps, elapsed_before = 0, 0, 0.0
+        if resume is not None:
+            restore(pipeline, resume)
+            step, env_steps, elapsed_before = resume.step, resume.env_steps, resume.elapsed_s
+            self.last_checkpoint = resume.path
+            self._reload_metrics(step)
+        trainer.plan(total)
+        self._emit(
+            "started",
+            step,
+            steps=total,
+            seed=pipeline.seed,
+            resumed_from=str(resume.path) if resume else None,
+        )
+        started = time.perf_counter()
+        window_start, window_steps = started, 0
+        sums: dict[str, Any] = {}
+        count = 0
+        reason: Reason = "completed"
+        evaluation: dict[str, float] | None = None
+        last: dict[str, float] = {}
+
+        def elapsed() -> float:
+            return elapsed_before + time.perf_counter() - started
+
+        try:
+            while step < total:
+                if not self._running.is_set():
+                    self._emit("paused", step)
+                    self._running.wait()
+                    if not self._stop.is_set():
+                        self._emit("resumed", step)
+                if self._stop.is_set():
+                    reason = "stopped"
+                    break
+                if hasattr(pipeline.scene, "progress"):
+                    pipeline.scene.progress = step / max(1, total)
+                metrics = trainer.step(step)
+                loss = float(metrics["loss/total"])
+                if not math.isfinite(loss):
+                    raise RunError(
+                        f"the loss became {loss} at update {step + 1}: training diverged. "
+                        "Lower the trainer's learning rate (lr) or clip gradients harder "
+                        "(grad_clip); resume from the last checkpoint"
+                    )
+                step += 1
+                env_steps += trainer.env_steps_per_update
+                for key, value in metrics.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                count += 1
+                window_steps += 1
+                at_eval = step % budget.eval_every == 0 or step == total
+                if step % budget.log_every == 0 or at_eval:
+                    now = time.perf_counter()
+                    last = {k: float(v) / count for k, v in sums.items()}
+                    span = max(now - window_start, 1e-9)
+                    last["perf/updates_per_s"] = window_steps / span
+                    last["perf/env_steps_per_s"] = (
+                        window_steps * trainer.env_steps_per_update / span
+                    )
+                    sums, count, window_start, window_steps = {}, 0, now, 0
+                    if at_eval:
+                        evaluation = self.evaluate()
+                        last.update({f"eval/{k}": v for k, v in evaluation.items()})
+                        self._emit("episode", step, **evaluation)
+                    self._record(step, env_steps, elapsed(), last)
+                    self._emit(
+                        "step",
+                        step,
+                        metrics=last,
+                        env_steps=env_steps,
+                        total_steps=total,
+                        elapsed_s=elapsed(),
+                    )
+                    goal = budget.goal_success_rate
+                    reached = evaluation is not None and evaluation["success_rate"] >= goal
+                    if at_eval and goal > 0 and reached:
+                        reason = "goal"
+                        break
+                if step % budget.checkpoint_every == 0:
+                    self._checkpoint(step, env_steps, elapsed())
+        except AtrapError as exc:
+            self._write_metrics()
+            self._emit(
+                "error",
+                step,
+                message=str(exc),
+                checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None,
+            )
+            return RunResult(
+                "error",
+                step,
+                env_steps,
+                elapsed(),
+                evaluation,
+                checkpoint=self.last_checkpoint,
+                error=str(exc),
+                last_metrics=last,
+            )
+        if evaluation is None or (reason == "stopped" and step > 0):
+            evaluation = self.evaluate()
+        network_path = None
+        if self.out_dir is not None and step > 0:
+            if self.last_checkpoint is None or not self.last_checkpoint.name.endswith(
+                f"{step:08d}{SUFFIX}"
+            ):
+                self._checkpoint(step, env_steps, elapsed())
+            network_path = self.out_dir / "network.atrapnet"
+            training = {
+                "trainer": pipeline.analysis.specs[pipeline.trainer_id].type,
+                "steps": step,
+                "env_steps": env_steps,
+                "seed": pipeline.seed,
+                "evaluation": evaluation,
+            }
+            save_network(network_path, pipeline.network, pipeline.manifest(training))
+        self._write_metrics()
+        result = RunResult(
+            reason,
+            step,
+            env_steps,
+            elapsed(),
+            evaluation,
+            network_path,
+            self.last_checkpoint,
+            last_metrics=last,
+        )
+        self._emit(
+            "finished",
+            step,
+            reason=reason,
+            evaluation=evaluation,
+            network=str(network_path) if network_path else None,
+            elapsed_s=elapsed(),
+        )
+        return result
+
+    def evaluate(self, episodes: int | None = None) -> dict[str, float]:
+        """Test the network's own actions on fresh episodes (the same ones at every test)."""
+        trainer = self.pipeline.trainer
+        count = episodes or trainer.budget.eval_episodes
+        return self.pipeline.evaluate(trainer.policy, count, self.eval_seed).summary()
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    def _emit(self, kind: EventKind, step: int, **data: Any) -> None:
+        self.events.emit(Event(kind, step, data))
+
+    def _checkpoint(self, step: int, env_steps: int, elapsed_s: float) -> None:
+        if self.out_dir is None:
+            return
+        folder = self.out_dir / "checkpoints"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"ckpt-{step:08d}{SUFFIX}"
+        save_checkpoint(path, self.pipeline, step=step, env_steps=env_steps, elapsed_s=elapsed_s)
+        self.last_checkpoint = path
+        for old in sorted(folder.glob(f"ckpt-*{SUFFIX}"))[: -self.keep_checkpoints]:
+            old.unlink(missing_ok=True)
+        self._write_metrics()
+        self._emit("checkpoint", step, path=str(path))
+
+    def _record(
+        self, step: int, env_steps: int, elapsed_s: float, metrics: dict[str, float]
+    ) -> None:
+        self.rows.append(
+            {"step": step, "env_steps": env_steps, "elapsed_s": round(elapsed_s, 3), **metrics}
+        )
+
+    def _write_metrics(self) -> None:
+        if self.out_dir is None or not self.rows:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        fields = list(dict.fromkeys(k for row in self.rows for k in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        _write_text_atomic(self.out_dir / "metrics.csv", buffer.getvalue())
+
+    def _reload_metrics(self, step: int) -> None:
+        """Keep the rows an interrupted run had written up to its checkpoint."""
+        path = self.out_dir / "metrics.csv" if self.out_dir else None
+        if path is None or not path.is_file():
+            return
+        with path.open(newline="") as handle:
+            self.rows = [
+                {k: v for k, v in row.items() if v != ""}
+                for row in csv.DictReader(handle)
+                if row.get("step", "").isdigit() and int(row["step"]) <= step
+            ]
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads deliberately (one per process is often fastest for
+    small networks); returns the count in use."""
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()

@@ -1,0 +1,1 @@
+"""Trainers: how a network learns from rewards (direct gradient, PPO)."""

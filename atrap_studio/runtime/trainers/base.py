@@ -1,0 +1,159 @@
+"""What every trainer shares: its budget, the exploration schedule, the optimiser and its state."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from atrap_studio.runtime.context import NodeContext
+
+if TYPE_CHECKING:
+    from atrap_studio.runtime.pipeline import Pipeline
+
+Metrics = dict[str, torch.Tensor | float]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a run lasts and how it reports, from the trainer's properties."""
+
+    steps: int
+    goal_success_rate: float
+    eval_every: int
+    eval_episodes: int
+    checkpoint_every: int
+    log_every: int
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Budget:
+        return cls(
+            steps=props["steps"],
+            goal_success_rate=props["goal_success_rate"],
+            eval_every=props["eval_every"],
+            eval_episodes=props["eval_episodes"],
+            checkpoint_every=props["checkpoint_every"],
+            log_every=props["log_every"],
+        )
+
+
+@dataclass(frozen=True)
+class ExploreSchedule:
+    """Share of actions taken at random: ``start`` falling linearly to ``end`` over ``steps``."""
+
+    start: float
+    end: float
+    steps: int
+
+    def share(self, step: int) -> float:
+        if self.steps <= 0:
+            return self.end
+        return self.start + (self.end - self.start) * min(1.0, step / self.steps)
+
+
+class Trainer:
+    """Base of trainers: subclasses implement :meth:`step` and may add state.
+
+    Attributes:
+        env_steps_per_update: scene steps (summed over instances) one :meth:`step` plays.
+    """
+
+    env_steps_per_update: int = 0
+
+    def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
+        props = ctx.props
+        self.ctx = ctx
+        self.pipeline = pipeline
+        self.network = pipeline.network
+        self.budget = Budget.from_props(props)
+        self.explore = ExploreSchedule(
+            props["explore_from"], props["explore_to"], props["explore_steps"]
+        )
+        self.generator = ctx.generator()
+        self.total_steps = self.budget.steps
+        self.optimizer: torch.optim.Optimizer | None = None
+
+    def plan(self, total_steps: int) -> None:
+        """Tell the trainer how many updates this run will make (schedules depend on it)."""
+        self.total_steps = max(1, total_steps)
+
+    def step(self, step: int) -> Metrics:
+        """One update; returns metrics (tensors are read only when reported)."""
+        raise NotImplementedError
+
+    def policy(self, obs: torch.Tensor) -> torch.Tensor:
+        """The network's own action for ``obs``, without exploration."""
+        return self.network(obs)
+
+    def uniform_actions(self, like: torch.Tensor) -> torch.Tensor:
+        """Random actions in [-1, 1], drawn from the trainer's own generator."""
+        return torch.rand(like.shape, generator=self.generator, device=like.device) * 2 - 1
+
+    # -- checkpoint state -------------------------------------------------------------------
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """Extra trainable modules (besides the network) that a checkpoint must keep."""
+        return {}
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Everything to resume exactly: tensors, and JSON-able metadata."""
+        tensors: dict[str, torch.Tensor] = {"rng": self.generator.get_state()}
+        for name, module in self.modules().items():
+            for key, value in module.state_dict().items():
+                tensors[f"module/{name}/{key}"] = value
+        meta: dict[str, Any] = {}
+        if self.optimizer is not None:
+            opt_tensors, opt_meta = optimizer_state(self.optimizer)
+            tensors.update({f"opt/{k}": v for k, v in opt_tensors.items()})
+            meta["optimizer"] = opt_meta
+        return tensors, meta
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.generator.set_state(tensors["rng"])
+        for name, module in self.modules().items():
+            prefix = f"module/{name}/"
+            module.load_state_dict(
+                {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            )
+        if self.optimizer is not None:
+            opt = {k[4:]: v for k, v in tensors.items() if k.startswith("opt/")}
+            load_optimizer_state(self.optimizer, opt, meta["optimizer"])
+
+
+def cosine_lr(base: float, step: int, total: int, floor: float = 0.01) -> float:
+    """Cosine decay from ``base`` to ``floor * base`` at ``total`` (stateless: resumable)."""
+    progress = min(1.0, step / max(1, total))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def optimizer_state(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimiser's state as flat tensors plus JSON metadata (no pickle)."""
+    state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, entry in state["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{index}/{key}"] = value
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    meta = {"param_groups": state["param_groups"], "scalars": scalars}
+    json.dumps(meta)  # fail early (at save, not at load) if something is not JSON-able
+    return tensors, meta
+
+
+def load_optimizer_state(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        index, key = name.split("/", 1)
+        state.setdefault(int(index), {})[key] = value
+    for index, entry in meta["scalars"].items():
+        state.setdefault(int(index), {}).update(entry)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})

@@ -1,0 +1,49 @@
+"""Reward nodes: judge the scene after a step, one value per instance (N,)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from atrap_studio.runtime.context import NodeContext
+
+
+class DistanceToTarget:
+    """Shaped reward: differentiable, so the direct trainer can follow its gradient."""
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.shape = ctx.props["shape"]
+        self.scale_m = ctx.props["scale_mm"] / 1000.0
+        self.weight = float(ctx.props["weight"])
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        distance = inputs["scene"].distance() / self.scale_m
+        reward = -distance if self.shape == "negative_distance" else torch.exp(-distance)
+        return {"reward": self.weight * reward}
+
+
+class Reached:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.tolerance_m = ctx.props["tolerance_mm"] / 1000.0
+        self.weight = float(ctx.props["weight"])
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        hit = (inputs["scene"].distance() < self.tolerance_m).to(torch.float32)
+        return {"reward": self.weight * hit}
+
+
+class WeightedSum:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.id = ctx.id
+        self.weights = [float(w) for w in ctx.props["weights"]]
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        terms: list[torch.Tensor] = inputs["terms"]
+        weights = self.weights or [1.0] * len(terms)
+        if len(weights) != len(terms):
+            raise ValueError(
+                f"node '{self.id}': {len(weights)} weights for {len(terms)} linked rewards; "
+                "give one weight per link, or none"
+            )
+        return {"reward": sum(w * t for w, t in zip(weights, terms, strict=True))}

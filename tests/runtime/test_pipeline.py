@@ -1,0 +1,144 @@
+"""Compiling graphs into pipelines and stepping them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from atrap_studio.core.document import GraphDocument, Link
+from atrap_studio.core.errors import RunError
+from atrap_studio.core.registry import Registry
+from atrap_studio.runtime.pipeline import GraphInvalidError, Pipeline
+
+
+def _node(doc: GraphDocument, node_id: str):  # type: ignore[no-untyped-def]
+    node = doc.node(node_id)
+    assert node is not None
+    return node
+
+
+def test_compiles_and_steps_all_instances_at_once(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    assert pipeline.architecture.inputs == 3 + 3 and pipeline.architecture.outputs == 3
+    scene.begin_step()
+    obs = pipeline.observe(scene)
+    assert obs.shape == (128, 6)
+    assert torch.equal(obs[:, :3], scene.q) and torch.equal(obs[:, 3:], scene.target)
+    action = torch.zeros(128, 3)
+    pipeline.act(scene, action)
+    middle = (scene.chain.lower + scene.chain.upper) / 2
+    assert torch.allclose(scene.q, middle.expand(128, 3))
+    terms = pipeline.rewards(scene)
+    assert list(terms) == ["near"]
+    expected = -scene.distance() / 0.1  # negative distance in units of 100 mm
+    assert torch.allclose(terms["near"], expected)
+    assert bool(scene.done.all())  # one-step episodes
+
+
+def test_reward_is_differentiable_through_the_scene(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    scene.begin_step()
+    pipeline.observe(scene)
+    action = torch.zeros(128, 3, requires_grad=True)
+    pipeline.act(scene, action)
+    pipeline.rewards(scene)["near"].sum().backward()
+    assert action.grad is not None and float(action.grad.abs().sum()) > 0
+
+
+def test_quaternion_sensor(small_doc: GraphDocument, registry: Registry) -> None:
+    _node(small_doc, "q").props["encoding"] = "quaternion"
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    obs = pipeline.observe(scene)
+    assert obs.shape == (128, 3 * 4 + 3)
+    quats = obs[:, :12].reshape(128, 3, 4)
+    assert torch.allclose(quats.norm(dim=-1), torch.ones(128, 3), atol=1e-6)
+    angles = 2 * torch.atan2(quats[..., 1:].norm(dim=-1), quats[..., 0])
+    assert torch.allclose(angles, scene.q.abs(), atol=1e-5)
+
+
+def test_joint_deltas_move_by_at_most_the_step(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    _node(small_doc, "move").type = "action.joint_deltas"
+    _node(small_doc, "move").props = {"max_step_deg": 5.0}
+    _node(small_doc, "arm").props["episode_steps"] = 3
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    scene.begin_step()
+    before = scene.q.clone()
+    pipeline.observe(scene)
+    pipeline.act(scene, torch.ones(128, 3))
+    moved = scene.q - before
+    assert float(moved.max()) <= math.radians(5.0) + 1e-6
+    assert not bool(scene.done.any())
+
+
+def test_invalid_graph_lists_every_issue(small_doc: GraphDocument, registry: Registry) -> None:
+    _node(small_doc, "arm").props["joints"] = 42
+    small_doc.links.append(Link.model_validate(["near.reward", "brain.state"]))
+    with pytest.raises(GraphInvalidError) as info:
+        Pipeline(small_doc, registry, source="g.yaml")
+    assert sorted(i.code for i in info.value.issues) == ["link.type_mismatch", "prop.range"]
+    assert "g.yaml: node 'arm'" in str(info.value)
+
+
+def test_failing_node_is_named(small_doc: GraphDocument, registry: Registry) -> None:
+    from atrap_studio.core.document import NodeDoc
+
+    small_doc.nodes.append(NodeDoc(id="mix", type="reward.weighted_sum", props={"weights": [1, 2]}))
+    small_doc.links = [lk for lk in small_doc.links if str(lk.dst) != "teach.reward"]
+    small_doc.links += [
+        Link.model_validate(["near.reward", "mix.terms"]),
+        Link.model_validate(["mix.reward", "teach.reward"]),
+    ]
+    pipeline = Pipeline(small_doc, registry)
+    with pytest.raises(RunError, match=r"node 'mix' \(reward.weighted_sum\) failed: .*2 weights"):
+        pipeline.trainer.step(0)
+
+
+def test_weighted_sum_adds_terms(small_doc: GraphDocument, registry: Registry) -> None:
+    from atrap_studio.core.document import NodeDoc
+
+    small_doc.nodes += [
+        NodeDoc(id="hit", type="reward.reached", props={"tolerance_mm": 1e6}),
+        NodeDoc(id="mix", type="reward.weighted_sum", props={"weights": [2.0, 0.5]}),
+    ]
+    small_doc.links = [lk for lk in small_doc.links if str(lk.dst) != "teach.reward"]
+    small_doc.links += [
+        Link.model_validate(["arm.scene", "hit.scene"]),
+        Link.model_validate(["near.reward", "mix.terms"]),
+        Link.model_validate(["hit.reward", "mix.terms"]),
+        Link.model_validate(["mix.reward", "teach.reward"]),
+    ]
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    pipeline.observe(scene)
+    pipeline.act(scene, torch.zeros(128, 3))
+    total = pipeline.rewards(scene)["mix"]
+    assert torch.allclose(total, 2.0 * (-scene.distance() / 0.1) + 0.5)
+
+
+def test_seeds_decide_weights_and_targets(small_doc: GraphDocument, registry: Registry) -> None:
+    a, b = Pipeline(small_doc, registry), Pipeline(small_doc, registry)
+    c = Pipeline(small_doc, registry, seed=7)
+    assert torch.equal(a.scene.target, b.scene.target)
+    assert torch.equal(a.network[0].weight, b.network[0].weight)
+    assert not torch.equal(a.scene.target, c.scene.target)
+    assert not torch.equal(a.network[0].weight, c.network[0].weight)
+
+
+def test_evaluation_is_repeatable(small_doc: GraphDocument, registry: Registry) -> None:
+    pipeline = Pipeline(small_doc, registry)
+    first = pipeline.evaluate(pipeline.network, 300, seed=5).summary()
+    again = pipeline.evaluate(pipeline.network, 300, seed=5).summary()
+    assert first == again and first["episodes"] == 300
+    assert 0 <= first["success_rate"] <= 1 and first["p95_error_mm"] >= first["median_error_mm"]
