@@ -160,9 +160,50 @@ def _check_fits(where: str, have: Any, want: Any) -> None:
 def nodes(args: argparse.Namespace) -> int:
     registry = builtin_registry()
     specs = _select(registry, args.type)
+    if args.markdown:
+        print(node_reference(specs), end="")
+        return 0
     for spec in specs:
         print(describe_spec(spec))
     return 0
+
+
+def node_reference(specs: list[NodeSpec]) -> str:
+    """The node reference as Markdown (docs/nodes.md is this, for the built-in catalogue)."""
+    out = [
+        "# Node reference\n",
+        "Generated from the node specs by `atrap nodes --markdown`; do not edit by hand.\n",
+    ]
+    category = None
+    for spec in specs:
+        if spec.category != category:
+            category = spec.category
+            out.append(f"\n## {category}\n")
+        out.append(f"\n### `{spec.type}` — {spec.title}\n\n{spec.help}\n")
+        ports = [("input", p) for p in spec.inputs] + [("output", p) for p in spec.outputs]
+        if ports:
+            out.append("\n| port | type | |\n| --- | --- | --- |\n")
+            for direction, port in ports:
+                flags = []
+                if direction == "input" and not port.required:
+                    flags.append("optional")
+                if port.multiple:
+                    flags.append("several links")
+                extra = f" ({', '.join(flags)})" if flags else ""
+                out.append(f"| {direction} `{port.name}`{extra} | `{port.type}` | {port.help} |\n")
+        if spec.props:
+            out.append(
+                "\n| property | kind | default | allowed | |\n| --- | --- | --- | --- | --- |\n"
+            )
+            for prop in spec.props:
+                allowed = ", ".join(prop.choices)
+                if not allowed and (prop.min is not None or prop.max is not None):
+                    allowed = f"[{_num(prop.min)}, {_num(prop.max)}]"
+                default = "required" if prop.required else f"`{json.dumps(prop.default)}`"
+                out.append(
+                    f"| `{prop.name}` | {prop.kind} | {default} | {allowed} | {prop.help} |\n"
+                )
+    return "".join(out)
 
 
 def _select(registry: Registry, type_id: str | None) -> list[NodeSpec]:

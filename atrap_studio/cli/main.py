@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     nodes = commands.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("type", nargs="?", help="show one node type only")
+    nodes.add_argument("--markdown", action="store_true", help="the node reference as Markdown")
 
     commands.add_parser("schema", help="print the graph file's JSON Schema")
     return parser

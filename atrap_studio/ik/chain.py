@@ -210,8 +210,17 @@ class ArmChain:
         return self.frames(q)[1]
 
     def effector(self, q: Tensor) -> Tensor:
-        """Effector position (N, 3)."""
-        return self.frames(q)[1][:, -1]
+        """Effector position (N, 3): the FK loop of :meth:`frames` without stacking frames.
+
+        This is the hot path of every scene step, so it keeps only what the tip needs.
+        """
+        self._check_q(q)
+        cols = identity_columns(q.shape[0], q.dtype, q.device)
+        p = torch.zeros(q.shape[0], 3, dtype=q.dtype, device=q.device)
+        for i, axis in enumerate(self.geometry.axes):
+            cols = rotate_columns(cols, axis, q[:, i])
+            p = p + self.geometry.link_lengths[i] * cols[2]
+        return p
 
     def jacobian(self, q: Tensor) -> Tensor:
         """Analytic positional Jacobian (N, 3, J): column i = w_i x (p_e - p_i)."""

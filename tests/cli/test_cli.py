@@ -208,3 +208,9 @@ def test_installed_entry_point(tmp_path: Path) -> None:
         [str(atrap), "validate", str(example_path())], capture_output=True, text=True, check=False
     )
     assert out.returncode == 0 and "OK" in out.stdout
+
+
+def test_node_reference_in_docs_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nodes", "--markdown"]) == 0
+    docs = Path(__file__).resolve().parents[2] / "docs" / "nodes.md"
+    assert docs.read_text() == capsys.readouterr().out, "regenerate: atrap nodes --markdown"

@@ -217,3 +217,9 @@ def test_fk_stays_within_reach(joints: int, seed: int) -> None:
     links = (positions[:, 1:] - positions[:, :-1]).norm(dim=-1)
     lengths = torch.tensor(chain.geometry.link_lengths, dtype=torch.float64).expand_as(links)
     torch.testing.assert_close(links, lengths)
+
+
+def test_effector_fast_path_matches_frames() -> None:
+    chain = ArmChain(ArmGeometry.industrial(7), dtype=torch.float64)
+    q = chain.sample_q(64, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(chain.effector(q), chain.frames(q)[1][:, -1], rtol=0, atol=1e-12)
