@@ -110,7 +110,8 @@ class ArmScene:
 
     def distance(self) -> Tensor:
         """Tip-to-target distance (N,) in metres."""
-        return torch.linalg.vector_norm(self.target - self.effector, dim=-1)
+        distance: Tensor = torch.linalg.vector_norm(self.target - self.effector, dim=-1)
+        return distance
 
     def outcome(self) -> dict[str, Tensor]:
         """Per-instance result of the current state: reach error (mm) and success."""

@@ -112,7 +112,7 @@ def same_pipeline(a: GraphDocument, b: GraphDocument) -> bool:
             [lk.to_pair() for lk in doc.links],
         )
 
-    return essence(a) == essence(b)
+    return bool(essence(a) == essence(b))
 
 
 def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:

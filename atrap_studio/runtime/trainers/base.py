@@ -62,6 +62,8 @@ class Trainer:
     """
 
     env_steps_per_update: int = 0
+    #: Set by each trainer before its first step; its state is part of every checkpoint.
+    optimizer: torch.optim.Optimizer
 
     def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
         props = ctx.props
@@ -74,7 +76,6 @@ class Trainer:
         )
         self.generator = ctx.generator()
         self.total_steps = self.budget.steps
-        self.optimizer: torch.optim.Optimizer | None = None
 
     def plan(self, total_steps: int) -> None:
         """Tell the trainer how many updates this run will make (schedules depend on it)."""
@@ -86,7 +87,8 @@ class Trainer:
 
     def policy(self, obs: torch.Tensor) -> torch.Tensor:
         """The network's own action for ``obs``, without exploration."""
-        return self.network(obs)
+        action: torch.Tensor = self.network(obs)
+        return action
 
     def uniform_actions(self, like: torch.Tensor) -> torch.Tensor:
         """Random actions in [-1, 1], drawn from the trainer's own generator."""
@@ -104,12 +106,9 @@ class Trainer:
         for name, module in self.modules().items():
             for key, value in module.state_dict().items():
                 tensors[f"module/{name}/{key}"] = value
-        meta: dict[str, Any] = {}
-        if self.optimizer is not None:
-            opt_tensors, opt_meta = optimizer_state(self.optimizer)
-            tensors.update({f"opt/{k}": v for k, v in opt_tensors.items()})
-            meta["optimizer"] = opt_meta
-        return tensors, meta
+        opt_tensors, opt_meta = optimizer_state(self.optimizer)
+        tensors.update({f"opt/{k}": v for k, v in opt_tensors.items()})
+        return tensors, {"optimizer": opt_meta}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.generator.set_state(tensors["rng"])
@@ -118,9 +117,8 @@ class Trainer:
             module.load_state_dict(
                 {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             )
-        if self.optimizer is not None:
-            opt = {k[4:]: v for k, v in tensors.items() if k.startswith("opt/")}
-            load_optimizer_state(self.optimizer, opt, meta["optimizer"])
+        opt = {k[4:]: v for k, v in tensors.items() if k.startswith("opt/")}
+        load_optimizer_state(self.optimizer, opt, meta["optimizer"])
 
 
 def cosine_lr(base: float, step: int, total: int, floor: float = 0.01) -> float:

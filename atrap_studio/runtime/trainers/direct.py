@@ -47,7 +47,7 @@ class DirectTrainer(Trainer):
         weight = learn.to(total.dtype)
         loss = -(total * weight).sum() / weight.sum().clamp(min=1.0)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         if self.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.grad_clip)
         self.optimizer.step()
