@@ -1,0 +1,276 @@
+"""Training speed: the shipped arm examples, and our PPO against stable-baselines3's, side by side.
+
+For each contender the clock runs only while it trains (tests on fresh targets pause it), and
+every test uses the same 2,048 fresh targets through the same evaluation:
+
+1. ``robot_arm_reach`` (direct trainer): time until 95% of targets are reached within 1 cm;
+2. ``robot_arm_reach_ppo`` (our PPO): time until 95% within 2 cm;
+3. stable-baselines3 PPO on our registered gymnasium vector env (same arm, same task, same
+   sizes and hyper-parameters as our PPO example), given up to ``--sb3-factor`` times the time
+   our PPO needed (or ``--budget`` seconds).
+
+    .venv/bin/python benchmarks/train.py [--budget 300] [--threads 1] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.examples import example_path
+from atrap_studio.nodes import builtin_registry
+from atrap_studio.runtime.pipeline import Pipeline
+
+EVAL_EPISODES = 2048
+EVAL_SEED = 12345
+
+
+@dataclass
+class Trace:
+    """Test results against training time (seconds, evaluations excluded)."""
+
+    name: str
+    tolerance_mm: float
+    points: list[tuple[float, int, float, float]] = field(
+        default_factory=list
+    )  # t, steps, rate, median
+
+    def add(self, seconds: float, env_steps: int, summary: dict[str, float]) -> None:
+        self.points.append(
+            (seconds, env_steps, summary["success_rate"], summary["median_error_mm"])
+        )
+        print(
+            f"  {self.name:<26} {seconds:7.1f} s  {env_steps:>12,} env-steps  "
+            f"success {summary['success_rate']:6.1%}  median {summary['median_error_mm']:8.2f} mm",
+            flush=True,
+        )
+
+    def time_to(self, rate: float) -> float | None:
+        return next((t for t, _, r, _ in self.points if r >= rate), None)
+
+    @property
+    def final(self) -> tuple[float, int, float, float]:
+        return self.points[-1]
+
+
+def evaluator(
+    example: str,
+) -> tuple[Pipeline, Callable[[Callable[[torch.Tensor], torch.Tensor]], dict[str, float]]]:
+    """A pipeline of ``example`` used only to test policies on the same fresh targets."""
+    pipeline = Pipeline(load_graph(example_path(example)), builtin_registry())
+
+    def evaluate(policy: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
+        with torch.no_grad():
+            return pipeline.evaluate(policy, EVAL_EPISODES, EVAL_SEED).summary()
+
+    return pipeline, evaluate
+
+
+def train_ours(example: str, budget_s: float, goal: float) -> Trace:
+    """Our trainer on a shipped example, until ``goal`` success or ``budget_s`` seconds."""
+    pipeline = Pipeline(load_graph(example_path(example)), builtin_registry())
+    trainer = pipeline.trainer
+    _, evaluate = evaluator(example)
+    tolerance = pipeline.analysis.props[pipeline.scene_id]["success_mm"]
+    trace = Trace(f"{example} ({pipeline.analysis.specs[pipeline.trainer_id].type})", tolerance)
+    trainer.plan(trainer.budget.steps)
+    trained, step, env_steps = 0.0, 0, 0
+    while step < trainer.budget.steps and trained < budget_s:
+        start = time.perf_counter()
+        for _ in range(trainer.budget.eval_every):
+            trainer.step(step)
+            step += 1
+            env_steps += trainer.env_steps_per_update
+            if step >= trainer.budget.steps:
+                break
+        trained += time.perf_counter() - start
+        trace.add(trained, env_steps, evaluate(trainer.policy))
+        if trace.final[2] >= goal:
+            break
+    return trace
+
+
+def train_sb3(budget_s: float, goal: float) -> Trace:
+    """stable-baselines3 PPO on ``atrap/RobotArm-v0`` (vector env), our PPO example's settings."""
+    from sb3_adapter import SB3VecEnv  # beside this script
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    ours = Pipeline(load_graph(example_path("robot_arm_reach_ppo")), builtin_registry())
+    arm = ours.analysis.props[ours.scene_id]
+    brain = ours.analysis.props[ours.network_id]
+    teach = ours.analysis.props[ours.trainer_id]
+    import gymnasium
+
+    import atrap_studio.envs  # noqa: F401 - registers atrap/RobotArm-v0
+
+    env = gymnasium.make_vec(
+        "atrap/RobotArm-v0",
+        num_envs=arm["instances"],
+        vectorization_mode="vector_entry_point",
+        joints=arm["joints"],
+        success_mm=arm["success_mm"],
+    )
+    venv = SB3VecEnv(env, seed=0)
+    n = arm["instances"]
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=teach["horizon"],
+        batch_size=n * teach["horizon"] // teach["minibatches"],
+        n_epochs=teach["epochs"],
+        learning_rate=teach["lr"],
+        gamma=teach["gamma"],
+        gae_lambda=teach["gae_lambda"],
+        clip_range=teach["clip"],
+        ent_coef=teach["entropy_coef"],
+        vf_coef=teach["value_coef"],
+        max_grad_norm=teach["grad_clip"],
+        policy_kwargs={
+            "net_arch": {"pi": list(brain["hidden"]), "vf": list(brain["hidden"])},
+            "activation_fn": torch.nn.Tanh,
+            "log_std_init": math.log(teach["init_std"]),
+        },
+        device="cpu",
+        seed=0,
+        verbose=0,
+    )
+    _, evaluate = evaluator("robot_arm_reach_ppo")
+    trace = Trace("stable-baselines3 PPO", arm["success_mm"])
+
+    def policy(obs: torch.Tensor) -> torch.Tensor:
+        action = model.policy._predict(obs, deterministic=True)
+        return action.clamp(-1.0, 1.0)
+
+    class Clock(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.trained = 0.0
+            self.started = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            pass
+
+        def _on_rollout_start(self) -> None:
+            if self.num_timesteps == 0:
+                return
+            self.trained += time.perf_counter() - self.started
+            trace.add(self.trained, self.num_timesteps, evaluate(policy))
+            self.started = time.perf_counter()
+
+        def _on_training_start(self) -> None:
+            self.started = time.perf_counter()
+
+    clock = Clock()
+
+    class Stop(BaseCallback):
+        def _on_step(self) -> bool:
+            done = bool(trace.points) and (trace.final[2] >= goal or trace.final[0] >= budget_s)
+            return not done
+
+    from stable_baselines3.common.callbacks import CallbackList
+
+    model.learn(total_timesteps=10**12, callback=CallbackList([clock, Stop()]))
+    return trace
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--budget", type=float, default=300.0, help="seconds per contender, at most"
+    )
+    parser.add_argument("--goal", type=float, default=0.95)
+    parser.add_argument(
+        "--sb3-factor",
+        type=float,
+        default=3.0,
+        help="give SB3 this many times our PPO's time to the goal (at most --budget)",
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["direct", "ppo", "sb3"])
+    parser.add_argument("--json", help="write the traces and goal checks here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    np.random.seed(0)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
+        f"{platform.machine()}, python {platform.python_version()}"
+    )
+    traces: dict[str, Trace] = {}
+    if "direct" not in args.skip:
+        traces["direct"] = train_ours("robot_arm_reach", args.budget, args.goal)
+    if "ppo" not in args.skip:
+        traces["ppo"] = train_ours("robot_arm_reach_ppo", args.budget, args.goal)
+    if "sb3" not in args.skip:
+        ppo_time = traces["ppo"].time_to(args.goal) if "ppo" in traces else None
+        sb3_budget = (
+            args.budget if ppo_time is None else min(args.budget, args.sb3_factor * ppo_time)
+        )
+        traces["sb3"] = train_sb3(sb3_budget, args.goal)
+
+    print(
+        f"\n{'contender':<40} {'to 90%':>8} {'to 95%':>8} {'final':>7} "
+        f"{'median mm':>10} {'env-steps/s':>12}"
+    )
+    for trace in traces.values():
+        t90, t95 = trace.time_to(0.90), trace.time_to(args.goal)
+        seconds, steps, rate, median = trace.final
+        fmt = lambda t: "—" if t is None else f"{t:.1f}s"  # noqa: E731
+        print(
+            f"{trace.name + f' (<= {trace.tolerance_mm:g} mm)':<40} {fmt(t90):>8} {fmt(t95):>8} "
+            f"{rate:>7.1%} {median:>10.2f} {steps / max(seconds, 1e-9):>12,.0f}"
+        )
+
+    checks: list[dict[str, Any]] = []
+
+    def check(label: str, value: float | None, limit: float, better: str) -> None:
+        ok = value is not None and (value <= limit if better == "<=" else value >= limit)
+        shown = "not reached" if value is None else f"{value:.2f}"
+        checks.append({"goal": label, "value": value, "limit": limit, "passed": ok})
+        print(f"  {'PASS' if ok else 'MISS'}  {label:<58} {shown:>12}  goal {better} {limit:g}")
+
+    print("\ngoals:")
+    if "direct" in traces:
+        direct = traces["direct"]
+        t95 = direct.time_to(args.goal)
+        check("direct: seconds to 95% within 1 cm", t95, 60, "<=")
+        median = next((m for t, _, r, m in direct.points if r >= args.goal), direct.final[3])
+        check("direct: median error at that point (mm)", median, 5, "<=")
+    if "ppo" in traces:
+        check("PPO: seconds to 95% within 2 cm", traces["ppo"].time_to(args.goal), 90, "<=")
+    if "ppo" in traces and "sb3" in traces:
+        ours_t, theirs_t = traces["ppo"].time_to(args.goal), traces["sb3"].time_to(args.goal)
+        if ours_t is not None:
+            # not reached by SB3 in its budget: its budget is a lower bound on its time
+            bound = theirs_t if theirs_t is not None else traces["sb3"].final[0]
+            label = "PPO speed-up over stable-baselines3 (x)" + ("" if theirs_t else ", at least")
+            check(label, bound / ours_t, 3, ">=")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(
+                {
+                    "traces": {k: asdict(v) for k, v in traces.items()},
+                    "checks": checks,
+                    "threads": args.threads,
+                    "torch": torch.__version__,
+                },
+                handle,
+                indent=2,
+            )
+
+
+if __name__ == "__main__":
+    main()
