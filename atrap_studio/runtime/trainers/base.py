@@ -101,14 +101,14 @@ class Trainer:
         return {}
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Everything to resume exactly: tensors, and JSON-able metadata."""
+        """Everything to resume exactly: tensors (copies, never live state), JSON metadata."""
         tensors: dict[str, torch.Tensor] = {"rng": self.generator.get_state()}
         for name, module in self.modules().items():
             for key, value in module.state_dict().items():
                 tensors[f"module/{name}/{key}"] = value
         opt_tensors, opt_meta = optimizer_state(self.optimizer)
         tensors.update({f"opt/{k}": v for k, v in opt_tensors.items()})
-        return tensors, {"optimizer": opt_meta}
+        return {k: v.detach().clone() for k, v in tensors.items()}, {"optimizer": opt_meta}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.generator.set_state(tensors["rng"])
