@@ -12,6 +12,8 @@ from stable_baselines3.common.vec_env import VecEnv
 class SB3VecEnv(VecEnv):
     """Feeds SB3 from ``RobotArmVectorEnv`` (SAME_STEP autoreset) without N Python envs."""
 
+    render_mode = None
+
     def __init__(self, env: Any, seed: int = 0) -> None:
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
         self.env = env

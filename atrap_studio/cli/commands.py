@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     previous = signal.signal(signal.SIGINT, lambda *_: runner.request_stop())
     try:
-        with ProgressObserver(console, total, doc.name) as observer:
+        with ProgressObserver(console, total, "training") as observer:
             bus.subscribe(observer)
             result = runner.run(args.steps, resume=checkpoint)
     finally:

@@ -66,14 +66,7 @@ def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
     try:
         tree = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise GraphFileError(
-            f"YAML syntax error: {problem}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
+        raise _syntax_error(exc, path) from None
     except (YAMLError, RecursionError) as exc:
         raise GraphFileError(f"YAML error: {exc}", path=path) from None
     if not isinstance(tree, CommentedMap):
@@ -206,15 +199,19 @@ def _check_events(yaml: YAML, text: str, path: str | None) -> None:
             elif name in ("MappingEndEvent", "SequenceEndEvent"):
                 depth -= 1
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise GraphFileError(
-            f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
+        raise _syntax_error(exc, path) from None
     except YAMLError as exc:
         raise GraphFileError(f"YAML error: {exc}", path=path) from None
+
+
+def _syntax_error(exc: MarkedYAMLError, path: str | None) -> GraphFileError:
+    mark = exc.problem_mark or exc.context_mark
+    return GraphFileError(
+        f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}",
+        path=path,
+        line=mark.line + 1 if mark else None,
+        column=mark.column + 1 if mark else None,
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -5,6 +5,13 @@ from __future__ import annotations
 from atrap_studio.core.specs import NodeSpec, PortSpec, PropSpec
 
 _COMMAND_OUT = PortSpec("command", "Action", "Link into the scene's 'actuators'.")
+_VALUES_IN = PortSpec(
+    "values",
+    "Vector",
+    "One value in [-1, 1] per joint.",
+    multiple=True,
+    shape=lambda p, f: (f["joints"],),
+)
 
 JOINT_TARGETS = NodeSpec(
     type="action.joint_targets",
@@ -13,15 +20,7 @@ JOINT_TARGETS = NodeSpec(
     category="action",
     help="Sets each joint to an absolute angle: -1 is its lower limit, +1 its upper limit.",
     impl="atrap_studio.nodes.impl.actions:JointTargets",
-    inputs=(
-        PortSpec(
-            "values",
-            "Vector",
-            "One value in [-1, 1] per joint.",
-            multiple=True,
-            shape=lambda p, f: (f["joints"],),
-        ),
-    ),
+    inputs=(_VALUES_IN,),
     outputs=(_COMMAND_OUT,),
     props=(
         PropSpec(
@@ -43,15 +42,7 @@ JOINT_DELTAS = NodeSpec(
     category="action",
     help="Turns each joint by a step: ±1 is the largest step; limits still hold.",
     impl="atrap_studio.nodes.impl.actions:JointDeltas",
-    inputs=(
-        PortSpec(
-            "values",
-            "Vector",
-            "One value in [-1, 1] per joint.",
-            multiple=True,
-            shape=lambda p, f: (f["joints"],),
-        ),
-    ),
+    inputs=(_VALUES_IN,),
     outputs=(_COMMAND_OUT,),
     props=(
         PropSpec(

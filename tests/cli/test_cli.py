@@ -66,7 +66,8 @@ BAD_GRAPHS = {
     ),
     "other schema version": (
         _arm_text().replace("schema_version: 1", "schema_version: 3"),
-        "bad.yaml:10: schema_version 3 was written by a newer ATRAP Studio",
+        f"bad.yaml:{_arm_text().splitlines().index('schema_version: 1') + 1}: "
+        "schema_version 3 was written by a newer ATRAP Studio",
     ),
     "empty file": ("", "bad.yaml: the file is empty"),
 }
@@ -214,3 +215,29 @@ def test_node_reference_in_docs_is_current(capsys: pytest.CaptureFixture[str]) -
     assert main(["nodes", "--markdown"]) == 0
     docs = Path(__file__).resolve().parents[2] / "docs" / "nodes.md"
     assert docs.read_text() == capsys.readouterr().out, "regenerate: atrap nodes --markdown"
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_a_checkpoint(
+    tmp_path: Path, arm_doc: GraphDocument
+) -> None:
+    import signal
+    import time
+
+    graph = _small_graph(tmp_path, arm_doc)
+    out = tmp_path / "out"
+    atrap = Path(sys.executable).parent / "atrap"
+    process = subprocess.Popen(
+        [str(atrap), "run", str(graph), "--steps", "1000000", "--out", str(out), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (out / "checkpoints").is_dir() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "was stopped after" in stdout and "Traceback" not in stderr
+    assert (out / "network.atrapnet").is_file()
+    assert list((out / "checkpoints").glob("*.atrapckpt"))
