@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from atrap_studio.core.document import GraphDocument
@@ -9,6 +11,17 @@ from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.examples import example_path
 from atrap_studio.nodes import builtin_registry
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Tests run torch on one thread (small networks are fastest so, and results repeat), also
+    after a test ran the CLI, which sets the thread count for its own run."""
+    import torch
+
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

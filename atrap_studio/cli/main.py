@@ -7,6 +7,7 @@ code 1 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--threads",
         type=_positive,
-        default=1,
-        help="torch threads (default 1: fastest for small networks)",
+        default=usable_cores(),
+        help="torch threads (default: the usable cores, %(default)s here; use 1 when several "
+        "runs share the machine)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=_positive, default=10_000)
     evaluate.add_argument("--seed", type=_natural, default=2024, help="seed of the test episodes")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--threads", type=_positive, default=1)
+    evaluate.add_argument("--threads", type=_positive, default=usable_cores())
 
     nodes = commands.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("type", nargs="?", help="show one node type only")
@@ -54,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the graph file's JSON Schema")
     return parser
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (respects CPU affinity, unlike ``os.cpu_count``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _graph_argument(parser: argparse.ArgumentParser) -> None:

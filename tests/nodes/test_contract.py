@@ -12,8 +12,6 @@ from atrap_studio.core.validation import analyse
 from atrap_studio.nodes.specs import CATALOGUE
 from atrap_studio.runtime.pipeline import Pipeline
 
-torch.set_num_threads(1)
-
 #: What each category's implementation must offer.
 PROTOCOL = {
     "scene": ("create",),
