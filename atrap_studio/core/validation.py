@@ -420,6 +420,8 @@ def _scene_facts(result: Analysis) -> None:
                     node=node_id,
                 )
             )
+        if _has_errors(result, node_id):
+            continue  # cross-property checks assume each property is of the right kind
         for check in node_spec.checks:
             for prop, message, hint in check(result.props[node_id], result.facts):
                 result.issues.append(Issue("prop.check", message, hint, node=node_id, prop=prop))
