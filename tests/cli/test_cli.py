@@ -241,3 +241,21 @@ def test_ctrl_c_stops_cleanly_and_keeps_a_checkpoint(
     assert "was stopped after" in stdout and "Traceback" not in stderr
     assert (out / "network.atrapnet").is_file()
     assert list((out / "checkpoints").glob("*.atrapckpt"))
+
+
+def test_resume_refuses_files_that_are_not_checkpoints(
+    tmp_path: Path, arm_doc: GraphDocument, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = _small_graph(tmp_path, arm_doc)
+    out = tmp_path / "o"
+    assert main(["run", str(graph), "--steps", "5", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    network = out / "network.atrapnet"
+    assert main(["run", str(graph), "--resume", str(network), "--quiet"]) == 1
+    assert "not an ATRAP checkpoint" in capsys.readouterr().err
+    truncated = tmp_path / "cut.atrapckpt"
+    checkpoint = next((out / "checkpoints").glob("*.atrapckpt"))
+    truncated.write_bytes(checkpoint.read_bytes()[:500])
+    assert main(["run", str(graph), "--resume", str(truncated), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert str(truncated) in err and "Traceback" not in err
