@@ -18,7 +18,6 @@ EventKind = Literal[
     "checkpoint",  # data: path
     "paused",
     "resumed",
-    "message",  # data: text, level
     "finished",  # data: reason, summary metrics, network path
     "error",  # data: message, checkpoint (last good one, if any)
 ]
