@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +55,5 @@ class NodeContext:
 
 def derive_seed(seed: int, name: str, salt: int = 0) -> int:
     """A stable 63-bit seed from a base seed and a name (not Python's randomised hash)."""
-    import hashlib
-
     digest = hashlib.blake2b(f"{seed}/{name}/{salt}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & (2**63 - 1)
