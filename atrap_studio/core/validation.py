@@ -8,7 +8,7 @@ the runtime compiles from it instead of working sizes out a second time.
 from __future__ import annotations
 
 import difflib
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -331,10 +331,12 @@ def _check_roles(doc: GraphDocument, result: Analysis) -> None:
 def _check_required_inputs(doc: GraphDocument, links: list[Link], result: Analysis) -> None:
     linked = {(lk.dst.node, lk.dst.port) for lk in links}
     broken = {(lk.dst.node, lk.dst.port) for lk in doc.links}
+    checked: set[str] = set()
     for node in doc.nodes:
         spec = result.specs.get(node.id)
-        if spec is None or _is_duplicate(doc, node.id, node):
-            continue
+        if spec is None or node.id in checked:
+            continue  # unknown type, or a duplicate id (both reported already)
+        checked.add(node.id)
         for port in spec.inputs:
             key = (node.id, port.name)
             if port.required and key not in linked and key not in broken:
@@ -349,12 +351,6 @@ def _check_required_inputs(doc: GraphDocument, links: list[Link], result: Analys
                 )
 
 
-def _is_duplicate(doc: GraphDocument, node_id: str, node: object) -> bool:
-    """Whether ``node`` is a second node with an id already used earlier in the document."""
-    first = next(n for n in doc.nodes if n.id == node_id)
-    return first is not node
-
-
 def _topological_order(doc: GraphDocument, links: list[Link], result: Analysis) -> list[str]:
     ids = list(dict.fromkeys(n.id for n in doc.nodes))
     edges: dict[str, list[str]] = {i: [] for i in ids}
@@ -364,10 +360,10 @@ def _topological_order(doc: GraphDocument, links: list[Link], result: Analysis) 
             continue
         edges[link.src.node].append(link.dst.node)
         indegree[link.dst.node] += 1
-    ready = [i for i in ids if indegree[i] == 0]
+    ready = deque(i for i in ids if indegree[i] == 0)
     order: list[str] = []
     while ready:
-        current = ready.pop(0)
+        current = ready.popleft()
         order.append(current)
         for nxt in edges[current]:
             indegree[nxt] -= 1

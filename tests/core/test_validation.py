@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -200,10 +201,24 @@ def test_every_problem_at_once(arm_doc: GraphDocument, registry: Registry) -> No
     assert codes == ["link.type_mismatch", "prop.kind", "prop.range", "prop.range"]
 
 
-def test_trainer_needs_a_differentiable_scene(registry: Registry) -> None:
-    # every scene so far is differentiable; the fact check still guards the trainer
-    spec = registry.get("trainer.direct")
-    assert spec is not None and "differentiable" in spec.requires_facts
+def test_trainer_needs_a_differentiable_scene(arm_doc: GraphDocument, registry: Registry) -> None:
+    # every built-in scene is differentiable, so declare one that is not (as a tank arena will be)
+    arm = registry.get("scene.robot_arm")
+    assert arm is not None and arm.facts is not None
+    arm_facts = arm.facts
+    rigid = replace(
+        arm,
+        type="scene.rigid_arm",
+        facts=lambda props: {**arm_facts(props), "differentiable": False},
+    )
+    reg = Registry([rigid, *(s for s in registry if s.category != "scene")])
+    _node(arm_doc, "arm").type = "scene.rigid_arm"
+    issues = validate(arm_doc, reg)
+    assert [(i.code, i.node) for i in issues] == [("scene.unsupported", "teach")]
+    assert "differentiable" in issues[0].message
+    _node(arm_doc, "teach").type = "trainer.ppo"
+    _node(arm_doc, "teach").props = {}
+    assert validate(arm_doc, reg) == []
 
 
 def test_duplicate_link_is_a_warning(arm_doc: GraphDocument, registry: Registry) -> None:

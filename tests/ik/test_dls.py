@@ -6,20 +6,12 @@ import pytest
 import torch
 
 from atrap_studio.ik import ArmChain, ArmGeometry, IKResult, solve_dls
-
-
-def _targets(chain: ArmChain, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return chain.sample_targets(n, torch.Generator().manual_seed(seed))
-
-
-@pytest.fixture(scope="module")
-def chain64() -> ArmChain:
-    return ArmChain(ArmGeometry.industrial(), dtype=torch.float64)
+from tests.ik.conftest import reachable_targets
 
 
 @pytest.fixture(scope="module")
 def cold_result(chain64: ArmChain) -> tuple[torch.Tensor, IKResult]:
-    targets, _ = _targets(chain64, 300, seed=11)
+    targets, _ = reachable_targets(chain64, 300, seed=11)
     return targets, solve_dls(chain64, targets)
 
 
@@ -44,15 +36,15 @@ def test_respects_limits_and_reports_fk_error(
 
 
 def test_plain_dls_without_restarts_still_mostly_converges(chain64: ArmChain) -> None:
-    targets, _ = _targets(chain64, 200, seed=12)
+    targets, _ = reachable_targets(chain64, 200, seed=12)
     result = solve_dls(chain64, targets, restarts=False)
     assert (result.error < 1e-3).double().mean() >= 0.95
     assert ((result.q >= chain64.lower) & (result.q <= chain64.upper)).all()
 
 
-def test_float32_reaches_targets() -> None:
+def test_float32_reachesreachable_targets() -> None:
     chain = ArmChain(ArmGeometry.industrial(), dtype=torch.float32)
-    targets, _ = _targets(chain, 200, seed=13)
+    targets, _ = reachable_targets(chain, 200, seed=13)
     result = solve_dls(chain, targets)
     assert result.q.dtype == torch.float32
     assert (result.error < 1e-3).float().mean() >= 0.99
@@ -60,7 +52,7 @@ def test_float32_reaches_targets() -> None:
 
 
 def test_warm_start_from_true_q_stops_at_once(chain64: ArmChain) -> None:
-    targets, q_true = _targets(chain64, 50, seed=14)
+    targets, q_true = reachable_targets(chain64, 50, seed=14)
     result = solve_dls(chain64, targets, q_true)
     assert result.iterations <= 1
     torch.testing.assert_close(result.q, q_true)
@@ -68,14 +60,14 @@ def test_warm_start_from_true_q_stops_at_once(chain64: ArmChain) -> None:
 
 
 def test_warm_start_near_the_answer_converges_fast(chain64: ArmChain) -> None:
-    targets, q_true = _targets(chain64, 50, seed=15)
+    targets, q_true = reachable_targets(chain64, 50, seed=15)
     result = solve_dls(chain64, targets, chain64.clamp(q_true + 0.01))
     assert result.iterations < 20
     assert (result.error < 1e-6).all()
 
 
 def test_iteration_budget_is_respected(chain64: ArmChain) -> None:
-    targets, _ = _targets(chain64, 20, seed=16)
+    targets, _ = reachable_targets(chain64, 20, seed=16)
     result = solve_dls(chain64, targets, iterations=3)
     assert result.iterations == 3
 
@@ -90,7 +82,7 @@ def test_unreachable_target_ends_at_full_stretch(chain64: ArmChain) -> None:
 
 
 def test_casts_inputs_to_the_chain_dtype(chain64: ArmChain) -> None:
-    targets, q_true = _targets(chain64, 5, seed=17)
+    targets, q_true = reachable_targets(chain64, 5, seed=17)
     result = solve_dls(chain64, targets.float(), q_true.float())
     assert result.q.dtype == torch.float64
     assert result.error.dtype == torch.float64
@@ -98,7 +90,7 @@ def test_casts_inputs_to_the_chain_dtype(chain64: ArmChain) -> None:
 
 @pytest.mark.parametrize("shape", [(5,), (5, 5), (4, 6), (5, 6, 1)])
 def test_rejects_wrong_q0_shape(chain64: ArmChain, shape: tuple[int, ...]) -> None:
-    targets, _ = _targets(chain64, 5, seed=18)
+    targets, _ = reachable_targets(chain64, 5, seed=18)
     with pytest.raises(ValueError, match=r"q0 must have shape \(5, 6\)"):
         solve_dls(chain64, targets, torch.zeros(shape, dtype=torch.float64))
 
@@ -113,7 +105,7 @@ def test_target_on_a_singular_pose_does_not_break_the_solve(chain64: ArmChain) -
     # Straight up is singular (J J^T has rank 2); being exactly on target there must not
     # make the 3x3 system singular for the rest of the batch.
     straight = chain64.effector(torch.zeros(1, 6, dtype=torch.float64))
-    other, _ = _targets(chain64, 3, seed=19)
+    other, _ = reachable_targets(chain64, 3, seed=19)
     result = solve_dls(chain64, torch.cat([straight, other]))
     assert torch.isfinite(result.q).all()
     assert result.error[0] < 1e-9

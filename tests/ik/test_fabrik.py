@@ -6,10 +6,7 @@ import pytest
 import torch
 
 from atrap_studio.ik import ArmChain, ArmGeometry, IKResult, solve_fabrik
-
-
-def _targets(chain: ArmChain, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return chain.sample_targets(n, torch.Generator().manual_seed(seed))
+from tests.ik.conftest import reachable_targets
 
 
 def _start_error(chain: ArmChain, targets: torch.Tensor) -> torch.Tensor:
@@ -18,13 +15,8 @@ def _start_error(chain: ArmChain, targets: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def chain64() -> ArmChain:
-    return ArmChain(ArmGeometry.industrial(), dtype=torch.float64)
-
-
-@pytest.fixture(scope="module")
 def cold_result(chain64: ArmChain) -> tuple[torch.Tensor, IKResult]:
-    targets, _ = _targets(chain64, 300, seed=21)
+    targets, _ = reachable_targets(chain64, 300, seed=21)
     return targets, solve_fabrik(chain64, targets)
 
 
@@ -53,7 +45,7 @@ def test_respects_limits_and_reports_the_chain_fk_error(
 
 def test_float32() -> None:
     chain = ArmChain(ArmGeometry.industrial(), dtype=torch.float32)
-    targets, _ = _targets(chain, 200, seed=22)
+    targets, _ = reachable_targets(chain, 200, seed=22)
     result = solve_fabrik(chain, targets)
     assert result.q.dtype == torch.float32
     assert ((result.q >= chain.lower) & (result.q <= chain.upper)).all()
@@ -64,7 +56,7 @@ def test_float32() -> None:
 @pytest.mark.parametrize("joints", [2, 3, 5, 7])
 def test_other_industrial_arms(joints: int) -> None:
     chain = ArmChain(ArmGeometry.industrial(joints), dtype=torch.float64)
-    targets, _ = _targets(chain, 100, seed=23)
+    targets, _ = reachable_targets(chain, 100, seed=23)
     result = solve_fabrik(chain, targets)
     assert ((result.q >= chain.lower) & (result.q <= chain.upper)).all()
     assert result.error.median() < 1e-4
@@ -75,7 +67,7 @@ def test_layouts_without_twists_still_improve() -> None:
     # A weak case for a point chain (see the module docstring); it must still help.
     geometry = ArmGeometry.from_props(4, ["x", "y", "z", "x"], [], [])
     chain = ArmChain(geometry, dtype=torch.float64)
-    targets, _ = _targets(chain, 100, seed=24)
+    targets, _ = reachable_targets(chain, 100, seed=24)
     result = solve_fabrik(chain, targets)
     assert ((result.q >= chain.lower) & (result.q <= chain.upper)).all()
     assert result.error.median() < 0.1 * _start_error(chain, targets).median()
@@ -90,7 +82,7 @@ def test_twists_only_cannot_move_and_stop_at_once() -> None:
 
 
 def test_warm_start_from_true_q_stops_at_once(chain64: ArmChain) -> None:
-    targets, q_true = _targets(chain64, 20, seed=25)
+    targets, q_true = reachable_targets(chain64, 20, seed=25)
     result = solve_fabrik(chain64, targets, q_true)
     assert result.iterations == 0
     torch.testing.assert_close(result.q, q_true)
@@ -98,7 +90,7 @@ def test_warm_start_from_true_q_stops_at_once(chain64: ArmChain) -> None:
 
 def test_never_worse_than_the_start(chain64: ArmChain) -> None:
     # From a warm start a few iterations can move some targets away; the best is kept.
-    targets, q_true = _targets(chain64, 200, seed=26)
+    targets, q_true = reachable_targets(chain64, 200, seed=26)
     noise = torch.randn(q_true.shape, generator=torch.Generator().manual_seed(1))
     q0 = chain64.clamp(q_true + 0.2 * noise.double())
     start = (chain64.effector(q0) - targets).norm(dim=1)
@@ -108,6 +100,6 @@ def test_never_worse_than_the_start(chain64: ArmChain) -> None:
 
 
 def test_rejects_wrong_q0_shape(chain64: ArmChain) -> None:
-    targets, _ = _targets(chain64, 4, seed=27)
+    targets, _ = reachable_targets(chain64, 4, seed=27)
     with pytest.raises(ValueError, match=r"q0 must have shape \(4, 6\)"):
         solve_fabrik(chain64, targets, torch.zeros(4, 5, dtype=torch.float64))
