@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.reference import node_reference, number_text
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.schema import graph_schema
 from atrap_studio.core.specs import NodeSpec
@@ -168,44 +169,6 @@ def nodes(args: argparse.Namespace) -> int:
     return 0
 
 
-def node_reference(specs: list[NodeSpec]) -> str:
-    """The node reference as Markdown (docs/nodes.md is this, for the built-in catalogue)."""
-    out = [
-        "# Node reference\n",
-        "Generated from the node specs by `atrap nodes --markdown`; do not edit by hand.\n",
-    ]
-    category = None
-    for spec in specs:
-        if spec.category != category:
-            category = spec.category
-            out.append(f"\n## {category}\n")
-        out.append(f"\n### `{spec.type}` — {spec.title}\n\n{spec.help}\n")
-        ports = [("input", p) for p in spec.inputs] + [("output", p) for p in spec.outputs]
-        if ports:
-            out.append("\n| port | type | |\n| --- | --- | --- |\n")
-            for direction, port in ports:
-                flags = []
-                if direction == "input" and not port.required:
-                    flags.append("optional")
-                if port.multiple:
-                    flags.append("several links")
-                extra = f" ({', '.join(flags)})" if flags else ""
-                out.append(f"| {direction} `{port.name}`{extra} | `{port.type}` | {port.help} |\n")
-        if spec.props:
-            out.append(
-                "\n| property | kind | default | allowed | |\n| --- | --- | --- | --- | --- |\n"
-            )
-            for prop in spec.props:
-                allowed = ", ".join(prop.choices)
-                if not allowed and (prop.min is not None or prop.max is not None):
-                    allowed = f"[{_num(prop.min)}, {_num(prop.max)}]"
-                default = "required" if prop.required else f"`{json.dumps(prop.default)}`"
-                out.append(
-                    f"| `{prop.name}` | {prop.kind} | {default} | {allowed} | {prop.help} |\n"
-                )
-    return "".join(out)
-
-
 def _select(registry: Registry, type_id: str | None) -> list[NodeSpec]:
     if type_id is None:
         return list(registry)
@@ -237,14 +200,10 @@ def describe_spec(spec: NodeSpec) -> str:
         if prop.choices:
             allowed = f" one of {', '.join(prop.choices)};"
         elif prop.min is not None or prop.max is not None:
-            allowed = f" in [{_num(prop.min)}, {_num(prop.max)}];"
+            allowed = f" in [{number_text(prop.min)}, {number_text(prop.max)}];"
         default = "required" if prop.required else f"default {json.dumps(prop.default)}"
         lines.append(f"    prop {prop.name} ({prop.kind},{allowed} {default}) — {prop.help}")
     return "\n".join(lines) + "\n"
-
-
-def _num(value: float | None) -> str:
-    return "…" if value is None else f"{value:g}"
 
 
 def schema(args: argparse.Namespace) -> int:

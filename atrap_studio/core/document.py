@@ -19,6 +19,21 @@ NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 _ENDPOINT_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
+def _slug(value: str) -> str:
+    if not re.match(NODE_ID_PATTERN, value):
+        raise ValueError(
+            f"id {value!r} must start with a letter or '_' and hold only letters, "
+            "digits, '_' or '-' (no dots or spaces), for example 'brain'"
+        )
+    return value
+
+
+def _finite(pos: tuple[float, float] | None) -> tuple[float, float] | None:
+    if pos is not None and not all(abs(v) < 1e9 for v in pos):
+        raise ValueError("position must be two finite numbers below 1e9")
+    return pos
+
+
 class Endpoint(BaseModel):
     """One end of a link: a node id and one of its ports."""
 
@@ -70,26 +85,59 @@ class NodeDoc(BaseModel):
     props: dict[str, JsonValue] = Field(default_factory=dict)
     pos: tuple[float, float] | None = None
 
-    @field_validator("id")
-    @classmethod
-    def _slug_id(cls, node_id: str) -> str:
-        if not re.match(NODE_ID_PATTERN, node_id):
-            raise ValueError(
-                f"node id {node_id!r} must start with a letter or '_' and hold only letters, "
-                "digits, '_' or '-' (no dots or spaces), for example 'brain'"
-            )
-        return node_id
+    _slug_id = field_validator("id")(_slug)
+    _finite_pos = field_validator("pos")(_finite)
 
-    @field_validator("pos")
+
+class BlockPort(BaseModel):
+    """A port of a member node that a block shows on its outside when collapsed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    port: Endpoint
+
+    @field_validator("port", mode="before")
     @classmethod
-    def _finite_pos(cls, pos: tuple[float, float] | None) -> tuple[float, float] | None:
-        if pos is not None and not all(abs(v) < 1e9 for v in pos):
-            raise ValueError("position must be two finite numbers below 1e9")
-        return pos
+    def _parse_port(cls, value: Any) -> Any:
+        return Endpoint.parse(value) if isinstance(value, str) else value
+
+
+class BlockDoc(BaseModel):
+    """A named group of nodes, drawn as one box with its own ports when collapsed.
+
+    A block is an overlay on the flat graph: its members stay in ``nodes`` and links still join
+    the members' own ports, so validation and the runtime see straight through it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(max_length=64)
+    name: str = Field(default="Block", max_length=200)
+    nodes: list[str] = Field(default_factory=list, max_length=10_000)
+    collapsed: bool = False
+    pos: tuple[float, float] | None = None
+    inputs: list[BlockPort] = Field(default_factory=list, max_length=1_000)
+    outputs: list[BlockPort] = Field(default_factory=list, max_length=1_000)
+
+    _slug_id = field_validator("id")(_slug)
+    _finite_pos = field_validator("pos")(_finite)
+
+    def to_data(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": self.id, "name": self.name, "nodes": list(self.nodes)}
+        if self.collapsed:
+            item["collapsed"] = True
+        if self.pos is not None:
+            item["pos"] = [_number(self.pos[0]), _number(self.pos[1])]
+        for side in ("inputs", "outputs"):
+            ports = getattr(self, side)
+            if ports:
+                item[side] = [{"name": p.name, "port": str(p.port)} for p in ports]
+        return item
 
 
 class GraphDocument(BaseModel):
-    """A whole graph file: header, nodes in order, and links in order."""
+    """A whole graph file: header, nodes in order, links in order, and blocks."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -99,6 +147,7 @@ class GraphDocument(BaseModel):
     description: str = Field(default="", max_length=20_000)
     nodes: list[NodeDoc] = Field(default_factory=list, max_length=10_000)
     links: list[Link] = Field(default_factory=list, max_length=100_000)
+    blocks: list[BlockDoc] = Field(default_factory=list, max_length=10_000)
 
     def node(self, node_id: str) -> NodeDoc | None:
         return next((n for n in self.nodes if n.id == node_id), None)
@@ -132,7 +181,16 @@ class GraphDocument(BaseModel):
             data["description"] = self.description
         data["nodes"] = nodes
         data["links"] = [lk.to_pair() for lk in self.links]
+        if self.blocks:
+            data["blocks"] = [block.to_data() for block in self.blocks]
         return data
+
+    def block(self, block_id: str) -> BlockDoc | None:
+        return next((b for b in self.blocks if b.id == block_id), None)
+
+    def block_of(self, node_id: str) -> BlockDoc | None:
+        """The block a node belongs to, if any."""
+        return next((b for b in self.blocks if node_id in b.nodes), None)
 
 
 def _number(value: float) -> float | int:

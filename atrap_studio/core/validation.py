@@ -94,6 +94,8 @@ def analyse(doc: GraphDocument, registry: Registry) -> Analysis:
     """Check a document against the registry and infer its port shapes."""
     result = Analysis()
     _check_nodes(doc, registry, result)
+    _check_names(doc, result)
+    _check_blocks(doc, result)
     links = _check_links(doc, result)
     _check_roles(doc, result)
     _check_required_inputs(doc, links, result)
@@ -102,6 +104,97 @@ def analyse(doc: GraphDocument, registry: Registry) -> Analysis:
         _scene_facts(result)
     _infer_shapes(doc, links, result)
     return result
+
+
+def _check_names(doc: GraphDocument, result: Analysis) -> None:
+    """Names are how people tell nodes apart on the canvas: warn when they cannot."""
+    owners: dict[str, list[str]] = defaultdict(list)
+    for node in doc.nodes:
+        if node.name is None:
+            continue
+        if not node.name.strip():
+            result.issues.append(
+                Issue(
+                    "name.empty",
+                    "this node has an empty name",
+                    "give it a name that says what it is for",
+                    severity="warning",
+                    node=node.id,
+                )
+            )
+        else:
+            owners[node.name.strip()].append(node.id)
+    for name, ids in owners.items():
+        for node_id in ids[1:] if len(ids) > 1 else ():
+            result.issues.append(
+                Issue(
+                    "name.duplicate",
+                    f"the name '{name}' is also used by node '{ids[0]}'",
+                    "rename one of them so each node's name says which is which",
+                    severity="warning",
+                    node=node_id,
+                )
+            )
+
+
+def _check_blocks(doc: GraphDocument, result: Analysis) -> None:
+    """Blocks are an overlay: their members must exist, belong to one block, expose own ports."""
+    node_ids = {n.id for n in doc.nodes}
+    owner: dict[str, str] = {}
+    seen: set[str] = set()
+    for block in doc.blocks:
+        where = f"block '{block.name}' ({block.id})"
+        if block.id in seen or block.id in node_ids:
+            result.issues.append(
+                Issue(
+                    "block.id.duplicate",
+                    f"{where}: its id is already used by another node or block",
+                    "give each block its own id",
+                )
+            )
+        seen.add(block.id)
+        if not block.nodes:
+            result.issues.append(
+                Issue("block.empty", f"{where} holds no nodes", "ungroup it", severity="warning")
+            )
+        for member in block.nodes:
+            if member not in node_ids:
+                result.issues.append(
+                    Issue(
+                        "block.member.unknown",
+                        f"{where} lists node '{member}', which is not in the graph",
+                        "remove it from the block's 'nodes'",
+                    )
+                )
+            elif member in owner and owner[member] != block.id:
+                result.issues.append(
+                    Issue(
+                        "block.member.shared",
+                        f"this node is in two blocks, '{owner[member]}' and '{block.id}'",
+                        "a node belongs to one block at most; remove it from one of them",
+                        node=member,
+                    )
+                )
+            owner.setdefault(member, block.id)
+        for direction, ports in (("input", block.inputs), ("output", block.outputs)):
+            for exposed in ports:
+                end = exposed.port
+                spec = result.specs.get(end.node)
+                if end.node not in block.nodes:
+                    problem = f"node '{end.node}' is not in the block"
+                elif spec is not None and (
+                    (spec.input if direction == "input" else spec.output)(end.port) is None
+                ):
+                    problem = f"'{spec.title}' has no {direction} '{end.port}'"
+                else:
+                    continue
+                result.issues.append(
+                    Issue(
+                        "block.port.unknown",
+                        f"{where}: its {direction} '{exposed.name}' points at {end}, but {problem}",
+                        "remove that port from the block or point it at a member's port",
+                    )
+                )
 
 
 def _has_errors(result: Analysis, node_id: str) -> bool:

@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from atrap_studio.core.blocks import BLOCK_FORMAT, BlockFile
 from atrap_studio.core.document import FORMAT, GraphDocument
 from atrap_studio.core.errors import GraphFileError
 from atrap_studio.core.migrations import migrate
@@ -28,6 +29,11 @@ MAX_DEPTH = 32
 
 def load_graph(path: str | os.PathLike[str]) -> GraphDocument:
     """Read and parse a graph file (it is never modified)."""
+    return parse_graph(_read_text(path), path=str(path))
+
+
+def _read_text(path: str | os.PathLike[str]) -> str:
+    """A size-capped, UTF-8 file's text, with the file's name in every error."""
     name = str(path)
     try:
         size = os.stat(path).st_size
@@ -45,22 +51,42 @@ def load_graph(path: str | os.PathLike[str]) -> GraphDocument:
     except OSError as exc:
         raise GraphFileError(f"cannot be read ({exc.strerror})", path=name) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GraphFileError(
             f"is not UTF-8 text (byte {exc.start}); is it really a graph file?", path=name
         ) from None
-    return parse_graph(text, path=name)
 
 
 def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
     """Parse graph YAML text into a document, migrating older schema versions."""
+    tree, data = _read_tree(text, path, FORMAT, "graph")
+    try:
+        return GraphDocument.model_validate(data)
+    except ValidationError as exc:
+        raise _structure_error(exc, tree, path) from None
+
+
+def parse_block(text: str, *, path: str | None = None) -> BlockFile:
+    """Parse a block file (a re-usable group of nodes) as strictly as a graph file."""
+    tree, data = _read_tree(text, path, BLOCK_FORMAT, "block")
+    try:
+        return BlockFile.model_validate(data)
+    except ValidationError as exc:
+        raise _structure_error(exc, tree, path) from None
+
+
+def load_block(path: str | os.PathLike[str]) -> BlockFile:
+    """Read and parse a block file (it is never modified)."""
+    return parse_block(_read_text(path), path=str(path))
+
+
+def _read_tree(text: str, path: str | None, fmt: str, what: str) -> tuple[Any, dict[str, Any]]:
+    """Strictly parse YAML text whose ``format`` must be ``fmt``; returns (tree, plain data)."""
     if len(text) > MAX_FILE_BYTES:
-        raise GraphFileError("the text is too large for a graph file", path=path)
+        raise GraphFileError(f"the text is too large for a {what} file", path=path)
     if not text.strip():
-        raise GraphFileError(
-            "the file is empty; a graph starts with 'format: atrap-graph'", path=path
-        )
+        raise GraphFileError(f"the file is empty; a {what} starts with 'format: {fmt}'", path=path)
     yaml = _reader()
     _check_events(yaml, text, path)
     try:
@@ -71,15 +97,15 @@ def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
         raise GraphFileError(f"YAML error: {exc}", path=path) from None
     if not isinstance(tree, CommentedMap):
         raise GraphFileError(
-            f"expected a mapping starting with 'format: {FORMAT}', found {_kind(tree)}",
+            f"expected a mapping starting with 'format: {fmt}', found {_kind(tree)}",
             path=path,
             line=1,
         )
     data = _plain(tree)
-    if data.get("format") != FORMAT:
+    if data.get("format") != fmt:
         found = data.get("format")
         raise GraphFileError(
-            f"not an ATRAP graph: 'format' is {found!r}, expected '{FORMAT}'",
+            f"not an ATRAP {what}: 'format' is {found!r}, expected '{fmt}'",
             path=path,
             line=_line(tree, ("format",)),
         )
@@ -94,15 +120,20 @@ def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
         data = migrate(data, version)
     except ValueError as exc:
         raise GraphFileError(str(exc), path=path, line=_line(tree, ("schema_version",))) from None
-    try:
-        return GraphDocument.model_validate(data)
-    except ValidationError as exc:
-        raise _structure_error(exc, tree, path) from None
+    return tree, data
 
 
 def dump_graph(doc: GraphDocument) -> str:
     """The document as YAML text: block nodes, flow props, positions and links."""
-    data = doc.to_data()
+    return _dump(doc.to_data())
+
+
+def dump_block(block: BlockFile) -> str:
+    """A block file as YAML text, laid out like a graph file."""
+    return _dump(block.to_data())
+
+
+def _dump(data: dict[str, Any]) -> str:
     root = CommentedMap()
     for key, value in data.items():
         root[key] = value
@@ -115,10 +146,22 @@ def dump_graph(doc: GraphDocument) -> str:
             item["pos"] = _flow_seq(item["pos"])
         nodes.append(item)
     root["nodes"] = nodes
-    links = CommentedSeq()
-    for pair in data["links"]:
-        links.append(_flow_seq(pair))
-    root["links"] = links
+    root["links"] = CommentedSeq(_flow_seq(pair) for pair in data["links"])
+    for side in ("inputs", "outputs"):
+        if side in data:
+            root[side] = CommentedSeq(_flow_map(p) for p in data[side])
+    if "blocks" in data:
+        blocks = CommentedSeq()
+        for block in data["blocks"]:
+            item = CommentedMap(block)
+            item["nodes"] = _flow_seq(item["nodes"])
+            if "pos" in item:
+                item["pos"] = _flow_seq(item["pos"])
+            for side in ("inputs", "outputs"):
+                if side in item:
+                    item[side] = CommentedSeq(_flow_map(p) for p in item[side])
+            blocks.append(item)
+        root["blocks"] = blocks
     out = io.StringIO()
     _writer().dump(root, out)
     return out.getvalue()
@@ -129,8 +172,17 @@ def save_graph(doc: GraphDocument, path: str | os.PathLike[str]) -> None:
 
     A crash or a full disk never leaves a half-written graph where the user's file was.
     """
+    write_text_atomic(dump_graph(doc), path)
+
+
+def save_block(block: BlockFile, path: str | os.PathLike[str]) -> None:
+    """Write a block file atomically, like :func:`save_graph`."""
+    write_text_atomic(dump_block(block), path)
+
+
+def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
+    """Write ``text`` to a temp file beside ``path``, flush it to disk, then rename it over."""
     target = Path(path)
-    text = dump_graph(doc)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:

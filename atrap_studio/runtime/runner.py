@@ -71,6 +71,7 @@ class Runner:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._single_step = threading.Event()
         self.rows: list[dict[str, Any]] = []
         self.last_checkpoint: Path | None = None
 
@@ -85,6 +86,12 @@ class Runner:
         self._running.clear()
 
     def resume(self) -> None:
+        self._single_step.clear()
+        self._running.set()
+
+    def step_once(self) -> None:
+        """Let a paused run make exactly one more update, then pause again."""
+        self._single_step.set()
         self._running.set()
 
     # -- the loop ------------------------------------------------------------------------
@@ -175,6 +182,9 @@ class Runner:
                         break
                 if step % budget.checkpoint_every == 0:
                     self._checkpoint(step, env_steps, elapsed())
+                if self._single_step.is_set():
+                    self._single_step.clear()
+                    self._running.clear()
         except AtrapError as exc:
             self._write_metrics()
             self._emit(

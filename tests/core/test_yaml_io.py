@@ -75,7 +75,7 @@ BAD_FILES = [
     (HEADER + "x: !custom 1\n", "tags", 3),
     (HEADER + "---\n" + HEADER, "several YAML documents", None),
     (HEADER + "x: " + "[" * 40 + "]" * 40 + "\n", "nested more than", 3),
-    (HEADER + "nodes:\n  - id: a b\n    type: x\n", "node id 'a b'", 4),
+    (HEADER + "nodes:\n  - id: a b\n    type: x\n", "id 'a b'", 4),
     (HEADER + "nodes:\n  - type: scene.robot_arm\n", "nodes.0.id", 4),
     (HEADER + "nodes: []\nlinks:\n  - [a, b.c]\n", "'a' is not 'node.port'", 5),
     (HEADER + "nodes: []\nextra: 1\n", "extra", 4),

@@ -1,0 +1,256 @@
+"""Edits of a graph document, as pure functions: each takes a document and returns a new one.
+
+The editor builds every user action (add, delete, connect, move, property change, rename) from
+these, so its undo history is a list of documents and the same rules hold in scripts and tests.
+An edit that would break the graph's structure is refused with :class:`EditRefused`, whose
+message says why in the user's words. Documents are values: an edit never changes its input,
+and the document it returns may share unchanged parts with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from atrap_studio.core.document import Endpoint, GraphDocument, Link, NodeDoc
+from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.registry import Registry
+from atrap_studio.core.specs import NodeSpec
+
+Position = tuple[float, float]
+
+#: Column and row spacing of :func:`auto_layout`, in canvas units.
+LAYOUT_STEP = (300.0, 150.0)
+
+
+class EditRefused(AtrapError):
+    """An edit was refused; the message says why and what to do instead."""
+
+
+def unique_id(taken: Iterable[str], base: str) -> str:
+    """A slug id from ``base`` (``joint_angles``, ``joint_angles_2``...) not in ``taken``."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_-")[:56] or "node"
+    if not re.match(r"^[A-Za-z_]", slug):
+        slug = f"n_{slug}"
+    used = set(taken)
+    if slug not in used:
+        return slug
+    number = 2
+    while f"{slug}_{number}" in used:
+        number += 1
+    return f"{slug}_{number}"
+
+
+def unique_name(doc: GraphDocument, base: str) -> str:
+    """``base``, or ``base 2``, ``base 3``... so that no two nodes share a name."""
+    return numbered({n.name for n in doc.nodes if n.name}, base)
+
+
+def numbered(used: set[str], base: str) -> str:
+    """``base`` if it is not in ``used``, else the first free ``base 2``, ``base 3``..."""
+    if base not in used:
+        return base
+    number = 2
+    while f"{base} {number}" in used:
+        number += 1
+    return f"{base} {number}"
+
+
+def taken_ids(doc: GraphDocument) -> set[str]:
+    """Ids in use by nodes and blocks (they share one namespace)."""
+    return {n.id for n in doc.nodes} | {b.id for b in doc.blocks}
+
+
+def add_node(
+    doc: GraphDocument, spec: NodeSpec, pos: Position | None = None
+) -> tuple[GraphDocument, str]:
+    """Place a new node of ``spec``'s type with its default properties and a unique name."""
+    node_id = unique_id(taken_ids(doc), spec.type.partition(".")[2])
+    node = NodeDoc(
+        id=node_id,
+        type=spec.type,
+        name=unique_name(doc, spec.title),
+        props=spec.defaults(),
+        pos=pos,
+    )
+    return doc.model_copy(update={"nodes": [*doc.nodes, node]}, deep=True), node_id
+
+
+def remove_nodes(doc: GraphDocument, node_ids: Iterable[str]) -> GraphDocument:
+    """Delete nodes with their links; blocks drop them (and their exposed ports)."""
+    gone = set(node_ids)
+    blocks = []
+    for block in doc.blocks:
+        members = [n for n in block.nodes if n not in gone]
+        if not members:
+            continue
+        blocks.append(
+            block.model_copy(
+                update={
+                    "nodes": members,
+                    "inputs": [p for p in block.inputs if p.port.node not in gone],
+                    "outputs": [p for p in block.outputs if p.port.node not in gone],
+                }
+            )
+        )
+    return doc.model_copy(
+        update={
+            "nodes": [n for n in doc.nodes if n.id not in gone],
+            "links": [lk for lk in doc.links if not {lk.src.node, lk.dst.node} & gone],
+            "blocks": blocks,
+        },
+        deep=True,
+    )
+
+
+def link_problem(
+    doc: GraphDocument, registry: Registry, src: Endpoint, dst: Endpoint
+) -> str | None:
+    """Why a link from output ``src`` to input ``dst`` cannot be made, or ``None`` if it can."""
+    nodes = {n.id: n for n in doc.nodes}
+    if src.node not in nodes or dst.node not in nodes:
+        missing = src.node if src.node not in nodes else dst.node
+        return f"there is no node '{missing}'"
+    if src.node == dst.node:
+        return "a node cannot feed itself; link it to another node"
+    src_spec, dst_spec = registry.get(nodes[src.node].type), registry.get(nodes[dst.node].type)
+    for node_id, spec in ((src.node, src_spec), (dst.node, dst_spec)):
+        if spec is None:
+            return (
+                f"node '{node_id}' has a type this version does not know "
+                f"('{nodes[node_id].type}'), so its ports cannot be checked"
+            )
+    assert src_spec is not None and dst_spec is not None
+    out_port, in_port = src_spec.output(src.port), dst_spec.input(dst.port)
+    if out_port is None:
+        return f"'{src_spec.title}' has no output '{src.port}'"
+    if in_port is None:
+        return f"'{dst_spec.title}' has no input '{dst.port}'"
+    out_type, in_type = out_port.port_type, in_port.port_type
+    if not in_type.accepts(out_type):
+        return (
+            f"{src} gives {out_type} but {dst} takes {in_type}: "
+            f"link it to an input that takes {out_type.kind}"
+        )
+    if Link(src=src, dst=dst) in doc.links:
+        return f"{src} is already linked to {dst}"
+    if not in_port.feedback and _reaches(doc, registry, dst.node, src.node):
+        return (
+            f"linking {src} to {dst} would close a loop ('{src.node}' already depends on "
+            f"'{dst.node}'); only a scene's actuators may take a value back from later nodes"
+        )
+    return None
+
+
+def connect(doc: GraphDocument, registry: Registry, src: Endpoint, dst: Endpoint) -> GraphDocument:
+    """Link ``src`` to ``dst``; a link already in a single-link input is replaced.
+
+    Raises:
+        EditRefused: with :func:`link_problem`'s reason.
+    """
+    problem = link_problem(doc, registry, src, dst)
+    if problem:
+        raise EditRefused(problem)
+    links = list(doc.links)
+    spec = registry.get(next(n.type for n in doc.nodes if n.id == dst.node))
+    port = spec.input(dst.port) if spec else None
+    if port is not None and not port.multiple:
+        links = [lk for lk in links if lk.dst != dst]
+    links.append(Link(src=src, dst=dst))
+    return doc.model_copy(update={"links": links}, deep=True)
+
+
+def disconnect(doc: GraphDocument, src: Endpoint, dst: Endpoint) -> GraphDocument:
+    """Remove the link from ``src`` to ``dst`` (no change if there is none)."""
+    links = [lk for lk in doc.links if not (lk.src == src and lk.dst == dst)]
+    return doc.model_copy(update={"links": links}, deep=True)
+
+
+def move(doc: GraphDocument, positions: Mapping[str, Position]) -> GraphDocument:
+    """Place nodes and blocks (by id) at new positions."""
+    for key, pos in positions.items():
+        if not all(abs(v) < 1e9 for v in pos):
+            raise EditRefused(f"'{key}' cannot be placed at {pos}: positions must be finite")
+    nodes = [
+        n.model_copy(update={"pos": tuple(positions[n.id])}) if n.id in positions else n
+        for n in doc.nodes
+    ]
+    blocks = [
+        b.model_copy(update={"pos": tuple(positions[b.id])}) if b.id in positions else b
+        for b in doc.blocks
+    ]
+    return doc.model_copy(update={"nodes": nodes, "blocks": blocks}, deep=True)
+
+
+def set_prop(doc: GraphDocument, node_id: str, name: str, value: Any) -> GraphDocument:
+    """Set one property of one node (checked by validation, not here, so typing can pause)."""
+    if doc.node(node_id) is None:
+        raise EditRefused(f"there is no node '{node_id}'")
+    nodes = [
+        n.model_copy(update={"props": {**n.props, name: value}}) if n.id == node_id else n
+        for n in doc.nodes
+    ]
+    return doc.model_copy(update={"nodes": nodes}, deep=True)
+
+
+def rename(doc: GraphDocument, node_id: str, name: str) -> GraphDocument:
+    """Give a node a new display name (its id, which links use, stays)."""
+    if len(name) > 200:
+        raise EditRefused("a name is at most 200 characters")
+    if doc.node(node_id) is None:
+        raise EditRefused(f"there is no node '{node_id}'")
+    nodes = [n.model_copy(update={"name": name}) if n.id == node_id else n for n in doc.nodes]
+    return doc.model_copy(update={"nodes": nodes}, deep=True)
+
+
+def _reaches(doc: GraphDocument, registry: Registry, start: str, goal: str) -> bool:
+    """Whether ``goal`` is downstream of ``start`` along links that are not feedback."""
+    types = {n.id: n.type for n in doc.nodes}
+    feedback: dict[str, set[str]] = {}
+    for node_id, type_id in types.items():
+        spec = registry.get(type_id)
+        feedback[node_id] = {p.name for p in spec.inputs if p.feedback} if spec else set()
+    nexts: dict[str, list[str]] = {}
+    for lk in doc.links:
+        if lk.dst.port not in feedback.get(lk.dst.node, set()):
+            nexts.setdefault(lk.src.node, []).append(lk.dst.node)
+    seen, stack = {start}, [start]
+    while stack:
+        for nxt in nexts.get(stack.pop(), []):
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return start == goal
+
+
+def auto_layout(doc: GraphDocument, registry: Registry) -> GraphDocument:
+    """Place nodes in columns by how far downstream they are (feedback links ignored)."""
+    feedback = set()
+    types = {n.id: n.type for n in doc.nodes}
+    for lk in doc.links:
+        spec = registry.get(types.get(lk.dst.node, ""))
+        port = spec.input(lk.dst.port) if spec else None
+        if port is not None and port.feedback:
+            feedback.add(lk)
+    column = {n.id: 0 for n in doc.nodes}
+    for _ in range(len(doc.nodes)):  # longest path, bounded so a cycle cannot hang it
+        changed = False
+        for lk in doc.links:
+            if lk in feedback or lk.src.node not in column or lk.dst.node not in column:
+                continue
+            if column[lk.dst.node] < column[lk.src.node] + 1 <= len(doc.nodes):
+                column[lk.dst.node] = column[lk.src.node] + 1
+                changed = True
+        if not changed:
+            break
+    rows: dict[int, int] = {}
+    positions: dict[str, Position] = {}
+    for node in doc.nodes:
+        col = column[node.id]
+        row = rows.get(col, 0)
+        rows[col] = row + 1
+        positions[node.id] = (float(col * LAYOUT_STEP[0]), float(row * LAYOUT_STEP[1]))
+    return move(doc, positions)
