@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 NODES = Path(__file__).resolve().parents[1] / "nodes"
-QT = {"PySide6", "NodeGraphQt", "pyqtgraph", "OpenGL", "Qt"}
+QT = {"PySide6", "NodeGraphQt", "pyqtgraph", "OpenGL", "Qt", "atrap_studio.ui"}
 HEAVY = {"torch", "numpy", "atrap_studio.runtime"}
 
 

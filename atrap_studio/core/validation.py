@@ -125,11 +125,12 @@ def _check_names(doc: GraphDocument, result: Analysis) -> None:
         else:
             owners[node.name.strip()].append(node.id)
     for name, ids in owners.items():
-        for node_id in ids[1:] if len(ids) > 1 else ():
+        for node_id in ids if len(ids) > 1 else ():
+            others = ", ".join(f"'{other}'" for other in ids if other != node_id)
             result.issues.append(
                 Issue(
                     "name.duplicate",
-                    f"the name '{name}' is also used by node '{ids[0]}'",
+                    f"the name '{name}' is also used by node {others}",
                     "rename one of them so each node's name says which is which",
                     severity="warning",
                     node=node_id,

@@ -1,0 +1,105 @@
+"""``atrap-studio [FILE]``: open the editor (or, with ``--screenshot``, take a picture of it)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from atrap_studio.ui.session_files import AppPaths
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="atrap-studio",
+        description="ATRAP Studio: compose a training pipeline from nodes, run it, watch it learn.",
+    )
+    parser.add_argument(
+        "file",
+        nargs="?",
+        help="graph file to open (default: the last one, or the robot-arm example)",
+    )
+    parser.add_argument("--example", help="open a shipped example by name instead of a file")
+    parser.add_argument(
+        "--screenshot",
+        metavar="OUT.png",
+        help="open, wait until the window is drawn, save a picture of it and exit",
+    )
+    parser.add_argument(
+        "--size", default="1400x860", metavar="WxH", help="window size (default 1400x860)"
+    )
+    parser.add_argument("--threads", type=int, help="CPU threads for training")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"atrap-studio: --size must look like 1400x860, not {args.size!r}", file=sys.stderr)
+        return 2
+
+    from PySide6 import QtWidgets
+
+    from atrap_studio.core.errors import AtrapError
+    from atrap_studio.core.yaml_io import load_graph
+    from atrap_studio.nodes import builtin_registry
+    from atrap_studio.ui.main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("ATRAP Studio")
+    app.setOrganizationName("ATRAP")
+    window = MainWindow(builtin_registry(), AppPaths.default(), threads=args.threads)
+    window.resize(width, height)
+    if args.screenshot:  # exactly what was asked for: no prompts, no dialogs, no last file
+        if args.file:
+            try:
+                load_graph(args.file)
+            except AtrapError as exc:
+                print(f"atrap-studio: {exc}", file=sys.stderr)
+                return 1
+        opened = (
+            window.open_file(Path(args.file), ask=False, quiet=True)
+            if args.file
+            else window.open_example(args.example or "robot_arm_reach")
+        )
+        if not opened:
+            return 1
+        window.show()
+        return screenshot(app, window, Path(args.screenshot))
+    if args.example:
+        window.open_example(args.example)
+    else:
+        window.start(args.file)
+    window.show()
+    return app.exec()
+
+
+def screenshot(app: object, window: object, out: Path, settle_s: float = 0.5) -> int:
+    """Wait until the window is on screen and drawn, then save it as a PNG."""
+    from PySide6 import QtCore, QtWidgets
+
+    assert isinstance(app, QtWidgets.QApplication) and isinstance(window, QtWidgets.QMainWindow)
+    deadline = time.monotonic() + 15.0
+    handle = window.windowHandle()
+    while (handle is None or not handle.isExposed()) and time.monotonic() < deadline:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        handle = window.windowHandle()
+    settle = time.monotonic() + settle_s
+    while time.monotonic() < settle:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    window.canvas.frame_ids(None)  # type: ignore[attr-defined]
+    app.processEvents()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out)):
+        print(f"atrap-studio: could not write {out}", file=sys.stderr)
+        return 1
+    print(f"saved {out}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

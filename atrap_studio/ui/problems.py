@@ -1,0 +1,61 @@
+"""The Problems dock: every validation issue and run error, one click from its node."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from atrap_studio.core.validation import Issue
+
+NODE_ROLE = QtCore.Qt.ItemDataRole.UserRole
+
+
+class QtProblems(QtWidgets.QTreeWidget):
+    """A list of issues; clicking one asks the window to select and frame its node."""
+
+    node_clicked = QtCore.Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setColumnCount(3)
+        self.setHeaderLabels(["", "Node", "Problem"])
+        self.setRootIsDecorated(False)
+        self.setAlternatingRowColors(True)
+        self.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self._validation: list[Issue] = []
+        self._run: list[Issue] = []
+        self.itemClicked.connect(self._clicked)
+
+    def show_validation(self, issues: list[Issue]) -> None:
+        self._validation = list(issues)
+        self._refill()
+
+    def show_run_problem(self, issue: Issue | None) -> None:
+        """Show (or clear, with ``None``) the problem that stopped the last run."""
+        self._run = [issue] if issue else []
+        self._refill()
+
+    def issues(self) -> list[Issue]:
+        return [*self._run, *self._validation]
+
+    def _refill(self) -> None:
+        self.clear()
+        style = self.style()
+        icons = {
+            "error": style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxCritical),
+            "warning": style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning),
+        }
+        for issue in self.issues():
+            text = issue.message + (f" — {issue.hint}" if issue.hint else "")
+            item = QtWidgets.QTreeWidgetItem(["", issue.node or "graph", text])
+            item.setIcon(0, icons[issue.severity])
+            item.setToolTip(2, f"{issue.code}: {text}")
+            item.setData(0, NODE_ROLE, issue.node)
+            if issue.severity == "error":
+                item.setForeground(2, QtGui.QColor(240, 120, 120))
+            self.addTopLevelItem(item)
+
+    def _clicked(self, item: QtWidgets.QTreeWidgetItem) -> None:
+        node = item.data(0, NODE_ROLE)
+        if node:
+            self.node_clicked.emit(str(node))

@@ -1,0 +1,282 @@
+"""The Properties panel: the selected node's name and properties as widgets for their kind.
+
+Widgets come from the property specs (range, choices, list lengths, help); a committed edit
+(Enter, focus out, an arrow click, a choice) is one undo step through the editor.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+from atrap_studio.core.document import NodeDoc
+from atrap_studio.core.specs import NodeSpec, PropSpec
+from atrap_studio.core.validation import Issue
+from atrap_studio.ui.editor import Editor
+
+INT_LIMIT = 2**31 - 1
+
+
+class ListEditor(QtWidgets.QWidget):
+    """Edits a list of numbers or words: one field per item, with add and remove buttons."""
+
+    committed = QtCore.Signal(list)
+
+    def __init__(self, prop: PropSpec) -> None:
+        super().__init__()
+        self.prop = prop
+        self._fields: list[QtWidgets.QWidget] = []
+        self._row = QtWidgets.QHBoxLayout()
+        self._row.setSpacing(2)
+        self.add_button = QtWidgets.QToolButton(text="+", toolTip="Add an item")
+        self.remove_button = QtWidgets.QToolButton(text="−", toolTip="Remove the last item")
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._row)
+        layout.addWidget(self.add_button)
+        layout.addWidget(self.remove_button)
+        layout.addStretch(1)
+        self.add_button.clicked.connect(self._add_item)
+        self.remove_button.clicked.connect(self._remove_item)
+
+    def value(self) -> list[Any]:
+        return [_read(w) for w in self._fields]
+
+    def set_value(self, items: list[Any]) -> None:
+        while self._fields:
+            self._fields.pop().deleteLater()
+        for item in items:
+            self._append(item)
+        self._update_buttons()
+
+    def _append(self, item: Any) -> None:
+        kind = {"int_list": "int", "float_list": "float"}.get(self.prop.kind, "str")
+        field = _scalar_widget(kind, self.prop, item)
+        _on_commit(field, self._commit)
+        self._row.addWidget(field)
+        self._fields.append(field)
+
+    def _add_item(self) -> None:
+        last = self.value()[-1] if self._fields else _item_default(self.prop)
+        self._append(last)
+        self._commit()
+
+    def _remove_item(self) -> None:
+        if self._fields:
+            self._fields.pop().deleteLater()
+            self._commit()
+
+    def _commit(self) -> None:
+        self._update_buttons()
+        self.committed.emit(self.value())
+
+    def _update_buttons(self) -> None:
+        count = len(self._fields)
+        self.add_button.setEnabled(self.prop.max_items is None or count < self.prop.max_items)
+        self.remove_button.setEnabled(count > self.prop.min_items)
+
+
+class QtProperties(QtWidgets.QScrollArea):
+    """Shows one node at a time; follows the editor's document through edits and undo."""
+
+    def __init__(self, editor: Editor) -> None:
+        super().__init__()
+        self.editor = editor
+        self.setWidgetResizable(True)
+        self.node_id: str | None = None
+        self.widgets: dict[str, QtWidgets.QWidget] = {}
+        self.name_edit: QtWidgets.QLineEdit | None = None
+        self._notes: dict[str, QtWidgets.QLabel] = {}
+        self._type: str | None = None
+        editor.document_changed.connect(self.refresh)
+        editor.analysis_changed.connect(lambda analysis: self._show_issues(analysis.issues))
+        self.show_node(None)
+
+    def show_node(self, node_id: str | None) -> None:
+        """Build the form for a node (``None`` shows a hint)."""
+        self.node_id = node_id
+        node = self.editor.doc.node(node_id) if node_id else None
+        self._type = node.type if node else None
+        self.widgets, self._notes, self.name_edit = {}, {}, None
+        page = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(page)
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        if node is None:
+            form.addRow(QtWidgets.QLabel("Select a node to see and change its properties."))
+            self.setWidget(page)
+            return
+        spec = self.editor.registry.get(node.type)
+        title = QtWidgets.QLabel(f"<b>{spec.title if spec else node.type}</b> <i>({node.id})</i>")
+        form.addRow(title)
+        self.name_edit = QtWidgets.QLineEdit(node.name or "")
+        self.name_edit.setPlaceholderText(spec.title if spec else node.id)
+        self.name_edit.setToolTip("The name shown on the canvas; each node should have its own.")
+        self.name_edit.editingFinished.connect(self._rename)
+        form.addRow("Name", self.name_edit)
+        if spec is None:
+            note = QtWidgets.QLabel(
+                f"This node's type '{node.type}' is unknown to this version. Its properties are "
+                "kept as they are and saved back unchanged:\n" + json.dumps(node.props, indent=1)
+            )
+            note.setWordWrap(True)
+            form.addRow(note)
+            self.setWidget(page)
+            return
+        help_label = QtWidgets.QLabel(spec.help)
+        help_label.setWordWrap(True)
+        form.addRow(help_label)
+        for prop in spec.props:
+            widget = self._make_widget(spec, prop, node)
+            label = QtWidgets.QLabel(prop.name.replace("_", " "))
+            label.setToolTip(prop.help)
+            widget.setToolTip(prop.help)
+            note = QtWidgets.QLabel()
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #e07070")
+            note.hide()
+            box = QtWidgets.QWidget()
+            column = QtWidgets.QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(widget)
+            column.addWidget(note)
+            form.addRow(label, box)
+            self.widgets[prop.name] = widget
+            self._notes[prop.name] = note
+        self.setWidget(page)
+        self._show_issues(self.editor.analysis.issues)
+
+    def refresh(self) -> None:
+        """After an edit or undo: same node → update values in place; else rebuild."""
+        node = self.editor.doc.node(self.node_id) if self.node_id else None
+        if node is None or node.type != self._type:
+            self.show_node(node.id if node else None)
+            return
+        if self.name_edit is not None and not self.name_edit.hasFocus():
+            self.name_edit.setText(node.name or "")
+        spec = self.editor.registry.get(node.type)
+        for prop in spec.props if spec else ():
+            widget = self.widgets.get(prop.name)
+            if widget is not None:
+                _show_value(widget, node.props.get(prop.name, prop.default))
+
+    def _make_widget(self, spec: NodeSpec, prop: PropSpec, node: NodeDoc) -> QtWidgets.QWidget:
+        value = node.props.get(prop.name, prop.default)
+        widget: QtWidgets.QWidget
+        if prop.kind.endswith("_list"):
+            editor = ListEditor(prop)
+            editor.set_value(value if isinstance(value, list) else list(prop.default or []))
+            editor.committed.connect(lambda items, name=prop.name: self._commit(name, items))
+            widget = editor
+        else:
+            widget = _scalar_widget(prop.kind, prop, value)
+            _on_commit(widget, lambda w=widget, name=prop.name: self._commit(name, _read(w)))
+        return widget
+
+    def _commit(self, name: str, value: Any) -> None:
+        if self.node_id is not None:
+            self.editor.set_prop(self.node_id, name, value)
+
+    def _rename(self) -> None:
+        if self.node_id is not None and self.name_edit is not None:
+            node = self.editor.doc.node(self.node_id)
+            if node is not None and (node.name or "") != self.name_edit.text():
+                self.editor.rename(self.node_id, self.name_edit.text())
+
+    def _show_issues(self, issues: list[Issue]) -> None:
+        mine: dict[str, list[str]] = {}
+        for issue in issues:
+            if issue.node == self.node_id and issue.prop:
+                mine.setdefault(issue.prop, []).append(f"{issue.message} ({issue.hint})")
+        for name, note in self._notes.items():
+            note.setText("\n".join(mine.get(name, [])))
+            note.setVisible(name in mine)
+
+
+def _scalar_widget(kind: str, prop: PropSpec, value: Any) -> QtWidgets.QWidget:
+    widget: QtWidgets.QWidget
+    if kind == "int":
+        spin = QtWidgets.QSpinBox()
+        spin.setRange(
+            int(prop.min) if prop.min is not None else -INT_LIMIT,
+            int(prop.max) if prop.max is not None else INT_LIMIT,
+        )
+        spin.setKeyboardTracking(False)
+        spin.setGroupSeparatorShown(True)
+        widget = spin
+    elif kind == "float":
+        box = QtWidgets.QDoubleSpinBox()
+        box.setDecimals(6)
+        box.setRange(
+            prop.min if prop.min is not None else -1e12,
+            prop.max if prop.max is not None else 1e12,
+        )
+        box.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        box.setKeyboardTracking(False)
+        widget = box
+    elif kind == "bool":
+        widget = QtWidgets.QCheckBox()
+    elif prop.choices:
+        combo = QtWidgets.QComboBox()
+        combo.addItems(list(prop.choices))
+        widget = combo
+    else:
+        widget = QtWidgets.QLineEdit()
+    _show_value(widget, value)
+    return widget
+
+
+def _show_value(widget: QtWidgets.QWidget, value: Any) -> None:
+    """Show a value without emitting a commit (values the widget cannot hold are skipped)."""
+    blocker = QtCore.QSignalBlocker(widget)
+    if isinstance(widget, ListEditor):
+        if isinstance(value, list) and value != widget.value():
+            widget.set_value(value)
+    elif isinstance(widget, QtWidgets.QSpinBox):
+        if isinstance(value, int) and not isinstance(value, bool):
+            widget.setValue(value)
+    elif isinstance(widget, QtWidgets.QDoubleSpinBox):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            widget.setValue(float(value))
+    elif isinstance(widget, QtWidgets.QCheckBox):
+        widget.setChecked(bool(value))
+    elif isinstance(widget, QtWidgets.QComboBox):
+        index = widget.findText(str(value))
+        if index >= 0:
+            widget.setCurrentIndex(index)
+    elif isinstance(widget, QtWidgets.QLineEdit) and not widget.hasFocus():
+        widget.setText("" if value is None else str(value))
+    del blocker
+
+
+def _read(widget: QtWidgets.QWidget) -> Any:
+    if isinstance(widget, QtWidgets.QSpinBox):
+        return widget.value()
+    if isinstance(widget, QtWidgets.QDoubleSpinBox):
+        return round(widget.value(), widget.decimals())
+    if isinstance(widget, QtWidgets.QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QtWidgets.QComboBox):
+        return widget.currentText()
+    if isinstance(widget, QtWidgets.QLineEdit):
+        return widget.text()
+    raise TypeError(f"no value in {widget!r}")
+
+
+def _on_commit(widget: QtWidgets.QWidget, slot: Any) -> None:
+    """Connect the signal that marks a finished edit for this kind of widget."""
+    if isinstance(widget, QtWidgets.QAbstractSpinBox):
+        widget.valueChanged.connect(lambda *_: slot())  # type: ignore[attr-defined]
+    elif isinstance(widget, QtWidgets.QCheckBox):
+        widget.toggled.connect(lambda *_: slot())
+    elif isinstance(widget, QtWidgets.QComboBox):
+        widget.currentIndexChanged.connect(lambda *_: slot())
+    elif isinstance(widget, QtWidgets.QLineEdit):
+        widget.editingFinished.connect(slot)
+
+
+def _item_default(prop: PropSpec) -> Any:
+    if isinstance(prop.default, list) and prop.default:
+        return prop.default[-1]
+    return {"int_list": 1, "float_list": 0.0}.get(prop.kind, "")

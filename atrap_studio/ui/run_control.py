@@ -1,0 +1,184 @@
+"""Training from the editor: the runtime in a worker thread, its events as queued signals.
+
+The worker compiles and trains a *copy* of the document, so the graph stays editable and
+untouched whatever the run does; the GUI thread only ever receives events (Qt queues a signal
+emitted from another thread) and never waits for the worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Literal
+
+from PySide6 import QtCore
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.events import Event, EventBus
+from atrap_studio.core.registry import Registry
+
+State = Literal["idle", "starting", "running", "paused", "stopping"]
+
+
+class RunController(QtCore.QObject):
+    """Starts, pauses, steps and stops one run at a time.
+
+    Signals:
+        event_received(Event): every runtime event, delivered on the GUI thread.
+        state_changed(str): one of ``idle``, ``starting``, ``running``, ``paused``, ``stopping``.
+        log(str): a line for the Log dock.
+    """
+
+    event_received = QtCore.Signal(object)
+    state_changed = QtCore.Signal(str)
+    log = QtCore.Signal(str)
+    _relay = QtCore.Signal(object)
+
+    def __init__(self, registry: Registry, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.state: State = "idle"
+        self.runner: Any = None
+        self.result: Any = None
+        self.out_dir: Path | None = None
+        self._thread: threading.Thread | None = None
+        self._relay.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+
+    # -- control ------------------------------------------------------------------------------
+
+    def start(
+        self,
+        doc: GraphDocument,
+        out_dir: Path,
+        *,
+        resume_from: Path | None = None,
+        steps: int | None = None,
+        source: str = "<editor>",
+        threads: int | None = None,
+    ) -> None:
+        """Compile and train ``doc`` in a worker thread (it must not already be running)."""
+        if self.state != "idle":
+            raise RuntimeError("a run is already in progress")
+        self.out_dir = Path(out_dir)
+        self.result = None
+        self._set_state("starting")
+        snapshot = doc.model_copy(deep=True)
+        self._thread = threading.Thread(
+            target=self._work,
+            args=(snapshot, self.out_dir, resume_from, steps, source, threads),
+            name="atrap-training",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self.runner is not None and self.state == "running":
+            self.runner.pause()
+
+    def resume(self) -> None:
+        if self.runner is not None and self.state == "paused":
+            self.runner.resume()
+
+    def step_once(self) -> None:
+        """One update while paused."""
+        if self.runner is not None and self.state == "paused":
+            self.runner.step_once()
+
+    def stop(self) -> None:
+        """Finish the current update, keep a checkpoint, end the run."""
+        if self.runner is not None and self.state in ("running", "paused", "starting"):
+            self._set_state("stopping")
+            self.runner.request_stop()
+
+    def wait(self, timeout_s: float = 30.0) -> bool:
+        """Block until the worker has ended (for closing the window); True if it did."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    # -- the worker thread ------------------------------------------------------------------
+
+    def _work(
+        self,
+        doc: GraphDocument,
+        out_dir: Path,
+        resume_from: Path | None,
+        steps: int | None,
+        source: str,
+        threads: int | None,
+    ) -> None:
+        from atrap_studio.runtime.checkpoint import load_checkpoint
+        from atrap_studio.runtime.pipeline import Pipeline
+        from atrap_studio.runtime.runner import Runner, configure_threads
+
+        try:
+            configure_threads(threads)
+            checkpoint = load_checkpoint(resume_from) if resume_from else None
+            seed = checkpoint.seed if checkpoint else None
+            pipeline = Pipeline(doc, self.registry, seed=seed, source=source)
+            bus = EventBus()
+            bus.subscribe(self._relay.emit)
+            self.runner = Runner(pipeline, out_dir=out_dir, events=bus)
+            if self.state == "stopping":
+                self.runner.request_stop()
+            self.result = self.runner.run(steps, resume=checkpoint)
+            if self.result.reason == "error":  # the runner reported the error; close the run
+                self._relay.emit(Event("finished", self.result.step, {"reason": "error"}))
+        except AtrapError as exc:
+            self._relay.emit(Event("error", 0, {"message": str(exc), "checkpoint": None}))
+            self._relay.emit(Event("finished", 0, {"reason": "error"}))
+        except Exception as exc:  # a failing node must not take the editor down
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            message = f"the run failed unexpectedly: {detail}"
+            self._relay.emit(Event("error", 0, {"message": message, "checkpoint": None}))
+            self._relay.emit(Event("finished", 0, {"reason": "error"}))
+
+    # -- back on the GUI thread ------------------------------------------------------------
+
+    def _deliver(self, event: Event) -> None:
+        kind = event.kind
+        if kind == "started":
+            self._set_state("running" if self.state != "stopping" else "stopping")
+            resumed = event.data.get("resumed_from")
+            how = f"resumed from {resumed}" if resumed else "started"
+            self.log.emit(f"Training {how}: {event.data.get('steps', 0):,} updates.")
+        elif kind == "paused":
+            if self.state != "stopping":
+                self._set_state("paused")
+            self.log.emit(f"Paused at update {event.step:,}.")
+        elif kind == "resumed":
+            self._set_state("running")
+        elif kind == "checkpoint":
+            self.log.emit(f"Checkpoint at update {event.step:,}: {event.data.get('path')}")
+        elif kind == "episode":
+            rate, median = event.data.get("success_rate"), event.data.get("median_error_mm")
+            if rate is not None and median is not None:
+                self.log.emit(
+                    f"Test at update {event.step:,}: {rate:.1%} reached, "
+                    f"median error {median:.1f} mm."
+                )
+        elif kind == "error":
+            self.log.emit(f"Error: {event.data.get('message')}")
+        elif kind == "finished":
+            self.runner = None
+            reason = event.data.get("reason", "completed")
+            self.log.emit(f"Run ended ({reason}) at update {event.step:,}.")
+        self.event_received.emit(event)
+        if kind == "finished":
+            self._set_state("idle")
+
+    def _set_state(self, state: State) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+
+def latest_checkpoint(out_dir: Path) -> Path | None:
+    """The newest checkpoint a previous run left in ``out_dir``, if any."""
+    from atrap_studio.runtime.checkpoint import SUFFIX
+
+    found = sorted((out_dir / "checkpoints").glob(f"ckpt-*{SUFFIX}"))
+    return found[-1] if found else None

@@ -1,0 +1,139 @@
+"""Training from the toolbar: off the GUI thread, with events, pause, step, stop and resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.events import Event
+from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.ui.main_window import MainWindow
+from tests.conftest import shrink
+from tests.ui.conftest import Answer
+
+Buttons = QtWidgets.QMessageBox.StandardButton
+RUN_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def small_window(
+    make_window: Callable[..., MainWindow], arm_doc: GraphDocument, tmp_path: Path
+) -> Callable[..., MainWindow]:
+    """A window on a shrunk copy of the arm example saved in a temporary folder."""
+
+    def make(**trainer: object) -> MainWindow:
+        path = tmp_path / "small.yaml"
+        save_graph(shrink(arm_doc, **trainer), path)
+        window = make_window()
+        assert window.open_file(path, ask=False)
+        return window
+
+    return make
+
+
+def click_tool(window: MainWindow, name: str) -> None:
+    toolbar = window.findChild(QtWidgets.QToolBar, "toolbar_main")
+    button = toolbar.widgetForAction(window.acts[name])
+    assert button is not None and button.isEnabled(), f"{name} is not clickable"
+    QTest.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+
+
+def record(window: MainWindow) -> list[Event]:
+    events: list[Event] = []
+    window.runs.event_received.connect(events.append)
+    return events
+
+
+def test_run_from_the_toolbar_streams_metrics_while_the_window_stays_responsive(
+    small_window: Callable[..., MainWindow], qtbot: QtBot
+) -> None:
+    window = small_window(steps=200, log_every=10, eval_every=100, checkpoint_every=100)
+    events = record(window)
+    ticks: list[int] = []
+    timer = QtCore.QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(len(events)))
+    timer.start()
+    before = window.editor.doc
+    click_tool(window, "run")
+    assert window.runs.state in ("starting", "running")
+    assert not window.acts["run"].isEnabled() and window.acts["stop"].isEnabled()
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    timer.stop()
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "finished"
+    steps = [e for e in events if e.kind == "step"]
+    assert [e.step for e in steps] == list(range(10, 201, 10))
+    assert all("loss/total" in e.data["metrics"] for e in steps)
+    assert "explore/random_share" in steps[0].data["metrics"]
+    started = next(i for i, t in enumerate(ticks) if t >= 1)
+    during = [t for t in ticks[started:] if t < len(events)]
+    assert len(set(during)) >= 5, "the GUI's timer kept firing while events were arriving"
+    assert window.progress.value() == 200
+    assert "updates/s" in window.run_label.text() and "random" in window.run_label.text()
+    assert "Run completed at update 200" in window.status_message.text()
+    log = window.log_view.toPlainText()
+    assert "Training started" in log and "Test at update 200" in log
+    assert window.editor.doc == before and not window.isWindowModified()
+    out = window.path.parent / "runs" / "small"  # type: ignore[union-attr]
+    assert (out / "network.atrapnet").is_file() and (out / "metrics.csv").is_file()
+
+
+def test_pause_step_stop_and_resume(
+    small_window: Callable[..., MainWindow], qtbot: QtBot, answer: Answer
+) -> None:
+    window = small_window(steps=100_000, log_every=5, checkpoint_every=1000)
+    events = record(window)
+    assert window.run()
+    qtbot.waitUntil(lambda: any(e.kind == "step" for e in events), timeout=RUN_TIMEOUT_MS)
+    click_tool(window, "pause")
+    qtbot.waitUntil(lambda: window.runs.state == "paused", timeout=RUN_TIMEOUT_MS)
+    assert window.acts["step"].isEnabled()
+    paused_at = [e for e in events if e.kind == "paused"][-1].step
+    click_tool(window, "step")
+    qtbot.waitUntil(
+        lambda: [e.step for e in events if e.kind == "paused"][-1] == paused_at + 1,
+        timeout=RUN_TIMEOUT_MS,
+    )
+    click_tool(window, "stop")
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    finished = events[-1]
+    assert finished.kind == "finished" and finished.data["reason"] == "stopped"
+    assert finished.step == paused_at + 1
+    checkpoints = sorted((window.path.parent / "runs" / "small" / "checkpoints").glob("*"))  # type: ignore[union-attr]
+    assert checkpoints and checkpoints[-1].name == f"ckpt-{paused_at + 1:08d}.atrapckpt"
+
+    events.clear()
+    texts = answer(Buttons.Yes)
+    assert window.run()
+    assert texts and f"stopped at update {paused_at + 1:,}" in texts[0]
+    qtbot.waitUntil(lambda: any(e.kind == "step" for e in events), timeout=RUN_TIMEOUT_MS)
+    started = events[0]
+    assert started.kind == "started" and started.step == paused_at + 1
+    assert started.data["resumed_from"].endswith(checkpoints[-1].name)
+    window.runs.stop()
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+
+
+def test_a_failing_run_shows_in_problems_and_leaves_the_graph_alone(
+    small_window: Callable[..., MainWindow], qtbot: QtBot, answer: Answer
+) -> None:
+    window = small_window(steps=20, log_every=5, checkpoint_every=10)
+    assert window.run()
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    window.editor.set_prop("brain", "hidden", [16])  # the checkpoint no longer fits
+    edited = window.editor.doc
+    answer(Buttons.Yes)  # resume from the checkpoint of another graph
+    assert window.run()
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    problems = [i for i in window.problems.issues() if i.code == "run.error"]
+    assert len(problems) == 1 and "different graph" in problems[0].message
+    assert window.editor.doc == edited and window.isWindowModified()
+    assert "error" in window.status_message.text()
+    assert window.acts["run"].isEnabled(), "the editor is ready for the next run"
