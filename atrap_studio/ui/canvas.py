@@ -13,11 +13,12 @@ from collections import defaultdict
 from typing import Any
 
 from NodeGraphQt import BackdropNode, NodeGraph
-from NodeGraphQt.constants import MIME_TYPE, URN_SCHEME, PortTypeEnum
+from NodeGraphQt.constants import MIME_TYPE, URN_SCHEME, PipeEnum, PortTypeEnum
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.document import Endpoint, GraphDocument, Link
 from atrap_studio.core.registry import Registry
+from atrap_studio.core.specs import PortSpec
 from atrap_studio.core.validation import Issue
 from atrap_studio.ui.node_types import BlockNode, MissingNode, node_classes
 
@@ -343,6 +344,20 @@ class Canvas(NodeGraph):
         for out_port, in_port in wanted & current:  # the viewer may have deleted the pipe item
             if out_port.view not in in_port.view.connected_ports:
                 self.viewer().establish_connection(in_port.view, out_port.view)
+        feedback = {
+            lk.dst for lk in doc.links if (port := self._input_spec(doc, lk.dst)) and port.feedback
+        }
+        ends = self._ports_by_end()
+        for out_port, in_port in wanted:
+            dashed = ends[in_port][2] in feedback
+            for pipe in in_port.view.connected_pipes:
+                if pipe.output_port is out_port.view:
+                    _style_pipe(pipe, tuple(out_port.color), dashed)
+
+    def _input_spec(self, doc: GraphDocument, end: Endpoint) -> PortSpec | None:
+        node = doc.node(end.node)
+        spec = self.registry.get(node.type) if node else None
+        return spec.input(end.port) if spec else None
 
     def _ports_by_end(self) -> dict[Any, tuple[str, str, Endpoint]]:
         result: dict[Any, tuple[str, str, Endpoint]] = {}
@@ -450,6 +465,15 @@ def node_mime(class_types: list[str]) -> QtCore.QMimeData:
     text = URN_SCHEME + ";".join(f"node:{t}" for t in class_types)
     data.setData(NODE_MIME, QtCore.QByteArray(text.encode()))
     return data
+
+
+def _style_pipe(pipe: Any, colour: tuple[int, ...], dashed: bool) -> None:
+    """Colour a pipe like its output port; dash the ones read at the next step (feedback)."""
+    style = PipeEnum.DRAW_TYPE_DASHED.value if dashed else PipeEnum.DRAW_TYPE_DEFAULT.value
+    rgba = (*colour[:3], 255)
+    if (pipe.color, pipe.style) != (rgba, style):
+        pipe.color, pipe.style = rgba, style
+        pipe.reset()
 
 
 def _set_name(node: Any, text: str) -> None:

@@ -28,6 +28,7 @@ from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.palette import QtPalette
 from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
+from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController, latest_checkpoint
 from atrap_studio.ui.session_files import AppPaths, Autosave, Autosaver, RecentFiles, run_folder
 
@@ -67,6 +68,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.properties = QtProperties(self.editor)
         self.problems = QtProblems()
+        self.quick_add = QtQuickAdd(registry, self.canvas.viewer())
         self.log_view = QtWidgets.QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.runs = RunController(registry, parent=self)
@@ -81,9 +83,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._dock("Log", self.log_view, area.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["Problems"], self.docks["Log"])
         self.docks["Problems"].raise_()
-        horizontal, vertical = QtCore.Qt.Orientation.Horizontal, QtCore.Qt.Orientation.Vertical
-        self.resizeDocks([self.docks["Palette"], self.docks["Properties"]], [230, 340], horizontal)
-        self.resizeDocks([self.docks["Problems"]], [150], vertical)
         self._default_state = self.saveState()
 
         self._build_status_bar()
@@ -211,7 +210,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         a("frame_all", "Frame &All", lambda: self.canvas.frame_ids(None), "Shift+F")
         a("reset_layout", "&Reset Window Layout", self.reset_layout)
-        a("run", "&Run", self.run, ["F5", "Space"], sp.SP_MediaPlay, "Train the graph (F5)")
+        a("run", "&Run", self.run, "F5", sp.SP_MediaPlay, "Train the graph (F5)")
         a("pause", "&Pause", self.pause_or_resume, "F6", sp.SP_MediaPause, "Pause or resume")
         a(
             "step",
@@ -293,9 +292,10 @@ class MainWindow(QtWidgets.QMainWindow):
             tools.addSeparator()
         tools.addAction(acts["frame_all"])
         tools.addAction(acts["layout"])
-        tab = QtGui.QShortcut(QtGui.QKeySequence("Tab"), self.canvas.widget)
-        tab.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        tab.activated.connect(self.canvas.toggle_node_search)
+        for keys, slot in (("Tab", self.quick_add_at_cursor), ("Space", self.run)):
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(keys), self.canvas.viewer())
+            shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(lambda slot=slot: slot())
 
     def _wire(self) -> None:
         ed, cv = self.editor, self.canvas
@@ -312,6 +312,7 @@ class MainWindow(QtWidgets.QMainWindow):
         cv.files_dropped.connect(self.drop_files)
         cv.selection_ids_changed.connect(self._selection_changed)
         self.node_palette.add_requested.connect(self.add_node_at)
+        self.quick_add.chosen.connect(self.add_node_at)
         self.problems.node_clicked.connect(self.show_node)
         self.runs.event_received.connect(self._on_run_event)
         self.runs.state_changed.connect(lambda _: self._update_run_actions())
@@ -550,6 +551,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self.canvas.select_ids([node_id])
             self.properties.show_node(node_id)
         return node_id
+
+    def quick_add_at_cursor(self) -> None:
+        """Tab: the add-node search, at the mouse if it is over the canvas, else its middle."""
+        viewer = self.canvas.viewer()
+        at = viewer.mapFromGlobal(QtGui.QCursor.pos())
+        if not viewer.rect().contains(at):
+            at = viewer.rect().center()
+        scene = viewer.mapToScene(at)
+        self.quick_add.popup(at, (scene.x(), scene.y()))
 
     def paste(self) -> None:
         ids = self.editor.paste()
@@ -808,11 +818,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         if isinstance(state, QtCore.QByteArray):
             self.restoreState(state)
+        else:  # first start: once the window has its size, give the canvas most of it
+            QtCore.QTimer.singleShot(0, self._default_dock_sizes)
+
+    def _default_dock_sizes(self) -> None:
+        horizontal, vertical = QtCore.Qt.Orientation.Horizontal, QtCore.Qt.Orientation.Vertical
+        self.resizeDocks([self.docks["Palette"], self.docks["Properties"]], [230, 340], horizontal)
+        self.resizeDocks([self.docks["Problems"]], [150], vertical)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
         for dock in self.docks.values():
             dock.show()
+        self._default_dock_sizes()
 
     def _update_title(self) -> None:
         if self.path is not None:
