@@ -20,7 +20,7 @@ from atrap_studio.core.document import Endpoint, GraphDocument, Link
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.specs import PortSpec
 from atrap_studio.core.validation import Issue
-from atrap_studio.ui.node_types import BlockNode, MissingNode, node_classes
+from atrap_studio.ui.node_types import BlockNode, MissingNode, node_classes, port_colour
 
 Position = tuple[float, float]
 ViewPort = tuple[str, str, str]  # (view key, "in"/"out", port name)
@@ -291,10 +291,10 @@ class Canvas(NodeGraph):
             self.add_node(node, selected=False, push_undo=False)
             ins, outs = (dict(side) for side in signature)
             for name, end in ins.items():
-                node.add_input(name, multi_input=True)
+                node.add_input(name, multi_input=True, color=self._colour_of(end, "in"))
                 self._port_ends[(key, "in", name)] = end
             for name, end in outs.items():
-                node.add_output(name)
+                node.add_output(name, color=self._colour_of(end, "out"))
                 self._port_ends[(key, "out", name)] = end
             node.view.setToolTip("A block. Double-click to open it and see its nodes.")
         else:
@@ -307,6 +307,13 @@ class Canvas(NodeGraph):
         self._views[key] = node
         self._keys[node.id] = key
         self._signatures[key] = (kind, signature)
+
+    def _colour_of(self, end: Endpoint, direction: str) -> tuple[int, int, int] | None:
+        """The colour of a member's port, for the closed block that shows it."""
+        node = self._doc.node(end.node)
+        spec = self.registry.get(node.type) if node else None
+        port = (spec.input if direction == "in" else spec.output)(end.port) if spec else None
+        return port_colour(port.type) if port else None
 
     def _drop_view(self, key: str) -> None:
         node = self._views.pop(key)

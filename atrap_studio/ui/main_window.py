@@ -72,7 +72,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_view = QtWidgets.QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.runs = RunController(registry, parent=self)
-        self._run_started = 0.0
 
         self.setCentralWidget(self.canvas.widget)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
@@ -707,7 +706,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 return False
             resume = answer == Buttons.Yes
         self.problems.show_run_problem(None)
-        self._run_started = time.perf_counter()
+        self.say("Training… (Pause F6, Stop Shift+F5)")
         self.progress.setValue(0)
         self.progress.show()
         self.log(f"Run folder: {out_dir}")

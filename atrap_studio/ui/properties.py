@@ -54,6 +54,7 @@ class ListEditor(QtWidgets.QWidget):
     def _append(self, item: Any) -> None:
         kind = {"int_list": "int", "float_list": "float"}.get(self.prop.kind, "str")
         field = _scalar_widget(kind, self.prop, item)
+        field.setMaximumWidth(90)
         _on_commit(field, self._commit)
         self._row.addWidget(field)
         self._fields.append(field)
