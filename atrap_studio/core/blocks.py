@@ -139,14 +139,14 @@ def group(
         inputs=port_names(inputs),
         outputs=port_names(outputs),
     )
-    return doc.model_copy(update={"blocks": [*doc.blocks, block]}, deep=True), block_id
+    return doc.model_copy(update={"blocks": [*doc.blocks, block]}), block_id
 
 
 def ungroup(doc: GraphDocument, block_id: str) -> GraphDocument:
     """Dissolve a block; its nodes and links stay as they are."""
     _need(doc, block_id)
     blocks = [b for b in doc.blocks if b.id != block_id]
-    return doc.model_copy(update={"blocks": blocks}, deep=True)
+    return doc.model_copy(update={"blocks": blocks})
 
 
 def update_block(doc: GraphDocument, block_id: str, **changes: Any) -> GraphDocument:
@@ -156,7 +156,7 @@ def update_block(doc: GraphDocument, block_id: str, **changes: Any) -> GraphDocu
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)} of a block")
     blocks = [b.model_copy(update=changes) if b.id == block_id else b for b in doc.blocks]
-    return doc.model_copy(update={"blocks": blocks}, deep=True)
+    return doc.model_copy(update={"blocks": blocks})
 
 
 def extract(doc: GraphDocument, node_ids: Iterable[str], name: str = "Fragment") -> BlockFile:
@@ -274,7 +274,6 @@ def insert(
             "links": [*doc.links, *links],
             "blocks": [*doc.blocks, *new_blocks],
         },
-        deep=True,
     )
     return new_doc, [mapping[n.id] for n in fragment.nodes], block_id
 

@@ -74,7 +74,7 @@ def add_node(
         props=spec.defaults(),
         pos=pos,
     )
-    return doc.model_copy(update={"nodes": [*doc.nodes, node]}, deep=True), node_id
+    return doc.model_copy(update={"nodes": [*doc.nodes, node]}), node_id
 
 
 def remove_nodes(doc: GraphDocument, node_ids: Iterable[str]) -> GraphDocument:
@@ -100,7 +100,6 @@ def remove_nodes(doc: GraphDocument, node_ids: Iterable[str]) -> GraphDocument:
             "links": [lk for lk in doc.links if not {lk.src.node, lk.dst.node} & gone],
             "blocks": blocks,
         },
-        deep=True,
     )
 
 
@@ -158,13 +157,13 @@ def connect(doc: GraphDocument, registry: Registry, src: Endpoint, dst: Endpoint
     if port is not None and not port.multiple:
         links = [lk for lk in links if lk.dst != dst]
     links.append(Link(src=src, dst=dst))
-    return doc.model_copy(update={"links": links}, deep=True)
+    return doc.model_copy(update={"links": links})
 
 
 def disconnect(doc: GraphDocument, src: Endpoint, dst: Endpoint) -> GraphDocument:
     """Remove the link from ``src`` to ``dst`` (no change if there is none)."""
     links = [lk for lk in doc.links if not (lk.src == src and lk.dst == dst)]
-    return doc.model_copy(update={"links": links}, deep=True)
+    return doc.model_copy(update={"links": links})
 
 
 def move(doc: GraphDocument, positions: Mapping[str, Position]) -> GraphDocument:
@@ -180,7 +179,7 @@ def move(doc: GraphDocument, positions: Mapping[str, Position]) -> GraphDocument
         b.model_copy(update={"pos": tuple(positions[b.id])}) if b.id in positions else b
         for b in doc.blocks
     ]
-    return doc.model_copy(update={"nodes": nodes, "blocks": blocks}, deep=True)
+    return doc.model_copy(update={"nodes": nodes, "blocks": blocks})
 
 
 def set_prop(doc: GraphDocument, node_id: str, name: str, value: Any) -> GraphDocument:
@@ -191,7 +190,7 @@ def set_prop(doc: GraphDocument, node_id: str, name: str, value: Any) -> GraphDo
         n.model_copy(update={"props": {**n.props, name: value}}) if n.id == node_id else n
         for n in doc.nodes
     ]
-    return doc.model_copy(update={"nodes": nodes}, deep=True)
+    return doc.model_copy(update={"nodes": nodes})
 
 
 def rename(doc: GraphDocument, node_id: str, name: str) -> GraphDocument:
@@ -201,7 +200,7 @@ def rename(doc: GraphDocument, node_id: str, name: str) -> GraphDocument:
     if doc.node(node_id) is None:
         raise EditRefused(f"there is no node '{node_id}'")
     nodes = [n.model_copy(update={"name": name}) if n.id == node_id else n for n in doc.nodes]
-    return doc.model_copy(update={"nodes": nodes}, deep=True)
+    return doc.model_copy(update={"nodes": nodes})
 
 
 def _reaches(doc: GraphDocument, registry: Registry, start: str, goal: str) -> bool:

@@ -18,7 +18,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.document import Endpoint, GraphDocument, Link
 from atrap_studio.core.registry import Registry
-from atrap_studio.core.specs import PortSpec
 from atrap_studio.core.validation import Issue
 from atrap_studio.ui.node_types import BlockNode, MissingNode, node_classes, port_colour
 
@@ -326,7 +325,8 @@ class Canvas(NodeGraph):
 
     def _sync_links(self, doc: GraphDocument) -> None:
         """Make the drawn pipes exactly the document's links (as routed through blocks)."""
-        where = {(end, side): port for port, (key, side, end) in self._ports_by_end().items()}
+        ends = self._ports_by_end()
+        where = {(end, side): port for port, (_, side, end) in ends.items()}
         wanted: set[tuple[Any, Any]] = set()
         for lk in doc.links:
             out_port, in_port = where.get((lk.src, "out")), where.get((lk.dst, "in"))
@@ -351,20 +351,23 @@ class Canvas(NodeGraph):
         for out_port, in_port in wanted & current:  # the viewer may have deleted the pipe item
             if out_port.view not in in_port.view.connected_ports:
                 self.viewer().establish_connection(in_port.view, out_port.view)
-        feedback = {
-            lk.dst for lk in doc.links if (port := self._input_spec(doc, lk.dst)) and port.feedback
-        }
-        ends = self._ports_by_end()
+        feedback = self._feedback_inputs(doc)
         for out_port, in_port in wanted:
             dashed = ends[in_port][2] in feedback
             for pipe in in_port.view.connected_pipes:
                 if pipe.output_port is out_port.view:
                     _style_pipe(pipe, tuple(out_port.color), dashed)
 
-    def _input_spec(self, doc: GraphDocument, end: Endpoint) -> PortSpec | None:
-        node = doc.node(end.node)
-        spec = self.registry.get(node.type) if node else None
-        return spec.input(end.port) if spec else None
+    def _feedback_inputs(self, doc: GraphDocument) -> set[Endpoint]:
+        """Linked inputs read at the next step (drawn dashed)."""
+        types = {n.id: n.type for n in doc.nodes}
+        found = set()
+        for lk in doc.links:
+            spec = self.registry.get(types.get(lk.dst.node, ""))
+            port = spec.input(lk.dst.port) if spec else None
+            if port is not None and port.feedback:
+                found.add(lk.dst)
+        return found
 
     def _ports_by_end(self) -> dict[Any, tuple[str, str, Endpoint]]:
         result: dict[Any, tuple[str, str, Endpoint]] = {}
