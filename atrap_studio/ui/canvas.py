@@ -104,7 +104,22 @@ class Canvas(NodeGraph):
 
     def select_ids(self, ids: list[str]) -> None:
         """Select the view items that show the given node ids."""
-        keys = {self.view_key_of(i) for i in ids}
+        self.select_keys(list(dict.fromkeys(self.view_key_of(i) for i in ids)))
+
+    def key_at(self, scene_pos: QtCore.QPointF) -> str | None:
+        """The view key of the node (or block) drawn at a point of the canvas, if any."""
+        for item in self.viewer().scene().items(scene_pos):
+            while item is not None and not hasattr(item, "id"):
+                item = item.parentItem()
+            key = self._keys.get(getattr(item, "id", ""))
+            if key is not None:
+                return key
+        return None
+
+    def selected_keys(self) -> list[str]:
+        return [k for k in (self._keys.get(n.id) for n in self.selected_nodes()) if k]
+
+    def select_keys(self, keys: list[str]) -> None:
         self.clear_selection()
         for key in keys:
             if key in self._views:

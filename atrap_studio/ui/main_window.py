@@ -291,6 +291,7 @@ class MainWindow(QtWidgets.QMainWindow):
             tools.addSeparator()
         tools.addAction(acts["frame_all"])
         tools.addAction(acts["layout"])
+        self.canvas.viewer().viewport().installEventFilter(self)
         for keys, slot in (("Tab", self.quick_add_at_cursor), ("Space", self.run)):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(keys), self.canvas.viewer())
             shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
@@ -551,6 +552,35 @@ class MainWindow(QtWidgets.QMainWindow):
             self.properties.show_node(node_id)
         return node_id
 
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        """A right click on the canvas opens the editing menu (NodeGraphQt's own is off)."""
+        viewer = self.canvas.viewer()
+        if watched is viewer.viewport() and isinstance(event, QtGui.QContextMenuEvent):
+            viewer.RMB_state = False
+            self.canvas_menu(event.pos()).popup(event.globalPos())
+            return True
+        return super().eventFilter(watched, event)
+
+    def canvas_menu(self, at: QtCore.QPoint) -> QtWidgets.QMenu:
+        """The canvas's context menu for a point of the view (the node under it is selected)."""
+        viewer = self.canvas.viewer()
+        under = self.canvas.key_at(viewer.mapToScene(at))
+        if under is not None and under not in self.canvas.selected_keys():
+            self.canvas.select_keys([under])
+        menu = QtWidgets.QMenu(self)
+        scene = viewer.mapToScene(at)
+        menu.addAction("Add Node…", lambda: self.quick_add.popup(at, (scene.x(), scene.y())))
+        groups = (
+            ("cut", "copy", "paste", "duplicate", "delete", "rename"),
+            ("group", "ungroup", "toggle_block", "save_block"),
+            ("frame", "frame_all", "layout"),
+        )
+        for names in groups:
+            menu.addSeparator()
+            for name in names:
+                menu.addAction(self.acts[name])
+        return menu
+
     def quick_add_at_cursor(self) -> None:
         """Tab: the add-node search, at the mouse if it is over the canvas, else its middle."""
         viewer = self.canvas.viewer()
@@ -659,7 +689,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.properties.show_node(node_id)
 
     def _selection_changed(self, ids: list[str]) -> None:
-        self.properties.show_node(ids[0] if len(ids) == 1 else None)
+        keys = self.canvas.selected_keys()
+        if len(keys) == 1 and keys[0].startswith(("block:", "frame:")):
+            self.properties.show_block(keys[0].partition(":")[2])
+        else:
+            self.properties.show_node(ids[0] if len(ids) == 1 else None)
 
     def _show_analysis(self, analysis: Analysis) -> None:
         self.canvas.show_issues(analysis.issues)
@@ -798,12 +832,22 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- window life cycle ------------------------------------------------------------------
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if self.runs.state != "idle":
-            self.runs.stop()
-            self.runs.wait(60.0)
         if not self.maybe_save():
             event.ignore()
             return
+        if self.runs.state != "idle":
+            answer = QtWidgets.QMessageBox.question(
+                self,
+                "Training is running",
+                "Stop training (a checkpoint is kept to resume from) and close?",
+                Buttons.Yes | Buttons.Cancel,
+                Buttons.Yes,
+            )
+            if answer != Buttons.Yes:
+                event.ignore()
+                return
+            self.runs.stop()
+            self.runs.wait(60.0)
         self.autosaver.discard()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

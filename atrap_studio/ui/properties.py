@@ -87,6 +87,7 @@ class QtProperties(QtWidgets.QScrollArea):
         self.editor = editor
         self.setWidgetResizable(True)
         self.node_id: str | None = None
+        self.block_id: str | None = None
         self.widgets: dict[str, QtWidgets.QWidget] = {}
         self.name_edit: QtWidgets.QLineEdit | None = None
         self._notes: dict[str, QtWidgets.QLabel] = {}
@@ -97,7 +98,7 @@ class QtProperties(QtWidgets.QScrollArea):
 
     def show_node(self, node_id: str | None) -> None:
         """Build the form for a node (``None`` shows a hint)."""
-        self.node_id = node_id
+        self.node_id, self.block_id = node_id, None
         node = self.editor.doc.node(node_id) if node_id else None
         self._type = node.type if node else None
         self.widgets, self._notes, self.name_edit = {}, {}, None
@@ -148,8 +149,36 @@ class QtProperties(QtWidgets.QScrollArea):
         self.setWidget(page)
         self._show_issues(self.editor.analysis.issues)
 
+    def show_block(self, block_id: str) -> None:
+        """A block's name (editable), members and exposed ports."""
+        block = self.editor.doc.block(block_id)
+        if block is None:
+            self.show_node(None)
+            return
+        self.node_id, self._type, self.block_id = None, None, block_id
+        self.widgets, self._notes = {}, {}
+        page = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(page)
+        form.addRow(QtWidgets.QLabel(f"<b>Block</b> <i>({block.id})</i>"))
+        self.name_edit = QtWidgets.QLineEdit(block.name)
+        self.name_edit.editingFinished.connect(self._rename)
+        form.addRow("Name", self.name_edit)
+        names = {n.id: n.name or n.id for n in self.editor.doc.nodes}
+        members = ", ".join(names.get(m, m) for m in block.nodes)
+        form.addRow("Nodes", _wrapped(members))
+        for title, ports in (("Inputs", block.inputs), ("Outputs", block.outputs)):
+            text = ", ".join(f"{p.name} ({p.port})" for p in ports) or "none"
+            form.addRow(title, _wrapped(text))
+        hint = "Double-click the block (or Ctrl+E) to open or close it; Ctrl+Shift+G ungroups it."
+        form.addRow(_wrapped(hint))
+        self.setWidget(page)
+
     def refresh(self) -> None:
         """After an edit or undo: same node → update values in place; else rebuild."""
+        if self.block_id is not None:
+            if self.name_edit is None or not self.name_edit.hasFocus():
+                self.show_block(self.block_id)
+            return
         node = self.editor.doc.node(self.node_id) if self.node_id else None
         if node is None or node.type != self._type:
             self.show_node(node.id if node else None)
@@ -180,6 +209,11 @@ class QtProperties(QtWidgets.QScrollArea):
             self.editor.set_prop(self.node_id, name, value)
 
     def _rename(self) -> None:
+        if self.block_id is not None and self.name_edit is not None:
+            block = self.editor.doc.block(self.block_id)
+            if block is not None and block.name != self.name_edit.text():
+                self.editor.rename_block(self.block_id, self.name_edit.text())
+            return
         if self.node_id is not None and self.name_edit is not None:
             node = self.editor.doc.node(self.node_id)
             if node is not None and (node.name or "") != self.name_edit.text():
@@ -193,6 +227,12 @@ class QtProperties(QtWidgets.QScrollArea):
         for name, note in self._notes.items():
             note.setText("\n".join(mine.get(name, [])))
             note.setVisible(name in mine)
+
+
+def _wrapped(text: str) -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def _scalar_widget(kind: str, prop: PropSpec, value: Any) -> QtWidgets.QWidget:

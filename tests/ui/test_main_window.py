@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
@@ -262,3 +262,82 @@ def test_help_and_examples_dialogs(window: MainWindow, registry: object) -> None
     assert gallery.list.count() >= 2
     assert gallery.chosen() is not None
     assert "Robot arm" in gallery.details.toPlainText()
+
+
+def test_files_dropped_on_the_canvas(
+    window: MainWindow, make_window: MakeWindow, tmp_path: Path, answer: Answer
+) -> None:
+    block = window.editor.group(["q", "goal"], "Sensors")
+    assert block is not None
+    block_path = tmp_path / "sensors.block.yaml"
+    assert window.save_block_to(block, block_path)
+    graph_path = tmp_path / "other.yaml"
+    other = make_window()
+    other.new_graph()
+    assert other.save_to(graph_path)
+
+    def drop(target: MainWindow, path: Path) -> None:
+        mime = QtCore.QMimeData()  # kept referenced: the event does not own it
+        mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+        event = QtGui.QDropEvent(
+            QtCore.QPointF(100, 100),
+            QtCore.Qt.DropAction.CopyAction,
+            mime,
+            QtCore.Qt.MouseButton.LeftButton,
+            QtCore.Qt.KeyboardModifier.NoModifier,
+        )
+        target.canvas.viewer().dropEvent(event)
+
+    drop(other, block_path)
+    assert len(other.editor.doc.nodes) == 2 and other.editor.doc.blocks[0].name == "Sensors"
+    answer(Buttons.Discard)  # the dropped block is an unsaved edit
+    drop(other, graph_path.with_name("missing.yaml"))
+    assert len(other.editor.doc.nodes) == 2, "an unreadable drop changes nothing"
+    drop(other, graph_path)
+    assert other.path == graph_path and other.editor.doc.nodes == []
+
+
+def test_right_click_opens_the_editing_menu_on_the_node_under_the_cursor(
+    window: MainWindow,
+) -> None:
+    window.canvas.frame_ids(None)
+    QtWidgets.QApplication.processEvents()
+    node = window.canvas.view_item("near")
+    centre = node.view.mapToScene(node.view.boundingRect().center())
+    menu = window.canvas_menu(window.canvas.viewer().mapFromScene(centre))
+    assert window.canvas.selected_ids() == ["near"]
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts[0] == "Add Node…"
+    assert {"&Copy", "De&lete", "&Group into Block", "Auto-&Layout"} <= set(texts)
+    next(a for a in menu.actions() if a.text() == "De&lete").trigger()
+    assert window.editor.doc.node("near") is None
+
+
+def test_closing_during_a_run_asks_and_stops_it(
+    window: MainWindow, answer: Answer, qtbot: QtBot
+) -> None:
+    window.editor.set_prop("teach", "steps", 100_000)
+    window.editor.undo_stack.setClean()
+    window.path = None
+    assert window.run(resume=False)
+    qtbot.waitUntil(lambda: window.runs.state == "running", timeout=120_000)
+    answer(Buttons.Cancel)
+    assert not window.close() and window.runs.state == "running"
+    answer(Buttons.Yes)
+    assert window.close()
+    assert window.runs.state in ("stopping", "idle")
+
+
+def test_a_selected_block_shows_its_name_members_and_ports(window: MainWindow) -> None:
+    block = window.editor.group(["q", "goal"], "Sensors")
+    assert block is not None and window.editor.set_collapsed(block, True)
+    window.canvas.select_ids(["q"])
+    props = window.properties
+    assert props.block_id == block and props.name_edit is not None
+    assert props.name_edit.text() == "Sensors"
+    props.name_edit.setText("Eyes")
+    props.name_edit.editingFinished.emit()
+    assert window.editor.doc.block(block).name == "Eyes"  # type: ignore[union-attr]
+    assert window.canvas.view_item(f"block:{block}").name() == "▣ Eyes"
+    window.editor.undo_stack.undo()
+    assert props.name_edit.text() == "Sensors"
