@@ -21,7 +21,6 @@ from atrap_studio.core.blocks import (
 from atrap_studio.core.document import (
     BlockDoc,
     BlockPort,
-    Endpoint,
     GraphDocument,
     Link,
     NodeDoc,
@@ -39,16 +38,7 @@ from atrap_studio.core.yaml_io import (
     save_block,
     save_graph,
 )
-
-
-def ep(text: str) -> Endpoint:
-    return Endpoint.parse(text)
-
-
-def node(doc: GraphDocument, node_id: str) -> NodeDoc:
-    found = doc.node(node_id)
-    assert found is not None, node_id
-    return found
+from tests.core.helpers import ep, node
 
 
 def ports(items: list[BlockPort]) -> list[tuple[str, str]]:

@@ -34,16 +34,7 @@ from atrap_studio.core.editing import (
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.specs import NodeSpec
 from atrap_studio.core.validation import validate
-
-
-def ep(text: str) -> Endpoint:
-    return Endpoint.parse(text)
-
-
-def node(doc: GraphDocument, node_id: str) -> NodeDoc:
-    found = doc.node(node_id)
-    assert found is not None, node_id
-    return found
+from tests.core.helpers import ep, node
 
 
 def block(doc: GraphDocument, block_id: str) -> BlockDoc:

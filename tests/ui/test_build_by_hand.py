@@ -18,6 +18,7 @@ from atrap_studio.core.validation import validate
 from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.ui.main_window import MainWindow
 from tests.ui.test_canvas import _port_point, drag
+from tests.ui.test_editor import ARM_LINKS
 
 PLACES = {  # palette entry -> where it is dropped (viewport pixels)
     ("Scenes", "Robot arm"): (60, 200),
@@ -28,17 +29,6 @@ PLACES = {  # palette entry -> where it is dropped (viewport pixels)
     ("Rewards", "Distance to target"): (260, 480),
     ("Trainers", "Direct trainer"): (660, 400),
 }
-LINKS = [
-    ("arm.scene", "q.scene"),
-    ("arm.scene", "goal.scene"),
-    ("q.value", "brain.state"),
-    ("goal.value", "brain.state"),
-    ("brain.action", "move.values"),
-    ("move.command", "arm.actuators"),
-    ("arm.scene", "near.scene"),
-    ("near.reward", "teach.reward"),
-    ("brain.network", "teach.network"),
-]
 
 
 def drop_from_palette(window: MainWindow, group: str, title: str, at: tuple[int, int]) -> str:
@@ -77,11 +67,11 @@ def test_build_the_arm_pipeline_with_the_mouse(
     qtbot.waitUntil(lambda: window.canvas.badge_of(role["teach"]) is not None)
     assert window.canvas.badge_of(role["teach"]).data(0) == "error"  # type: ignore[union-attr]
 
-    for src, dst in LINKS:
+    for src, dst in ARM_LINKS:
         (a, out), (b, into) = src.split("."), dst.split(".")
         start = _port_point(window, f"{role[a]}.{out}", "out")
         drag(window, start, _port_point(window, f"{role[b]}.{into}", "in"))
-    assert len(window.editor.doc.links) == len(LINKS), window.status_message.text()
+    assert len(window.editor.doc.links) == len(ARM_LINKS), window.status_message.text()
 
     window.canvas.select_ids([role["teach"]])
     lr = window.properties.widgets["lr"]
