@@ -16,6 +16,7 @@ EventKind = Literal[
     "step",  # data: metrics {slash/namespaced: float}, env_steps
     "episode",  # data: episodes, success_rate, error_mm ...
     "checkpoint",  # data: path
+    "snapshot",  # data: scene (ArmSnapshot...), network (NetworkSnapshot): what views draw
     "paused",
     "resumed",
     "finished",  # data: reason, summary metrics, network path

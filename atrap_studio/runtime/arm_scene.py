@@ -12,8 +12,9 @@ from torch import Tensor
 
 from atrap_studio.ik.chain import ArmChain, ArmGeometry
 from atrap_studio.runtime.context import Command
+from atrap_studio.runtime.snapshots import ArmSnapshot, arm_snapshot
 
-TARGET_MODES = ("random_in_reach", "near_effector")
+TARGET_MODES = ("random_in_reach", "near_effector", "user_driven")
 
 
 class ArmScene:
@@ -47,6 +48,9 @@ class ArmScene:
         #: Curriculum progress in [0, 1]; with ``near_effector`` targets spread as it grows.
         self.progress = 0.0
         self.episodes = 0
+        #: Instances whose target the user placed, and how often a user moved a target.
+        self.user_targets: set[int] = set()
+        self.user_moves = 0
         n, j = instances, geometry.joints
         self.q = torch.zeros(n, j, device=generator.device)
         self.target = torch.zeros(n, 3, device=generator.device)
@@ -65,7 +69,13 @@ class ArmScene:
             count = int(index.numel())
             q = self.chain.sample_q(count, self.generator)
             self.q[index] = q
-            self.target[index] = self._new_targets(q)
+            fresh = self._new_targets(q)
+            if self.user_targets:  # "user_driven": a target the user placed stays put
+                keep = torch.tensor(
+                    [int(i) in self.user_targets for i in index.tolist()], device=fresh.device
+                )
+                fresh = torch.where(keep[:, None], self.target[index], fresh)
+            self.target[index] = fresh
             self.t[index] = 0
             self.done[index] = False
         self._effector = None
@@ -98,6 +108,42 @@ class ArmScene:
         else:
             q = self.chain.sample_q(q_start.shape[0], self.generator)
         return self.chain.effector(q)
+
+    def set_target(self, instance: int, position: Tensor) -> None:
+        """Move one instance's target (the user helping the network).
+
+        The point is pulled inside the arm's reach. With ``target_mode == "user_driven"`` the
+        target stays where it was put for the following episodes too; otherwise the next
+        episode of that instance draws a new one as usual.
+        """
+        if not 0 <= instance < self.target.shape[0]:
+            raise ValueError(f"there is no instance {instance} (the scene has {len(self.q)})")
+        point = position.to(self.target.dtype).reshape(3)
+        length = float(torch.linalg.vector_norm(point))
+        limit = 0.98 * self.geometry.reach
+        if length > limit:
+            point = point * (limit / length)
+        self.target[instance] = point
+        self.user_moves += 1
+        if self.target_mode == "user_driven":
+            self.user_targets.add(instance)
+
+    def metrics(self) -> dict[str, float]:
+        """What the scene reports each logging step: how far the curriculum has widened."""
+        spread = (
+            0.05 + 0.95 * min(max(self.progress, 0.0), 1.0)
+            if self.target_mode == "near_effector"
+            else 1.0
+        )
+        return {
+            "curriculum/spread": spread,
+            "curriculum/user_moves": float(self.user_moves),
+            "curriculum/user_targets": float(len(self.user_targets)),
+        }
+
+    def snapshot(self, instances: list[int]) -> ArmSnapshot:
+        """A copy of some instances for the scene view."""
+        return arm_snapshot(self, instances)
 
     # -- what sensors and rewards read -------------------------------------------------------
 

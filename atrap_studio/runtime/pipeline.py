@@ -20,6 +20,7 @@ from atrap_studio.core.registry import Registry, load_impl
 from atrap_studio.core.validation import Analysis, Issue, analyse
 from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.netfile import NetManifest, PortMeaning
+from atrap_studio.runtime.snapshots import network_snapshot
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
 
@@ -157,6 +158,17 @@ class Pipeline:
         return {
             src: self._output(src, port, scene, memo)
             for src, port in self._arriving[(self.trainer_id, "reward")]
+        }
+
+    def snapshot(self, instances: list[int]) -> dict[str, Any]:
+        """What the views draw now: the shown scene instances and the network on the first."""
+        with torch.no_grad():
+            observation = self.observe(self.scene)
+        count = int(observation.shape[0])
+        shown = min(max(instances[0] if instances else 0, 0), count - 1)
+        return {
+            "scene": self.scene.snapshot(instances) if hasattr(self.scene, "snapshot") else None,
+            "network": network_snapshot(self.network, observation, shown),
         }
 
     def evaluate(self, policy: Policy, episodes: int, seed: int) -> Evaluation:

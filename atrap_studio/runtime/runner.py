@@ -10,9 +10,11 @@ import csv
 import io
 import math
 import os
+import queue
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +74,10 @@ class Runner:
         self._running = threading.Event()
         self._running.set()
         self._single_step = threading.Event()
+        self._snapshot_wanted = threading.Event()
+        self._commands: queue.SimpleQueue[Callable[[Pipeline], None]] = queue.SimpleQueue()
+        #: Scene instances that snapshots show (the views choose them).
+        self.shown_instances: list[int] = [0]
         self.rows: list[dict[str, Any]] = []
         self.last_checkpoint: Path | None = None
 
@@ -93,6 +99,22 @@ class Runner:
         """Let a paused run make exactly one more update, then pause again."""
         self._single_step.set()
         self._running.set()
+
+    def request_snapshot(self) -> None:
+        """Ask for one ``snapshot`` event after the current update (or at once when paused).
+
+        Requests do not queue up: a view asks again once it has drawn the last one, so a slow
+        view gets fewer frames and training never waits for it.
+        """
+        self._snapshot_wanted.set()
+
+    def submit(self, command: Callable[[Pipeline], None]) -> None:
+        """Run ``command(pipeline)`` on the training thread between two updates.
+
+        This is how the GUI changes a running scene (moving a target) without racing the
+        trainer; it is served while paused too.
+        """
+        self._commands.put(command)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -130,15 +152,19 @@ class Runner:
             while step < total:
                 if not self._running.is_set():
                     self._emit("paused", step)
-                    self._running.wait()
+                    while not self._running.wait(0.05):
+                        self._serve(step)
                     if not self._stop.is_set():
                         self._emit("resumed", step)
+                self._serve(step)
                 if self._stop.is_set():
                     reason = "stopped"
                     break
                 if hasattr(pipeline.scene, "progress"):
                     pipeline.scene.progress = step / max(1, total)
                 metrics = trainer.step(step)
+                if hasattr(pipeline.scene, "metrics"):
+                    metrics.update(pipeline.scene.metrics())
                 loss = float(metrics["loss/total"])
                 if not math.isfinite(loss):
                     raise RunError(
@@ -240,6 +266,18 @@ class Runner:
             elapsed_s=elapsed(),
         )
         return result
+
+    def _serve(self, step: int) -> None:
+        """Between updates: apply the GUI's commands, then answer a snapshot request."""
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            command(self.pipeline)
+        if self._snapshot_wanted.is_set():
+            self._snapshot_wanted.clear()
+            self._emit("snapshot", step, **self.pipeline.snapshot(self.shown_instances))
 
     def evaluate(self, episodes: int | None = None) -> dict[str, float]:
         """Test the network's own actions on fresh episodes (the same ones at every test)."""

@@ -112,9 +112,10 @@ ROBOT_ARM = NodeSpec(
             "target",
             "choice",
             "random_in_reach",
-            "Where targets appear: anywhere the arm can reach, or near the tip first "
-            "(a curriculum that widens as training goes).",
-            choices=("random_in_reach", "near_effector"),
+            "Where targets appear: anywhere the arm can reach; near the tip first (a "
+            "curriculum that widens as training goes); or user-driven: random, except that a "
+            "target you move in the scene view stays where you put it.",
+            choices=("random_in_reach", "near_effector", "user_driven"),
         ),
     ),
     facts=_arm_facts,

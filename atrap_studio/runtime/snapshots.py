@@ -1,0 +1,112 @@
+"""Snapshots: what the views draw, copied out of a running pipeline as plain numpy arrays.
+
+The views never touch the live scene or network: the runner copies a snapshot between two
+updates when a view asks for one (at most one pending request, so a slow view gets fewer frames
+and training never waits for it). Arrays are small: a few instances of the scene, and the
+network's weights once per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class ArmSnapshot:
+    """Some instances of a robot-arm scene.
+
+    Attributes:
+        instances: which instances these are (indices into the scene's batch).
+        joints: joint positions from the base to the tip, (K, J + 1, 3) in metres.
+        target: (K, 3) targets; error_mm (K,) tip-to-target distances; success (K,) bool.
+        reach: the arm's full reach in metres (for framing the view).
+        user_targets: instances whose target the user placed.
+    """
+
+    instances: np.ndarray
+    joints: np.ndarray
+    target: np.ndarray
+    error_mm: np.ndarray
+    success: np.ndarray
+    reach: float
+    user_targets: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkSnapshot:
+    """The network's linear layers and, on one instance, every layer's activations.
+
+    Attributes:
+        sizes: neurons per layer, the inputs first: ``[in, h1, ..., out]``.
+        weights: one (out, in) matrix per linear layer.
+        biases: one (out,) vector per linear layer.
+        activations: the values of each layer's neurons (after its activation function) for
+            the observation of ``instance``, inputs first.
+        instance: which scene instance the activations are for.
+    """
+
+    sizes: tuple[int, ...]
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    activations: tuple[np.ndarray, ...]
+    instance: int
+
+
+def arm_snapshot(scene: Any, instances: list[int]) -> ArmSnapshot:
+    """Copy the given instances of an :class:`~atrap_studio.runtime.arm_scene.ArmScene`."""
+    count = int(scene.q.shape[0])
+    index = torch.tensor([i for i in instances if 0 <= i < count] or [0], dtype=torch.int64)
+    with torch.no_grad():
+        q = scene.q.detach()[index]
+        joints = scene.chain.positions(q)
+        target = scene.target.detach()[index]
+        error = torch.linalg.vector_norm(target - joints[:, -1], dim=-1)
+    return ArmSnapshot(
+        instances=index.numpy().copy(),
+        joints=joints.numpy().astype(np.float32),
+        target=target.numpy().astype(np.float32),
+        error_mm=(error * 1000.0).numpy().astype(np.float32),
+        success=(error < scene.success_m).numpy(),
+        reach=float(scene.geometry.reach),
+        user_targets=tuple(sorted(scene.user_targets)),
+    )
+
+
+def network_snapshot(
+    network: torch.nn.Module, observation: torch.Tensor, instance: int
+) -> NetworkSnapshot:
+    """Copy a sequential network's linear layers and its activations on one observation."""
+    linears = [m for m in network.modules() if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        x = observation.detach()[instance : instance + 1].float()
+        activations = [x[0].clone()]
+        layers = list(network.children()) if isinstance(network, torch.nn.Sequential) else []
+        for position, layer in enumerate(layers):
+            x = layer(x)
+            follows_linear = isinstance(layer, torch.nn.Linear)
+            nxt = layers[position + 1] if position + 1 < len(layers) else None
+            # a neuron's value is taken after its activation function, if one follows
+            if (follows_linear and not _is_activation(nxt)) or (
+                not follows_linear and not isinstance(layer, torch.nn.LayerNorm)
+            ):
+                activations.append(x[0].clone())
+        weights = tuple(m.weight.detach().numpy().astype(np.float32) for m in linears)
+        biases = tuple(
+            m.bias.detach().numpy().astype(np.float32)
+            if m.bias is not None
+            else np.zeros(m.out_features, np.float32)
+            for m in linears
+        )
+    sizes = (linears[0].in_features, *(m.out_features for m in linears)) if linears else ()
+    acts = tuple(a.numpy().astype(np.float32) for a in activations)
+    if len(acts) != len(sizes):  # not a plain stack of linear layers: no activations to show
+        acts = tuple(np.zeros(n, np.float32) for n in sizes)
+    return NetworkSnapshot(sizes, weights, biases, acts, instance)
+
+
+def _is_activation(layer: torch.nn.Module | None) -> bool:
+    return layer is not None and not isinstance(layer, torch.nn.Linear | torch.nn.LayerNorm)

@@ -1,0 +1,118 @@
+"""Snapshots for the views, commands from the GUI, and the scene's curriculum metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.events import Event, EventBus
+from atrap_studio.core.registry import Registry
+from atrap_studio.runtime.pipeline import Pipeline
+from atrap_studio.runtime.runner import Runner
+from atrap_studio.runtime.snapshots import network_snapshot
+
+
+def run_with_events(pipeline: Pipeline, steps: int, prepare: object = None) -> list[Event]:
+    bus = EventBus()
+    events: list[Event] = []
+    bus.subscribe(events.append)
+    runner = Runner(pipeline, events=bus)
+    if callable(prepare):
+        prepare(runner)
+    runner.run(steps)
+    return events
+
+
+def test_a_snapshot_is_sent_once_per_request(small_doc: GraphDocument, registry: Registry) -> None:
+    pipeline = Pipeline(small_doc, registry)
+
+    def ask_twice(runner: Runner) -> None:
+        runner.shown_instances = [3, 5]
+        runner.request_snapshot()
+        runner.request_snapshot()  # requests do not queue up
+
+    events = run_with_events(pipeline, 5, ask_twice)
+    snaps = [e for e in events if e.kind == "snapshot"]
+    assert len(snaps) == 1
+    scene, network = snaps[0].data["scene"], snaps[0].data["network"]
+    assert scene.instances.tolist() == [3, 5]
+    assert scene.joints.shape == (2, 4, 3)  # 3 joints: base, 2 elbows, tip
+    np.testing.assert_allclose(
+        scene.error_mm, np.linalg.norm(scene.target - scene.joints[:, -1], axis=1) * 1000, rtol=1e-5
+    )
+    assert network.sizes == (6, 32, 32, 3) and network.instance == 3
+    assert [w.shape for w in network.weights] == [(32, 6), (32, 32), (3, 32)]
+    assert [a.shape for a in network.activations] == [(6,), (32,), (32,), (3,)]
+
+
+def test_activations_are_the_network_computed_layer_by_layer(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    pipeline = Pipeline(small_doc, registry)
+    observation = torch.randn(4, 6)
+    snap = network_snapshot(pipeline.network, observation, 2)
+    np.testing.assert_allclose(snap.activations[0], observation[2].numpy())
+    with torch.no_grad():
+        final = pipeline.network(observation[2:3])[0].numpy()
+    np.testing.assert_allclose(snap.activations[-1], final, rtol=1e-5, atol=1e-6)
+    first = snap.weights[0] @ snap.activations[0] + snap.biases[0]
+    silu = first / (1 + np.exp(-first))  # the example's hidden activation
+    np.testing.assert_allclose(snap.activations[1], silu, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(("mode", "pinned"), [("random_in_reach", False), ("user_driven", True)])
+def test_a_target_moved_by_the_user(
+    small_doc: GraphDocument, registry: Registry, mode: str, pinned: bool
+) -> None:
+    doc = small_doc.model_copy(deep=True)
+    doc.node("arm").props.update(target=mode, episode_steps=1)  # type: ignore[union-attr]
+    pipeline = Pipeline(doc, registry)
+    point = torch.tensor([0.2, 0.1, 0.4])
+
+    def move(runner: Runner) -> None:
+        runner.submit(lambda p: p.scene.set_target(0, point))
+
+    events = run_with_events(pipeline, 3, move)
+    assert torch.allclose(pipeline.scene.target[0], point) is pinned
+    steps = [e for e in events if e.kind == "step"]
+    metrics = steps[-1].data["metrics"]
+    assert metrics["curriculum/user_moves"] == 1.0
+    assert metrics["curriculum/user_targets"] == (1.0 if pinned else 0.0)
+
+
+def test_a_target_out_of_reach_is_pulled_in_and_a_bad_instance_refused(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    scene = Pipeline(small_doc, registry).scene
+    scene.set_target(1, torch.tensor([100.0, 0.0, 0.0]))
+    assert float(torch.linalg.vector_norm(scene.target[1])) <= scene.geometry.reach
+    with pytest.raises(ValueError, match="no instance 999"):
+        scene.set_target(999, torch.zeros(3))
+
+
+def test_commands_and_snapshots_are_served_while_paused(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    pipeline = Pipeline(small_doc, registry)
+    bus = EventBus()
+    events: list[Event] = []
+    bus.subscribe(events.append)
+    runner = Runner(pipeline, events=bus)
+    runner.pause()
+    worker = threading.Thread(target=runner.run, args=(10,))
+    worker.start()
+    runner.submit(lambda p: p.scene.set_target(0, torch.tensor([0.1, 0.1, 0.3])))
+    runner.request_snapshot()
+    deadline = time.monotonic() + 30
+    while not any(e.kind == "snapshot" for e in events) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    runner.request_stop()
+    worker.join(30)
+    snap = next(e for e in events if e.kind == "snapshot")
+    assert snap.step == 0
+    np.testing.assert_allclose(snap.data["scene"].target[0], [0.1, 0.1, 0.3], rtol=1e-6)
