@@ -42,11 +42,30 @@ def headless(updates: int, threads: int) -> float:
     return updates / (time.perf_counter() - start)
 
 
-def in_editor(updates: int, threads: int, folder: Path) -> tuple[float, list[float]]:
+def in_editor(
+    updates: int, threads: int, folder: Path, *, views: bool = False
+) -> tuple[float, list[float], int]:
+    """Updates/s from the editor, the GUI timer's lateness (ms), and how many frames were drawn.
+
+    With ``views`` the scene, neuron and curve docks are all on screen (the neuron view floats
+    beside the window); without, they are closed.
+    """
+    share = QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts
+    QtCore.QCoreApplication.setAttribute(share)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     window = MainWindow(builtin_registry(), AppPaths(folder / "c", folder / "d"), threads=threads)
     window.resize(1280, 780)
     window.show()
+    for name in ("Scene", "Neurons", "Curves"):
+        window.docks[name].setVisible(views)
+    if views:
+        window.docks["Neurons"].setFloating(True)
+        window.docks["Neurons"].resize(640, 480)
+        window.docks["Curves"].raise_()
+    frames = [0]
+    window.runs.event_received.connect(
+        lambda e: frames.__setitem__(0, frames[0] + (e.kind == "snapshot"))
+    )
     path = folder / "arm.yaml"
     save_graph(load_graph(example_path("robot_arm_reach")), path)
     window.open_file(path, ask=False)
@@ -81,7 +100,7 @@ def in_editor(updates: int, threads: int, folder: Path) -> tuple[float, list[flo
     window.editor.undo_stack.setClean()
     window.close()
     app.processEvents()
-    return updates / (times["end"] - times["start"]), lateness
+    return updates / (times["end"] - times["start"]), lateness, frames[0]
 
 
 def main() -> None:
@@ -90,7 +109,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        gui, late = in_editor(args.updates, args.threads, Path(tmp))
+        gui, late, _ = in_editor(args.updates, args.threads, Path(tmp))
     plain = headless(args.updates, args.threads)
     late.sort()
     p99 = late[min(len(late) - 1, int(0.99 * len(late)))]

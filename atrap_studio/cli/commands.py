@@ -74,11 +74,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         with ProgressObserver(console, total, "training") as observer:
             bus.subscribe(observer)
+            if args.snapshots:
+                bus.subscribe(_snapshot_writer(args, runner, total))
             result = runner.run(args.steps, resume=checkpoint)
     finally:
         signal.signal(signal.SIGINT, previous)
     _print_summary(doc.name, pipeline, result, out)
     return 1 if result.reason == "error" else 0
+
+
+def _snapshot_writer(args: argparse.Namespace, runner: Any, total: int) -> Any:
+    """The observer that draws ``--snapshots`` pictures (Qt, imported only when asked for)."""
+    try:
+        from atrap_studio.ui.headless import SnapshotWriter
+    except ImportError as exc:
+        raise AtrapError(
+            f"--snapshots needs the editor's libraries (pip install 'atrap-studio[gui]'): {exc}"
+        ) from None
+    return SnapshotWriter(args.snapshots, runner, args.snapshot_every or max(1, total // 10))
 
 
 def _print_summary(name: str, pipeline: Any, result: Any, out: Path) -> None:

@@ -41,6 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
         "runs share the machine)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--snapshots",
+        metavar="DIR",
+        help="write PNG pictures of the scene and the network during the run, and of the "
+        "curves at the end, into DIR (needs the editor's libraries; no display needed)",
+    )
+    run.add_argument(
+        "--snapshot-every",
+        type=_positive,
+        metavar="N",
+        help="updates between pictures (default: about 10 over the run)",
+    )
 
     evaluate = commands.add_parser("eval", help="test a trained network on fresh episodes")
     _graph_argument(evaluate)

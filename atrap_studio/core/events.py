@@ -17,6 +17,7 @@ EventKind = Literal[
     "episode",  # data: episodes, success_rate, error_mm ...
     "checkpoint",  # data: path
     "snapshot",  # data: scene (ArmSnapshot...), network (NetworkSnapshot): what views draw
+    "architecture",  # data: sizes; the network grew or shrank (curves mark it)
     "paused",
     "resumed",
     "finished",  # data: reason, summary metrics, network path

@@ -41,13 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"atrap-studio: --size must look like 1400x860, not {args.size!r}", file=sys.stderr)
         return 2
 
-    from PySide6 import QtWidgets
+    from PySide6 import QtCore, QtWidgets
 
     from atrap_studio.core.errors import AtrapError
     from atrap_studio.core.yaml_io import load_graph
     from atrap_studio.nodes import builtin_registry
     from atrap_studio.ui.main_window import MainWindow
 
+    share = QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts
+    QtCore.QCoreApplication.setAttribute(share)  # the scene and neuron views share GL resources
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("ATRAP Studio")
     app.setOrganizationName("ATRAP")

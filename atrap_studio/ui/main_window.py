@@ -31,10 +31,15 @@ from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController, latest_checkpoint
 from atrap_studio.ui.session_files import AppPaths, Autosave, Autosaver, RecentFiles, run_folder
+from atrap_studio.ui.views.curves import QtCurves
+from atrap_studio.ui.views.neuron_view import QtNeuronView
+from atrap_studio.ui.views.scene_view import QtSceneView
 
 GRAPH_FILTER = "ATRAP graphs (*.yaml *.yml);;All files (*)"
 BLOCK_FILTER = "ATRAP blocks (*.block.yaml *.yaml);;All files (*)"
 Buttons = QtWidgets.QMessageBox.StandardButton
+#: Most frames per second the scene and neuron views ask the run for (they cost it a copy).
+VIEW_FPS = 20
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -73,15 +78,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_view.setMaximumBlockCount(5000)
         self.runs = RunController(registry, parent=self)
 
+        self.scene_view = QtSceneView()
+        self.neuron_view = QtNeuronView()
+        self.curves = QtCurves()
+        self._frame_timer = QtCore.QTimer(self)
+        self._frame_timer.setInterval(int(1000 / VIEW_FPS))
+
         self.setCentralWidget(self.canvas.widget)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         area = QtCore.Qt.DockWidgetArea
         self._dock("Palette", self.node_palette, area.LeftDockWidgetArea)
         self._dock("Properties", self.properties, area.RightDockWidgetArea)
+        self._dock("Scene", self.scene_view, area.RightDockWidgetArea)
+        self._dock("Neurons", self.neuron_view, area.RightDockWidgetArea)
         self._dock("Problems", self.problems, area.BottomDockWidgetArea)
         self._dock("Log", self.log_view, area.BottomDockWidgetArea)
+        self._dock("Curves", self.curves, area.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Scene"], self.docks["Neurons"])
         self.tabifyDockWidget(self.docks["Problems"], self.docks["Log"])
+        self.tabifyDockWidget(self.docks["Problems"], self.docks["Curves"])
         self.docks["Problems"].raise_()
+        self.docks["Scene"].raise_()
         self._default_state = self.saveState()
 
         self._build_status_bar()
@@ -315,6 +332,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.quick_add.chosen.connect(self.add_node_at)
         self.problems.node_clicked.connect(self.show_node)
         self.runs.event_received.connect(self._on_run_event)
+        self.runs.event_received.connect(self.curves.on_event)
+        self._frame_timer.timeout.connect(self._ask_for_frame)
+        self.scene_view.instances_changed.connect(self.runs.set_shown_instances)
+        self.scene_view.target_moved.connect(self.runs.set_target)
         self.runs.state_changed.connect(lambda _: self._update_run_actions())
         self.runs.log.connect(self.log)
 
@@ -741,6 +762,10 @@ class MainWindow(QtWidgets.QMainWindow):
             resume = answer == Buttons.Yes
         self.problems.show_run_problem(None)
         self.say("Training… (Pause F6, Stop Shift+F5)")
+        scene_id = self.editor.analysis.scene
+        if scene_id is not None:
+            instances = self.editor.analysis.props[scene_id].get("instances", 1)
+            self.scene_view.set_instance_count(int(instances))
         self.progress.setValue(0)
         self.progress.show()
         self.log(f"Run folder: {out_dir}")
@@ -784,10 +809,26 @@ class MainWindow(QtWidgets.QMainWindow):
         if state == "idle":
             self.progress.setVisible(self.progress.value() > 0)
 
+    def _views_on_screen(self) -> bool:
+        """Whether a live view would show a new frame (hidden or tabbed-away ones would not)."""
+        return any(
+            not view.visibleRegion().isEmpty() for view in (self.scene_view, self.neuron_view)
+        )
+
+    def _ask_for_frame(self) -> None:
+        if self._views_on_screen():
+            self.runs.request_snapshot()
+
     def _on_run_event(self, event: Event) -> None:
         data = event.data
-        if event.kind == "started":
+        if event.kind == "snapshot":
+            if data.get("scene") is not None and not self.scene_view.visibleRegion().isEmpty():
+                self.scene_view.show_snapshot(event.step, data["scene"])
+            if data.get("network") is not None:
+                self.neuron_view.show_snapshot(event.step, data["network"])
+        elif event.kind == "started":
             self.progress.setMaximum(max(1, int(data.get("steps", 1))))
+            self._frame_timer.start()
         elif event.kind == "step":
             metrics = data.get("metrics", {})
             total = int(data.get("total_steps", self.progress.maximum()))
@@ -818,6 +859,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks["Problems"].raise_()
             self.say("The run stopped on an error: see the Problems panel.")
         elif event.kind == "finished":
+            self._frame_timer.stop()
             reason = data.get("reason", "completed")
             evaluation = data.get("evaluation") or {}
             summary = f"Run {reason} at update {event.step:,}"
@@ -835,7 +877,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
-        if self.runs.state != "idle":
+        if self.runs.active():
             answer = QtWidgets.QMessageBox.question(
                 self,
                 "Training is running",

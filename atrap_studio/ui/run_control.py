@@ -44,6 +44,8 @@ class RunController(QtCore.QObject):
         self.result: Any = None
         self.out_dir: Path | None = None
         self._thread: threading.Thread | None = None
+        self._shown: list[int] = [0]
+        self._snapshot_pending = False
         self._relay.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
 
     # -- control ------------------------------------------------------------------------------
@@ -63,6 +65,7 @@ class RunController(QtCore.QObject):
             raise RuntimeError("a run is already in progress")
         self.out_dir = Path(out_dir)
         self.result = None
+        self._snapshot_pending = False
         self._set_state("starting")
         snapshot = doc.model_copy(deep=True)
         self._thread = threading.Thread(
@@ -91,6 +94,37 @@ class RunController(QtCore.QObject):
         if self.runner is not None and self.state in ("running", "paused", "starting"):
             self._set_state("stopping")
             self.runner.request_stop()
+
+    def request_snapshot(self) -> bool:
+        """Ask the run for one snapshot, unless one is already on its way (views coalesce)."""
+        runner = self.runner
+        if runner is None or self._snapshot_pending or self.state not in ("running", "paused"):
+            return False
+        self._snapshot_pending = True
+        runner.request_snapshot()
+        return True
+
+    def set_shown_instances(self, instances: list[int]) -> None:
+        """Which scene instances snapshots carry (the scene view's choice)."""
+        self._shown = list(instances) or [0]
+        if self.runner is not None:
+            self.runner.shown_instances = list(self._shown)
+
+    def set_target(self, instance: int, position: Any) -> bool:
+        """Move a scene instance's target, on the training thread between two updates."""
+        runner = self.runner
+        if runner is None:
+            return False
+        point = tuple(float(v) for v in position)
+        runner.submit(lambda pipeline: _move_target(pipeline, instance, point))
+        self.log.emit(
+            f"Target of arm {instance} moved to ({point[0]:.2f}, {point[1]:.2f}, {point[2]:.2f}) m."
+        )
+        return True
+
+    def active(self) -> bool:
+        """Whether a training thread is alive (its last events may still be on their way)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def wait(self, timeout_s: float = 30.0) -> bool:
         """Block until the worker has ended (for closing the window); True if it did."""
@@ -121,7 +155,9 @@ class RunController(QtCore.QObject):
             pipeline = Pipeline(doc, self.registry, seed=seed, source=source)
             bus = EventBus()
             bus.subscribe(self._relay.emit)
-            self.runner = Runner(pipeline, out_dir=out_dir, events=bus)
+            runner = Runner(pipeline, out_dir=out_dir, events=bus)
+            runner.shown_instances = list(self._shown)
+            self.runner = runner
             if self.state == "stopping":
                 self.runner.request_stop()
             self.result = self.runner.run(steps, resume=checkpoint)
@@ -140,7 +176,9 @@ class RunController(QtCore.QObject):
 
     def _deliver(self, event: Event) -> None:
         kind = event.kind
-        if kind == "started":
+        if kind == "snapshot":
+            self._snapshot_pending = False
+        elif kind == "started":
             self._set_state("running" if self.state != "stopping" else "stopping")
             resumed = event.data.get("resumed_from")
             how = f"resumed from {resumed}" if resumed else "started"
@@ -174,6 +212,15 @@ class RunController(QtCore.QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
+
+
+def _move_target(pipeline: Any, instance: int, point: tuple[float, ...]) -> None:
+    """Runs on the training thread (see :meth:`Runner.submit`)."""
+    import torch
+
+    scene = pipeline.scene
+    if hasattr(scene, "set_target") and 0 <= instance < int(scene.target.shape[0]):
+        scene.set_target(instance, torch.tensor(point))
 
 
 def latest_checkpoint(out_dir: Path) -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -259,3 +260,36 @@ def test_resume_refuses_files_that_are_not_checkpoints(
     assert main(["run", str(graph), "--resume", str(truncated), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert str(truncated) in err and "Traceback" not in err
+
+
+def test_run_with_snapshots_writes_pictures(tmp_path: Path, small_doc: GraphDocument) -> None:
+    from PySide6 import QtGui
+
+    graph = tmp_path / "small.yaml"
+    save_graph(small_doc, graph)
+    pictures = tmp_path / "pictures"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "atrap_studio.cli.main", "run", str(graph), "--quiet",
+         "--out", str(tmp_path / "out"), "--snapshots", str(pictures), "--snapshot-every", "10",
+         "--threads", "1"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = sorted(p.name for p in pictures.iterdir())
+    assert "curves.png" in names and "curves.csv" in names
+    scenes = [n for n in names if n.startswith("scene-")]
+    neurons = [n for n in names if n.startswith("neurons-")]
+    assert len(scenes) >= 3 and len(neurons) == len(scenes)
+    assert scenes[0] == "scene-00000000.png" and scenes[-1] == "scene-00000040.png"
+    for name in (scenes[-1], neurons[-1], "curves.png"):
+        image = QtGui.QImage(str(pictures / name))
+        colours = {
+            image.pixel(x, y)
+            for x in range(0, image.width(), 9)
+            for y in range(0, image.height(), 9)
+        }
+        assert len(colours) > 20, f"{name} looks blank"
+    header = (pictures / "curves.csv").read_text().splitlines()[0]
+    assert header.startswith("step,") and "loss/total" in header

@@ -15,6 +15,12 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 if os.environ.get("DISPLAY") and "QT_QPA_PLATFORM" not in os.environ:
     os.environ["QT_QPA_PLATFORM"] = "xcb"
 
+from PySide6 import QtCore
+
+# The views' OpenGL contexts share resources, as in the program (pyqtgraph caches its shader
+# programs across widgets; without sharing, a second view's context cannot use them).
+QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
 HAS_GL = bool(os.environ.get("DISPLAY")) and os.environ.get("QT_QPA_PLATFORM") != "offscreen"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -43,4 +49,5 @@ def rgba(image: object) -> np.ndarray:
     converted = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
     width, height = converted.width(), converted.height()
     data = np.frombuffer(converted.constBits(), np.uint8, converted.sizeInBytes())
-    return data.reshape(height, converted.bytesPerLine())[:, : width * 4].reshape(height, width, 4)
+    rows = data.reshape(height, converted.bytesPerLine())[:, : width * 4]
+    return rows.reshape(height, width, 4).copy()  # the QImage owns the buffer

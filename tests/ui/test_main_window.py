@@ -24,7 +24,15 @@ def test_opens_on_the_example_and_says_what_it_shows(window: MainWindow) -> None
     assert window.editor.doc.name == "Robot arm learns to reach"
     assert "(example)" in window.windowTitle() and not window.isWindowModified()
     assert window.acts["run"].isEnabled()
-    assert set(window.docks) == {"Palette", "Properties", "Problems", "Log"}
+    assert set(window.docks) == {
+        "Palette",
+        "Properties",
+        "Problems",
+        "Log",
+        "Scene",
+        "Neurons",
+        "Curves",
+    }
 
 
 def test_edits_mark_the_title_and_save_clears_it(window: MainWindow, tmp_path: Path) -> None:

@@ -1,0 +1,278 @@
+"""The scene view: the running robot arm in 3D, drawn from snapshots (it never simulates).
+
+Links are shaded cylinders and joints spheres for the shown instance; a few more instances can
+be drawn as ghosts; the target is a sphere that turns green on success, and the tip leaves a
+trail. Ctrl+drag moves the target (the user helping the network): the view emits
+``target_moved`` and the run controller hands the new target to the training thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pyqtgraph.opengl as gl
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from atrap_studio.runtime.snapshots import ArmSnapshot
+
+TRAIL = 120
+SUCCESS = (0.25, 0.85, 0.35, 1.0)
+MISS = (0.95, 0.45, 0.15, 1.0)
+LINK = (0.55, 0.62, 0.72, 1.0)
+JOINT = (0.95, 0.75, 0.25, 1.0)
+GHOST = (0.7, 0.75, 0.85, 0.25)
+
+
+class ArmGLView(gl.GLViewWidget):
+    """A GLViewWidget that lets Ctrl+drag carry the target in the plane facing the camera."""
+
+    dragged = QtCore.Signal(object)  # new target position, (3,) metres
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.target: np.ndarray | None = None
+        self._dragging = False
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        ctrl = event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier
+        if ctrl and event.button() == QtCore.Qt.MouseButton.LeftButton and self.target is not None:
+            self._dragging = True
+            self._drag_to(event.position())
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._dragging:
+            self._drag_to(event.position())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._dragging:
+            self._dragging = False
+            self._drag_to(event.position())
+            return
+        super().mouseReleaseEvent(event)
+
+    def _drag_to(self, pos: QtCore.QPointF) -> None:
+        point = self.unproject_on_target_plane(pos.x(), pos.y())
+        if point is not None:
+            self.dragged.emit(point)
+
+    def project(self, point: np.ndarray) -> QtCore.QPointF:
+        """Where a 3-D point appears in widget pixels."""
+        matrix = self._mvp()
+        clip = matrix @ np.append(point, 1.0)
+        ndc = clip[:3] / clip[3]
+        return QtCore.QPointF((ndc[0] + 1) / 2 * self.width(), (1 - ndc[1]) / 2 * self.height())
+
+    def unproject_on_target_plane(self, x: float, y: float) -> np.ndarray | None:
+        """The point under a pixel on the plane through the target that faces the camera."""
+        if self.target is None:
+            return None
+        inverse = np.linalg.inv(self._mvp())
+        ndc = np.array([2 * x / max(self.width(), 1) - 1, 1 - 2 * y / max(self.height(), 1)])
+        near = inverse @ np.array([ndc[0], ndc[1], -1.0, 1.0])
+        far = inverse @ np.array([ndc[0], ndc[1], 1.0, 1.0])
+        near, far = near[:3] / near[3], far[:3] / far[3]
+        direction = far - near
+        camera = np.array(list(self.cameraPosition()), dtype=float)
+        normal = self.target - camera
+        denom = float(normal @ direction)
+        if abs(denom) < 1e-12:
+            return None
+        t = float(normal @ (self.target - near)) / denom
+        result: np.ndarray = near + t * direction
+        return result
+
+    def _mvp(self) -> np.ndarray:
+        region = (0, 0, self.width(), self.height())
+        projection = np.array(self.projectionMatrix(region, region).data()).reshape(4, 4).T
+        view = np.array(self.viewMatrix().data()).reshape(4, 4).T
+        matrix: np.ndarray = projection @ view
+        return matrix
+
+
+class QtSceneView(QtWidgets.QWidget):
+    """Dock content: the 3-D arm, which instance to show, ghosts, and a reset-view button.
+
+    Signals:
+        instances_changed(list[int]): the instances snapshots should carry (shown one first).
+        target_moved(int, ndarray): the user put the shown instance's target somewhere.
+    """
+
+    instances_changed = QtCore.Signal(object)
+    target_moved = QtCore.Signal(int, object)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.gl = ArmGLView()
+        self.gl.setBackgroundColor((24, 26, 30))
+        self.instance = QtWidgets.QSpinBox(minimum=0, maximum=0)
+        self.instance.setToolTip("Which of the simulated arms to show")
+        self.ghosts = QtWidgets.QSpinBox(minimum=0, maximum=32, value=0)
+        self.ghosts.setToolTip("How many more arms to draw faintly behind it")
+        reset = QtWidgets.QPushButton("Reset view")
+        self.status = QtWidgets.QLabel("Run the graph to see the scene.")
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(QtWidgets.QLabel("Arm"))
+        bar.addWidget(self.instance)
+        bar.addWidget(QtWidgets.QLabel("ghosts"))
+        bar.addWidget(self.ghosts)
+        bar.addWidget(reset)
+        bar.addStretch(1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.gl, 1)
+        layout.addWidget(self.status)
+        self.gl.setToolTip("Drag to orbit, right-drag or wheel to zoom; Ctrl+drag moves the target")
+        self._grid = gl.GLGridItem(size=QtGui.QVector3D(2, 2, 1))
+        self.gl.addItem(self._grid)
+        self._links: list[gl.GLMeshItem] = []
+        self._joints: list[gl.GLMeshItem] = []
+        self._ghosts = gl.GLLinePlotItem(mode="lines", color=GHOST, width=1.5)
+        self._trail = gl.GLLinePlotItem(color=(1.0, 0.85, 0.3, 0.6), width=1.5)
+        self._target = gl.GLMeshItem(
+            meshdata=gl.MeshData.sphere(rows=12, cols=16, radius=1.0),
+            smooth=True,
+            shader="shaded",
+            color=MISS,
+        )
+        for item in (self._ghosts, self._trail, self._target):
+            item.setVisible(False)  # until a snapshot gives them something to draw
+            self.gl.addItem(item)
+        self._trail_points: deque[np.ndarray] = deque(maxlen=TRAIL)
+        self.snapshot: ArmSnapshot | None = None
+        self.step = 0
+        self._framed = False
+        self.instance.valueChanged.connect(self._instances_changed)
+        self.ghosts.valueChanged.connect(self._instances_changed)
+        reset.clicked.connect(self.reset_view)
+        self.gl.dragged.connect(self.move_target)
+
+    # -- API --------------------------------------------------------------------------------
+
+    def set_instance_count(self, count: int) -> None:
+        self.instance.setMaximum(max(0, count - 1))
+
+    def wanted_instances(self) -> list[int]:
+        first = self.instance.value()
+        return [first + k for k in range(self.ghosts.value() + 1)]
+
+    def show_snapshot(self, step: int, snap: ArmSnapshot) -> None:
+        """Draw a snapshot: the shown arm in full, the others as ghosts."""
+        self.step, self.snapshot = step, snap
+        if snap.joints.shape[0] == 0:
+            return
+        joints = snap.joints[0]
+        self._ensure_meshes(joints.shape[0] - 1, snap.reach)
+        for mesh, start, end in zip(self._links, joints[:-1], joints[1:], strict=True):
+            _place_cylinder(mesh, start, end)
+        for mesh, point in zip(self._joints, joints, strict=True):
+            mesh.resetTransform()
+            mesh.translate(*point)
+        success = bool(snap.success[0])
+        self._target.setColor(SUCCESS if success else MISS)
+        self._place_target(snap.target[0], snap.reach)
+        tip = joints[-1]
+        if self._trail_points and np.linalg.norm(self._trail_points[-1] - tip) > snap.reach:
+            self._trail_points.clear()
+        self._trail_points.append(tip.copy())
+        if len(self._trail_points) > 1:
+            self._trail.setData(pos=np.array(self._trail_points))
+            self._trail.setVisible(True)
+        others = snap.joints[1:]
+        if len(others):
+            segments = np.concatenate([np.repeat(arm, 2, axis=0)[1:-1] for arm in others])
+            self._ghosts.setData(pos=segments)
+        self._ghosts.setVisible(len(others) > 0)
+        if not self._framed:
+            self.reset_view()
+        instance = int(snap.instances[0])
+        placed = " (placed by you)" if instance in snap.user_targets else ""
+        self.status.setText(
+            f"update {step:,} · arm {instance}: {snap.error_mm[0]:.1f} mm from the target"
+            f"{placed} · {'reached' if success else 'reaching'}"
+        )
+
+    def move_target(self, position: object) -> None:
+        """Put the shown arm's target at ``position`` (what Ctrl+drag does)."""
+        point = np.asarray(position, dtype=float).reshape(3)
+        self._place_target(point, self.snapshot.reach if self.snapshot else 1.0)
+        self.target_moved.emit(self.instance.value(), point)
+
+    def reset_view(self) -> None:
+        reach = self.snapshot.reach if self.snapshot else 1.0
+        self.gl.setCameraPosition(
+            pos=QtGui.QVector3D(0, 0, reach * 0.4), distance=reach * 2.6, elevation=20, azimuth=40
+        )
+        self._framed = self.snapshot is not None
+
+    def render_image(self, width: int, height: int) -> QtGui.QImage:
+        """The 3-D view as drawn now, scaled to the given size."""
+        image: QtGui.QImage = self.gl.grabFramebuffer()
+        return image.scaled(
+            width,
+            height,
+            QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+            QtCore.Qt.TransformationMode.SmoothTransformation,
+        )
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def _ensure_meshes(self, links: int, reach: float) -> None:
+        """Meshes sized to the arm (made again only when the number of links changes)."""
+        if len(self._links) == links:
+            return
+        for item in (*self._links, *self._joints):
+            self.gl.removeItem(item)
+        r = 0.03 * reach
+        cylinder = gl.MeshData.cylinder(rows=2, cols=16, radius=[r, 0.8 * r], length=1.0)
+        sphere = gl.MeshData.sphere(rows=8, cols=12, radius=1.25 * r)
+        self._grid.setSize(2.4 * reach, 2.4 * reach)
+        self._grid.setSpacing(reach / 5, reach / 5)
+        self._links = [
+            gl.GLMeshItem(meshdata=cylinder, smooth=True, shader="shaded", color=LINK)
+            for _ in range(links)
+        ]
+        self._joints = [
+            gl.GLMeshItem(meshdata=sphere, smooth=True, shader="shaded", color=JOINT)
+            for _ in range(links + 1)
+        ]
+        for item in (*self._links, *self._joints):
+            self.gl.addItem(item)
+
+    def _place_target(self, point: np.ndarray, reach: float) -> None:
+        """A sphere a little larger than the joints, so that a reached target still shows."""
+        self._target.resetTransform()
+        self._target.translate(*point)
+        self._target.scale(0.05 * reach, 0.05 * reach, 0.05 * reach)
+        self._target.setVisible(True)
+        self.gl.target = np.asarray(point, dtype=float)
+
+    def _instances_changed(self) -> None:
+        self._trail_points.clear()
+        self.instances_changed.emit(self.wanted_instances())
+
+
+def _place_cylinder(mesh: gl.GLMeshItem, start: np.ndarray, end: np.ndarray) -> None:
+    """Stretch a unit cylinder along z so that it runs from ``start`` to ``end``."""
+    axis = end - start
+    length = float(np.linalg.norm(axis))
+    mesh.resetTransform()
+    if length < 1e-9:
+        mesh.setVisible(False)
+        return
+    mesh.setVisible(True)
+    z = np.array([0.0, 0.0, 1.0])
+    direction = axis / length
+    rotation_axis = np.cross(z, direction)
+    angle = float(np.degrees(np.arccos(np.clip(z @ direction, -1.0, 1.0))))
+    mesh.scale(1.0, 1.0, length)
+    if np.linalg.norm(rotation_axis) > 1e-9:
+        mesh.rotate(angle, *rotation_axis, local=False)
+    elif direction[2] < 0:
+        mesh.rotate(180.0, 1.0, 0.0, 0.0, local=False)
+    mesh.translate(*start, local=False)

@@ -1,0 +1,93 @@
+"""The three live views docked in the editor, fed by a real run (under Xvfb)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.events import Event
+from atrap_studio.core.registry import Registry
+from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.ui.main_window import MainWindow
+from atrap_studio.ui.session_files import AppPaths
+from tests.conftest import shrink
+
+TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot, registry: Registry, arm_doc: GraphDocument, tmp_path: Path
+) -> Iterator[MainWindow]:
+    doc = shrink(arm_doc, steps=100_000, log_every=5, checkpoint_every=10_000)
+    doc.node("arm").props["target"] = "user_driven"  # type: ignore[union-attr]
+    path = tmp_path / "arm.yaml"
+    save_graph(doc, path)
+    win = MainWindow(registry, AppPaths(tmp_path / "c", tmp_path / "d"), threads=1)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_file(path, ask=False)
+    yield win
+    win.runs.stop()
+    win.runs.wait(60)
+    win.editor.undo_stack.setClean()
+    win.close()
+
+
+def test_docks_show_the_run_and_the_user_can_move_a_target(
+    window: MainWindow, qtbot: QtBot, artifacts: Path
+) -> None:
+    events: list[Event] = []
+    window.runs.event_received.connect(events.append)
+    window.docks["Scene"].raise_()
+    window.scene_view.set_instance_count(128)
+    window.scene_view.instance.setValue(2)  # show arm 2
+    assert window.run(resume=False)
+    qtbot.waitUntil(lambda: window.scene_view.snapshot is not None, timeout=TIMEOUT_MS)
+    assert int(window.scene_view.snapshot.instances[0]) == 2  # type: ignore[union-attr]
+    window.scene_view.move_target([0.25, -0.1, 0.35])
+
+    def placed() -> bool:
+        snap = window.scene_view.snapshot
+        return snap is not None and 2 in snap.user_targets
+
+    qtbot.waitUntil(placed, timeout=TIMEOUT_MS)
+    np.testing.assert_allclose(
+        window.scene_view.snapshot.target[0],
+        [0.25, -0.1, 0.35],
+        atol=1e-5,  # type: ignore[union-attr]
+    )
+    window.scene_view.render_image(640, 480).save(str(artifacts / "editor-scene-dock.png"))
+
+    window.docks["Neurons"].raise_()
+    qtbot.waitUntil(lambda: len(window.neuron_view.recorded_steps()) >= 2, timeout=TIMEOUT_MS)
+    window.neuron_view.render_image(640, 480).save(str(artifacts / "editor-neuron-dock.png"))
+
+    window.docks["Curves"].raise_()
+    qtbot.waitUntil(lambda: sum(e.kind == "step" for e in events) >= 6, timeout=TIMEOUT_MS)
+    window.runs.stop()
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=TIMEOUT_MS)
+    keys = {k for e in events if e.kind == "step" for k in e.data["metrics"]}
+    qtbot.waitUntil(lambda: window.curves.plotted_keys() == keys, timeout=5000)
+    assert {"curriculum/user_moves", "loss/total", "explore/random_share"} <= keys
+    window.curves.export_png(artifacts / "editor-curves-dock.png")
+    assert "Target of arm 2 moved" in window.log_view.toPlainText()
+
+
+def test_hidden_views_ask_for_no_snapshots(window: MainWindow, qtbot: QtBot) -> None:
+    events: list[Event] = []
+    window.runs.event_received.connect(events.append)
+    window.docks["Scene"].close()
+    window.docks["Neurons"].close()
+    assert window.run(resume=False)
+    qtbot.waitUntil(lambda: sum(e.kind == "step" for e in events) >= 10, timeout=TIMEOUT_MS)
+    assert not any(e.kind == "snapshot" for e in events)
+    window.docks["Scene"].show()
+    window.docks["Scene"].raise_()
+    qtbot.waitUntil(lambda: any(e.kind == "snapshot" for e in events), timeout=TIMEOUT_MS)
