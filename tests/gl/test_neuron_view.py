@@ -381,11 +381,15 @@ def _nbytes(snap: NetworkSnapshot) -> int:
     return sum(a.nbytes for a in (*snap.weights, *snap.biases, *snap.activations))
 
 
-def test_a_hidden_view_records_and_draws_when_asked(qtbot: QtBot) -> None:
+def test_a_hidden_view_records_and_draws_once_shown(qtbot: QtBot) -> None:
     view = QtNeuronView()
     qtbot.addWidget(view)
     view.show_snapshot(3, snapshot())
     assert view.neuron_colours().shape == (sum(SIZES), 4)
+    assert view.recorded_steps() == [3]
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitUntil(view.gl.isValid)
     image = rgba(view.render_image(200, 150)).astype(int)
     assert (np.abs(image[..., :3] - BACKGROUND).sum(axis=2) > 40).sum() > 100
 

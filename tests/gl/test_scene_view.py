@@ -20,6 +20,7 @@ def make_view(qtbot: QtBot) -> QtSceneView:
     view.resize(640, 480)
     view.show()
     qtbot.waitExposed(view)
+    qtbot.waitUntil(view.gl.isValid)  # the GL window gets its context once it is exposed
     return view
 
 

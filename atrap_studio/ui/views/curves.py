@@ -99,9 +99,14 @@ class QtCurves(QtWidgets.QWidget):
         parent: QtWidgets.QWidget | None = None,
         *,
         max_fps: float = 10.0,
+        auto_redraw: bool = True,
     ) -> None:
         super().__init__(parent)
         self.store = store if store is not None else MetricStore()
+        #: False when the owner calls :meth:`redraw` itself (the editor batches all of its
+        #: updates into one repaint a second: with OpenGL views in the window, every repaint
+        #: composes the whole window in software).
+        self.auto_redraw = auto_redraw
         #: How many redraws actually drew something (tests check that they are coalesced).
         self.redraw_count = 0
         #: Where the export dialogs start (the editor points it at the run's folder).
@@ -180,7 +185,8 @@ class QtCurves(QtWidgets.QWidget):
                 self.store.truncate(event.step + 1)
         else:
             return
-        self.schedule_redraw()
+        if self.auto_redraw:
+            self.schedule_redraw()
 
     def schedule_redraw(self) -> None:
         """Redraw soon, but no sooner than ``1 / max_fps`` after the last redraw."""

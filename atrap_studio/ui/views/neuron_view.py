@@ -26,6 +26,7 @@ from OpenGL import GL
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.ui.views.colormaps import gradient_rgb, infrared, normalise, robust_range
+from atrap_studio.ui.views.gl_window import GLViewWindow
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.snapshots import NetworkSnapshot
@@ -339,7 +340,7 @@ class QtNeuronView(QtWidgets.QWidget):
         self._values = np.zeros(0, np.float32)
         self._colours = np.zeros((0, 4), np.float32)
 
-        self.gl = pgl.GLViewWidget()
+        self.gl = GLViewWindow()
         self.gl.setBackgroundColor(BACKGROUND)
         self.gl.setMouseTracking(True)
         self.gl.installEventFilter(self)
@@ -385,7 +386,7 @@ class QtNeuronView(QtWidgets.QWidget):
         layout_ = QtWidgets.QVBoxLayout(self)
         layout_.setContentsMargins(2, 2, 2, 2)
         layout_.addLayout(bar)
-        layout_.addWidget(self.gl, 1)
+        layout_.addWidget(self.gl.container, 1)
         layout_.addLayout(scrub)
 
         self.quantity_box.currentTextChanged.connect(self.set_quantity)
@@ -543,8 +544,8 @@ class QtNeuronView(QtWidgets.QWidget):
             self.gl.opts.update(saved)
 
     def _render(self, width: int, height: int) -> QtGui.QImage:
-        if not self.gl.isValid():  # never shown: grabbing creates its context off screen
-            self.gl.grabFramebuffer()
+        if not self.gl.isValid():  # never on screen: no GL context to draw with yet
+            return self.gl.grabFramebuffer().scaled(width, height)
         bgra = np.ascontiguousarray(self.gl.renderToArray((width, height)))
         image = QtGui.QImage(bgra.data, width, height, 4 * width, QtGui.QImage.Format.Format_RGB32)
         return image.copy()
@@ -606,7 +607,9 @@ class QtNeuronView(QtWidgets.QWidget):
         if hit is None:
             QtWidgets.QToolTip.hideText()
             return
-        QtWidgets.QToolTip.showText(self.gl.mapToGlobal(pos), self.describe(*hit), self.gl)
+        QtWidgets.QToolTip.showText(
+            self.gl.mapToGlobal(pos), self.describe(*hit), self.gl.container
+        )
 
     def _show(self, record: Record) -> None:
         self._shown = record

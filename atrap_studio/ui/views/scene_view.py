@@ -15,6 +15,7 @@ import pyqtgraph.opengl as gl
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.runtime.snapshots import ArmSnapshot
+from atrap_studio.ui.views.gl_window import GLViewWindow
 
 TRAIL = 120
 SUCCESS = (0.25, 0.85, 0.35, 1.0)
@@ -24,13 +25,13 @@ JOINT = (0.95, 0.75, 0.25, 1.0)
 GHOST = (0.7, 0.75, 0.85, 0.25)
 
 
-class ArmGLView(gl.GLViewWidget):
-    """A GLViewWidget that lets Ctrl+drag carry the target in the plane facing the camera."""
+class ArmGLView(GLViewWindow):
+    """The 3-D view, where Ctrl+drag carries the target in the plane facing the camera."""
 
     dragged = QtCore.Signal(object)  # new target position, (3,) metres
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self) -> None:
+        super().__init__()
         self.target: np.ndarray | None = None
         self._dragging = False
 
@@ -125,7 +126,7 @@ class QtSceneView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
-        layout.addWidget(self.gl, 1)
+        layout.addWidget(self.gl.container, 1)
         layout.addWidget(self.status)
         self.gl.setToolTip("Drag to orbit, right-drag or wheel to zoom; Ctrl+drag moves the target")
         self._grid = gl.GLGridItem(size=QtGui.QVector3D(2, 2, 1))
