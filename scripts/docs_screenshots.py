@@ -77,6 +77,8 @@ def main(folder: str) -> int:
 
         window.path = Path(tmp) / "robot_arm_reach.yaml"  # runs go beside the (temporary) file
         window.canvas.frame_ids(None)
+        window.docks["Properties"].hide()
+        window.docks["Scene"].raise_()
         window.run(resume=False)
         deadline = time.monotonic() + 60
         while "updates/s" not in window.run_label.text() and time.monotonic() < deadline:
@@ -84,6 +86,17 @@ def main(folder: str) -> int:
         settle(app, 3.0)
         window.docks["Log"].raise_()
         shoot(app, window, out / "editor-running.png")
+        settle(app, 8.0)
+        window.scene_view.render_image(640, 480).save(str(out / "view-scene.png"))
+        window.docks["Neurons"].raise_()
+        settle(app, 4.0)
+        window.neuron_view.render_image(640, 480).save(str(out / "view-neurons.png"))
+        window.docks["Curves"].raise_()
+        settle(app, 3.0)
+        window.curves.export_png(out / "view-curves.png")
+        window.docks["Scene"].raise_()
+        settle(app, 3.0)
+        shoot(app, window, out / "editor-watching.png")
         window.runs.stop()
         window.runs.wait(60)
         settle(app)

@@ -11,7 +11,6 @@ import io
 import math
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import torch
 
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.events import Event, EventBus, EventKind
+from atrap_studio.core.yaml_io import write_text_atomic
 from atrap_studio.runtime.checkpoint import SUFFIX, Checkpoint, restore, save_checkpoint
 from atrap_studio.runtime.context import derive_seed
 from atrap_studio.runtime.netfile import save_network
@@ -319,7 +319,7 @@ class Runner:
         writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
         writer.writerows(self.rows)
-        _write_text_atomic(self.out_dir / "metrics.csv", buffer.getvalue())
+        write_text_atomic(buffer.getvalue(), self.out_dir / "metrics.csv")
 
     def _reload_metrics(self, step: int) -> None:
         """Keep the rows an interrupted run had written up to its checkpoint."""
@@ -332,18 +332,6 @@ class Runner:
                 for row in csv.DictReader(handle)
                 if row.get("step", "").isdigit() and int(row["step"]) <= step
             ]
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def configure_threads(threads: int | None = None) -> int:

@@ -12,11 +12,12 @@ import io
 import itertools
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from atrap_studio.core.yaml_io import write_text_atomic
 
 INITIAL_CAPACITY = 256
 
@@ -157,16 +158,4 @@ class MetricStore:
             columns.append(column)
         for row, step in enumerate(steps):
             writer.writerow([int(step), *(column[row] for column in columns)])
-        _write_text_atomic(Path(path), buffer.getvalue())
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_text_atomic(buffer.getvalue(), Path(path))

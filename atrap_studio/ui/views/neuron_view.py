@@ -46,7 +46,7 @@ PLANE = 10.0  # the widest a layer's grid gets, in scene units
 LAYER_GAP = 8.0  # between layer planes
 COLUMN_MAX = 16  # layers this small are a column, larger ones a square-ish grid
 PICK_PX = 6.0  # how near the pointer must be to a neuron to name it
-MAX_BYTES = 512 * 2**20  # history also stops at this much snapshot data (big networks)
+MAX_BYTES = 64 * 2**20  # history also stops at this much snapshot data (big networks)
 FOV = 35.0  # degrees across: narrow, so the near end of the network does not balloon
 AZIMUTH, ELEVATION = -58.0, 16.0  # the camera looks at the layer planes from the side, aslant
 FRAME = 0.92  # the network fills this much of the view when framed
@@ -406,18 +406,29 @@ class QtNeuronView(QtWidgets.QWidget):
             record.previous_mean_in = self._records[-1].mean_in()
         self._records.append(record)
         self._bytes += record.nbytes
-        while len(self._records) > 1 and (
+        while len(self._records) > 2 and (
             len(self._records) > self._history or self._bytes > self._max_bytes
         ):
-            dropped = self._records.popleft()
-            self._bytes -= dropped.nbytes
-            if dropped is self._pinned:  # it fell out of the history: show the oldest left
-                self._pinned = self._records[0]
-                self._show(self._pinned)
+            self._thin_history()
         if self._pinned is None:
             self._show(record)
         else:
             self._sync_controls()
+
+    def _thin_history(self) -> None:
+        """Drop one recorded snapshot where they lie closest together, so that the history
+        keeps spanning the whole run (ever more sparsely) within its count and byte limits."""
+        records = self._records
+        gaps = [records[i + 1].step - records[i - 1].step for i in range(1, len(records) - 1)]
+        index = 1 + int(np.argmin(gaps))
+        dropped = records[index]
+        del records[index]
+        self._bytes -= dropped.nbytes
+        if index < len(records) and records[index].sizes == records[index - 1].sizes:
+            records[index].previous_mean_in = records[index - 1].mean_in()
+        if dropped is self._pinned:  # it left the history: show the nearest older one
+            self._pinned = records[index - 1]
+            self._show(self._pinned)
 
     def set_quantity(self, name: str) -> None:
         if name not in QUANTITIES:
