@@ -18,6 +18,7 @@ os.environ.setdefault("QT_PREFERRED_BINDING", "PySide6")
 from PySide6 import QtCore, QtWidgets
 
 from atrap_studio.nodes import builtin_registry
+from atrap_studio.ui.app import grab_window
 from atrap_studio.ui.main_window import MainWindow
 from atrap_studio.ui.session_files import AppPaths
 
@@ -33,13 +34,14 @@ def settle(app: QtWidgets.QApplication, seconds: float = 0.4) -> None:
 
 def shoot(app: QtWidgets.QApplication, window: MainWindow, out: Path) -> None:
     settle(app)
-    window.grab().save(str(out))
+    grab_window(window).save(str(out))
     print(f"saved {out}")
 
 
 def main(folder: str) -> int:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QtWidgets.QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
         window = MainWindow(builtin_registry(), AppPaths(Path(tmp) / "c", Path(tmp) / "d"))

@@ -6,8 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from atrap_studio.ui.session_files import AppPaths
+
+if TYPE_CHECKING:
+    from PySide6 import QtGui, QtWidgets
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -95,12 +99,27 @@ def screenshot(app: object, window: object, out: Path, settle_s: float = 0.5) ->
     window.canvas.frame_ids(None)  # type: ignore[attr-defined]
     app.processEvents()
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(out)):
+    if not grab_window(window).save(str(out)):
         print(f"atrap-studio: could not write {out}", file=sys.stderr)
         return 1
     print(f"saved {out}")
     window.close()
     return 0
+
+
+def grab_window(window: QtWidgets.QWidget) -> QtGui.QPixmap:
+    """A picture of the whole window as on screen, the native OpenGL views included.
+
+    ``QWidget.grab`` renders widgets only, so the 3-D views (native GL windows) would be blank;
+    the screen's copy has them. Without a real screen (offscreen platform) there is no GL and
+    ``grab`` shows everything there is.
+    """
+    from atrap_studio.ui.views.gl_window import gl_available
+
+    screen = window.screen()
+    if gl_available() and screen is not None:
+        return screen.grabWindow(window.winId())
+    return window.grab()
 
 
 if __name__ == "__main__":
