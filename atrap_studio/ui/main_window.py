@@ -25,30 +25,17 @@ from atrap_studio.examples import DEFAULT_EXAMPLE, example_path
 from atrap_studio.ui.canvas import Canvas, node_mime
 from atrap_studio.ui.dialogs import ExamplesDialog, HelpDialog
 from atrap_studio.ui.editor import Editor
+from atrap_studio.ui.live_views import LiveViews
 from atrap_studio.ui.palette import QtPalette
 from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController, latest_checkpoint
 from atrap_studio.ui.session_files import AppPaths, Autosave, Autosaver, RecentFiles, run_folder
-from atrap_studio.ui.views.curves import QtCurves
-from atrap_studio.ui.views.neuron_view import QtNeuronView
-from atrap_studio.ui.views.scene_view import QtSceneView
 
 GRAPH_FILTER = "ATRAP graphs (*.yaml *.yml);;All files (*)"
 BLOCK_FILTER = "ATRAP blocks (*.block.yaml *.yaml);;All files (*)"
 Buttons = QtWidgets.QMessageBox.StandardButton
-#: Most frames per second the scene and neuron views ask the run for (they cost it a copy).
-VIEW_FPS = 20
-#: Share of wall time the scene and neuron views may spend drawing; frames thin out to fit.
-VIEW_BUDGET = 0.02
-MAX_FRAME_INTERVAL_S = 2.0
-#: How often the status bar, progress and curves show a running training's news. With OpenGL
-#: views in the window every repaint composes the whole window (in software under Mesa), so
-#: they are batched into one repaint per tick rather than one per event.
-DASHBOARD_MS = 1000
-#: The curves redraw every this many dashboard ticks (a redraw of all plots costs 10-40 ms).
-CURVES_EVERY_TICKS = 2
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -87,16 +74,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_view.setMaximumBlockCount(5000)
         self.runs = RunController(registry, parent=self)
 
-        self.scene_view = QtSceneView()
-        self.neuron_view = QtNeuronView()
-        self.curves = QtCurves(auto_redraw=False)
-        self._dashboard = QtCore.QTimer(self)
-        self._dashboard.setInterval(DASHBOARD_MS)
-        self._latest_step: Event | None = None
-        self._ticks = 0
-        self._frame_timer = QtCore.QTimer(self)
-        self._frame_timer.setInterval(int(1000 / VIEW_FPS))
-
+        self._build_status_bar()
+        self.live = LiveViews(self.runs, self.run_label, self.progress, parent=self)
+        self.scene_view = self.live.scene_view
+        self.neuron_view = self.live.neuron_view
+        self.curves = self.live.curves
         self.setCentralWidget(self.canvas.widget)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         area = QtCore.Qt.DockWidgetArea
@@ -114,7 +96,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["Scene"].raise_()
         self._default_state = self.saveState()
 
-        self._build_status_bar()
         self.acts: dict[str, QtGui.QAction] = {}
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -345,11 +326,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.quick_add.chosen.connect(self.add_node_at)
         self.problems.node_clicked.connect(self.show_node)
         self.runs.event_received.connect(self._on_run_event)
-        self.runs.event_received.connect(self.curves.on_event)
-        self._frame_timer.timeout.connect(self._ask_for_frame)
-        self._dashboard.timeout.connect(self._refresh_dashboard)
-        self.scene_view.instances_changed.connect(self.runs.set_shown_instances)
-        self.scene_view.target_moved.connect(self.runs.set_target)
         self.runs.state_changed.connect(lambda _: self._update_run_actions())
         self.runs.log.connect(self.log)
 
@@ -823,71 +799,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if state == "idle":
             self.progress.setVisible(self.progress.value() > 0)
 
-    def _views_on_screen(self) -> bool:
-        """Whether a live view would show a new frame (hidden or tabbed-away ones would not)."""
-        return any(
-            not view.visibleRegion().isEmpty() for view in (self.scene_view, self.neuron_view)
-        )
-
-    def _ask_for_frame(self) -> None:
-        if self._views_on_screen():
-            self.runs.request_snapshot()
-
-    def _draw_frame(self, step: int, data: dict[str, Any]) -> None:
-        """Draw a snapshot, then space the next request so drawing stays within its budget.
-
-        The GUI thread and training share the CPU (and Python's lock): the views take at most
-        :data:`VIEW_BUDGET` of the wall time, so a costly frame means fewer frames, never a
-        slower trainer.
-        """
-        start = time.perf_counter()
-        if data.get("scene") is not None:
-            self.scene_view.show_snapshot(step, data["scene"])
-            if not self.scene_view.visibleRegion().isEmpty():
-                self.scene_view.gl.repaint()  # paint and compose now: the cost is measured
-        if data.get("network") is not None:
-            self.neuron_view.show_snapshot(step, data["network"])
-            if not self.neuron_view.visibleRegion().isEmpty():
-                self.neuron_view.gl.repaint()
-        cost = time.perf_counter() - start
-        interval = min(max(cost / VIEW_BUDGET, 1.0 / VIEW_FPS), MAX_FRAME_INTERVAL_S)
-        self._frame_timer.setInterval(int(interval * 1000))
-
-    def _refresh_dashboard(self) -> None:
-        """Show the latest step's news (status bar, progress) and redraw the curves, at once."""
-        event, self._latest_step = self._latest_step, None
-        if event is not None:
-            data = event.data
-            metrics = data.get("metrics", {})
-            total = int(data.get("total_steps", self.progress.maximum()))
-            self.progress.setMaximum(max(1, total))
-            self.progress.setValue(min(event.step, total))
-            parts = [
-                f"update {event.step:,}/{total:,}",
-                f"{metrics.get('perf/updates_per_s', 0.0):,.0f} updates/s",
-                f"{metrics.get('perf/env_steps_per_s', 0.0):,.0f} steps/s",
-                f"{data.get('elapsed_s', 0.0):.1f} s",
-            ]
-            if "explore/random_share" in metrics:
-                parts.append(f"random {metrics['explore/random_share']:.0%}")
-            self.run_label.setText("  ·  ".join(parts))
-        self._ticks += 1
-        if self._ticks % CURVES_EVERY_TICKS == 0 and not self.curves.visibleRegion().isEmpty():
-            self.curves.redraw()
-
     def _on_run_event(self, event: Event) -> None:
         data = event.data
-        if event.kind == "snapshot":
-            self._draw_frame(event.step, data)
-        elif event.kind == "started":
-            self.progress.setMaximum(max(1, int(data.get("steps", 1))))
-            self._frame_timer.start()
-            self._dashboard.start()
-        elif event.kind == "step":
-            self._latest_step = event
-        elif event.kind == "paused":
-            self.run_label.setText(f"paused at update {event.step:,}")
-        elif event.kind == "error":
+        if event.kind == "error":
             message = str(data.get("message", "the run failed"))
             node = _node_named(message, self.editor.doc)
             self.problems.show_run_problem(
@@ -901,10 +815,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks["Problems"].raise_()
             self.say("The run stopped on an error: see the Problems panel.")
         elif event.kind == "finished":
-            self._frame_timer.stop()
-            self._dashboard.stop()
-            self._refresh_dashboard()
-            self.curves.redraw()
             reason = data.get("reason", "completed")
             evaluation = data.get("evaluation") or {}
             summary = f"Run {reason} at update {event.step:,}"
