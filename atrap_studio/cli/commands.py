@@ -152,6 +152,30 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    from atrap_studio.runtime.netfile import load_network
+    from atrap_studio.runtime.netjson import save_network_json
+
+    save_network_json(args.json, load_network(args.network))
+    print(f"{args.network} -> {args.json}")
+    return 0
+
+
+def import_network(args: argparse.Namespace) -> int:
+    from atrap_studio.runtime.netfile import save_network
+    from atrap_studio.runtime.netjson import load_network_json
+    from atrap_studio.runtime.pipeline import Pipeline
+
+    loaded = load_network_json(args.json_file)
+    if args.graph:
+        pipeline = Pipeline(load_graph(args.graph), builtin_registry(), source=args.graph)
+        _check_fits(args.json_file, loaded.manifest, pipeline.manifest())
+    save_network(args.out, loaded.module, loaded.manifest)
+    count = loaded.manifest.architecture.parameter_count()
+    print(f"{args.json_file} -> {args.out}: checked, {count:,} parameters")
+    return 0
+
+
 def _check_fits(where: str, have: Any, want: Any) -> None:
     """Refuse a network whose inputs or outputs mean something else than the graph's."""
 

@@ -67,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument("--markdown", action="store_true", help="the node reference as Markdown")
 
     commands.add_parser("schema", help="print the graph file's JSON Schema")
+
+    export = commands.add_parser("export", help="write a network in another format")
+    export.add_argument("network", help=".atrapnet file")
+    export.add_argument(
+        "--json", required=True, metavar="OUT", help="the whole network as readable JSON"
+    )
+
+    import_ = commands.add_parser(
+        "import", help="check a network received as JSON and store it as an .atrapnet"
+    )
+    import_.add_argument("json_file", metavar="JSON", help="network in JSON (from atrap export)")
+    import_.add_argument("-o", "--out", required=True, help=".atrapnet file to write")
+    import_.add_argument(
+        "--graph", help="also check that its inputs and outputs fit this graph's sensors/actions"
+    )
     return parser
 
 
@@ -111,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "eval": commands.evaluate,
         "nodes": commands.nodes,
         "schema": commands.schema,
+        "export": commands.export,
+        "import": commands.import_network,
     }[args.command]
     try:
         return handler(args)

@@ -1,0 +1,134 @@
+"""A network as plain, readable JSON: the manifest and every weight as nested lists.
+
+For people and programs that cannot read safetensors (a web page, another language). Reading
+JSON back is as careful as reading an ``.atrapnet``: size and parameter limits first, then the
+manifest, then every tensor's name, shape and finiteness, before a module is built.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Final
+
+import torch
+from pydantic import ValidationError
+
+from atrap_studio.core.errors import NetworkFileError
+from atrap_studio.core.yaml_io import write_text_atomic
+from atrap_studio.runtime.netfile import MAX_PARAMETERS, LoadedNetwork, NetManifest
+from atrap_studio.runtime.networks import build_module
+
+FORMAT: Final = "atrapnet-json"
+VERSION: Final = 1
+#: JSON spends ~12 bytes a weight: the largest network file's worth, and a little more.
+MAX_JSON_BYTES: Final = 1024 * 1024 * 1024
+
+
+def network_to_json(network: LoadedNetwork) -> dict[str, Any]:
+    """The network as JSON-ready data: format, manifest, and each parameter's shape and values."""
+    state = network.module.state_dict()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "manifest": network.manifest.model_dump(mode="json"),
+        "parameters": {
+            name: {"shape": list(tensor.shape), "values": tensor.tolist()}
+            for name, tensor in state.items()
+        },
+    }
+
+
+def save_network_json(path: str | os.PathLike[str], network: LoadedNetwork) -> None:
+    """Write the JSON form atomically (float32 values written as the shortest exact decimals)."""
+    write_text_atomic(json.dumps(network_to_json(network), separators=(",", ":")), path)
+
+
+def load_network_json(path: str | os.PathLike[str]) -> LoadedNetwork:
+    """Read, check and rebuild a network from its JSON form.
+
+    Raises:
+        NetworkFileError: for every way the file can be wrong, naming the file and the place.
+    """
+    where = os.fspath(path)
+    try:
+        size = Path(where).stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise NetworkFileError(f"{where}: {size / 1e6:.0f} MB is over the JSON size limit")
+        with open(where, encoding="utf-8") as handle:
+            data = json.load(handle, parse_constant=_refuse_constant)
+        return network_from_json(data, where)
+    except NetworkFileError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise NetworkFileError(f"{where}: could not be read as JSON: {exc}") from None
+
+
+def network_from_json(data: Any, where: str = "<json>") -> LoadedNetwork:
+    """Check JSON data against its own manifest and rebuild the network it describes."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise NetworkFileError(f"{where}: not an ATRAP network in JSON (format {found!r})")
+    if data.get("version") != VERSION:
+        raise NetworkFileError(
+            f"{where}: JSON network version {data.get('version')!r}; this ATRAP Studio reads "
+            f"version {VERSION}"
+        )
+    try:
+        manifest = NetManifest.model_validate(data.get("manifest"))
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        place = ".".join(str(p) for p in problem["loc"])
+        raise NetworkFileError(f"{where}: manifest.{place}: {problem['msg']}") from None
+    count = manifest.architecture.parameter_count()
+    if count > MAX_PARAMETERS:
+        raise NetworkFileError(
+            f"{where}: the manifest claims {count:,} parameters, over the limit of "
+            f"{MAX_PARAMETERS:,}"
+        )
+    parameters = data.get("parameters")
+    expected = manifest.architecture.parameter_shapes()
+    if not isinstance(parameters, dict) or set(parameters) != set(expected):
+        names = sorted(parameters) if isinstance(parameters, dict) else parameters
+        raise NetworkFileError(
+            f"{where}: parameters {names!r} do not match the architecture's {sorted(expected)}"
+        )
+    tensors = {}
+    for name, shape in expected.items():
+        entry = parameters[name]
+        if not isinstance(entry, dict) or tuple(entry.get("shape", ())) != tuple(shape):
+            raise NetworkFileError(f"{where}: parameter {name!r} should have shape {list(shape)}")
+        tensors[name] = _tensor(entry.get("values"), shape, f"{where}: parameter {name!r}")
+    module = build_module(manifest.architecture, init="default", generator=torch.Generator())
+    module.load_state_dict(tensors, strict=True)
+    return LoadedNetwork(module=module, manifest=manifest)
+
+
+def _tensor(values: Any, shape: tuple[int, ...], where: str) -> torch.Tensor:
+    flat: list[float] = []
+    _flatten(values, shape, flat, where)
+    tensor = torch.tensor(flat, dtype=torch.float32).reshape(shape)
+    if not bool(torch.isfinite(tensor).all()):
+        raise NetworkFileError(f"{where} holds a value too large for float32")
+    return tensor
+
+
+def _flatten(values: Any, shape: tuple[int, ...], out: list[float], where: str) -> None:
+    """Append nested lists of numbers of exactly ``shape`` to ``out`` (no bools, no text)."""
+    if not shape:
+        if isinstance(values, bool) or not isinstance(values, int | float):
+            raise NetworkFileError(f"{where}: {values!r} is not a number")
+        if not math.isfinite(values):
+            raise NetworkFileError(f"{where}: holds NaN or an infinite value")
+        out.append(float(values))
+        return
+    if not isinstance(values, list) or len(values) != shape[0]:
+        raise NetworkFileError(f"{where}: expected a list of {shape[0]} at this depth")
+    for item in values:
+        _flatten(item, shape[1:], out, where)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a network may hold")
