@@ -22,7 +22,14 @@ from atrap_studio.core.document import (
     Link,
     NodeDoc,
 )
-from atrap_studio.core.editing import EditRefused, Position, numbered, taken_ids, unique_id
+from atrap_studio.core.editing import (
+    EditRefused,
+    Position,
+    check_name,
+    numbered,
+    taken_ids,
+    unique_id,
+)
 from atrap_studio.core.registry import Registry
 
 BLOCK_FORMAT: Final = "atrap-block"
@@ -109,6 +116,7 @@ def group(
     Raises:
         EditRefused: when nothing is selected, a node is unknown or already in a block.
     """
+    check_name(name, "a block's name")
     chosen = set(node_ids)
     if not chosen:
         raise EditRefused("select the nodes to group first")
@@ -155,6 +163,8 @@ def update_block(doc: GraphDocument, block_id: str, **changes: Any) -> GraphDocu
     unknown = set(changes) - {"name", "collapsed", "pos"}
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)} of a block")
+    if "name" in changes:
+        check_name(changes["name"], "a block's name")
     blocks = [b.model_copy(update=changes) if b.id == block_id else b for b in doc.blocks]
     return doc.model_copy(update={"blocks": blocks})
 

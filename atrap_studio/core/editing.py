@@ -20,6 +20,9 @@ from atrap_studio.core.specs import NodeSpec
 
 Position = tuple[float, float]
 
+#: The longest node or block name a graph file holds.
+MAX_NAME = 200
+
 #: Column and row spacing of :func:`auto_layout`, in canvas units.
 LAYOUT_STEP = (300.0, 150.0)
 
@@ -48,13 +51,22 @@ def unique_name(doc: GraphDocument, base: str) -> str:
 
 
 def numbered(used: set[str], base: str) -> str:
-    """``base`` if it is not in ``used``, else the first free ``base 2``, ``base 3``..."""
+    """``base`` if it is not in ``used``, else the first free ``base 2``, ``base 3``...
+
+    Names stay within :data:`MAX_NAME` characters (the base is shortened for the number).
+    """
     if base not in used:
         return base
     number = 2
-    while f"{base} {number}" in used:
+    while f"{base[: MAX_NAME - 12]} {number}" in used:
         number += 1
-    return f"{base} {number}"
+    return f"{base[: MAX_NAME - 12]} {number}"
+
+
+def check_name(name: str, what: str = "a name") -> None:
+    """Refuse names the file format would not accept."""
+    if len(name) > MAX_NAME:
+        raise EditRefused(f"{what} is at most {MAX_NAME} characters")
 
 
 def taken_ids(doc: GraphDocument) -> set[str]:
@@ -195,8 +207,7 @@ def set_prop(doc: GraphDocument, node_id: str, name: str, value: Any) -> GraphDo
 
 def rename(doc: GraphDocument, node_id: str, name: str) -> GraphDocument:
     """Give a node a new display name (its id, which links use, stays)."""
-    if len(name) > 200:
-        raise EditRefused("a name is at most 200 characters")
+    check_name(name)
     if doc.node(node_id) is None:
         raise EditRefused(f"there is no node '{node_id}'")
     nodes = [n.model_copy(update={"name": name}) if n.id == node_id else n for n in doc.nodes]

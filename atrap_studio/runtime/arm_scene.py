@@ -175,6 +175,10 @@ class ArmScene:
             "rng": self.generator.get_state(),
             "episodes": torch.tensor([self.episodes], dtype=torch.int64),
             "progress": torch.tensor([self.progress], dtype=torch.float64),
+            "user_targets": torch.tensor(
+                [i in self.user_targets for i in range(len(self.q))], dtype=torch.uint8
+            ),
+            "user_moves": torch.tensor([self.user_moves], dtype=torch.int64),
         }
 
     def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
@@ -190,6 +194,10 @@ class ArmScene:
         self.generator.set_state(tensors["rng"])
         self.episodes = int(tensors["episodes"][0])
         self.progress = float(tensors["progress"][0])
+        placed = tensors.get("user_targets")  # absent in checkpoints from before user targets
+        self.user_targets = set() if placed is None else set(placed.nonzero().flatten().tolist())
+        moves = tensors.get("user_moves")
+        self.user_moves = int(moves[0]) if moves is not None else 0
         self._effector = None
 
     def spawn(self, instances: int, generator: torch.Generator) -> ArmScene:

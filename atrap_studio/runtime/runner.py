@@ -211,12 +211,17 @@ class Runner:
                 if self._single_step.is_set():
                     self._single_step.clear()
                     self._running.clear()
-        except AtrapError as exc:
+        except Exception as exc:  # a failing node or GUI command ends the run, never a crash
+            message = (
+                str(exc)
+                if isinstance(exc, AtrapError)
+                else f"update {step + 1} failed: {type(exc).__name__}: {exc}"
+            )
             self._write_metrics()
             self._emit(
                 "error",
                 step,
-                message=str(exc),
+                message=message,
                 checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None,
             )
             return RunResult(
@@ -226,7 +231,7 @@ class Runner:
                 elapsed(),
                 evaluation,
                 checkpoint=self.last_checkpoint,
-                error=str(exc),
+                error=message,
                 last_metrics=last,
             )
         if evaluation is None or (reason == "stopped" and step > 0):

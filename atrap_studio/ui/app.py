@@ -75,10 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         window.show()
         return screenshot(app, window, Path(args.screenshot))
-    if args.example:
-        window.open_example(args.example)
-    else:
-        window.start(args.file)
+    window.start(args.file, example=args.example)
     window.show()
     return app.exec()
 

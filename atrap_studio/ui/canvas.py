@@ -42,6 +42,7 @@ class Canvas(NodeGraph):
     moved = QtCore.Signal(object)  # {node or block id: (x, y)}
     node_requested = QtCore.Signal(str, object)  # spec type id, (x, y)
     renamed = QtCore.Signal(str, str)  # node id, new name
+    block_renamed = QtCore.Signal(str, str)  # block id, new name
     block_toggled = QtCore.Signal(str)  # block id
     files_dropped = QtCore.Signal(object, object)  # [paths], (x, y)
     selection_ids_changed = QtCore.Signal(object)  # [node ids], selected blocks' members included
@@ -447,8 +448,13 @@ class Canvas(NodeGraph):
 
     def _on_node_name_changed(self, node_id: str, name: str) -> None:
         key = self._keys.get(node_id, "")
-        if key and not key.startswith(("block:", "frame:")):
+        if key.startswith(("block:", "frame:")):
+            self.block_renamed.emit(key.partition(":")[2], name.removeprefix("▣ ").strip())
+        elif key:
             self.renamed.emit(key, name)
+        node = self._views.get(key)
+        if node is not None:  # show the document's name: the edit redraws it if it was taken
+            node.view.name = node.model.name
 
     def _on_node_double_clicked(self, node_id: str) -> None:
         key = self._keys.get(node_id, "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core import blocks, editing
@@ -105,8 +106,8 @@ class Editor(QtCore.QObject):
         """Apply ``change`` as one undo step; a refusal is reported and changes nothing."""
         try:
             after = change(self._doc)
-        except AtrapError as exc:
-            self.refused.emit(str(exc))
+        except (AtrapError, ValidationError) as exc:
+            self.refused.emit(_reason(exc))
             return False
         if after == self._doc:
             return False
@@ -173,8 +174,8 @@ class Editor(QtCore.QObject):
         """Group nodes into a block; returns the block's id."""
         try:
             doc, block_id = blocks.group(self._doc, self.registry, node_ids, name)
-        except AtrapError as exc:
-            self.refused.emit(str(exc))
+        except (AtrapError, ValidationError) as exc:
+            self.refused.emit(_reason(exc))
             return None
         self.edit(f"Group into {name}", lambda _: doc)
         return block_id
@@ -200,8 +201,8 @@ class Editor(QtCore.QObject):
         try:
             fragment = parse_block(text, path=source)
             doc, ids, _ = blocks.insert(self._doc, fragment, at, as_block=as_block)
-        except AtrapError as exc:
-            self.refused.emit(str(exc))
+        except (AtrapError, ValidationError) as exc:
+            self.refused.emit(_reason(exc))
             return []
         self.edit(f"Insert {fragment.name}" if as_block else "Paste", lambda _: doc)
         return ids
@@ -263,3 +264,11 @@ class Editor(QtCore.QObject):
 
 
 _MISSING = object()
+
+
+def _reason(exc: Exception) -> str:
+    """A refusal in words (a value the file format would refuse arrives as a pydantic error)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc)

@@ -55,8 +55,11 @@ class SnapshotWriter:
             if event.step > self._drawn:  # the run ended before serving the last request
                 self._write_frames(event.step, self.runner.pipeline.snapshot([0]))
             self._save(self.curves.render_image(*SIZE), "curves.png")
-            self.curves.export_csv(self.folder / "curves.csv")
-            self.written.append(self.folder / "curves.csv")
+            try:
+                self.curves.export_csv(self.folder / "curves.csv")
+                self.written.append(self.folder / "curves.csv")
+            except OSError as exc:
+                print(f"atrap: could not write curves.csv: {exc}", file=sys.stderr)
 
     def _write_frames(self, step: int, data: dict[str, Any]) -> None:
         self._drawn = step
@@ -66,7 +69,9 @@ class SnapshotWriter:
             self._save(network_picture(data["network"], *SIZE, step), f"neurons-{step:08d}.png")
 
     def _save(self, image: Any, name: str) -> None:
+        """Write a picture; a full disk costs pictures, never the training."""
         path = self.folder / name
-        if not image.save(str(path)):
-            raise OSError(f"could not write {path}")
-        self.written.append(path)
+        if image.save(str(path)):
+            self.written.append(path)
+        else:
+            print(f"atrap: could not write {path}; training goes on", file=sys.stderr)

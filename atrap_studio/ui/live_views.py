@@ -63,6 +63,9 @@ class LiveViews(QtCore.QObject):
         if event.kind == "snapshot":
             self._draw_frame(event.step, data)
         elif event.kind == "started":
+            if data.get("resumed_from") is None:  # a new run: its views start empty
+                self.neuron_view.clear()
+                self.scene_view.clear_trail()
             self.progress.setMaximum(max(1, int(data.get("steps", 1))))
             self._frames.start()
             self._dashboard.start()

@@ -318,6 +318,7 @@ class MainWindow(QtWidgets.QMainWindow):
         cv.links_edited.connect(ed.edit_links)
         cv.moved.connect(ed.move)
         cv.renamed.connect(ed.rename)
+        cv.block_renamed.connect(ed.rename_block)
         cv.block_toggled.connect(ed.toggle_block)
         cv.node_requested.connect(self.add_node_at)
         cv.files_dropped.connect(self.drop_files)
@@ -344,11 +345,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- startup ----------------------------------------------------------------------------
 
-    def start(self, file: str | None = None) -> None:
-        """Open ``file``; else the last file; else the robot-arm example. Offer crash copies."""
+    def start(self, file: str | None = None, *, example: str | None = None) -> None:
+        """Offer crash copies; else open ``file``, the ``example``, the last file, or the arm."""
         if self._offer_autosaves():
             return
         if file is not None and self.open_file(Path(file)):
+            return
+        if example is not None and self.open_example(example):
             return
         last = self.settings.value("last_file")
         if (
@@ -374,14 +377,18 @@ class MainWindow(QtWidgets.QMainWindow):
             "was found.\n\nRecover it?",
             Buttons.Yes | Buttons.Discard,
         )
-        for autosave in orphans[1:]:
-            Autosaver.remove(autosave)
+        more = len(orphans) - 1
+        if more:  # the others are offered at the next starts, one at a time
+            self.log(
+                f"{more} more autosaved cop{'ies' if more > 1 else 'y'} will be offered later."
+            )
         if answer != Buttons.Yes:
             Autosaver.remove(newest)
             return False
         try:
             doc = load_graph(newest.copy)
         except AtrapError as exc:
+            Autosaver.remove(newest)  # a copy that cannot be read is not offered again
             self.error_dialog("Cannot recover", str(exc))
             return False
         Autosaver.remove(newest)

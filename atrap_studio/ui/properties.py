@@ -7,6 +7,7 @@ Widgets come from the property specs (range, choices, list lengths, help); a com
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
@@ -240,15 +241,16 @@ def _scalar_widget(kind: str, prop: PropSpec, value: Any) -> QtWidgets.QWidget:
     if kind == "int":
         spin = QtWidgets.QSpinBox()
         spin.setRange(
-            int(prop.min) if prop.min is not None else -INT_LIMIT,
-            int(prop.max) if prop.max is not None else INT_LIMIT,
+            max(int(prop.min), -INT_LIMIT) if prop.min is not None else -INT_LIMIT,
+            min(int(prop.max), INT_LIMIT) if prop.max is not None else INT_LIMIT,
         )
         spin.setKeyboardTracking(False)
         spin.setGroupSeparatorShown(True)
         widget = spin
     elif kind == "float":
         box = QtWidgets.QDoubleSpinBox()
-        box.setDecimals(6)
+        smallest = prop.min if prop.min is not None and prop.min > 0 else 1e-6
+        box.setDecimals(max(6, math.ceil(-math.log10(smallest)) + 2))  # 1e-7 must not read 0
         box.setRange(
             prop.min if prop.min is not None else -1e12,
             prop.max if prop.max is not None else 1e12,
@@ -274,12 +276,11 @@ def _show_value(widget: QtWidgets.QWidget, value: Any) -> None:
     if isinstance(widget, ListEditor):
         if isinstance(value, list) and value != widget.value():
             widget.set_value(value)
-    elif isinstance(widget, QtWidgets.QSpinBox):
-        if isinstance(value, int) and not isinstance(value, bool):
+    elif isinstance(widget, QtWidgets.QSpinBox | QtWidgets.QDoubleSpinBox):
+        # a value the box cannot hold stays in the file; the note under the box says why
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and widget.minimum() <= value <= widget.maximum():
             widget.setValue(value)
-    elif isinstance(widget, QtWidgets.QDoubleSpinBox):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            widget.setValue(float(value))
     elif isinstance(widget, QtWidgets.QCheckBox):
         widget.setChecked(bool(value))
     elif isinstance(widget, QtWidgets.QComboBox):

@@ -91,9 +91,10 @@ class RunController(QtCore.QObject):
 
     def stop(self) -> None:
         """Finish the current update, keep a checkpoint, end the run."""
-        if self.runner is not None and self.state in ("running", "paused", "starting"):
-            self._set_state("stopping")
-            self.runner.request_stop()
+        if self.state in ("running", "paused", "starting"):
+            self._set_state("stopping")  # the worker checks this once its runner exists
+            if self.runner is not None:
+                self.runner.request_stop()
 
     def request_snapshot(self) -> bool:
         """Ask the run for one snapshot, unless one is already on its way (views coalesce)."""

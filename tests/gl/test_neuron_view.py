@@ -15,12 +15,8 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.snapshots import NetworkSnapshot
 from atrap_studio.ui.views.colormaps import infrared, normalise, robust_range
-from atrap_studio.ui.views.neuron_view import (
-    QUANTITIES,
-    QtNeuronView,
-    neuron_values,
-    top_indices,
-)
+from atrap_studio.ui.views.neuron_data import QUANTITIES, neuron_values, top_indices
+from atrap_studio.ui.views.neuron_view import QtNeuronView
 from tests.gl.conftest import rgba
 
 SIZES = (6, 12, 12, 3)

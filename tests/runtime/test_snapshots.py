@@ -116,3 +116,37 @@ def test_commands_and_snapshots_are_served_while_paused(
     snap = next(e for e in events if e.kind == "snapshot")
     assert snap.step == 0
     np.testing.assert_allclose(snap.data["scene"].target[0], [0.1, 0.1, 0.3], rtol=1e-6)
+
+
+def test_placed_targets_survive_a_checkpoint(small_doc: GraphDocument, registry: Registry) -> None:
+    doc = small_doc.model_copy(deep=True)
+    doc.node("arm").props["target"] = "user_driven"  # type: ignore[union-attr]
+    scene = Pipeline(doc, registry).scene
+    scene.set_target(3, torch.tensor([0.2, 0.1, 0.3]))
+    state = scene.state_tensors()
+    fresh = Pipeline(doc, registry).scene
+    fresh.load_state_tensors(state)
+    assert fresh.user_targets == {3} and fresh.user_moves == 1
+    del state["user_targets"], state["user_moves"]  # a checkpoint from before this feature
+    fresh.load_state_tensors(state)
+    assert fresh.user_targets == set() and fresh.user_moves == 0
+
+
+def test_an_unexpected_failure_ends_the_run_cleanly(
+    small_doc: GraphDocument, registry: Registry, tmp_path: object
+) -> None:
+    pipeline = Pipeline(small_doc, registry)
+    bus = EventBus()
+    events: list[Event] = []
+    bus.subscribe(events.append)
+    runner = Runner(pipeline, events=bus)
+
+    def broken(_: Pipeline) -> None:
+        raise ZeroDivisionError("a node divided by zero")
+
+    runner.submit(broken)
+    result = runner.run(5)
+    assert result.reason == "error" and "ZeroDivisionError: a node divided by zero" in (
+        result.error or ""
+    )
+    assert events[-1].kind == "error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
@@ -349,3 +350,38 @@ def test_a_selected_block_shows_its_name_members_and_ports(window: MainWindow) -
     assert window.canvas.view_item(f"block:{block}").name() == "▣ Eyes"
     window.editor.undo_stack.undo()
     assert props.name_edit.text() == "Sensors"
+
+
+def test_names_the_file_format_would_refuse_are_refused(window: MainWindow) -> None:
+    block = window.editor.group(["q", "goal"], "x" * 201)
+    assert block is None and "200 characters" in window.status_message.text()
+    block = window.editor.group(["q", "goal"], "Sensors")
+    assert block is not None
+    assert not window.editor.rename_block(block, "y" * 201)
+    assert window.editor.doc.block(block).name == "Sensors"  # type: ignore[union-attr]
+
+
+def test_a_value_its_box_cannot_hold_does_not_break_the_panel(window: MainWindow) -> None:
+    window.editor.set_prop("teach", "seed", 10**10)
+    window.editor.set_prop("teach", "lr", 2.5e-7)
+    window.canvas.select_ids(["teach"])
+    lr = window.properties.widgets["lr"]
+    assert isinstance(lr, QtWidgets.QDoubleSpinBox) and lr.value() == pytest.approx(2.5e-7)
+    assert window.editor.doc.node("teach").props["seed"] == 10**10  # type: ignore[union-attr]
+
+
+def test_crash_copies_are_offered_when_opening_an_example(
+    window: MainWindow, make_window: MakeWindow, app_paths: AppPaths, answer: Answer
+) -> None:
+    import os
+
+    window.editor.set_prop("teach", "lr", 0.0321)
+    copy = window.autosave()
+    assert copy is not None
+    note = copy.with_suffix(".json")
+    note.write_text(note.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999'))
+    fresh = make_window()
+    texts = answer(Buttons.Yes)
+    fresh.start(example="robot_arm_reach")
+    assert texts and "Recover it?" in texts[0]
+    assert fresh.editor.doc.node("teach").props["lr"] == 0.0321  # type: ignore[union-attr]

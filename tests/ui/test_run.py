@@ -137,3 +137,16 @@ def test_a_failing_run_shows_in_problems_and_leaves_the_graph_alone(
     assert window.editor.doc == edited and window.isWindowModified()
     assert "error" in window.status_message.text()
     assert window.acts["run"].isEnabled(), "the editor is ready for the next run"
+
+
+def test_stop_while_starting_is_not_ignored(
+    small_window: Callable[..., MainWindow], qtbot: QtBot
+) -> None:
+    window = small_window(steps=100_000, log_every=5)
+    events = record(window)
+    assert window.run()
+    assert window.runs.state == "starting"
+    window.runs.stop()  # before the worker has built its runner
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    finished = [e for e in events if e.kind == "finished"]
+    assert finished and finished[-1].data["reason"] == "stopped" and finished[-1].step == 0

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui
 
 from atrap_studio.runtime.snapshots import ArmSnapshot, NetworkSnapshot
 from atrap_studio.ui.views.colormaps import infrared, normalise
-from atrap_studio.ui.views.neuron_view import Record
+from atrap_studio.ui.views.neuron_data import Record
 
 BACKGROUND = QtGui.QColor(24, 26, 30)
 TEXT = QtGui.QColor(220, 220, 220)

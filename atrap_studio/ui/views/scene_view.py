@@ -28,7 +28,8 @@ GHOST = (0.7, 0.75, 0.85, 0.25)
 class ArmGLView(GLViewWindow):
     """The 3-D view, where Ctrl+drag carries the target in the plane facing the camera."""
 
-    dragged = QtCore.Signal(object)  # new target position, (3,) metres
+    dragging = QtCore.Signal(object)  # where the target is being carried, (3,) metres
+    dragged = QtCore.Signal(object)  # where it was let go: the one move the run is told of
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,14 +53,16 @@ class ArmGLView(GLViewWindow):
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
         if self._dragging:
             self._dragging = False
-            self._drag_to(event.position())
+            point = self.unproject_on_target_plane(event.position().x(), event.position().y())
+            if point is not None:
+                self.dragged.emit(point)
             return
         super().mouseReleaseEvent(event)
 
     def _drag_to(self, pos: QtCore.QPointF) -> None:
         point = self.unproject_on_target_plane(pos.x(), pos.y())
         if point is not None:
-            self.dragged.emit(point)
+            self.dragging.emit(point)
 
     def project(self, point: np.ndarray) -> QtCore.QPointF:
         """Where a 3-D point appears in widget pixels."""
@@ -151,6 +154,9 @@ class QtSceneView(QtWidgets.QWidget):
         self.instance.valueChanged.connect(self._instances_changed)
         self.ghosts.valueChanged.connect(self._instances_changed)
         reset.clicked.connect(self.reset_view)
+        self.gl.dragging.connect(
+            lambda point: self._place_target(point, self.snapshot.reach if self.snapshot else 1.0)
+        )
         self.gl.dragged.connect(self.move_target)
 
     # -- API --------------------------------------------------------------------------------
@@ -197,6 +203,11 @@ class QtSceneView(QtWidgets.QWidget):
             f"update {step:,} · arm {instance}: {snap.error_mm[0]:.1f} mm from the target"
             f"{placed} · {'reached' if success else 'reaching'}"
         )
+
+    def clear_trail(self) -> None:
+        """Forget the tip's trail (a new run, another arm)."""
+        self._trail_points.clear()
+        self._trail.setVisible(False)
 
     def move_target(self, position: object) -> None:
         """Put the shown arm's target at ``position`` (what Ctrl+drag does)."""
@@ -254,7 +265,7 @@ class QtSceneView(QtWidgets.QWidget):
         self.gl.target = np.asarray(point, dtype=float)
 
     def _instances_changed(self) -> None:
-        self._trail_points.clear()
+        self.clear_trail()
         self.instances_changed.emit(self.wanted_instances())
 
 
