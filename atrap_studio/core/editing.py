@@ -214,16 +214,24 @@ def rename(doc: GraphDocument, node_id: str, name: str) -> GraphDocument:
     return doc.model_copy(update={"nodes": nodes})
 
 
+def feedback_inputs(doc: GraphDocument, registry: Registry) -> set[Endpoint]:
+    """The linked inputs that are read at the next step (they close loops in time, not cycles)."""
+    types = {n.id: n.type for n in doc.nodes}
+    found = set()
+    for lk in doc.links:
+        spec = registry.get(types.get(lk.dst.node, ""))
+        port = spec.input(lk.dst.port) if spec else None
+        if port is not None and port.feedback:
+            found.add(lk.dst)
+    return found
+
+
 def _reaches(doc: GraphDocument, registry: Registry, start: str, goal: str) -> bool:
     """Whether ``goal`` is downstream of ``start`` along links that are not feedback."""
-    types = {n.id: n.type for n in doc.nodes}
-    feedback: dict[str, set[str]] = {}
-    for node_id, type_id in types.items():
-        spec = registry.get(type_id)
-        feedback[node_id] = {p.name for p in spec.inputs if p.feedback} if spec else set()
+    feedback = feedback_inputs(doc, registry)
     nexts: dict[str, list[str]] = {}
     for lk in doc.links:
-        if lk.dst.port not in feedback.get(lk.dst.node, set()):
+        if lk.dst not in feedback:
             nexts.setdefault(lk.src.node, []).append(lk.dst.node)
     seen, stack = {start}, [start]
     while stack:
@@ -238,18 +246,12 @@ def _reaches(doc: GraphDocument, registry: Registry, start: str, goal: str) -> b
 
 def auto_layout(doc: GraphDocument, registry: Registry) -> GraphDocument:
     """Place nodes in columns by how far downstream they are (feedback links ignored)."""
-    feedback = set()
-    types = {n.id: n.type for n in doc.nodes}
-    for lk in doc.links:
-        spec = registry.get(types.get(lk.dst.node, ""))
-        port = spec.input(lk.dst.port) if spec else None
-        if port is not None and port.feedback:
-            feedback.add(lk)
+    feedback = feedback_inputs(doc, registry)
     column = {n.id: 0 for n in doc.nodes}
     for _ in range(len(doc.nodes)):  # longest path, bounded so a cycle cannot hang it
         changed = False
         for lk in doc.links:
-            if lk in feedback or lk.src.node not in column or lk.dst.node not in column:
+            if lk.dst in feedback or lk.src.node not in column or lk.dst.node not in column:
                 continue
             if column[lk.dst.node] < column[lk.src.node] + 1 <= len(doc.nodes):
                 column[lk.dst.node] = column[lk.src.node] + 1

@@ -17,6 +17,7 @@ from NodeGraphQt.constants import MIME_TYPE, URN_SCHEME, PipeEnum, PortTypeEnum
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.document import Endpoint, GraphDocument, Link
+from atrap_studio.core.editing import feedback_inputs
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.validation import Issue
 from atrap_studio.ui.node_types import BlockNode, MissingNode, node_classes, port_colour
@@ -367,23 +368,12 @@ class Canvas(NodeGraph):
         for out_port, in_port in wanted & current:  # the viewer may have deleted the pipe item
             if out_port.view not in in_port.view.connected_ports:
                 self.viewer().establish_connection(in_port.view, out_port.view)
-        feedback = self._feedback_inputs(doc)
+        feedback = feedback_inputs(doc, self.registry)
         for out_port, in_port in wanted:
             dashed = ends[in_port][2] in feedback
             for pipe in in_port.view.connected_pipes:
                 if pipe.output_port is out_port.view:
                     _style_pipe(pipe, tuple(out_port.color), dashed)
-
-    def _feedback_inputs(self, doc: GraphDocument) -> set[Endpoint]:
-        """Linked inputs read at the next step (drawn dashed)."""
-        types = {n.id: n.type for n in doc.nodes}
-        found = set()
-        for lk in doc.links:
-            spec = self.registry.get(types.get(lk.dst.node, ""))
-            port = spec.input(lk.dst.port) if spec else None
-            if port is not None and port.feedback:
-                found.add(lk.dst)
-        return found
 
     def _ports_by_end(self) -> dict[Any, tuple[str, str, Endpoint]]:
         result: dict[Any, tuple[str, str, Endpoint]] = {}
@@ -439,10 +429,6 @@ class Canvas(NodeGraph):
     def _on_nodes_moved(self, node_data: Any) -> None:
         doc_pos = {n.id: n.pos for n in self._doc.nodes} | {b.id: b.pos for b in self._doc.blocks}
         changed = {k: p for k, p in self.positions().items() if doc_pos.get(k) != p}
-        for frame_key in (k for k in self._views if k.startswith("frame:")):
-            block = self._doc.block(frame_key.partition(":")[2])
-            if block is not None and block.pos is not None:
-                changed.pop(block.id, None)
         if changed:
             self.moved.emit(changed)
 

@@ -242,9 +242,9 @@ class Editor(QtCore.QObject):
         if not node_ids:
             return []
         fragment = blocks.extract(self._doc, node_ids)
-        return self.insert_fragment(
-            dump_block(fragment), self._shifted(fragment), as_block=False, source="<duplicate>"
-        )
+        doc, ids, _ = blocks.insert(self._doc, fragment, self._shifted(fragment))
+        self.edit("Duplicate", lambda _: doc)
+        return ids
 
     def _paste_position(self, text: str) -> tuple[float, float] | None:
         try:
