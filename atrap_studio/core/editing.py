@@ -36,13 +36,7 @@ def unique_id(taken: Iterable[str], base: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_-")[:56] or "node"
     if not re.match(r"^[A-Za-z_]", slug):
         slug = f"n_{slug}"
-    used = set(taken)
-    if slug not in used:
-        return slug
-    number = 2
-    while f"{slug}_{number}" in used:
-        number += 1
-    return f"{slug}_{number}"
+    return numbered(set(taken), slug, separator="_")
 
 
 def unique_name(doc: GraphDocument, base: str) -> str:
@@ -50,17 +44,18 @@ def unique_name(doc: GraphDocument, base: str) -> str:
     return numbered({n.name for n in doc.nodes if n.name}, base)
 
 
-def numbered(used: set[str], base: str) -> str:
+def numbered(used: set[str], base: str, separator: str = " ") -> str:
     """``base`` if it is not in ``used``, else the first free ``base 2``, ``base 3``...
 
-    Names stay within :data:`MAX_NAME` characters (the base is shortened for the number).
+    Results stay within :data:`MAX_NAME` characters (the base is shortened for the number).
     """
     if base not in used:
         return base
+    stem = base[: MAX_NAME - 12]
     number = 2
-    while f"{base[: MAX_NAME - 12]} {number}" in used:
+    while f"{stem}{separator}{number}" in used:
         number += 1
-    return f"{base[: MAX_NAME - 12]} {number}"
+    return f"{stem}{separator}{number}"
 
 
 def check_name(name: str, what: str = "a name") -> None:
