@@ -20,7 +20,7 @@ from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.events import Event
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.validation import Analysis, Issue
-from atrap_studio.core.yaml_io import load_graph, parse_graph, save_block, save_graph
+from atrap_studio.core.yaml_io import load_graph, save_block, save_graph
 from atrap_studio.examples import DEFAULT_EXAMPLE, example_path
 from atrap_studio.ui.canvas import Canvas, node_mime
 from atrap_studio.ui.dialogs import ExamplesDialog, HelpDialog
@@ -547,13 +547,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 continue
             if re.search(r"^format:\s*atrap-block\b", text, re.MULTILINE):
                 self.editor.insert_fragment(text, at, as_block=True, source=str(path))
-            else:
-                try:
-                    parse_graph(text, path=str(path))
-                except AtrapError as exc:
-                    self.error_dialog("Cannot open the graph", str(exc))
-                    continue
-                self.open_file(path)
+            elif self.open_file(path):  # a broken file is refused there, with its reason
                 return
 
     # -- editing from menus ---------------------------------------------------------------

@@ -69,6 +69,16 @@ class GLViewWindow(GLViewMixin, QtOpenGL.QOpenGLWindow):
     def toolTip(self) -> str:
         return str(self.container.toolTip())
 
+    def mvp(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Projection × view, the 4×4 matrix from scene to clip space, for the window's size
+        (or a picture of ``size``): what picking and projecting points need."""
+        width, height = size if size is not None else (self.width(), self.height())
+        region = (0, 0, max(width, 1), max(height, 1))
+        projection = np.array(self.projectionMatrix(region, region).data()).reshape(4, 4).T
+        view = np.array(self.viewMatrix().data()).reshape(4, 4).T
+        matrix: np.ndarray = projection @ view
+        return matrix
+
     def grabFramebuffer(self) -> QtGui.QImage:
         """Render the view afresh into an image of the window's size.
 

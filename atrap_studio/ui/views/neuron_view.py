@@ -386,10 +386,8 @@ class QtNeuronView(QtWidgets.QWidget):
         lie in front of the camera."""
         width, height = size if size is not None else (self.gl.width(), self.gl.height())
         region = (0, 0, max(width, 1), max(height, 1))
-        projection = np.array(self.gl.projectionMatrix(region, region).data()).reshape(4, 4).T
-        view = np.array(self.gl.viewMatrix().data()).reshape(4, 4).T
         homogeneous = np.hstack([points, np.ones((len(points), 1))])
-        clip = homogeneous @ (projection @ view).T
+        clip = homogeneous @ self.gl.mvp((width, height)).T
         w = clip[:, 3]
         visible = w > 1e-9
         ndc = clip[:, :2] / np.where(visible, w, 1.0)[:, None]

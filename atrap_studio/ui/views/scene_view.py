@@ -66,7 +66,7 @@ class ArmGLView(GLViewWindow):
 
     def project(self, point: np.ndarray) -> QtCore.QPointF:
         """Where a 3-D point appears in widget pixels."""
-        matrix = self._mvp()
+        matrix = self.mvp()
         clip = matrix @ np.append(point, 1.0)
         ndc = clip[:3] / clip[3]
         return QtCore.QPointF((ndc[0] + 1) / 2 * self.width(), (1 - ndc[1]) / 2 * self.height())
@@ -75,7 +75,7 @@ class ArmGLView(GLViewWindow):
         """The point under a pixel on the plane through the target that faces the camera."""
         if self.target is None:
             return None
-        inverse = np.linalg.inv(self._mvp())
+        inverse = np.linalg.inv(self.mvp())
         ndc = np.array([2 * x / max(self.width(), 1) - 1, 1 - 2 * y / max(self.height(), 1)])
         near = inverse @ np.array([ndc[0], ndc[1], -1.0, 1.0])
         far = inverse @ np.array([ndc[0], ndc[1], 1.0, 1.0])
@@ -89,13 +89,6 @@ class ArmGLView(GLViewWindow):
         t = float(normal @ (self.target - near)) / denom
         result: np.ndarray = near + t * direction
         return result
-
-    def _mvp(self) -> np.ndarray:
-        region = (0, 0, self.width(), self.height())
-        projection = np.array(self.projectionMatrix(region, region).data()).reshape(4, 4).T
-        view = np.array(self.viewMatrix().data()).reshape(4, 4).T
-        matrix: np.ndarray = projection @ view
-        return matrix
 
 
 class QtSceneView(QtWidgets.QWidget):
