@@ -51,6 +51,7 @@ class ArmScene:
         #: Instances whose target the user placed, and how often a user moved a target.
         self.user_targets: set[int] = set()
         self.user_moves = 0
+        self._placed = torch.zeros(instances, dtype=torch.bool, device=generator.device)
         n, j = instances, geometry.joints
         self.q = torch.zeros(n, j, device=generator.device)
         self.target = torch.zeros(n, 3, device=generator.device)
@@ -71,9 +72,7 @@ class ArmScene:
             self.q[index] = q
             fresh = self._new_targets(q)
             if self.user_targets:  # "user_driven": a target the user placed stays put
-                keep = torch.tensor(
-                    [int(i) in self.user_targets for i in index.tolist()], device=fresh.device
-                )
+                keep = self._placed[index]
                 fresh = torch.where(keep[:, None], self.target[index], fresh)
             self.target[index] = fresh
             self.t[index] = 0
@@ -127,6 +126,7 @@ class ArmScene:
         self.user_moves += 1
         if self.target_mode == "user_driven":
             self.user_targets.add(instance)
+            self._placed[instance] = True
 
     def metrics(self) -> dict[str, float]:
         """What the scene reports each logging step: how far the curriculum has widened."""
@@ -175,9 +175,7 @@ class ArmScene:
             "rng": self.generator.get_state(),
             "episodes": torch.tensor([self.episodes], dtype=torch.int64),
             "progress": torch.tensor([self.progress], dtype=torch.float64),
-            "user_targets": torch.tensor(
-                [i in self.user_targets for i in range(len(self.q))], dtype=torch.uint8
-            ),
+            "user_targets": self._placed.to(torch.uint8),
             "user_moves": torch.tensor([self.user_moves], dtype=torch.int64),
         }
 
@@ -195,7 +193,10 @@ class ArmScene:
         self.episodes = int(tensors["episodes"][0])
         self.progress = float(tensors["progress"][0])
         placed = tensors.get("user_targets")  # absent in checkpoints from before user targets
-        self.user_targets = set() if placed is None else set(placed.nonzero().flatten().tolist())
+        self._placed = (
+            torch.zeros_like(self.done) if placed is None else placed.to(torch.bool).clone()
+        )
+        self.user_targets = set(self._placed.nonzero().flatten().tolist())
         moves = tensors.get("user_moves")
         self.user_moves = int(moves[0]) if moves is not None else 0
         self._effector = None
