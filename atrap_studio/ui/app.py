@@ -62,15 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:  # exactly what was asked for: no prompts, no dialogs, no last file
         if args.file:
             try:
-                load_graph(args.file)
+                window.adopt(load_graph(args.file), Path(args.file))
             except AtrapError as exc:
                 print(f"atrap-studio: {exc}", file=sys.stderr)
                 return 1
-        opened = (
-            window.open_file(Path(args.file), ask=False, quiet=True)
-            if args.file
-            else window.open_example(args.example or "robot_arm_reach")
-        )
+            opened = True
+        else:
+            opened = window.open_example(args.example or "robot_arm_reach")
         if not opened:
             return 1
         window.show()

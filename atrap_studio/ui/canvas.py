@@ -16,6 +16,7 @@ from NodeGraphQt import BackdropNode, NodeGraph
 from NodeGraphQt.constants import MIME_TYPE, URN_SCHEME, PipeEnum, PortTypeEnum
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from atrap_studio.core.blocks import boundary_ports
 from atrap_studio.core.document import Endpoint, GraphDocument, Link
 from atrap_studio.core.editing import feedback_inputs
 from atrap_studio.core.registry import Registry
@@ -264,17 +265,16 @@ class Canvas(NodeGraph):
     def _block_ports(
         self, doc: GraphDocument, block_id: str
     ) -> tuple[dict[str, Endpoint], dict[str, Endpoint]]:
-        """A collapsed block's ports: the declared ones, then any other link crossing it."""
+        """A closed block's ports: its declared ones, then any other boundary port it has now
+        (links made since it was grouped, required inputs still to wire)."""
         block = doc.block(block_id)
         assert block is not None
-        inside = set(block.nodes)
         ins = {p.name: p.port for p in block.inputs}
         outs = {p.name: p.port for p in block.outputs}
-        for lk in doc.links:
-            if lk.dst.node in inside and lk.src.node not in inside and lk.dst not in ins.values():
-                ins[str(lk.dst)] = lk.dst
-            if lk.src.node in inside and lk.dst.node not in inside and lk.src not in outs.values():
-                outs[str(lk.src)] = lk.src
+        boundary_in, boundary_out = boundary_ports(doc, block.nodes, self.registry)
+        for ports, ends in ((ins, boundary_in), (outs, boundary_out)):
+            declared = set(ports.values())
+            ports.update({str(end): end for end in ends if end not in declared})
         return ins, outs
 
     def _stale(self, key: str, want: tuple[str, tuple[Any, ...], str, Any]) -> bool:

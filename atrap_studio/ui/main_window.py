@@ -392,7 +392,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.error_dialog("Cannot recover", str(exc))
             return False
         Autosaver.remove(newest)
-        self._adopt(doc, Path(newest.source) if newest.source else None, example=None)
+        self.adopt(doc, Path(newest.source) if newest.source else None, example=None)
         self.editor.undo_stack.resetClean()  # recovered edits are not saved yet
         self._mark_modified()
         self.log(f"Recovered the autosaved copy of {what} from {when}.")
@@ -412,7 +412,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def new_graph(self) -> bool:
         if not self.maybe_save():
             return False
-        self._adopt(GraphDocument(name="Untitled"), None, example=None)
+        self.adopt(GraphDocument(name="Untitled"), None, example=None)
         self.settings.remove("last_file")
         return True
 
@@ -435,7 +435,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.error_dialog("Cannot open the graph", str(exc))
             self.say(f"Could not open {path.name}; nothing was changed.")
             return False
-        self._adopt(doc, path, example=None)
+        self.adopt(doc, path, example=None)
         self.recent.add(path)
         self.settings.setValue("last_file", str(path.resolve()))
         self.say(f"Opened {path}.")
@@ -448,7 +448,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except (AtrapError, FileNotFoundError) as exc:
             self.error_dialog("Cannot open the example", str(exc))
             return False
-        self._adopt(doc, None, example=name)
+        self.adopt(doc, None, example=name)
         return True
 
     def examples_dialog(self) -> None:
@@ -456,7 +456,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if dialog.exec() and dialog.chosen() and self.maybe_save():
             self.open_example(str(dialog.chosen()))
 
-    def _adopt(self, doc: GraphDocument, path: Path | None, *, example: str | None) -> None:
+    def adopt(self, doc: GraphDocument, path: Path | None, *, example: str | None = None) -> None:
+        """Show a loaded document as the window's graph (a clean undo history)."""
         self.autosaver.discard()
         self.path, self.example = path, example
         self.problems.show_run_problem(None)

@@ -17,11 +17,16 @@ from atrap_studio.runtime.runner import Runner
 from atrap_studio.runtime.snapshots import network_snapshot
 
 
-def run_with_events(pipeline: Pipeline, steps: int, prepare: object = None) -> list[Event]:
+def observed(pipeline: Pipeline) -> tuple[Runner, list[Event]]:
+    """A runner on the pipeline and the list its events are collected into."""
     bus = EventBus()
     events: list[Event] = []
     bus.subscribe(events.append)
-    runner = Runner(pipeline, events=bus)
+    return Runner(pipeline, events=bus), events
+
+
+def run_with_events(pipeline: Pipeline, steps: int, prepare: object = None) -> list[Event]:
+    runner, events = observed(pipeline)
     if callable(prepare):
         prepare(runner)
     runner.run(steps)
@@ -98,11 +103,7 @@ def test_a_target_out_of_reach_is_pulled_in_and_a_bad_instance_refused(
 def test_commands_and_snapshots_are_served_while_paused(
     small_doc: GraphDocument, registry: Registry
 ) -> None:
-    pipeline = Pipeline(small_doc, registry)
-    bus = EventBus()
-    events: list[Event] = []
-    bus.subscribe(events.append)
-    runner = Runner(pipeline, events=bus)
+    runner, events = observed(Pipeline(small_doc, registry))
     runner.pause()
     worker = threading.Thread(target=runner.run, args=(10,))
     worker.start()
@@ -133,13 +134,9 @@ def test_placed_targets_survive_a_checkpoint(small_doc: GraphDocument, registry:
 
 
 def test_an_unexpected_failure_ends_the_run_cleanly(
-    small_doc: GraphDocument, registry: Registry, tmp_path: object
+    small_doc: GraphDocument, registry: Registry
 ) -> None:
-    pipeline = Pipeline(small_doc, registry)
-    bus = EventBus()
-    events: list[Event] = []
-    bus.subscribe(events.append)
-    runner = Runner(pipeline, events=bus)
+    runner, events = observed(Pipeline(small_doc, registry))
 
     def broken(_: Pipeline) -> None:
         raise ZeroDivisionError("a node divided by zero")
