@@ -127,7 +127,7 @@ def _print_summary(name: str, pipeline: Any, result: Any, out: Path) -> None:
 def evaluate(args: argparse.Namespace) -> int:
     import torch
 
-    from atrap_studio.runtime.netfile import load_network
+    from atrap_studio.runtime.netfile import check_fits, load_network
     from atrap_studio.runtime.pipeline import Pipeline
     from atrap_studio.runtime.runner import configure_threads
 
@@ -135,7 +135,7 @@ def evaluate(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     pipeline = Pipeline(load_graph(path), builtin_registry(), source=str(path))
     loaded = load_network(args.network)
-    _check_fits(args.network, loaded.manifest, pipeline.manifest())
+    check_fits(args.network, loaded.manifest, *pipeline.meanings())
     module = loaded.module.eval()
     with torch.no_grad():
         summary = pipeline.evaluate(module, args.episodes, args.seed).summary()
@@ -150,49 +150,6 @@ def evaluate(args: argparse.Namespace) -> int:
         )
         print(f"  success rate {summary['success_rate']:.2%}")
     return 0
-
-
-def export(args: argparse.Namespace) -> int:
-    from atrap_studio.runtime.netfile import load_network
-    from atrap_studio.runtime.netjson import save_network_json
-
-    save_network_json(args.json, load_network(args.network))
-    print(f"{args.network} -> {args.json}")
-    return 0
-
-
-def import_network(args: argparse.Namespace) -> int:
-    from atrap_studio.runtime.netfile import save_network
-    from atrap_studio.runtime.netjson import load_network_json
-    from atrap_studio.runtime.pipeline import Pipeline
-
-    loaded = load_network_json(args.json_file)
-    if args.graph:
-        pipeline = Pipeline(load_graph(args.graph), builtin_registry(), source=args.graph)
-        _check_fits(args.json_file, loaded.manifest, pipeline.manifest())
-    save_network(args.out, loaded.module, loaded.manifest)
-    count = loaded.manifest.architecture.parameter_count()
-    print(f"{args.json_file} -> {args.out}: checked, {count:,} parameters")
-    return 0
-
-
-def _check_fits(where: str, have: Any, want: Any) -> None:
-    """Refuse a network whose inputs or outputs mean something else than the graph's."""
-
-    def signature(meanings: list[Any]) -> list[tuple[str, int]]:
-        return [(m.type, m.size) for m in meanings]
-
-    problems = []
-    if signature(have.inputs) != signature(want.inputs):
-        problems.append(
-            f"it reads {signature(have.inputs)}, the graph gives {signature(want.inputs)}"
-        )
-    if signature(have.outputs) != signature(want.outputs):
-        problems.append(
-            f"it drives {signature(have.outputs)}, the graph expects {signature(want.outputs)}"
-        )
-    if problems:
-        raise AtrapError(f"{where} does not fit this graph: " + "; ".join(problems))
 
 
 def nodes(args: argparse.Namespace) -> int:

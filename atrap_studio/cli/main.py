@@ -68,11 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the graph file's JSON Schema")
 
-    export = commands.add_parser("export", help="write a network in another format")
+    info = commands.add_parser("info", help="say what network files are and where they come from")
+    info.add_argument("networks", nargs="+", metavar="NETWORK", help=".atrapnet file(s)")
+
+    export = commands.add_parser("export", help="write a network in other formats")
     export.add_argument("network", help=".atrapnet file")
+    export.add_argument("--json", metavar="OUT", help="the whole network as readable JSON")
     export.add_argument(
-        "--json", required=True, metavar="OUT", help="the whole network as readable JSON"
+        "--html", metavar="OUT", help="a self-contained web page that runs the policy"
     )
+    export.add_argument("--onnx", metavar="OUT", help="an ONNX model, for other runtimes")
 
     import_ = commands.add_parser(
         "import", help="check a network received as JSON and store it as an .atrapnet"
@@ -118,7 +123,7 @@ def _natural(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from atrap_studio.cli import commands
+    from atrap_studio.cli import commands, network_commands
 
     handler = {
         "validate": commands.validate,
@@ -126,8 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "eval": commands.evaluate,
         "nodes": commands.nodes,
         "schema": commands.schema,
-        "export": commands.export,
-        "import": commands.import_network,
+        "info": network_commands.info,
+        "export": network_commands.export,
+        "import": network_commands.import_network,
     }[args.command]
     try:
         return handler(args)

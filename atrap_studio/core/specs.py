@@ -73,6 +73,9 @@ class PropSpec:
     min_items: int = 0
     max_items: int | None = None
     required: bool = False
+    #: For a ``str`` property that names a file: the suffixes it takes (the editor offers a
+    #: file chooser), e.g. ``(".atrapnet",)``.
+    file_types: tuple[str, ...] = ()
 
     def check(self, value: Any) -> tuple[str, str, str] | None:
         """Return ``(code, message, hint)`` when ``value`` does not fit, else ``None``.

@@ -182,11 +182,16 @@ def save_block(block: BlockFile, path: str | os.PathLike[str]) -> None:
 
 def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
     """Write ``text`` to a temp file beside ``path``, flush it to disk, then rename it over."""
+    write_bytes_atomic(text.encode("utf-8"), path)
+
+
+def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
+    """Write ``data`` so that ``path`` holds either the old file or the whole new one."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():

@@ -7,6 +7,9 @@ environment alike.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -15,6 +18,29 @@ from atrap_studio.runtime.context import Command
 from atrap_studio.runtime.snapshots import ArmSnapshot, arm_snapshot
 
 TARGET_MODES = ("random_in_reach", "near_effector", "user_driven")
+
+
+@dataclass(frozen=True)
+class Region:
+    """Sector ``index`` of ``count`` equal sectors around the base (by the direction of a
+    point seen from above), so that scenes of one arm can each train on their own part of the
+    workspace."""
+
+    index: int = 0
+    count: int = 1
+
+    @property
+    def label(self) -> str:
+        return "whole world" if self.count == 1 else f"region {self.index + 1} of {self.count}"
+
+    def contains(self, points: Tensor) -> Tensor:
+        """Which points (N, 3) lie in this sector, (N,) booleans."""
+        azimuth = torch.atan2(points[:, 1], points[:, 0])
+        sector = torch.floor((azimuth + math.pi) / (2 * math.pi) * self.count)
+        return sector.clamp(max=self.count - 1).to(torch.int64) == self.index
+
+
+WHOLE_WORLD = Region()
 
 
 class ArmScene:
@@ -34,16 +60,20 @@ class ArmScene:
         episode_steps: int = 1,
         success_mm: float = 10.0,
         target_mode: str = "random_in_reach",
+        region: Region = WHOLE_WORLD,
         generator: torch.Generator,
     ) -> None:
         if target_mode not in TARGET_MODES:
             raise ValueError(f"target mode {target_mode!r} is not one of {TARGET_MODES}")
+        if not 0 <= region.index < region.count:
+            raise ValueError(f"region {region.index} does not exist among {region.count}")
         self.geometry = geometry
         self.chain = ArmChain(geometry, device=generator.device)
         self.instances = instances
         self.episode_steps = episode_steps
         self.success_m = success_mm / 1000.0
         self.target_mode = target_mode
+        self.region = region
         self.generator = generator
         #: Curriculum progress in [0, 1]; with ``near_effector`` targets spread as it grows.
         self.progress = 0.0
@@ -104,9 +134,27 @@ class ArmScene:
             q = self.chain.clamp(
                 q_start + noise * spread * (self.chain.upper - self.chain.lower) / 2
             )
+        elif self.region.count > 1:
+            return self._region_targets(q_start.shape[0])
         else:
             q = self.chain.sample_q(q_start.shape[0], self.generator)
         return self.chain.effector(q)
+
+    def _region_targets(self, count: int) -> Tensor:
+        """Reachable targets whose direction from the base lies in this scene's sector.
+
+        Drawn by rejection from the whole workspace, so every target stays reachable and the
+        regions of one arm tile its workspace exactly.
+        """
+        found: list[Tensor] = []
+        have = 0
+        while have < count:
+            batch = 2 * self.region.count * (count - have) + 64
+            points = self.chain.effector(self.chain.sample_q(batch, self.generator))
+            keep = points[self.region.contains(points)]
+            found.append(keep)
+            have += int(keep.shape[0])
+        return torch.cat(found)[:count]
 
     def set_target(self, instance: int, position: Tensor) -> None:
         """Move one instance's target (the user helping the network).
@@ -201,14 +249,21 @@ class ArmScene:
         self.user_moves = int(moves[0]) if moves is not None else 0
         self._effector = None
 
-    def spawn(self, instances: int, generator: torch.Generator) -> ArmScene:
-        """A fresh scene like this one (for testing a policy on new episodes)."""
+    def spawn(
+        self, instances: int, generator: torch.Generator, *, whole_world: bool = False
+    ) -> ArmScene:
+        """A fresh scene like this one (for testing a policy on new episodes).
+
+        Its targets come from this scene's region, or from anywhere with ``whole_world`` (to
+        score a network trained on a part of the world on all of it).
+        """
         return ArmScene(
             self.geometry,
             instances=instances,
             episode_steps=self.episode_steps,
             success_mm=self.success_m * 1000.0,
             target_mode="random_in_reach",
+            region=WHOLE_WORLD if whole_world else self.region,
             generator=generator,
         )
 

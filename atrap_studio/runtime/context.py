@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ class NodeContext:
         facts: what the scene declares about itself.
         seed: the run's seed for this node (derived from the trainer's seed or ``--seed``).
         device: where tensors live.
+        folder: where relative file names in properties are read from (the graph's folder).
     """
 
     id: str
@@ -42,6 +44,7 @@ class NodeContext:
     facts: dict[str, Any]
     seed: int
     device: torch.device
+    folder: Path = Path()
 
     def generator(self, salt: int = 0) -> torch.Generator:
         """A generator seeded from the run's seed, this node's id and ``salt``.

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from atrap_studio.core.errors import NetworkFileError
+from atrap_studio.core.errors import AtrapError, NetworkFileError
 from atrap_studio.runtime.networks import Architecture, build_module
+from atrap_studio.runtime.provenance import Provenance, SceneVariant
 from atrap_studio.runtime.safefile import (
     MAX_HEADER_BYTES,
     all_finite,
@@ -26,11 +27,12 @@ from atrap_studio.runtime.safefile import (
 )
 
 FORMAT = "atrapnet"
-VERSION = 1
+VERSION: Final = 2  # 2: typed provenance and the graph the network was trained with
 SUFFIX = ".atrapnet"
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_PARAMETERS = 50_000_000
 
+MAX_GRAPH_CHARS = 2 * 1024 * 1024
 _MAX_MANIFEST_BYTES = MAX_HEADER_BYTES // 2  # leaves room for the tensor entries in the header
 
 
@@ -51,12 +53,15 @@ class NetManifest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     format: Literal["atrapnet"] = "atrapnet"
-    version: int = VERSION
+    version: Literal[2] = VERSION
     architecture: Architecture
     inputs: list[PortMeaning]
     outputs: list[PortMeaning]
     training: dict[str, Any] = {}
-    provenance: dict[str, Any] = {}
+    provenance: Provenance = Provenance()
+    #: The graph file (YAML text) the network was trained with, so a receiver can rebuild its
+    #: scene; parsed only through the strict graph loader, never executed.
+    graph: str = Field(default="", max_length=MAX_GRAPH_CHARS)
 
     @model_validator(mode="after")
     def _ports_cover_architecture(self) -> NetManifest:
@@ -148,9 +153,22 @@ def describe(manifest: NetManifest) -> str:
         lines.append(f"{side}: {parts}")
     if manifest.training:
         lines.append("training: " + _summary(manifest.training))
-    if manifest.provenance:
-        lines.append("provenance: " + _summary(manifest.provenance))
+    lines.extend(_provenance_lines(manifest.provenance))
     return "\n".join(lines)
+
+
+def _provenance_lines(made: Provenance) -> list[str]:
+    lines = []
+    who = f" by {made.trained_by}" if made.trained_by else ""
+    when = f" on {made.created}" if made.created else ""
+    lines.append(f"made: {made.origin}{who}{when} (ATRAP Studio {made.atrap_version or '?'})")
+    if made.scene is not None:
+        variant = f", {made.variant}" if made.variant else ""
+        lines.append(f"scene: {made.scene.type}{variant} (graph {made.graph_name!r})")
+    for parent in made.parents:
+        by = f" by {parent.trained_by}" if parent.trained_by else ""
+        lines.append(f"parent: {parent.name or '?'} ({parent.sha256[:12]}){by}")
+    return lines
 
 
 def _summary(values: dict[str, Any], limit: int = 8) -> str:
@@ -222,11 +240,72 @@ def _manifest_from_metadata(where: str, metadata: dict[str, str]) -> NetManifest
             f"{where}: the manifest's format/version ({document.get('format')!r}, "
             f"{document.get('version')!r}) disagree with the file's ({FORMAT!r}, {version})"
         )
-    # Older versions would be migrated here, dict to dict, before validation; none exist yet.
+    return manifest_from_dict(document, where)
+
+
+def manifest_from_dict(document: dict[str, Any], where: str) -> NetManifest:
+    """Validate a manifest, migrating older versions (dict to dict) first.
+
+    Raises:
+        NetworkFileError: naming the file and the first problems.
+    """
+    version = document.get("version", 1)
+    if version == 1:
+        document = _migrate_v1(document)
+    elif version != VERSION:
+        raise NetworkFileError(
+            f"{where}: unknown manifest version {version!r} (this ATRAP Studio reads 1 to "
+            f"{VERSION})"
+        )
     try:
         return NetManifest.model_validate(document)
     except ValidationError as exc:
         raise NetworkFileError(f"{where}: the manifest is not valid: {_issues(exc)}") from exc
+
+
+def _migrate_v1(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept provenance as a free mapping with the graph's name and the scene."""
+    old = document.get("provenance") or {}
+    old = old if isinstance(old, dict) else {}
+    scene = old.get("scene")
+    provenance = {
+        "atrap_version": str(old.get("atrap_version", ""))[:500],
+        "graph_name": str(old.get("graph", ""))[:500],
+        "scene": SceneVariant.model_validate(scene).model_dump() if _valid_scene(scene) else None,
+    }
+    return {**document, "version": VERSION, "provenance": provenance}
+
+
+def _valid_scene(scene: object) -> bool:
+    try:
+        SceneVariant.model_validate(scene)
+    except ValidationError:
+        return False
+    return True
+
+
+def check_fits(
+    where: str, have: NetManifest, inputs: list[PortMeaning], outputs: list[PortMeaning]
+) -> None:
+    """Refuse a network whose inputs or outputs mean something else than a graph's
+    (``inputs`` and ``outputs`` as ``Pipeline.meanings`` gives them).
+
+    Raises:
+        AtrapError: naming what the network reads and drives against what the graph gives.
+    """
+
+    def signature(meanings: list[PortMeaning]) -> list[tuple[str, int]]:
+        return [(m.type, m.size) for m in meanings]
+
+    problems = []
+    if signature(have.inputs) != signature(inputs):
+        problems.append(f"it reads {signature(have.inputs)}, the graph gives {signature(inputs)}")
+    if signature(have.outputs) != signature(outputs):
+        problems.append(
+            f"it drives {signature(have.outputs)}, the graph expects {signature(outputs)}"
+        )
+    if problems:
+        raise AtrapError(f"{where} does not fit this graph: " + "; ".join(problems))
 
 
 def _version(where: str, raw: str | None) -> int:
@@ -249,7 +328,7 @@ def _issues(exc: ValidationError, limit: int = 5) -> str:
     errors = exc.errors()
     parts = []
     for error in errors[:limit]:
-        location = ".".join(str(part) for part in error["loc"]) or "manifest"
+        location = ".".join(["manifest", *(str(part) for part in error["loc"])])
         parts.append(f"{location}: {error['msg']}")
     if len(errors) > limit:
         parts.append(f"and {len(errors) - limit} more")

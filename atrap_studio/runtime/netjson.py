@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import torch
-from pydantic import ValidationError
 
 from atrap_studio.core.errors import NetworkFileError
 from atrap_studio.core.yaml_io import write_text_atomic
-from atrap_studio.runtime.netfile import MAX_PARAMETERS, LoadedNetwork, NetManifest
+from atrap_studio.runtime.netfile import MAX_PARAMETERS, LoadedNetwork, manifest_from_dict
 from atrap_studio.runtime.networks import build_module
 
 FORMAT: Final = "atrapnet-json"
@@ -76,12 +75,10 @@ def network_from_json(data: Any, where: str = "<json>") -> LoadedNetwork:
             f"{where}: JSON network version {data.get('version')!r}; this ATRAP Studio reads "
             f"version {VERSION}"
         )
-    try:
-        manifest = NetManifest.model_validate(data.get("manifest"))
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]
-        place = ".".join(str(p) for p in problem["loc"])
-        raise NetworkFileError(f"{where}: manifest.{place}: {problem['msg']}") from None
+    raw_manifest = data.get("manifest")
+    if not isinstance(raw_manifest, dict):
+        raise NetworkFileError(f"{where}: the manifest is missing or not an object")
+    manifest = manifest_from_dict(raw_manifest, where)
     count = manifest.architecture.parameter_count()
     if count > MAX_PARAMETERS:
         raise NetworkFileError(

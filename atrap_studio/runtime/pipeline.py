@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 
@@ -18,11 +19,41 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.registry import Registry, load_impl
 from atrap_studio.core.validation import Analysis, Issue, analyse
+from atrap_studio.core.yaml_io import dump_graph
 from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.netfile import NetManifest, PortMeaning
+from atrap_studio.runtime.networks import Architecture
+from atrap_studio.runtime.provenance import (
+    Origin,
+    ParentRef,
+    Provenance,
+    SceneVariant,
+    author,
+    now,
+)
 from atrap_studio.runtime.snapshots import network_snapshot
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
+
+
+class NetworkSource(Protocol):
+    """A node that provides the trained network: a fresh NN Factory, a loaded or merged file."""
+
+    architecture: Architecture
+    origin: Origin
+    parents: tuple[ParentRef, ...]
+
+    def build(self, seed: int) -> torch.nn.Sequential:
+        """The module to train (fresh weights, or a copy of received ones)."""
+        ...
+
+    def lineage(self, module: torch.nn.Module) -> str:
+        """Digest of the initial weights the module grew from (see Provenance.lineage)."""
+        ...
+
+    def check_fits(self, inputs: list[PortMeaning], outputs: list[PortMeaning]) -> None:
+        """Refuse (AtrapError) a network whose inputs/outputs mean other things in this graph."""
+        ...
 
 
 class GraphInvalidError(RunError):
@@ -59,7 +90,8 @@ class Pipeline:
         doc: the graph document.
         registry: node specs.
         seed: overrides the graph's seeds (the trainer's and the NN Factory's) when given.
-        source: name of the graph's file, for messages.
+        source: name of the graph's file, for messages; relative file names in node
+            properties are read from its folder.
     """
 
     def __init__(
@@ -78,6 +110,7 @@ class Pipeline:
         self.doc = doc
         self.analysis = analysis
         self.source = source
+        self.folder = Path(source).parent if Path(source).is_file() else Path.cwd()
         self.device = torch.device(device)
         trainer_props = analysis.props[analysis.trainer]
         self.seed: int = seed if seed is not None else int(trainer_props["seed"])
@@ -93,17 +126,21 @@ class Pipeline:
         for node_id in analysis.order:
             if node_id != self.trainer_id:
                 self.impls[node_id] = self._instantiate(node_id, analysis)
-        factory = self.impls[self.network_id]
+        factory: NetworkSource = self.impls[self.network_id]
         net_seed = (
             derive_seed(seed, self.network_id)
             if seed is not None
-            else int(analysis.props[self.network_id]["seed"])
+            else int(analysis.props[self.network_id].get("seed", 0))
         )
         self.architecture = factory.architecture
         self.network: torch.nn.Module = factory.build(net_seed)
+        self.lineage = factory.lineage(self.network)
         self.scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
         self.trainer = self._instantiate(self.trainer_id, analysis, self)
         self._memo: dict[str, dict[str, Any]] = {}
+        #: Nodes that act between updates (saving the network on a schedule).
+        self.hooks = [impl for impl in self.impls.values() if hasattr(impl, "after_update")]
+        factory.check_fits(*self.meanings())
 
     def context(self, node_id: str) -> NodeContext:
         """The context a node's implementation receives."""
@@ -126,6 +163,7 @@ class Pipeline:
             facts=analysis.facts,
             seed=self.seed,
             device=self.device,
+            folder=self.folder,
         )
 
     def _instantiate(self, node_id: str, analysis: Analysis, *extra: Any) -> Any:
@@ -171,10 +209,15 @@ class Pipeline:
             "network": network_snapshot(self.network, observation, shown),
         }
 
-    def evaluate(self, policy: Policy, episodes: int, seed: int) -> Evaluation:
-        """Play ``episodes`` fresh episodes with ``policy`` (no exploration, no learning)."""
+    def evaluate(
+        self, policy: Policy, episodes: int, seed: int, *, whole_world: bool = False
+    ) -> Evaluation:
+        """Play ``episodes`` fresh episodes with ``policy`` (no exploration, no learning).
+
+        ``whole_world`` tests on the whole scene even when this graph trains on a region of it.
+        """
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        scene = self.scene.spawn(episodes, generator)
+        scene = self.scene.spawn(episodes, generator, whole_world=whole_world)
         with torch.no_grad():
             for _ in range(scene.episode_steps):
                 scene.begin_step()
@@ -218,8 +261,8 @@ class Pipeline:
 
     # -- describing the network ---------------------------------------------------------
 
-    def manifest(self, training: dict[str, Any] | None = None) -> NetManifest:
-        """What the network's inputs and outputs mean, for its file."""
+    def meanings(self) -> tuple[list[PortMeaning], list[PortMeaning]]:
+        """What the graph feeds the network and what it expects back, slice by slice."""
         analysis = self.analysis
 
         def meaning(node_id: str, size: int) -> PortMeaning:
@@ -235,18 +278,32 @@ class Pipeline:
             for src, port in self._arriving[(self.network_id, "state")]
         ]
         destinations = [link.dst.node for link in self.doc.links_from(self.network_id, "action")]
-        outputs = [meaning(destinations[0], self.architecture.outputs)]
+        outputs = [meaning(destinations[0], analysis.outputs[(self.network_id, "action")][0])]
+        return inputs, outputs
+
+    def manifest(self, training: dict[str, Any] | None = None) -> NetManifest:
+        """What the network's inputs and outputs mean and where it comes from, for its file."""
+        analysis = self.analysis
+        inputs, outputs = self.meanings()
+        source: NetworkSource = self.impls[self.network_id]
+        region = getattr(self.scene, "region", None)
         return NetManifest(
             architecture=self.architecture,
             inputs=inputs,
             outputs=outputs,
             training=training or {},
-            provenance={
-                "atrap_version": __version__,
-                "graph": self.doc.name,
-                "scene": {
-                    "type": analysis.specs[self.scene_id].type,
-                    "props": analysis.props[self.scene_id],
-                },
-            },
+            provenance=Provenance(
+                atrap_version=__version__,
+                origin=source.origin,
+                trained_by=author(),
+                created=now(),
+                graph_name=self.doc.name[:500],
+                scene=SceneVariant(
+                    type=analysis.specs[self.scene_id].type, props=analysis.props[self.scene_id]
+                ),
+                variant=region.label if region is not None else "",
+                lineage=self.lineage,
+                parents=list(source.parents),
+            ),
+            graph=dump_graph(self.doc),
         )

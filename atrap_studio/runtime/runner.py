@@ -174,6 +174,7 @@ class Runner:
                     )
                 step += 1
                 env_steps += trainer.env_steps_per_update
+                self._run_hooks(step, env_steps, evaluation)
                 for key, value in metrics.items():
                     sums[key] = sums.get(key, 0.0) + value
                 count += 1
@@ -243,14 +244,7 @@ class Runner:
             ):
                 self._checkpoint(step, env_steps, elapsed())
             network_path = self.out_dir / "network.atrapnet"
-            training = {
-                "trainer": pipeline.analysis.specs[pipeline.trainer_id].type,
-                "steps": step,
-                "env_steps": env_steps,
-                "seed": pipeline.seed,
-                "evaluation": evaluation,
-            }
-            save_network(network_path, pipeline.network, pipeline.manifest(training))
+            self._save_network(network_path, step, env_steps, evaluation)
         self._write_metrics()
         result = RunResult(
             reason,
@@ -271,6 +265,27 @@ class Runner:
             elapsed_s=elapsed(),
         )
         return result
+
+    def _save_network(
+        self, path: Path, step: int, env_steps: int, evaluation: dict[str, float] | None
+    ) -> None:
+        pipeline = self.pipeline
+        training = {
+            "trainer": pipeline.analysis.specs[pipeline.trainer_id].type,
+            "steps": step,
+            "env_steps": env_steps,
+            "seed": pipeline.seed,
+            "evaluation": evaluation,
+        }
+        save_network(path, pipeline.network, pipeline.manifest(training))
+
+    def _run_hooks(self, step: int, env_steps: int, evaluation: dict[str, float] | None) -> None:
+        """Let nodes act between updates; files they name land in the output folder."""
+        folder = self.out_dir if self.out_dir is not None else self.pipeline.folder
+        for hook in self.pipeline.hooks:
+            hook.after_update(
+                step, folder, lambda path: self._save_network(path, step, env_steps, evaluation)
+            )
 
     def _serve(self, step: int) -> None:
         """Between updates: apply the GUI's commands, then answer a snapshot request."""

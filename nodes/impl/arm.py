@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from atrap_studio.ik.chain import ArmGeometry
-from atrap_studio.runtime.arm_scene import ArmScene
+from atrap_studio.runtime.arm_scene import ArmScene, Region
 from atrap_studio.runtime.context import NodeContext
 
 
@@ -27,5 +27,6 @@ class RobotArmScene:
             episode_steps=props["episode_steps"],
             success_mm=props["success_mm"],
             target_mode=props["target"],
+            region=Region(props["region"], props["regions"]),
             generator=generator,
         )

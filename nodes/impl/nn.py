@@ -1,15 +1,25 @@
-"""The ``nn.factory`` node: builds an MLP whose sizes were inferred from its links."""
+"""Network nodes: a fresh network from the NN Factory, or one read from a file, and saving."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
 import torch
 
+from atrap_studio.core.errors import RunError
 from atrap_studio.runtime.context import NodeContext
+from atrap_studio.runtime.netfile import PortMeaning, check_fits, load_network
 from atrap_studio.runtime.networks import Architecture, build_module, mlp
+from atrap_studio.runtime.provenance import Origin, ParentRef, parent_of, weights_digest
 
 
 class NNFactory:
     """Holds the architecture (as data) and builds the module, seeded and deterministic."""
+
+    origin: Origin = "trained"
+    parents: tuple[ParentRef, ...] = ()
 
     def __init__(self, ctx: NodeContext) -> None:
         props = ctx.props
@@ -25,3 +35,76 @@ class NNFactory:
     def build(self, seed: int) -> torch.nn.Sequential:
         generator = torch.Generator().manual_seed(seed)
         return build_module(self.architecture, init=self.ctx.props["init"], generator=generator)
+
+    def lineage(self, module: torch.nn.Module) -> str:
+        return weights_digest(module)
+
+    def check_fits(self, inputs: list[PortMeaning], outputs: list[PortMeaning]) -> None:
+        """The factory sized the network from this very graph: it always fits."""
+
+
+class NNLoad:
+    """A network read from an ``.atrapnet`` file, checked against this graph, trained further.
+
+    The file is read and checked completely when the run starts (format, limits, shapes,
+    finite values); a file whose inputs or outputs mean other things than this graph's sensors
+    and actions is refused with both listed.
+    """
+
+    origin: Origin = "imported"
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
+        self.path = resolve(ctx, ctx.props["file"])
+        self.received = load_network(self.path)
+        self.architecture: Architecture = self.received.manifest.architecture
+        self.parents: tuple[ParentRef, ...] = (
+            parent_of(self.path, self.received.manifest.provenance),
+        )
+
+    def build(self, seed: int) -> torch.nn.Sequential:
+        """A copy of the received weights (the seed draws nothing: the weights are given)."""
+        module = copy.deepcopy(self.received.module)
+        module.requires_grad_(self.ctx.props["trainable"])
+        return module
+
+    def lineage(self, module: torch.nn.Module) -> str:
+        """The received network's lineage: training on continues the same family."""
+        return self.received.manifest.provenance.lineage or weights_digest(module)
+
+    def check_fits(self, inputs: list[PortMeaning], outputs: list[PortMeaning]) -> None:
+        where = f"node '{self.ctx.id}': {self.path}"
+        check_fits(where, self.received.manifest, inputs, outputs)
+
+
+class NNSave:
+    """Writes the trained network to a file every ``every`` updates (``{update}`` in the name
+    keeps each one); relative names land in the run's output folder."""
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.id = ctx.id
+        self.every = int(ctx.props["every"])
+        self.name = str(ctx.props["file"])
+        self.saved: list[Path] = []
+
+    def after_update(self, step: int, folder: Path, write: Callable[[Path], None]) -> None:
+        """Called by the runner after every update; ``write(path)`` saves the network."""
+        if step % self.every:
+            return
+        path = folder / self.name.replace("{update}", str(step))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+        except OSError as exc:
+            raise RunError(
+                f"node '{self.id}' cannot save the network to {path}: {exc.strerror or exc}"
+            ) from exc
+        self.saved.append(path)
+
+
+def resolve(ctx: NodeContext, name: str) -> Path:
+    """A file name from a property: relative names are read from the graph's folder."""
+    if not name.strip():
+        raise RunError(f"node '{ctx.id}' names no file: set its 'file' property")
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else ctx.folder / path

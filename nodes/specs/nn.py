@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atrap_studio.core.specs import NodeSpec, PortSpec, PropSpec
+from atrap_studio.core.specs import Facts, NodeSpec, PortSpec, Props, PropSpec
 
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu", "leaky_relu", "sigmoid")
 
@@ -58,4 +58,81 @@ FACTORY = NodeSpec(
     ),
 )
 
-SPECS = (FACTORY,)
+_STATE = PortSpec(
+    "state",
+    "Vector",
+    "What the network sees: link the same sensors, in the same order, as when it was trained.",
+    multiple=True,
+)
+_OUTPUTS = (
+    PortSpec("action", "Vector", "The network's decision, in [-1, 1] per value."),
+    PortSpec("network", "Network", "The network itself, for a trainer to train on."),
+)
+
+
+def _names_a_network_file(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
+    name = str(props.get("file", "")).strip()
+    if not name:
+        return [("file", "no network file is chosen", "choose an .atrapnet file")]
+    if not name.endswith(".atrapnet"):
+        return [("file", f"{name!r} is not an .atrapnet file", "choose an .atrapnet file")]
+    return []
+
+
+LOAD = NodeSpec(
+    type="nn.load",
+    version=1,
+    title="Load network",
+    category="nn",
+    help=(
+        "A network from an .atrapnet file (yours, or one someone shared) in place of a fresh "
+        "NN Factory: training continues from its weights. The file is checked before use, "
+        "and refused when its inputs or outputs do not match this graph's sensors and actions."
+    ),
+    impl="atrap_studio.nodes.impl.nn:NNLoad",
+    inputs=(_STATE,),
+    outputs=_OUTPUTS,
+    props=(
+        PropSpec(
+            "file",
+            "str",
+            "",
+            "The .atrapnet file; a relative name is read from the graph's folder.",
+            required=True,
+            file_types=(".atrapnet",),
+        ),
+        PropSpec(
+            "trainable",
+            "bool",
+            True,
+            "Train the loaded weights further (off: the trainer only tests them).",
+        ),
+    ),
+    checks=(_names_a_network_file,),
+)
+
+SAVE = NodeSpec(
+    type="nn.save",
+    version=1,
+    title="Save network",
+    category="helper",
+    help=(
+        "Saves the network being trained to an .atrapnet file on a schedule, with where it "
+        "came from, so it can be shared, loaded, merged or resumed."
+    ),
+    impl="atrap_studio.nodes.impl.nn:NNSave",
+    inputs=(PortSpec("network", "Network", "The network to save (link a network's output)."),),
+    props=(
+        PropSpec(
+            "file",
+            "str",
+            "network-{update}.atrapnet",
+            "File name; {update} becomes the update number (keeping every save). A relative "
+            "name lands in the run's output folder.",
+            file_types=(".atrapnet",),
+        ),
+        PropSpec("every", "int", 500, "Save every this many updates.", min=1, max=10**9),
+    ),
+)
+
+SPECS = (FACTORY, LOAD, SAVE)

@@ -32,6 +32,23 @@ def _arm_lists_match_joints(props: Props, facts: Facts) -> list[tuple[str, str, 
     for name in ("link_lengths", "limits_deg"):
         if any(v <= 0 for v in props[name]):
             problems.append((name, f"property '{name}' must hold positive values", "use > 0"))
+    if props["region"] >= props["regions"]:
+        problems.append(
+            (
+                "region",
+                f"region {props['region']} does not exist: the regions are numbered 0 to "
+                f"{props['regions'] - 1}",
+                "choose a region below 'regions'",
+            )
+        )
+    if props["regions"] > 1 and props["target"] == "near_effector":
+        problems.append(
+            (
+                "regions",
+                "targets near the tip cannot be kept inside a region",
+                "use target 'random_in_reach' or 'user_driven' with regions, or regions 1",
+            )
+        )
     return problems
 
 
@@ -116,6 +133,24 @@ ROBOT_ARM = NodeSpec(
             "curriculum that widens as training goes); or user-driven: random, except that a "
             "target you move in the scene view stays where you put it.",
             choices=("random_in_reach", "near_effector", "user_driven"),
+        ),
+        PropSpec(
+            "regions",
+            "int",
+            1,
+            "Split the workspace into this many equal sectors around the base, seen from above "
+            "(1: the whole world). Networks trained in different regions can be merged or "
+            "trained together in a crowd.",
+            min=1,
+            max=64,
+        ),
+        PropSpec(
+            "region",
+            "int",
+            0,
+            "Which sector targets come from (0 to regions - 1).",
+            min=0,
+            max=63,
         ),
     ),
     facts=_arm_facts,

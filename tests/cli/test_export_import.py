@@ -11,7 +11,7 @@ import torch
 from atrap_studio.cli.main import main
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.yaml_io import save_graph
-from atrap_studio.runtime.netfile import load_network
+from atrap_studio.runtime.netfile import load_network, save_network
 
 
 @pytest.fixture
@@ -86,3 +86,55 @@ def test_nan_and_broken_json_are_refused(
         path.write_text(text)
         assert main(["import", str(path), "-o", str(tmp_path / "x.atrapnet")]) == 1
         assert name in capsys.readouterr().err
+
+
+def test_info_says_what_a_file_is(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, network = trained
+    assert main(["info", str(network)]) == 0
+    out = capsys.readouterr().out
+    assert "network: 6 → 32 silu → 32 silu → 3 tanh" in out
+    assert "made: trained by " in out and "scene: scene.robot_arm, whole world" in out
+
+
+def test_onnx_export_gives_torch_actions(tmp_path: Path, trained: tuple[Path, Path]) -> None:
+    import numpy as np
+    import onnxruntime
+
+    _, network = trained
+    path = tmp_path / "policy.onnx"
+    assert main(["export", str(network), "--onnx", str(path)]) == 0
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    observation = torch.randn(100, 6, generator=torch.Generator().manual_seed(0))
+    (action,) = session.run(["action"], {"observation": observation.numpy()})
+    expected = load_network(network).module(observation).detach().numpy()
+    np.testing.assert_allclose(action, expected, atol=2e-6)
+
+
+def test_html_export_writes_a_page_of_the_arm(tmp_path: Path, trained: tuple[Path, Path]) -> None:
+    _, network = trained
+    page = tmp_path / "policy.html"
+    both = ["--html", str(page), "--json", str(tmp_path / "n.json")]
+    assert main(["export", str(network), *both]) == 0
+    text = page.read_text()
+    assert "<canvas" in text and "Robot arm learns to reach" in text
+    assert "http://" not in text and "https://" not in text
+
+
+def test_export_needs_a_format_and_a_known_scene(
+    tmp_path: Path, trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, network = trained
+    assert main(["export", str(network)]) == 1
+    assert "--json OUT, --html OUT and/or --onnx OUT" in capsys.readouterr().err
+    loaded = load_network(network)
+    manifest = loaded.manifest.model_copy(
+        update={"provenance": loaded.manifest.provenance.model_copy(update={"scene": None})}
+    )
+    bare = tmp_path / "bare.atrapnet"
+    save_network(bare, loaded.module, manifest)
+    page = tmp_path / "never.html"
+    assert main(["export", str(bare), "--html", str(page)]) == 1
+    assert "names no scene" in capsys.readouterr().err
+    assert not page.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -9,14 +11,17 @@ from atrap_studio.core.document import GraphDocument, Link, NodeDoc
 from atrap_studio.core.registry import Registry, load_impl
 from atrap_studio.core.specs import NodeSpec
 from atrap_studio.core.validation import analyse
+from atrap_studio.nodes import builtin_registry
 from atrap_studio.nodes.specs import CATALOGUE
+from atrap_studio.runtime.netfile import save_network
 from atrap_studio.runtime.pipeline import Pipeline
 
 #: What each category's implementation must offer.
 PROTOCOL = {
     "scene": ("create",),
     "sensor": ("forward",),
-    "nn": ("build", "architecture"),
+    "nn": ("build", "architecture", "lineage", "check_fits"),
+    "helper": ("after_update",),
     "action": ("forward",),
     "reward": ("forward",),
     "trainer": ("step", "policy", "state_tensors", "load_state_tensors", "plan"),
@@ -27,11 +32,17 @@ def _link(src: str, dst: str) -> Link:
     return Link.model_validate([src, dst])
 
 
-def graph_using(spec: NodeSpec, base: GraphDocument) -> GraphDocument:
-    """The small arm graph, changed so that it uses ``spec``."""
+def graph_using(spec: NodeSpec, base: GraphDocument, folder: Path) -> GraphDocument:
+    """The small arm graph, changed so that it uses ``spec`` (files it needs go in ``folder``)."""
     doc = base.model_copy(deep=True)
     node = {n.id: n for n in doc.nodes}
-    if spec.category in ("scene", "nn", "trainer", "action"):
+    if spec.type == "nn.load":
+        source = Pipeline(base, builtin_registry())
+        path = folder / "brain.atrapnet"
+        save_network(path, source.network, source.manifest())
+        node["brain"].type = spec.type
+        node["brain"].props = {"file": str(path)}
+    elif spec.category in ("scene", "nn", "trainer", "action"):
         target = {"scene": "arm", "nn": "brain", "trainer": "teach", "action": "move"}
         node[target[spec.category]].type = spec.type
         if spec.category in ("action", "trainer"):
@@ -51,6 +62,9 @@ def graph_using(spec: NodeSpec, base: GraphDocument) -> GraphDocument:
         doc.nodes.append(NodeDoc(id="extra", type=spec.type))
         doc.links = [lk for lk in doc.links if str(lk.dst) != "teach.reward"]
         doc.links += [_link("near.reward", "extra.terms"), _link("extra.reward", "teach.reward")]
+    elif spec.category == "helper" and spec.input("network") is not None:
+        doc.nodes.append(NodeDoc(id="extra", type=spec.type))
+        doc.links.append(_link("brain.network", "extra.network"))
     else:  # pragma: no cover - a new category must teach this test how to use it
         pytest.fail(f"no recipe for category {spec.category}")
     return doc
@@ -66,9 +80,9 @@ def test_impl_imports_and_fits_its_protocol(spec: NodeSpec) -> None:
 
 @pytest.mark.parametrize("spec", CATALOGUE, ids=lambda s: s.type)
 def test_tiny_graph_using_it_compiles_and_trains(
-    spec: NodeSpec, small_doc: GraphDocument, registry: Registry
+    spec: NodeSpec, small_doc: GraphDocument, registry: Registry, tmp_path: Path
 ) -> None:
-    doc = graph_using(spec, small_doc)
+    doc = graph_using(spec, small_doc, tmp_path)
     assert spec.type in {n.type for n in doc.nodes}
     result = analyse(doc, registry)
     assert result.ok, [i.format() for i in result.issues]

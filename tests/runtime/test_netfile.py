@@ -26,6 +26,7 @@ from atrap_studio.runtime.netfile import (
     save_network,
 )
 from atrap_studio.runtime.networks import build_module, mlp
+from atrap_studio.runtime.provenance import ParentRef, Provenance, SceneVariant
 from atrap_studio.runtime.safefile import write_safetensors_atomic
 
 
@@ -38,7 +39,16 @@ def _manifest(hidden: tuple[int, ...] = (16, 16)) -> NetManifest:
         ],
         outputs=[PortMeaning(node="move", type="action.joint_targets", size=6)],
         training={"trainer": "trainer.direct", "steps": 2000, "seed": 1, "loss": 0.004},
-        provenance={"created": "2025-01-01T00:00:00+00:00", "parents": []},
+        provenance=Provenance(
+            created="2025-01-01T00:00:00+00:00",
+            trained_by="ada",
+            variant="region 2 of 4",
+            scene=SceneVariant(type="scene.robot_arm", props={"joints": 6}),
+            graph_name="Reach",
+            lineage="ab" * 16,
+            parents=[ParentRef(sha256="cd" * 32, name="first.atrapnet", trained_by="bob")],
+        ),
+        graph="format: atrap-graph\nschema_version: 1\nname: Reach\nnodes: []\n",
     )
 
 
@@ -94,6 +104,9 @@ def test_describe(tmp_path: Path) -> None:
     assert "q (sensor.joint_angles, 6)" in text
     assert "move (action.joint_targets, 6)" in text
     assert "trainer.direct" in text and "steps 2000" in text
+    assert "made: trained by ada on 2025-01-01T00:00:00+00:00" in text
+    assert "scene: scene.robot_arm, region 2 of 4 (graph 'Reach')" in text
+    assert "parent: first.atrapnet (cdcdcdcdcdcd) by bob" in text
 
 
 def test_save_refuses_a_module_that_does_not_match(tmp_path: Path) -> None:
@@ -132,9 +145,42 @@ def test_not_a_network_file(tmp_path: Path) -> None:
 
 def test_newer_version(tmp_path: Path) -> None:
     path, module, manifest = _saved(tmp_path)
-    metadata = _metadata(manifest) | {"version": "2"}
+    metadata = _metadata(manifest) | {"version": "3"}
     _write(path, module.state_dict(), **metadata)
-    _refused(path, "made by a newer ATRAP Studio (format version 2, this one reads up to 1)")
+    _refused(path, "made by a newer ATRAP Studio (format version 3, this one reads up to 2)")
+
+
+def test_version_1_files_are_migrated(tmp_path: Path) -> None:
+    """Version 1 kept provenance as a free mapping; its known entries carry over."""
+    _, module, manifest = _saved(tmp_path)
+    old = manifest.model_dump(mode="json", exclude={"graph"}) | {
+        "version": 1,
+        "provenance": {
+            "atrap_version": "0.0.9",
+            "graph": "Reach",
+            "scene": {"type": "scene.robot_arm", "props": {"joints": 6}},
+            "something": "dropped",
+        },
+    }
+    path = _write(
+        tmp_path / "old.atrapnet",
+        module.state_dict(),
+        format=FORMAT,
+        version="1",
+        manifest=json.dumps(old),
+    )
+    made = load_network(path).manifest.provenance
+    assert made.atrap_version == "0.0.9" and made.graph_name == "Reach"
+    assert made.scene == SceneVariant(type="scene.robot_arm", props={"joints": 6})
+    assert made.parents == [] and made.lineage is None
+
+
+def test_provenance_is_checked(tmp_path: Path) -> None:
+    path, module, manifest = _saved(tmp_path)
+    data = manifest.model_dump(mode="json")
+    data["provenance"]["parents"] = [{"sha256": "not hex", "name": "x"}]
+    _write(path, module.state_dict(), **_metadata(data))
+    _refused(path, "provenance.parents.0.sha256")
 
 
 @pytest.mark.parametrize("version", ["0", "one", "1.0", "-1", ""])
@@ -165,7 +211,7 @@ def test_manifest_not_json(tmp_path: Path) -> None:
         (lambda d: d.update(colour="red"), ["colour: Extra inputs"]),
         (lambda d: d["inputs"][0].update(size=7), ["inputs sizes sum to 10"]),
         (lambda d: d["outputs"][0].update(size=0), ["outputs.0.size"]),
-        (lambda d: d.update(version=2), ["disagree"]),
+        (lambda d: d.update(version=1), ["disagree"]),
     ],
 )
 def test_manifest_invalid(tmp_path: Path, edit: Any, words: list[str]) -> None:

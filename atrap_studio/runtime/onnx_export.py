@@ -1,0 +1,111 @@
+"""ONNX export of a network, for other runtimes (onnxruntime, game engines, phones).
+
+The graph is written from the architecture's allow-list, layer by layer, with standard
+operators of opset 17; nothing is traced, so what the file computes is exactly what the
+architecture says, and the manifest travels in the model's metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from atrap_studio import __version__
+from atrap_studio.core.yaml_io import write_bytes_atomic
+from atrap_studio.runtime.netfile import LoadedNetwork
+from atrap_studio.runtime.networks import LEAKY_RELU_SLOPE
+
+OPSET: Final = 17  # LayerNormalization arrived in 17
+INPUT: Final = "observation"
+OUTPUT: Final = "action"
+_LAYERNORM_EPS: Final = 1e-5  # torch.nn.LayerNorm's default, which build_module uses
+
+
+def network_to_onnx(network: LoadedNetwork) -> onnx.ModelProto:
+    """The network as a checked ONNX model: ``observation`` (batch, inputs) → ``action``."""
+    arch = network.manifest.architecture
+    state = {name: t.detach().cpu().numpy() for name, t in network.module.state_dict().items()}
+    nodes: list[onnx.NodeProto] = []
+    weights: list[onnx.TensorProto] = []
+    current = INPUT
+    for index, layer in enumerate(arch.layers):
+        out = OUTPUT if index == len(arch.layers) - 1 else f"h{index}"
+        if layer.kind in ("linear", "layernorm"):
+            weight, bias = f"{index}.weight", f"{index}.bias"
+            weights += [
+                numpy_helper.from_array(np.ascontiguousarray(state[weight]), weight),
+                numpy_helper.from_array(np.ascontiguousarray(state[bias]), bias),
+            ]
+            if layer.kind == "linear":
+                nodes.append(helper.make_node("Gemm", [current, weight, bias], [out], transB=1))
+            else:
+                nodes.append(
+                    helper.make_node(
+                        "LayerNormalization",
+                        [current, weight, bias],
+                        [out],
+                        axis=-1,
+                        epsilon=_LAYERNORM_EPS,
+                    )
+                )
+        else:
+            nodes += _activation(layer.kind, current, out, index, weights)
+        current = out
+    graph = helper.make_graph(
+        nodes,
+        "atrap_policy",
+        [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", arch.inputs])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", arch.outputs])],
+        initializer=weights,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="ATRAP Studio",
+        producer_version=__version__,
+    )
+    model.ir_version = 8  # readable by onnxruntime releases from 1.14 on
+    helper.set_model_props(model, {"atrap_manifest": network.manifest.model_dump_json()})
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def save_network_onnx(path: str | os.PathLike[str], network: LoadedNetwork) -> None:
+    """Write the ONNX form of a network (atomically, as every file ATRAP writes)."""
+    write_bytes_atomic(network_to_onnx(network).SerializeToString(), path)
+
+
+def _activation(
+    kind: str, source: str, out: str, index: int, weights: list[onnx.TensorProto]
+) -> list[onnx.NodeProto]:
+    """Standard operators for each allow-listed activation, exactly as torch computes it."""
+    simple = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid", "elu": "Elu"}
+    if kind in simple:
+        return [helper.make_node(simple[kind], [source], [out])]
+    if kind == "leaky_relu":
+        return [helper.make_node("LeakyRelu", [source], [out], alpha=LEAKY_RELU_SLOPE)]
+    if kind == "silu":
+        gate = f"{out}_sigmoid"
+        return [
+            helper.make_node("Sigmoid", [source], [gate]),
+            helper.make_node("Mul", [source, gate], [out]),
+        ]
+    if kind == "gelu":  # torch's exact form: x * (1 + erf(x / sqrt 2)) / 2
+        constants = {f"c{index}_sqrt2": np.sqrt(2.0), f"c{index}_one": 1.0, f"c{index}_half": 0.5}
+        weights += [
+            numpy_helper.from_array(np.array(value, dtype=np.float32), name)
+            for name, value in constants.items()
+        ]
+        root, one, half = constants
+        return [
+            helper.make_node("Div", [source, root], [f"{out}_scaled"]),
+            helper.make_node("Erf", [f"{out}_scaled"], [f"{out}_erf"]),
+            helper.make_node("Add", [f"{out}_erf", one], [f"{out}_plus"]),
+            helper.make_node("Mul", [source, f"{out}_plus"], [f"{out}_times"]),
+            helper.make_node("Mul", [f"{out}_times", half], [out]),
+        ]
+    raise ValueError(f"layer kind {kind!r} has no ONNX form here")

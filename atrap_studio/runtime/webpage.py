@@ -1,0 +1,194 @@
+"""A policy as one self-contained web page: the network drives a drawn arm in any browser.
+
+The page carries the network's JSON form and the arm's geometry, and re-implements the layers,
+the forward kinematics, the sensors and the action in plain JavaScript (in float64), so that
+someone without Python or torch can watch a trained network reach for a target that follows
+the mouse. Nothing is fetched: the file works offline and can be mailed around.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+from importlib import resources
+from typing import Any
+
+import torch
+
+from atrap_studio.core.yaml_io import write_text_atomic
+from atrap_studio.ik.chain import ArmGeometry
+from atrap_studio.runtime.netfile import LoadedNetwork, PortMeaning
+from atrap_studio.runtime.netjson import network_to_json
+
+#: Sensors and actions the page re-implements; anything else is refused before writing.
+SENSOR_TYPES = (
+    "sensor.joint_angles",
+    "sensor.target_position",
+    "sensor.effector_position",
+    "sensor.distance_to_target",
+)
+ACTION_TYPES = ("action.joint_targets", "action.joint_deltas")
+_TOKEN = re.compile(r"__ATRAP_(TITLE|DATA)__")
+
+
+def write_policy_page(
+    path: str | os.PathLike[str], network: LoadedNetwork, geometry: ArmGeometry
+) -> None:
+    """Write the page for ``network`` driving an arm of ``geometry`` (atomically).
+
+    Raises:
+        ValueError: the manifest has a sensor, action or layer the page cannot run, or sizes
+            that do not fit the arm; no file is written then.
+    """
+    write_text_atomic(policy_page_html(network, geometry), path)
+
+
+def policy_page_html(network: LoadedNetwork, geometry: ArmGeometry) -> str:
+    """The page's text (see :func:`write_policy_page`)."""
+    manifest = network.manifest
+    data = {
+        "title": _title(network),
+        "about": _about(network),
+        "network": network_to_json(network),
+        "layers": _layers(network.module),
+        "geometry": {
+            "axes": list(geometry.axes),
+            "link_lengths": list(geometry.link_lengths),
+            "limits": [list(pair) for pair in geometry.limits],
+        },
+        "inputs": [_sensor(port, geometry.joints) for port in manifest.inputs],
+        "action": _action(manifest.outputs, geometry.joints),
+    }
+    # "<" only ever occurs inside JSON strings, where \u003c means the same: no "</script>".
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
+    values = {"TITLE": html.escape(str(data["title"])), "DATA": text}
+    template = _template()
+    if sorted(_TOKEN.findall(template)) != ["DATA", "TITLE"]:
+        raise RuntimeError("policy_page.html must hold __ATRAP_TITLE__ and __ATRAP_DATA__ once")
+    # One pass, so that a token inside the inserted text is never replaced in turn.
+    return _TOKEN.sub(lambda match: values[match.group(1)], template)
+
+
+def _template() -> str:
+    page = resources.files("atrap_studio.resources") / "web" / "policy_page.html"
+    return page.read_text(encoding="utf-8")
+
+
+def _provenance(network: LoadedNetwork) -> dict[str, Any]:
+    """The provenance as plain data, whichever form the manifest keeps it in."""
+    provenance = network.manifest.model_dump(mode="json").get("provenance")
+    return provenance if isinstance(provenance, dict) else {}
+
+
+def _title(network: LoadedNetwork) -> str:
+    provenance = _provenance(network)
+    graph = provenance.get("graph_name") or provenance.get("graph")
+    return f"{graph} — ATRAP policy" if isinstance(graph, str) and graph else "ATRAP policy"
+
+
+def _about(network: LoadedNetwork) -> str:
+    """One line for the reader: what the network sees, does, and how it was trained."""
+    manifest = network.manifest
+    sees = ", ".join(f"{p.node} ({p.type.removeprefix('sensor.')})" for p in manifest.inputs)
+    action = manifest.outputs[0].type.removeprefix("action.") if manifest.outputs else "?"
+    parts = [f"sees {sees}", f"acts by {action}"]
+    trainer, steps = manifest.training.get("trainer"), manifest.training.get("steps")
+    if isinstance(trainer, str):
+        parts.append(f"trained with {trainer}" + (f" for {steps} steps" if steps else ""))
+    who = _provenance(network).get("trained_by")
+    if isinstance(who, str) and who:
+        parts.append(f"by {who}")
+    return "; ".join(parts)
+
+
+def _layers(module: torch.nn.Sequential) -> list[dict[str, Any]]:
+    """Each layer's kind and constants, read from the module so the page uses torch's own."""
+    layers: list[dict[str, Any]] = []
+    for index, layer in enumerate(module):
+        if isinstance(layer, torch.nn.Linear):
+            layers.append({"kind": "linear", "in": layer.in_features, "out": layer.out_features})
+        elif isinstance(layer, torch.nn.LayerNorm):
+            if len(layer.normalized_shape) != 1 or not layer.elementwise_affine:
+                raise ValueError(f"layer {index}: the page runs 1-D affine layer norms only")
+            layers.append({"kind": "layernorm", "eps": float(layer.eps)})
+        elif isinstance(layer, torch.nn.LeakyReLU):
+            layers.append({"kind": "leaky_relu", "slope": float(layer.negative_slope)})
+        elif isinstance(layer, torch.nn.ELU):
+            layers.append({"kind": "elu", "alpha": float(layer.alpha)})
+        elif isinstance(layer, torch.nn.GELU) and layer.approximate != "none":
+            raise ValueError(f"layer {index}: the page runs exact GELU only, not tanh-approximated")
+        else:
+            kind = _activation_kind(layer)
+            if kind is None:
+                raise ValueError(
+                    f"layer {index} ({type(layer).__name__}) is not one the web page can run"
+                )
+            layers.append({"kind": kind})
+    return layers
+
+
+_PLAIN_ACTIVATIONS: dict[type[torch.nn.Module], str] = {
+    torch.nn.Tanh: "tanh",
+    torch.nn.ReLU: "relu",
+    torch.nn.GELU: "gelu",
+    torch.nn.SiLU: "silu",
+    torch.nn.Sigmoid: "sigmoid",
+}
+
+
+def _activation_kind(layer: torch.nn.Module) -> str | None:
+    return _PLAIN_ACTIVATIONS.get(type(layer))
+
+
+def _sensor(port: PortMeaning, joints: int) -> dict[str, Any]:
+    """A sensor as the page reads it, props resolved to their defaults, size checked."""
+    if port.type not in SENSOR_TYPES:
+        raise ValueError(
+            f"the web page cannot compute input '{port.node}' of type {port.type!r}; "
+            f"it knows {', '.join(SENSOR_TYPES)}"
+        )
+    resolved: dict[str, Any] = {"node": port.node, "type": port.type}
+    if port.type == "sensor.joint_angles":
+        encoding = port.props.get("encoding", "radians")
+        if encoding not in ("radians", "quaternion"):
+            raise ValueError(f"input '{port.node}': unknown joint encoding {encoding!r}")
+        resolved["encoding"] = encoding
+        expected = joints * (4 if encoding == "quaternion" else 1)
+    elif port.type == "sensor.distance_to_target":
+        # The sensor gives the vector for "vector" and the length for anything else.
+        resolved["mode"] = "vector" if port.props.get("mode", "vector") == "vector" else "length"
+        expected = 3 if resolved["mode"] == "vector" else 1
+    else:
+        expected = 3
+    if port.size != expected:
+        raise ValueError(
+            f"input '{port.node}' ({port.type}) has size {port.size}, but for a {joints}-joint "
+            f"arm it gives {expected}"
+        )
+    return resolved
+
+
+def _action(outputs: list[PortMeaning], joints: int) -> dict[str, Any]:
+    """The action as the page applies it: its type and the factor on the network's values."""
+    if not outputs:
+        raise ValueError("the network's manifest names no action for its outputs")
+    port = outputs[0]
+    if port.type not in ACTION_TYPES:
+        raise ValueError(
+            f"the web page cannot apply output '{port.node}' of type {port.type!r}; "
+            f"it knows {', '.join(ACTION_TYPES)}"
+        )
+    if port.size != joints:
+        raise ValueError(
+            f"output '{port.node}' has size {port.size}, but the arm has {joints} joints"
+        )
+    if port.type == "action.joint_targets":
+        scale = float(port.props.get("range", 1.0))
+    else:
+        scale = math.radians(float(port.props.get("max_step_deg", 10.0)))
+    if not math.isfinite(scale):
+        raise ValueError(f"output '{port.node}': its scale {scale} is not a finite number")
+    return {"node": port.node, "type": port.type, "scale": scale}
