@@ -87,6 +87,33 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument(
         "--graph", help="also check that its inputs and outputs fit this graph's sensors/actions"
     )
+    merge = commands.add_parser(
+        "merge", help="merge networks trained apart into one, and score it on each source scene"
+    )
+    merge.add_argument("networks", nargs="+", metavar="NETWORK", help=".atrapnet files")
+    merge.add_argument("-o", "--out", required=True, help=".atrapnet file to write")
+    merge.add_argument(
+        "--method",
+        choices=("average", "distill"),
+        default="distill",
+        help="average parameters (networks from one initialisation) or distill a student "
+        "that answers like each network on its own scene (default)",
+    )
+    merge.add_argument("--weights", type=float, nargs="+", help="one weight per network")
+    merge.add_argument(
+        "--unrelated", action="store_true", help="average even networks of different lineages"
+    )
+    merge.add_argument("--steps", type=_positive, default=2000, help="distillation steps")
+    merge.add_argument("--lr", type=float, default=3e-3, help="distillation learning rate")
+    merge.add_argument(
+        "--hidden", type=_positive, nargs="+", help="the student's hidden sizes (distill)"
+    )
+    merge.add_argument("--activation", default="silu", help="the student's activation")
+    merge.add_argument("--seed", type=_natural, default=0)
+    merge.add_argument("--episodes", type=_positive, default=2048, help="test episodes per scene")
+    merge.add_argument("--graph", help="the scene graph for networks that carry none")
+    merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    merge.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -134,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info": network_commands.info,
         "export": network_commands.export,
         "import": network_commands.import_network,
+        "merge": network_commands.merge,
     }[args.command]
     try:
         return handler(args)

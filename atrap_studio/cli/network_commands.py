@@ -65,6 +65,74 @@ def import_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def merge(args: argparse.Namespace) -> int:
+    import json
+
+    from atrap_studio.runtime import merge as merging
+    from atrap_studio.runtime.netfile import save_network
+    from atrap_studio.runtime.networks import mlp
+
+    graph = load_graph(args.graph) if args.graph else None
+    sources = merging.load_sources(args.networks, builtin_registry(), graph=graph)
+    student = None
+    if args.hidden:
+        first = sources[0].network.manifest.architecture
+        student = mlp(first.inputs, args.hidden, first.outputs, activation=args.activation)
+    bar = _Progress(args.steps) if args.method == "distill" and not args.quiet else None
+    merged = merging.merge(
+        sources,
+        args.method,
+        weights=args.weights,
+        unrelated=args.unrelated,
+        student=student,
+        steps=args.steps,
+        lr=args.lr,
+        seed=args.seed,
+        episodes=args.episodes,
+        progress=bar.update if bar else None,
+    )
+    if bar:
+        bar.close()
+    save_network(args.out, merged.module, merged.manifest)
+    if args.json:
+        report = merged.report
+        print(
+            json.dumps(
+                {
+                    "method": report.method,
+                    "warnings": report.warnings,
+                    "distill_loss": report.distill_loss,
+                    "scores": report.rows,
+                }
+            )
+        )
+    else:
+        for line in merged.report.lines():
+            print(line)
+        print(f"merged network: {args.out}")
+    return 0
+
+
+class _Progress:
+    """A rich progress bar for distillation steps."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import Progress
+
+        self.progress = Progress(transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("distilling", total=total)
+
+    def update(self, step: int, loss: float) -> None:
+        if step % 20 == 0:
+            self.progress.update(
+                self.task, completed=step, description=f"distilling, loss {loss:.2e}"
+            )
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
 def _arm_geometry(where: str, network: Any) -> Any:
     """The arm a network was trained on, from the scene its provenance names."""
     from atrap_studio.ik.chain import ArmGeometry

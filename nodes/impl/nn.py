@@ -77,6 +77,36 @@ class NNLoad:
         check_fits(where, self.received.manifest, inputs, outputs)
 
 
+class NNMerge:
+    """A network merged from several files when the run starts, then trained on."""
+
+    def __init__(self, ctx: NodeContext) -> None:
+        from atrap_studio.nodes import builtin_registry
+        from atrap_studio.runtime.merge import load_sources, merge
+
+        props = ctx.props
+        self.ctx = ctx
+        sources = load_sources([resolve(ctx, name) for name in props["files"]], builtin_registry())
+        merged = merge(sources, props["method"], steps=props["distill_steps"], seed=ctx.seed)
+        self.report = merged.report
+        self.module = merged.module
+        self.manifest = merged.manifest
+        self.architecture: Architecture = merged.manifest.architecture
+        self.origin: Origin = merged.manifest.provenance.origin
+        self.parents: tuple[ParentRef, ...] = tuple(merged.manifest.provenance.parents)
+
+    def build(self, seed: int) -> torch.nn.Sequential:
+        module = copy.deepcopy(self.module)
+        module.requires_grad_(self.ctx.props["trainable"])
+        return module
+
+    def lineage(self, module: torch.nn.Module) -> str:
+        return self.manifest.provenance.lineage or weights_digest(module)
+
+    def check_fits(self, inputs: list[PortMeaning], outputs: list[PortMeaning]) -> None:
+        check_fits(f"node '{self.ctx.id}' (merged)", self.manifest, inputs, outputs)
+
+
 class NNSave:
     """Writes the trained network to a file every ``every`` updates (``{update}`` in the name
     keeps each one); relative names land in the run's output folder."""

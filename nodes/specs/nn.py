@@ -111,6 +111,61 @@ LOAD = NodeSpec(
     checks=(_names_a_network_file,),
 )
 
+
+def _names_networks_to_merge(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
+    names = [str(name).strip() for name in props.get("files", [])]
+    if len(names) < 2:
+        return [("files", "merging needs at least two network files", "add .atrapnet files")]
+    wrong = [name for name in names if not name.endswith(".atrapnet")]
+    if wrong:
+        return [("files", f"{wrong[0]!r} is not an .atrapnet file", "list .atrapnet files")]
+    return []
+
+
+MERGE = NodeSpec(
+    type="nn.merge",
+    version=1,
+    title="Merge networks",
+    category="nn",
+    help=(
+        "One network made from several trained apart (for example each in its own region of "
+        "the world), then trained on here. 'distill' teaches a fresh network to answer like "
+        "each one on the states of its own scene and works for any of them; 'average' "
+        "averages the weights of networks that grew from one initialisation."
+    ),
+    impl="atrap_studio.nodes.impl.nn:NNMerge",
+    inputs=(_STATE,),
+    outputs=_OUTPUTS,
+    props=(
+        PropSpec(
+            "files",
+            "str_list",
+            [],
+            "The .atrapnet files to merge; relative names are read from the graph's folder.",
+            required=True,
+            min_items=2,
+            max_items=64,
+            file_types=(".atrapnet",),
+        ),
+        PropSpec("method", "choice", "distill", "How to merge.", choices=("distill", "average")),
+        PropSpec(
+            "distill_steps",
+            "int",
+            2000,
+            "Steps of distillation (a few seconds per thousand for small networks).",
+            min=1,
+            max=1_000_000,
+        ),
+        PropSpec(
+            "trainable",
+            "bool",
+            True,
+            "Train the merged network further (off: the trainer only tests it).",
+        ),
+    ),
+    checks=(_names_networks_to_merge,),
+)
+
 SAVE = NodeSpec(
     type="nn.save",
     version=1,
@@ -135,4 +190,4 @@ SAVE = NodeSpec(
     ),
 )
 
-SPECS = (FACTORY, LOAD, SAVE)
+SPECS = (FACTORY, LOAD, MERGE, SAVE)

@@ -36,12 +36,18 @@ def graph_using(spec: NodeSpec, base: GraphDocument, folder: Path) -> GraphDocum
     """The small arm graph, changed so that it uses ``spec`` (files it needs go in ``folder``)."""
     doc = base.model_copy(deep=True)
     node = {n.id: n for n in doc.nodes}
-    if spec.type == "nn.load":
-        source = Pipeline(base, builtin_registry())
-        path = folder / "brain.atrapnet"
-        save_network(path, source.network, source.manifest())
+    if spec.type in ("nn.load", "nn.merge"):
+        paths = []
+        for index in range(2):
+            source = Pipeline(base, builtin_registry(), seed=index)
+            paths.append(folder / f"brain-{index}.atrapnet")
+            save_network(paths[-1], source.network, source.manifest())
         node["brain"].type = spec.type
-        node["brain"].props = {"file": str(path)}
+        node["brain"].props = (
+            {"file": str(paths[0])}
+            if spec.type == "nn.load"
+            else {"files": [str(p) for p in paths], "distill_steps": 5}
+        )
     elif spec.category in ("scene", "nn", "trainer", "action"):
         target = {"scene": "arm", "nn": "brain", "trainer": "teach", "action": "move"}
         node[target[spec.category]].type = spec.type

@@ -1,0 +1,332 @@
+"""Merging networks trained apart into one: parameter averaging and distillation.
+
+Averaging only makes sense for networks that grew from one initialisation (a shared lineage);
+averaging networks that merely share a shape gives a network worse than either, so it is
+refused unless asked for. Distillation works for any networks that read and drive the same
+things: a fresh student learns to answer like each teacher on the states of that teacher's
+own scene (rebuilt from the graph its file carries), so the student covers the union of the
+teachers' worlds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from atrap_studio import __version__
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.registry import Registry
+from atrap_studio.core.yaml_io import parse_graph
+from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, PortMeaning, load_network
+from atrap_studio.runtime.networks import Architecture, build_module
+from atrap_studio.runtime.pipeline import Pipeline
+from atrap_studio.runtime.provenance import (
+    MAX_PARENTS,
+    Origin,
+    Provenance,
+    author,
+    now,
+    parent_of,
+    weights_digest,
+)
+from atrap_studio.runtime.trainers.base import cosine_lr
+
+Method = Literal["average", "distill"]
+METHODS: tuple[Method, ...] = ("average", "distill")
+
+#: Network sources that read files: swapped for a tiny factory when only a scene is wanted.
+_FILE_SOURCES = ("nn.load", "nn.merge")
+
+
+class MergeError(AtrapError):
+    """Networks that cannot be merged the way asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One network to merge: where it came from, the network, and its own scene's pipeline."""
+
+    path: Path
+    network: LoadedNetwork
+    scene: Pipeline
+
+    @property
+    def label(self) -> str:
+        variant = self.network.manifest.provenance.variant
+        return f"{self.path.name} ({variant})" if variant else self.path.name
+
+
+@dataclass
+class MergeReport:
+    """Scores of the merged network on each source's scene beside the source's own."""
+
+    method: Method
+    rows: list[dict[str, float | str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    distill_loss: float | None = None
+
+    def lines(self) -> list[str]:
+        """A readable table: one row per source scene."""
+        out = [f"merged by {self.method}"] + [f"warning: {w}" for w in self.warnings]
+        out.append(f"{'scene of':<40} {'its own network':>18} {'merged network':>18}")
+        for row in self.rows:
+            out.append(
+                f"{row['source']!s:<40} {row['own_median_mm']:>15.2f} mm "
+                f"{row['merged_median_mm']:>15.2f} mm"
+            )
+        return out
+
+
+def load_sources(
+    paths: Sequence[str | Path], registry: Registry, *, graph: GraphDocument | None = None
+) -> list[Source]:
+    """Read each network (checked as any received file) and rebuild the scene it trained in.
+
+    Raises:
+        NetworkFileError: a file that is not a sound network.
+        MergeError: fewer than two networks, or a file that carries no graph when none is given.
+    """
+    if len(paths) < 2:
+        raise MergeError("merging needs at least two networks")
+    if len(paths) > MAX_PARENTS:
+        raise MergeError(f"at most {MAX_PARENTS} networks can be merged at once")
+    sources = []
+    for name in paths:
+        path = Path(name)
+        network = load_network(path)
+        doc = graph
+        if network.manifest.graph:
+            doc = parse_graph(network.manifest.graph, path=f"{path} (its graph)")
+        if doc is None:
+            raise MergeError(
+                f"{path} does not carry the graph it was trained with; give one with --graph"
+            )
+        sources.append(Source(path, network, scene_pipeline(doc, registry, str(path))))
+    _check_same_meaning(sources)
+    return sources
+
+
+def scene_pipeline(doc: GraphDocument, registry: Registry, source: str) -> Pipeline:
+    """A pipeline of ``doc`` for its scene and sensors only: file-reading network nodes are
+    replaced by a tiny NN Factory, so a graph received inside a network file never makes us
+    open other files."""
+    doc = doc.model_copy(deep=True)
+    for node in doc.nodes:
+        if node.type in _FILE_SOURCES:
+            node.type, node.props = "nn.factory", {"hidden": [8]}
+    return Pipeline(doc, registry, source=source)
+
+
+def average(
+    sources: Sequence[Source], weights: Sequence[float] | None = None, *, unrelated: bool = False
+) -> tuple[torch.nn.Sequential, list[str]]:
+    """The weighted mean of the sources' parameters.
+
+    Raises:
+        MergeError: different architectures, weights that are not positive, or different
+            lineages (unless ``unrelated``, when it is a warning instead).
+    """
+    weights = _weights(sources, weights)
+    first = sources[0].network.manifest.architecture
+    for source in sources[1:]:
+        if source.network.manifest.architecture != first:
+            raise MergeError(
+                f"{sources[0].path.name} and {source.path.name} have different architectures; "
+                "averaging needs identical ones: merge them by distillation (--method distill)"
+            )
+    warnings = []
+    lineages = {s.network.manifest.provenance.lineage for s in sources}
+    if len(lineages) != 1 or None in lineages:
+        problem = (
+            "these networks did not grow from one initialisation (their lineages differ or "
+            "are unknown); averaging unrelated networks gives a network worse than each"
+        )
+        if not unrelated:
+            raise MergeError(f"{problem}. Merge them by distillation, or insist with --unrelated")
+        warnings.append(problem)
+    module = build_module(first, init="default", generator=torch.Generator().manual_seed(0))
+    states = [s.network.module.state_dict() for s in sources]
+    merged = {
+        name: sum(w * state[name] for w, state in zip(weights, states, strict=True))
+        for name in states[0]
+    }
+    module.load_state_dict(merged)
+    return module, warnings
+
+
+def distill(
+    sources: Sequence[Source],
+    student: Architecture | None = None,
+    *,
+    steps: int = 2000,
+    batch: int = 512,
+    lr: float = 3e-3,
+    seed: int = 0,
+    weights: Sequence[float] | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> tuple[torch.nn.Sequential, float, str]:
+    """Train a fresh student to answer like each teacher on the states of its own scene.
+
+    Every step draws ``batch`` fresh states from each teacher's scene (its region of the
+    world), asks that teacher, and moves the student towards the answers (mean squared error,
+    weighted per teacher). Returns the student (built from ``student``, else the first
+    teacher's architecture), its final loss and its lineage (its own initial weights).
+    """
+    weights = _weights(sources, weights)
+    arch = student or sources[0].network.manifest.architecture
+    generator = torch.Generator().manual_seed(seed)
+    module = build_module(arch, generator=generator)
+    lineage = weights_digest(module)
+    teachers = [s.network.module.eval() for s in sources]
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+    recent = math.nan
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(lr, step, steps)
+        loss = torch.zeros(())
+        for source, teacher, weight in zip(sources, teachers, weights, strict=True):
+            pipeline = source.scene
+            scene = pipeline.scene.spawn(batch, generator)
+            with torch.no_grad():
+                observation = pipeline.observe(scene)
+                answer = teacher(observation)
+            loss = loss + weight * torch.nn.functional.mse_loss(module(observation), answer)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        recent = float(loss.detach())
+        if not math.isfinite(recent):
+            raise MergeError(f"distillation diverged at step {step + 1}: lower its lr")
+        if progress is not None:
+            progress(step + 1, recent)
+    return module.eval(), recent, lineage
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A merged network, its manifest and how it scores against its sources."""
+
+    module: torch.nn.Sequential
+    manifest: NetManifest
+    report: MergeReport
+
+
+def merge(
+    sources: Sequence[Source],
+    method: Method,
+    *,
+    weights: Sequence[float] | None = None,
+    unrelated: bool = False,
+    student: Architecture | None = None,
+    steps: int = 2000,
+    lr: float = 3e-3,
+    seed: int = 0,
+    episodes: int = 2048,
+    progress: Callable[[int, float], None] | None = None,
+) -> Merged:
+    """Merge by ``method`` ("average" or "distill"), then score the result on every source."""
+    report = MergeReport(method)
+    training: dict[str, object] = {"merged": method, "sources": len(sources)}
+    if method == "average":
+        module, report.warnings = average(sources, weights, unrelated=unrelated)
+        lineages = {s.network.manifest.provenance.lineage for s in sources}
+        lineage = lineages.pop() if len(lineages) == 1 else weights_digest(module)
+        architecture = sources[0].network.manifest.architecture
+    else:
+        module, report.distill_loss, lineage = distill(
+            sources, student, steps=steps, lr=lr, seed=seed, weights=weights, progress=progress
+        )
+        architecture = student or sources[0].network.manifest.architecture
+        training |= {"distill_steps": steps, "distill_loss": report.distill_loss}
+    report.rows = score(sources, module, episodes=episodes)
+    training["scores"] = report.rows
+    origin: Origin = "merged-average" if method == "average" else "merged-distill"
+    manifest = merged_manifest(sources, architecture, lineage, origin, training)
+    return Merged(module, manifest, report)
+
+
+def merged_manifest(
+    sources: Sequence[Source],
+    architecture: Architecture,
+    lineage: str | None,
+    method: Origin,
+    training: dict[str, object],
+) -> NetManifest:
+    """The merged network's manifest: the first source's meanings, every source as a parent."""
+    first = sources[0].network.manifest
+    variants = " + ".join(s.network.manifest.provenance.variant or s.path.name for s in sources)
+    provenance = Provenance(
+        atrap_version=__version__,
+        origin=method,
+        trained_by=author(),
+        created=now(),
+        graph_name=first.provenance.graph_name,
+        scene=first.provenance.scene,
+        variant=f"merged: {variants}"[:500],
+        lineage=lineage,
+        parents=[parent_of(s.path, s.network.manifest.provenance) for s in sources],
+    )
+    return NetManifest(
+        architecture=architecture,
+        inputs=first.inputs,
+        outputs=first.outputs,
+        training=training,
+        provenance=provenance,
+        graph=first.graph,
+    )
+
+
+def score(
+    sources: Sequence[Source], module: torch.nn.Module, *, episodes: int = 2048, seed: int = 7
+) -> list[dict[str, float | str]]:
+    """Median reach error of each source's own network and of ``module`` on each source scene."""
+    rows: list[dict[str, float | str]] = []
+    with torch.no_grad():
+        for source in sources:
+            pipeline = source.scene
+            own = pipeline.evaluate(source.network.module, episodes, seed).summary()
+            merged = pipeline.evaluate(module, episodes, seed).summary()
+            rows.append(
+                {
+                    "source": source.label,
+                    "own_median_mm": own["median_error_mm"],
+                    "own_success_rate": own["success_rate"],
+                    "merged_median_mm": merged["median_error_mm"],
+                    "merged_success_rate": merged["success_rate"],
+                }
+            )
+    return rows
+
+
+def _weights(sources: Sequence[Source], weights: Sequence[float] | None) -> list[float]:
+    if weights is None:
+        return [1.0 / len(sources)] * len(sources)
+    if len(weights) != len(sources):
+        raise MergeError(f"{len(weights)} weights for {len(sources)} networks: give one each")
+    if not all(math.isfinite(w) and w > 0 for w in weights):
+        raise MergeError(f"weights must be positive numbers, got {list(weights)}")
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def _check_same_meaning(sources: Sequence[Source]) -> None:
+    def signature(ports: list[PortMeaning]) -> list[tuple[str, int]]:
+        return [(p.type, p.size) for p in ports]
+
+    first = sources[0].network.manifest
+    for source in sources[1:]:
+        other = source.network.manifest
+        for side in ("inputs", "outputs"):
+            if signature(getattr(first, side)) != signature(getattr(other, side)):
+                raise MergeError(
+                    f"{sources[0].path.name} and {source.path.name} do not mean the same "
+                    f"{side}: {signature(getattr(first, side))} against "
+                    f"{signature(getattr(other, side))}; only networks for the same sensors and "
+                    "actions can be merged"
+                )

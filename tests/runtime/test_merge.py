@@ -1,0 +1,146 @@
+"""Merging networks trained apart: averaging is refused for strangers, distillation covers all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.registry import Registry
+from atrap_studio.runtime.merge import MergeError, load_sources, merge
+from atrap_studio.runtime.netfile import load_network, save_network
+from atrap_studio.runtime.pipeline import Pipeline
+from atrap_studio.runtime.provenance import file_digest
+from atrap_studio.runtime.runner import Runner
+
+
+def _region_doc(doc: GraphDocument, region: int, regions: int = 2, seed: int = 0) -> GraphDocument:
+    regional = doc.model_copy(deep=True)
+    for node in regional.nodes:
+        if node.type == "scene.robot_arm":
+            node.props.update(region=region, regions=regions)
+        if node.type == "nn.factory":
+            node.props["seed"] = seed
+    return regional
+
+
+def _train(doc: GraphDocument, registry: Registry, out: Path, steps: int = 150) -> Path:
+    result = Runner(Pipeline(doc, registry), out_dir=out).run(steps)
+    assert result.network_path is not None
+    return result.network_path
+
+
+@pytest.fixture(scope="module")
+def regional(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> list[Path]:
+    """Two networks, each trained only on its own half of the arm's workspace (one init)."""
+    from atrap_studio.core.yaml_io import load_graph
+    from atrap_studio.examples import example_path
+    from tests.conftest import shrink
+
+    torch.set_num_threads(1)
+    doc = shrink(load_graph(example_path("robot_arm_reach")), lr=0.01, explore_steps=30)
+    folder = tmp_path_factory.mktemp("regional")
+    return [_train(_region_doc(doc, r), registry, folder / f"r{r}") for r in range(2)]
+
+
+def test_distilled_student_answers_for_both_regions(
+    regional: list[Path], registry: Registry
+) -> None:
+    sources = load_sources(regional, registry)
+    assert [s.label for s in sources] == [
+        "network.atrapnet (region 1 of 2)",
+        "network.atrapnet (region 2 of 2)",
+    ]
+    merged = merge(sources, "distill", steps=600, lr=1e-2, episodes=512)
+    rows = merged.report.rows
+    for row in rows:  # close to each region's own specialist, on that region
+        assert float(row["merged_median_mm"]) < 1.5 * float(row["own_median_mm"]), row
+    # each specialist is worse on the other's region than the student
+    other = sources[0].scene.evaluate(sources[1].network.module, 512, 7).summary()
+    assert other["median_error_mm"] > float(rows[0]["merged_median_mm"])
+    made = merged.manifest.provenance
+    assert made.origin == "merged-distill"
+    assert [p.sha256 for p in made.parents] == [file_digest(p) for p in regional]
+    assert made.variant == "merged: region 1 of 2 + region 2 of 2"
+    assert merged.manifest.training["scores"] == rows
+
+
+def test_average_of_one_lineage(regional: list[Path], registry: Registry) -> None:
+    sources = load_sources(regional, registry)
+    merged = merge(sources, "average", weights=[3, 1], episodes=256)
+    first, second = (s.network.module.state_dict() for s in sources)
+    for name, tensor in merged.module.state_dict().items():
+        torch.testing.assert_close(tensor, 0.75 * first[name] + 0.25 * second[name])
+    assert merged.manifest.provenance.lineage == sources[0].network.manifest.provenance.lineage
+    assert len(merged.report.rows) == 2 and not merged.report.warnings
+
+
+def test_average_refuses_strangers_unless_told(
+    regional: list[Path], registry: Registry, small_doc: GraphDocument, tmp_path: Path
+) -> None:
+    stranger = _train(_region_doc(small_doc, 1, seed=5), registry, tmp_path, steps=5)
+    sources = load_sources([regional[0], stranger], registry)
+    with pytest.raises(MergeError, match="did not grow from one initialisation"):
+        merge(sources, "average")
+    merged = merge(sources, "average", unrelated=True, episodes=64)
+    assert "did not grow from one initialisation" in merged.report.warnings[0]
+
+
+def test_refusals(
+    regional: list[Path], registry: Registry, small_doc: GraphDocument, tmp_path: Path
+) -> None:
+    with pytest.raises(MergeError, match="at least two"):
+        load_sources(regional[:1], registry)
+    sources = load_sources(regional, registry)
+    with pytest.raises(MergeError, match="1 weights for 2 networks"):
+        merge(sources, "average", weights=[1])
+    with pytest.raises(MergeError, match="positive"):
+        merge(sources, "average", weights=[1, -1])
+    wide = small_doc.model_copy(deep=True)
+    next(n for n in wide.nodes if n.type == "nn.factory").props["hidden"] = [16]
+    other = _train(wide, registry, tmp_path / "wide", steps=5)
+    with pytest.raises(MergeError, match=r"different architectures.*distill"):
+        merge(load_sources([regional[0], other], registry), "average")
+    # a network without its graph, for other sensors
+    loaded = load_network(other)
+    bare = tmp_path / "bare.atrapnet"
+    save_network(bare, loaded.module, loaded.manifest.model_copy(update={"graph": ""}))
+    with pytest.raises(MergeError, match="does not carry the graph"):
+        load_sources([regional[0], bare], registry)
+
+
+def test_cli_merge_writes_the_network_and_reports(
+    regional: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from atrap_studio.cli.main import main
+
+    out = tmp_path / "merged.atrapnet"
+    args = ["merge", *map(str, regional), "-o", str(out), "--steps", "50", "--episodes", "64"]
+    assert main([*args, "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["method"] == "distill" and len(report["scores"]) == 2
+    assert load_network(out).manifest.provenance.origin == "merged-distill"
+    assert main(["merge", str(regional[0]), "-o", str(tmp_path / "one.atrapnet")]) == 1
+    assert "at least two" in capsys.readouterr().err
+    assert not (tmp_path / "one.atrapnet").exists()
+
+
+def test_merge_node_trains_on_from_the_merged_network(
+    regional: list[Path], registry: Registry, small_doc: GraphDocument
+) -> None:
+    doc = small_doc.model_copy(deep=True)
+    brain = next(n for n in doc.nodes if n.type == "nn.factory")
+    brain.type = "nn.merge"
+    brain.props = {"files": [str(p) for p in regional], "method": "average"}
+    pipeline = Pipeline(doc, registry)
+    first, second = (load_network(p).module.state_dict() for p in regional)
+    for name, tensor in pipeline.network.state_dict().items():
+        torch.testing.assert_close(tensor, (first[name] + second[name]) / 2)
+    result = Runner(pipeline).run(5)
+    assert result.reason == "completed"
+    made = pipeline.manifest().provenance
+    assert made.origin == "merged-average" and len(made.parents) == 2
