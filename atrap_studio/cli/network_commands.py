@@ -6,7 +6,7 @@ Files may come from strangers: every reader used here checks before it builds an
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
 
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.yaml_io import load_graph
@@ -24,29 +24,18 @@ def info(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    from atrap_studio.runtime.exports import export_network
     from atrap_studio.runtime.netfile import load_network
 
-    if not (args.json or args.html or args.onnx):
+    targets = [name for name in (args.json, args.onnx, args.html) if name]
+    if not targets:
         raise AtrapError("say what to write: --json OUT, --html OUT and/or --onnx OUT")
-    network = load_network(args.network)
-    if args.json:
-        from atrap_studio.runtime.netjson import save_network_json
-
-        save_network_json(args.json, network)
-        print(f"{args.network} -> {args.json} (JSON)")
-    if args.onnx:
-        from atrap_studio.runtime.onnx_export import save_network_onnx
-
-        save_network_onnx(args.onnx, network)
-        print(f"{args.network} -> {args.onnx} (ONNX, input 'observation', output 'action')")
-    if args.html:
-        from atrap_studio.runtime.webpage import write_policy_page
-
-        try:
-            write_policy_page(args.html, network, _arm_geometry(args.network, network))
-        except ValueError as exc:
-            raise AtrapError(f"{args.network}: cannot be shown on a web page: {exc}") from None
-        print(f"{args.network} -> {args.html} (web page; open it in a browser)")
+    source = Path(args.network)
+    network = load_network(source)
+    for name, suffix in ((args.json, ".json"), (args.onnx, ".onnx"), (args.html, ".html")):
+        if name:
+            what = export_network(source, network, Path(name), builtin_registry(), suffix)
+            print(f"{source} -> {name} ({what})")
     return 0
 
 
@@ -131,29 +120,3 @@ class _Progress:
 
     def close(self) -> None:
         self.progress.stop()
-
-
-def _arm_geometry(where: str, network: Any) -> Any:
-    """The arm a network was trained on, from the scene its provenance names."""
-    from atrap_studio.ik.chain import ArmGeometry
-
-    scene = network.manifest.provenance.scene
-    if scene is None or scene.type != "scene.robot_arm":
-        found = "no scene" if scene is None else f"scene {scene.type!r}"
-        raise AtrapError(
-            f"{where}: the web page shows robot arms, and this file names {found}; "
-            "export it with --json or --onnx instead"
-        )
-    spec = builtin_registry().get(scene.type)
-    assert spec is not None  # scene.robot_arm is built in
-    props = spec.resolved_props(scene.props)
-    for prop in spec.props:
-        problem = prop.check(props[prop.name])
-        if problem:
-            raise AtrapError(f"{where}: the scene's property {prop.name!r}: {problem[1]}")
-    try:
-        return ArmGeometry.from_props(
-            props["joints"], props["axes"], props["link_lengths"], props["limits_deg"]
-        )
-    except ValueError as exc:
-        raise AtrapError(f"{where}: the scene it names is not a valid arm: {exc}") from None

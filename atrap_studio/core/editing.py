@@ -200,6 +200,27 @@ def set_prop(doc: GraphDocument, node_id: str, name: str, value: Any) -> GraphDo
     return doc.model_copy(update={"nodes": nodes})
 
 
+def retype(
+    doc: GraphDocument, spec: NodeSpec, node_id: str, props: Mapping[str, Any]
+) -> GraphDocument:
+    """Turn a node into one of another type in place (same id, name and place), keeping the
+    links whose ports the new type has too, e.g. an NN Factory into a Load network node."""
+    old = doc.node(node_id)
+    if old is None:
+        raise EditRefused(f"there is no node '{node_id}'")
+    inputs = {p.name for p in spec.inputs}
+    outputs = {p.name for p in spec.outputs}
+    links = [
+        link
+        for link in doc.links
+        if (link.dst.node != node_id or link.dst.port in inputs)
+        and (link.src.node != node_id or link.src.port in outputs)
+    ]
+    node = old.model_copy(update={"type": spec.type, "props": dict(props)})
+    nodes = [node if n.id == node_id else n for n in doc.nodes]
+    return doc.model_copy(update={"nodes": nodes, "links": links})
+
+
 def rename(doc: GraphDocument, node_id: str, name: str) -> GraphDocument:
     """Give a node a new display name (its id, which links use, stays)."""
     check_name(name)

@@ -83,6 +83,34 @@ class Evaluation:
         }
 
 
+def network_meanings(
+    doc: GraphDocument, analysis: Analysis
+) -> tuple[list[PortMeaning], list[PortMeaning]]:
+    """What a valid graph feeds its network and what it expects back, slice by slice.
+
+    Needs only validation's analysis, so the editor can check a network file against the
+    graph before any run.
+    """
+    assert analysis.trainer is not None
+    network_id = doc.links_into(analysis.trainer, "network")[0].src.node
+
+    def meaning(node_id: str, size: int) -> PortMeaning:
+        return PortMeaning(
+            node=node_id,
+            type=analysis.specs[node_id].type,
+            size=size,
+            props=analysis.props[node_id],
+        )
+
+    inputs = [
+        meaning(link.src.node, analysis.outputs[(link.src.node, link.src.port)][0])
+        for link in doc.links_into(network_id, "state")
+    ]
+    destination = doc.links_from(network_id, "action")[0].dst.node
+    outputs = [meaning(destination, analysis.outputs[(network_id, "action")][0])]
+    return inputs, outputs
+
+
 class Pipeline:
     """A graph compiled for running: node implementations, the scene, the network, the trainer.
 
@@ -263,23 +291,7 @@ class Pipeline:
 
     def meanings(self) -> tuple[list[PortMeaning], list[PortMeaning]]:
         """What the graph feeds the network and what it expects back, slice by slice."""
-        analysis = self.analysis
-
-        def meaning(node_id: str, size: int) -> PortMeaning:
-            return PortMeaning(
-                node=node_id,
-                type=analysis.specs[node_id].type,
-                size=size,
-                props=analysis.props[node_id],
-            )
-
-        inputs = [
-            meaning(src, analysis.outputs[(src, port)][0])
-            for src, port in self._arriving[(self.network_id, "state")]
-        ]
-        destinations = [link.dst.node for link in self.doc.links_from(self.network_id, "action")]
-        outputs = [meaning(destinations[0], analysis.outputs[(self.network_id, "action")][0])]
-        return inputs, outputs
+        return network_meanings(self.doc, self.analysis)
 
     def manifest(self, training: dict[str, Any] | None = None) -> NetManifest:
         """What the network's inputs and outputs mean and where it comes from, for its file."""

@@ -26,6 +26,7 @@ from atrap_studio.ui.canvas import Canvas, node_mime
 from atrap_studio.ui.dialogs import ExamplesDialog, HelpDialog
 from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.live_views import LiveViews
+from atrap_studio.ui.network_files import NetworkFiles, is_network_file
 from atrap_studio.ui.palette import QtPalette
 from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
@@ -73,6 +74,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_view = QtWidgets.QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.runs = RunController(registry, parent=self)
+        self.networks = NetworkFiles(self)
 
         self._build_status_bar()
         self.live = LiveViews(self.runs, self.run_label, self.progress, parent=self)
@@ -179,6 +181,22 @@ class MainWindow(QtWidgets.QMainWindow):
             None,
             "Add a saved block to this graph",
         )
+        a(
+            "use_network",
+            "Use &Network File…",
+            self.networks.import_dialog,
+            None,
+            None,
+            "Train on from a network file (one: Load network; several: Merge networks)",
+        )
+        a(
+            "export_network",
+            "E&xport Network…",
+            self.networks.export_dialog,
+            None,
+            None,
+            "Write the trained network as a web page, ONNX, JSON or a network file",
+        )
         a("quit", "&Quit", self.close, key.Quit)
         undo = self.editor.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcuts(QtGui.QKeySequence.keyBindings(key.Undo))
@@ -260,6 +278,9 @@ class MainWindow(QtWidgets.QMainWindow):
             file_menu.addAction(acts[name])
         file_menu.addSeparator()
         for name in ("save_block", "insert_block"):
+            file_menu.addAction(acts[name])
+        file_menu.addSeparator()
+        for name in ("use_network", "export_network"):
             file_menu.addAction(acts[name])
         file_menu.addSeparator()
         file_menu.addAction(acts["quit"])
@@ -538,9 +559,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.open_file(Path(text))
 
     def drop_files(self, paths: list[str], at: tuple[float, float]) -> None:
-        """A graph dropped on the canvas opens; a block file is inserted where it fell."""
+        """A graph dropped on the canvas opens; a block file is inserted where it fell; network
+        files become the graph's network (several are merged)."""
+        networks = [Path(name) for name in paths if is_network_file(Path(name))]
+        if networks:
+            self.networks.use_files(networks, at)
         for name in paths:
             path = Path(name)
+            if path in networks:
+                continue
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:

@@ -265,9 +265,30 @@ def _scalar_widget(kind: str, prop: PropSpec, value: Any) -> QtWidgets.QWidget:
         combo.addItems(list(prop.choices))
         widget = combo
     else:
-        widget = QtWidgets.QLineEdit()
+        line = QtWidgets.QLineEdit()
+        if prop.file_types:
+            _add_browse(line, prop)
+        widget = line
     _show_value(widget, value)
     return widget
+
+
+def _add_browse(line: QtWidgets.QLineEdit, prop: PropSpec) -> None:
+    """A folder button inside the field that picks the file and commits it."""
+    icon = line.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_DirOpenIcon)
+    browse = line.addAction(icon, QtWidgets.QLineEdit.ActionPosition.TrailingPosition)
+    browse.setToolTip("Choose a file…")
+    patterns = " ".join(f"*{suffix}" for suffix in prop.file_types)
+
+    def choose() -> None:
+        name, _ = QtWidgets.QFileDialog.getOpenFileName(
+            line, f"Choose {prop.name}", line.text(), f"{prop.name} ({patterns})"
+        )
+        if name:
+            line.setText(name)
+            line.editingFinished.emit()
+
+    browse.triggered.connect(choose)
 
 
 def _show_value(widget: QtWidgets.QWidget, value: Any) -> None:

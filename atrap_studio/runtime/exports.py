@@ -1,0 +1,84 @@
+"""Writing a network in the format a file name asks for: one place for the CLI and the editor."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.registry import Registry
+from atrap_studio.ik.chain import ArmGeometry
+from atrap_studio.runtime.netfile import SUFFIX, LoadedNetwork, NetManifest
+
+#: What each suffix writes, as the user would call it.
+FORMATS: dict[str, str] = {
+    ".json": "readable JSON",
+    ".html": "a web page that runs the policy",
+    ".onnx": "ONNX, for other runtimes",
+    SUFFIX: "an ATRAP network file",
+}
+
+
+def export_network(
+    source: Path,
+    network: LoadedNetwork,
+    target: Path,
+    registry: Registry,
+    suffix: str | None = None,
+) -> str:
+    """Write ``network`` (read from ``source``) to ``target`` in the format ``suffix`` names
+    (one of FORMATS; by default the target's own suffix).
+
+    Returns what was written, in words.
+
+    Raises:
+        AtrapError: an unknown suffix, or a network the format cannot hold (a web page shows
+            robot arms only); nothing is written then.
+    """
+    suffix = (suffix or target.suffix).lower()
+    if suffix == ".json":
+        from atrap_studio.runtime.netjson import save_network_json
+
+        save_network_json(target, network)
+    elif suffix == ".onnx":
+        from atrap_studio.runtime.onnx_export import save_network_onnx
+
+        save_network_onnx(target, network)
+    elif suffix == ".html":
+        from atrap_studio.runtime.webpage import write_policy_page
+
+        geometry = arm_geometry(source, network.manifest, registry)
+        try:
+            write_policy_page(target, network, geometry)
+        except ValueError as exc:
+            raise AtrapError(f"{source}: cannot be shown on a web page: {exc}") from None
+    elif suffix == SUFFIX:
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+    else:
+        known = ", ".join(FORMATS)
+        raise AtrapError(f"{target.name}: unknown format {suffix or '(none)'}; use {known}")
+    return FORMATS[suffix]
+
+
+def arm_geometry(source: Path, manifest: NetManifest, registry: Registry) -> ArmGeometry:
+    """The arm a network was trained on, from the scene its provenance names."""
+    scene = manifest.provenance.scene
+    spec = registry.get(scene.type) if scene is not None else None
+    if scene is None or spec is None or scene.type != "scene.robot_arm":
+        found = "no scene" if scene is None else f"scene {scene.type!r}"
+        raise AtrapError(
+            f"{source}: the web page shows robot arms, and this file names {found}; "
+            "export it as JSON or ONNX instead"
+        )
+    props = spec.resolved_props(scene.props)
+    for prop in spec.props:
+        problem = prop.check(props[prop.name])
+        if problem:
+            raise AtrapError(f"{source}: the scene's property {prop.name!r}: {problem[1]}")
+    try:
+        return ArmGeometry.from_props(
+            props["joints"], props["axes"], props["link_lengths"], props["limits_deg"]
+        )
+    except ValueError as exc:
+        raise AtrapError(f"{source}: the scene it names is not a valid arm: {exc}") from None
