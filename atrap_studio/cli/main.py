@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from atrap_studio import __version__
+from atrap_studio.cli import crowd_commands
 from atrap_studio.core.errors import AtrapError
 
 
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--graph", help="the scene graph for networks that carry none")
     merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     merge.add_argument("--quiet", action="store_true", help="no progress bar")
+    crowd_commands.add_parsers(commands)
     return parser
 
 
@@ -162,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": network_commands.export,
         "import": network_commands.import_network,
         "merge": network_commands.merge,
+        "crowd": crowd_commands.dispatch,
     }[args.command]
     try:
         return handler(args)

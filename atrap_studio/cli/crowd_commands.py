@@ -1,0 +1,226 @@
+"""``atrap crowd``: train one network with a crowd of PCs on Flower.
+
+``serve`` runs the aggregator, ``key`` makes a peer's key pair, ``join`` makes this PC a peer,
+``local`` runs a whole crowd on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from atrap_studio.core.errors import AtrapError
+
+if TYPE_CHECKING:
+    from atrap_studio.crowd.status import CrowdStatus
+
+
+def _settings(args: argparse.Namespace) -> dict[str, str | int | float]:
+    return {
+        "strategy": args.strategy,
+        "local-steps": args.local_steps,
+        "round-timeout": float(args.round_timeout),
+        "seed": args.seed,
+    }
+
+
+def _printer(started: float) -> Callable[[CrowdStatus], None]:
+    """Prints each finished round once."""
+    shown = 0
+
+    def show(status: CrowdStatus) -> None:
+        nonlocal shown
+        for record in status.rounds[shown:]:
+            score = (
+                f"{record.median_error_mm:.2f} mm median, {record.success_rate:.1%} reached"
+                if record.median_error_mm is not None
+                else "no update merged"
+            )
+            left = {**record.dropped, **record.failed, **dict.fromkeys(record.missing, "no reply")}
+            out = "".join(f"\n    left out {node}: {why}" for node, why in left.items())
+            print(
+                f"  round {record.round}/{status.rounds_planned}: {len(record.peers)} peer(s), "
+                f"{score}  [{time.monotonic() - started:.0f} s]{out}",
+                flush=True,
+            )
+        shown = len(status.rounds)
+
+    return show
+
+
+def local(args: argparse.Namespace) -> int:
+    from atrap_studio.crowd.local import run_local_crowd
+
+    folder = Path(args.folder or f"runs/crowd-{Path(args.graph).stem}")
+    print(
+        f"a crowd of {args.peers} peer(s) on this machine, {args.rounds} round(s); "
+        f"TLS and peer keys in {folder}",
+        flush=True,
+    )
+    started = time.monotonic()
+    status = run_local_crowd(
+        Path(args.graph),
+        folder,
+        peers=args.peers,
+        rounds=args.rounds,
+        settings=_settings(args) | {"eval-episodes": args.episodes},
+        split=not args.same_world,
+        on_status=_printer(started),
+    )
+    print(f"merged network: {folder / 'rounds' / 'network.atrapnet'} ({status.state})")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from atrap_studio.crowd.processes import Aggregator, CrowdFolder
+
+    folder = CrowdFolder(Path(args.folder))
+    folder.prepare(["localhost", "127.0.0.1", *args.name])
+    aggregator = Aggregator(folder, host=args.host, port=args.port)
+    aggregator.start()
+    try:
+        registered = aggregator.register_all()
+        print(
+            f"aggregator listening on {args.host}:{args.port} (TLS)\n"
+            f"  give peers the certificate {folder.certs.ca}\n"
+            f"  {len(registered)} peer key(s) registered from {folder.peers}",
+            flush=True,
+        )
+        if not registered:
+            raise AtrapError(
+                f"no peer may join: put each peer's public key (from `atrap crowd key`) in "
+                f"{folder.peers}"
+            )
+        run_id = aggregator.submit(
+            {
+                "graph-file": str(Path(args.graph).resolve()),
+                "out-dir": str(folder.rounds.resolve()),
+                "num-rounds": args.rounds,
+                "min-peers": args.min_peers,
+                "eval-episodes": args.episodes,
+                **_settings(args),
+            }
+        )
+        print(f"waiting for {args.min_peers} peer(s), then {args.rounds} round(s)", flush=True)
+        aggregator.wait(run_id, timeout=args.timeout, on_status=_printer(time.monotonic()))
+    finally:
+        aggregator.stop()
+    print(f"merged network: {folder.rounds / 'network.atrapnet'}")
+    return 0
+
+
+def join(args: argparse.Namespace) -> int:
+    from atrap_studio.crowd.processes import CrowdFolder, free_port, start_peer
+
+    region, regions = _region(args.region)
+    folder = CrowdFolder(Path(args.folder))
+    peer = start_peer(
+        folder,
+        "peer",
+        address=args.address,
+        ca=Path(args.ca),
+        key=Path(args.key),
+        graph=Path(args.graph),
+        region=region,
+        regions=regions,
+        port=args.port or free_port(),
+        threads=args.threads,
+    )
+    print(f"joined {args.address} as a peer (log: {peer.log}); Ctrl+C leaves", flush=True)
+    try:
+        code = peer.popen.wait()
+    finally:
+        peer.stop()
+    if code != 0:
+        raise AtrapError(f"the peer stopped (exit {code}):\n{peer.tail()}")
+    return 0
+
+
+def key(args: argparse.Namespace) -> int:
+    from atrap_studio.crowd.security import make_peer_key
+
+    path = Path(args.out)
+    if path.exists():
+        raise AtrapError(f"{path} exists; choose another name (a key is never overwritten)")
+    public = make_peer_key(path)
+    print(f"private key: {path} (keep it on this PC)\npublic key:  {public} (send it to the "
+          "aggregator's owner, who puts it in the crowd's peers/ folder)")  # fmt: skip
+    if args.register_in:
+        shutil.copyfile(public, Path(args.register_in) / public.name)
+    return 0
+
+
+def _region(text: str | None) -> tuple[int, int]:
+    """``k/K`` (1-based, as people count) → (k - 1, K)."""
+    if not text:
+        return 0, 1
+    try:
+        number, _, count = text.partition("/")
+        region, regions = int(number), int(count)
+    except ValueError:
+        raise AtrapError(f"--region {text!r}: write it as k/K, e.g. 2/4") from None
+    if not 1 <= region <= regions <= 64:
+        raise AtrapError(f"--region {text!r}: k must be between 1 and K (at most 64)")
+    return region - 1, regions
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    crowd = commands.add_parser("crowd", help="train one network with a crowd of PCs (Flower)")
+    sub = crowd.add_subparsers(dest="crowd_command", required=True)
+
+    def run_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--rounds", type=int, default=10, help="exchange rounds")
+        parser.add_argument("--local-steps", type=int, default=50, help="updates per round")
+        parser.add_argument(
+            "--strategy",
+            choices=("fedavg", "trimmed", "median", "krum"),
+            default="fedavg",
+            help="how updates are merged (trimmed, median, krum: robust to bad peers)",
+        )
+        parser.add_argument("--round-timeout", type=float, default=600, help="seconds per round")
+        parser.add_argument("--episodes", type=int, default=1024, help="test episodes per round")
+        parser.add_argument("--seed", type=int, default=0)
+
+    serve_ = sub.add_parser("serve", help="run the aggregator (Flower's SuperLink)")
+    serve_.add_argument("graph", help="graph file: its network is the crowd's")
+    serve_.add_argument("--folder", default="crowd", help="certificates, peer keys, networks")
+    serve_.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    serve_.add_argument("--port", type=int, default=9092)
+    serve_.add_argument(
+        "--name", action="append", default=[], help="a host name or IP peers dial (repeatable)"
+    )
+    serve_.add_argument("--min-peers", type=int, default=2, help="peers to wait for")
+    serve_.add_argument("--timeout", type=float, default=24 * 3600, help="give up after (s)")
+    run_options(serve_)
+
+    join_ = sub.add_parser("join", help="make this PC a peer (Flower's SuperNode)")
+    join_.add_argument("address", metavar="HOST:PORT")
+    join_.add_argument("graph", help="this peer's own graph (its scene)")
+    join_.add_argument("--ca", required=True, help="the crowd's ca.crt")
+    join_.add_argument("--key", required=True, help="this peer's private key")
+    join_.add_argument("--region", metavar="k/K", help="train region k of K of the world")
+    join_.add_argument("--folder", default="crowd-peer", help="logs and Flower's state")
+    join_.add_argument("--port", type=int, help="local port for Flower's runtime (default: free)")
+    join_.add_argument("--threads", type=int, default=1)
+
+    key_ = sub.add_parser("key", help="make a peer's key pair")
+    key_.add_argument("out", help="private key file (the public one gets .pub)")
+    key_.add_argument("--register-in", metavar="PEERS_DIR", help="also copy the public key there")
+
+    local_ = sub.add_parser("local", help="a whole crowd on this machine, for trying it out")
+    local_.add_argument("graph")
+    local_.add_argument("--peers", type=int, default=2)
+    local_.add_argument("--folder", help="where it keeps everything (default runs/crowd-NAME)")
+    local_.add_argument(
+        "--same-world", action="store_true", help="every peer trains the whole world"
+    )
+    run_options(local_)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    handlers = {"serve": serve, "join": join, "key": key, "local": local}
+    return handlers[args.crowd_command](args)

@@ -1,0 +1,249 @@
+"""Flower's ServerApp and ClientApp for ATRAP graphs.
+
+The ClientApp runs on each peer (a SuperNode): it rebuilds the peer's own graph — its region of
+the world — loads the crowd's network, trains it for a few updates and sends it back. The
+ServerApp runs beside the aggregator (the SuperLink): it starts from the graph's freshly built
+network, lets a shipped strategy merge the updates that pass the guard, scores the merged
+network on the whole world after every round and saves it as an ``.atrapnet``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from logging import INFO, WARNING
+from pathlib import Path
+from typing import Any
+
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.common import log
+from flwr.serverapp import Grid, ServerApp
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.errors import AtrapError, RunError
+from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.crowd.guard import STRATEGIES, guarded, update_problem
+from atrap_studio.crowd.status import CrowdStatus, RoundRecord
+from atrap_studio.nodes import builtin_registry
+from atrap_studio.runtime.context import derive_seed
+from atrap_studio.runtime.netfile import save_network
+from atrap_studio.runtime.pipeline import Pipeline
+
+#: Every run setting with its default; the app's pyproject declares exactly these.
+RUN_CONFIG: dict[str, str | int | float] = {
+    "graph-file": "",
+    "out-dir": "",
+    "num-rounds": 3,
+    "local-steps": 50,
+    "strategy": "fedavg",
+    "trim-beta": 0.2,
+    "min-peers": 2,
+    "round-timeout": 600.0,
+    "poll-interval": 0.5,
+    "eval-episodes": 1024,
+    "seed": 0,
+}
+
+client_app = ClientApp()
+server_app = ServerApp()
+
+
+def with_region(doc: GraphDocument, region: int, regions: int) -> GraphDocument:
+    """``doc`` with its robot arm (if any) training on region ``region`` of ``regions``."""
+    changed = doc.model_copy(deep=True)
+    for node in changed.nodes:
+        if node.type == "scene.robot_arm":
+            node.props.update(region=region, regions=regions)
+    return changed
+
+
+# -- the peer --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A peer's own set-up, from its SuperNode's node config."""
+
+    graph: Path
+    region: int
+    regions: int
+    threads: int
+
+    @classmethod
+    def from_node_config(cls, config: Any) -> Peer:
+        graph = str(config.get("graph", ""))
+        if not graph:
+            raise AtrapError("this peer was started without a graph (node config 'graph')")
+        return cls(
+            Path(graph),
+            int(config.get("region", 0)),
+            int(config.get("regions", 1)),
+            int(config.get("threads", 1)),
+        )
+
+    def pipeline(self, seed: int) -> Pipeline:
+        doc = load_graph(self.graph)
+        if self.regions > 1:
+            doc = with_region(doc, self.region, self.regions)
+        return Pipeline(doc, builtin_registry(), seed=seed, source=str(self.graph))
+
+
+@client_app.train()
+def train(message: Message, context: Context) -> Message:
+    """Train the crowd's network on this peer's scene for ``local-steps`` updates."""
+    peer = Peer.from_node_config(context.node_config)
+    torch.set_num_threads(peer.threads)
+    settings = context.run_config
+    server_round = int(str(message.content.config_records["config"]["server-round"]))
+    local_steps = int(settings["local-steps"])
+    seed = derive_seed(int(settings["seed"]), f"peer/{peer.region}", server_round)
+    pipeline = peer.pipeline(seed)
+    state = message.content.array_records["arrays"].to_torch_state_dict()
+    expected = {name: tuple(t.shape) for name, t in pipeline.network.state_dict().items()}
+    problem = update_problem({k: v.numpy() for k, v in state.items()}, expected)
+    if problem:
+        raise AtrapError(f"the crowd's network does not fit this peer's graph: {problem}")
+    pipeline.network.load_state_dict(state)
+    trainer = pipeline.trainer
+    trainer.plan(int(settings["num-rounds"]) * local_steps)
+    first = (server_round - 1) * local_steps
+    losses = []
+    for step in range(first, first + local_steps):
+        loss = float(trainer.step(step)["loss/total"])
+        if not math.isfinite(loss):
+            raise RunError(f"training diverged on this peer at round {server_round}")
+        losses.append(loss)
+    with torch.no_grad():
+        own = pipeline.evaluate(trainer.policy, 256, derive_seed(server_round, "peer-test"))
+    region = pipeline.scene.region.label if hasattr(pipeline.scene, "region") else ""
+    reply = RecordDict(
+        {
+            "arrays": ArrayRecord(pipeline.network.state_dict()),
+            "metrics": MetricRecord(
+                {
+                    "num-examples": local_steps * trainer.env_steps_per_update,
+                    "train-loss": sum(losses) / len(losses),
+                    "local-median-mm": own.summary()["median_error_mm"],
+                }
+            ),
+            "peer": ConfigRecord({"variant": region}),
+        }
+    )
+    return Message(reply, reply_to=message)
+
+
+# -- the aggregator ----------------------------------------------------------------------------
+
+
+class FastPollGrid:
+    """The Grid with a shorter wait between polls for replies (Flower's own waits 3 s), using
+    its public push/pull calls only."""
+
+    def __init__(self, grid: Grid, interval: float) -> None:
+        self._grid = grid
+        self._interval = interval
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._grid, name)
+
+    def send_and_receive(
+        self, messages: Iterable[Message], *, timeout: float | None = None
+    ) -> Iterable[Message]:
+        pending = set(self._grid.push_messages(messages))
+        end = time.monotonic() + (timeout if timeout is not None else math.inf)
+        replies: list[Message] = []
+        while pending and time.monotonic() < end:
+            arrived = list(self._grid.pull_messages(pending))
+            replies.extend(arrived)
+            pending -= {m.metadata.reply_to_message_id for m in arrived}
+            if pending:
+                time.sleep(self._interval)
+        if pending:
+            log(WARNING, "%d peer(s) did not answer within %s s", len(pending), timeout)
+        return replies
+
+
+@server_app.main()
+def main(grid: Grid, context: Context) -> None:
+    """Run the crowd's rounds; the status and every round's network go to ``out-dir``."""
+    settings = context.run_config
+    graph = Path(str(settings["graph-file"]))
+    out = Path(str(settings["out-dir"]))
+    out.mkdir(parents=True, exist_ok=True)
+    rounds = int(settings["num-rounds"])
+    name = str(settings["strategy"])
+    status = CrowdStatus(graph=str(graph), strategy=name, rounds_planned=rounds, state="running")
+    status.save(out)
+    try:
+        pipeline = Pipeline(
+            with_region(load_graph(graph), 0, 1),
+            builtin_registry(),
+            seed=int(settings["seed"]),
+            source=str(graph),
+        )
+        expected = {k: tuple(t.shape) for k, t in pipeline.network.state_dict().items()}
+        started = time.perf_counter()
+        episodes = int(settings["eval-episodes"])
+
+        def on_round(record: RoundRecord, arrays: ArrayRecord | None) -> None:
+            if arrays is not None:
+                pipeline.network.load_state_dict(arrays.to_torch_state_dict())
+                with torch.no_grad():
+                    score = pipeline.evaluate(pipeline.network, episodes, 7).summary()
+                record.median_error_mm = score["median_error_mm"]
+                record.success_rate = score["success_rate"]
+                record.network = str(_save_round(pipeline, out, record, rounds, score))
+            record.seconds = time.perf_counter() - started
+            status.rounds.append(record)
+            status.save(out)
+            log(INFO, "round %s: merged network %.2f mm", record.round, record.median_error_mm)
+
+        minimum = int(settings["min-peers"])
+        options: dict[str, Any] = {
+            "fraction_train": 1.0,
+            "fraction_evaluate": 0.0,
+            "min_train_nodes": minimum,
+            "min_available_nodes": minimum,
+        }
+        if name == "trimmed":
+            options["beta"] = float(settings["trim-beta"])
+        if name not in STRATEGIES:
+            raise AtrapError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+        strategy = guarded(STRATEGIES[name], expected, on_round, **options)
+        strategy.start(
+            grid=FastPollGrid(grid, float(settings["poll-interval"])),  # type: ignore[arg-type]
+            initial_arrays=ArrayRecord(pipeline.network.state_dict()),
+            num_rounds=rounds,
+            timeout=float(settings["round-timeout"]),
+        )
+    except Exception as exc:
+        status.state, status.message = "failed", f"{type(exc).__name__}: {exc}"
+        status.save(out)
+        raise
+    status.state = "finished"
+    status.save(out)
+
+
+def _save_round(
+    pipeline: Pipeline, out: Path, record: RoundRecord, rounds: int, score: dict[str, float]
+) -> Path:
+    """The merged network of a round, as a network file saying it came from the crowd."""
+    manifest = pipeline.manifest(
+        {"crowd_round": record.round, "peers": len(record.peers), "evaluation": score}
+    )
+    variants = sorted({v for v in record.peers.values() if v})
+    provenance = manifest.provenance.model_copy(
+        update={
+            "origin": "crowd",
+            "variant": f"crowd round {record.round} of {rounds}: {' + '.join(variants)}"[:500],
+        }
+    )
+    manifest = manifest.model_copy(update={"provenance": provenance})
+    path = out / f"round-{record.round:03d}.atrapnet"
+    save_network(path, pipeline.network, manifest)
+    save_network(out / "network.atrapnet", pipeline.network, manifest)
+    return path

@@ -1,0 +1,133 @@
+"""Robustness against bad peers: malformed updates are left out of a round, never aggregated.
+
+Flower's strategies aggregate whatever arrives; a NaN spreads into the merged network and a
+wrong shape crashes the aggregator. Every reply is checked here first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from logging import INFO, WARNING
+from typing import Any
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Message
+from flwr.common import log
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Krum
+
+from atrap_studio.crowd.status import RoundRecord
+
+STRATEGIES: dict[str, type[FedAvg]] = {
+    "fedavg": FedAvg,
+    "trimmed": FedTrimmedAvg,
+    "median": FedMedian,
+    "krum": Krum,
+}
+WEIGHT_KEY = "num-examples"
+
+
+def update_problem(
+    arrays: Mapping[str, np.ndarray], expected: Mapping[str, tuple[int, ...]]
+) -> str | None:
+    """Why an update cannot be aggregated (names, shapes, dtype, finiteness), or None."""
+    missing = sorted(set(expected) - set(arrays))
+    extra = sorted(set(arrays) - set(expected))
+    if missing or extra:
+        return f"its parameters differ: missing {missing}, unexpected {extra}"
+    for name, shape in expected.items():
+        value = arrays[name]
+        if tuple(value.shape) != tuple(shape):
+            return f"{name} has shape {list(value.shape)}, expected {list(shape)}"
+        if value.dtype != np.float32:
+            return f"{name} is {value.dtype}, expected float32"
+        if not np.isfinite(value).all():
+            return f"{name} holds NaN or infinite values"
+    return None
+
+
+def reply_problem(message: Message, expected: Mapping[str, tuple[int, ...]]) -> str | None:
+    """Why a training reply cannot be aggregated, or None."""
+    content = message.content
+    if len(content.array_records) != 1:
+        return f"it holds {len(content.array_records)} array records, expected 1"
+    record = next(iter(content.array_records.values()))
+    problem = update_problem({name: array.numpy() for name, array in record.items()}, expected)
+    if problem:
+        return problem
+    metrics = list(content.metric_records.values())
+    weight = metrics[0].get(WEIGHT_KEY) if len(metrics) == 1 else None
+    if not isinstance(weight, int | float) or not math.isfinite(weight) or weight <= 0:
+        return f"its '{WEIGHT_KEY}' is {weight!r}, expected a positive number"
+    return None
+
+
+def guarded(
+    base: type[FedAvg],
+    expected: Mapping[str, tuple[int, ...]],
+    on_round: Callable[[RoundRecord, ArrayRecord | None], None],
+    **options: Any,
+) -> FedAvg:
+    """A shipped strategy that checks every reply first and reports each round.
+
+    After the first round it samples whoever is connected (at least one peer), so a peer that
+    leaves does not stall the rounds after it.
+    """
+
+    class Guarded(base):  # type: ignore[valid-type, misc]
+        def configure_train(
+            self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+        ) -> Iterable[Message]:
+            if server_round > 1:
+                self.min_available_nodes = self.min_train_nodes = 1
+            messages = list(super().configure_train(server_round, arrays, config, grid))
+            self.sampled = [str(m.metadata.dst_node_id) for m in messages]
+            return messages
+
+        def aggregate_train(
+            self, server_round: int, replies: Iterable[Message]
+        ) -> tuple[ArrayRecord | None, Any]:
+            record = RoundRecord(round=server_round)
+            kept = []
+            unattributed = []  # the SuperLink answers for a vanished peer as node 1
+            for message in replies:
+                node = str(message.metadata.src_node_id)
+                if message.has_error():
+                    reason = message.error.reason or "no reason given"
+                    if node in self.sampled:
+                        record.failed[node] = reason
+                    else:
+                        unattributed.append(reason)
+                    continue
+                problem = reply_problem(message, expected)
+                if problem:
+                    record.dropped[node] = problem
+                    log(WARNING, "round %s: left out peer %s: %s", server_round, node, problem)
+                    continue
+                about = message.content.config_records.get("peer")
+                record.peers[node] = str(about.get("variant", "")) if about else ""
+                kept.append(message)
+            answered = set(record.peers) | set(record.dropped) | set(record.failed)
+            silent = [n for n in self.sampled if n not in answered]
+            if unattributed:
+                record.failed |= {node: unattributed[0] for node in silent}
+            else:
+                record.missing = silent
+            left_out = sorted({*record.dropped, *record.failed, *record.missing})
+            log(
+                INFO,
+                "round %s: merged %s, left out %s",
+                server_round,
+                sorted(record.peers),
+                left_out,
+            )
+            arrays: ArrayRecord | None = None
+            metrics: Any = None
+            if kept:
+                arrays, metrics = super().aggregate_train(server_round, kept)
+            on_round(record, arrays)
+            return arrays, metrics
+
+    Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"
+    return Guarded(**options)

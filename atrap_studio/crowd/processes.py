@@ -1,0 +1,347 @@
+"""Starting Flower's processes for a crowd: the aggregator (SuperLink), peers (SuperNodes) and
+runs, each on real processes talking TLS, with only registered peer keys allowed in.
+
+Everything Flower writes (its CLI configuration, the app bundle it unpacks, its state) stays
+in the crowd's folder: ``FLWR_HOME`` points there, never at the user's home.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.yaml_io import write_text_atomic
+from atrap_studio.crowd.apps import RUN_CONFIG
+from atrap_studio.crowd.security import Certificates, make_certificates
+from atrap_studio.crowd.status import CrowdStatus, read_status
+
+FEDERATION = "atrap"
+#: Telemetry and update checks off (the crowd may run offline); the SuperNode's own executor
+#: picks up work every 0.1 s instead of every second.
+FLOWER_ENV = {
+    "FLWR_TELEMETRY_ENABLED": "0",
+    "FLWR_DISABLE_UPDATE_CHECK": "1",
+    "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": "0.1",
+}
+START_TIMEOUT_S = 60.0
+
+
+class CrowdError(AtrapError):
+    """A crowd process could not start or a run failed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class CrowdFolder:
+    """Where one crowd keeps its certificates, registered peer keys, state, logs and networks."""
+
+    root: Path
+
+    @property
+    def home(self) -> Path:
+        return self.root / "flower"
+
+    @property
+    def certs(self) -> Certificates:
+        return Certificates.in_folder(self.root / "certs")
+
+    @property
+    def peers(self) -> Path:
+        return self.root / "peers"
+
+    @property
+    def rounds(self) -> Path:
+        return self.root / "rounds"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def app(self) -> Path:
+        return self.root / "app"
+
+    def prepare(self, hosts: Sequence[str]) -> None:
+        """Create the folders, the certificates (once) and the app bundle's folder."""
+        for folder in (self.home, self.peers, self.rounds, self.logs, self.app):
+            folder.mkdir(parents=True, exist_ok=True)
+        if not self.certs.exist():
+            make_certificates(self.root / "certs", hosts)
+        write_app(self.app)
+
+    def env(self) -> dict[str, str]:
+        """Flower's processes start each other by command name: ours must come first."""
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        return {**os.environ, **FLOWER_ENV, "FLWR_HOME": str(self.home), "PATH": path}
+
+
+def write_app(folder: Path) -> None:
+    """The Flower app bundle: only a pyproject naming our installed apps and their settings."""
+    settings = "\n".join(f"{key} = {_toml(value)}" for key, value in RUN_CONFIG.items())
+    text = f"""[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "atrap-crowd"
+version = "1.0.0"
+description = "ATRAP Studio crowd training (the code is the installed atrap_studio package)"
+license = "MIT"
+dependencies = []
+
+[tool.flwr.app]
+publisher = "atrap"
+
+[tool.flwr.app.components]
+serverapp = "atrap_studio.crowd.apps:server_app"
+clientapp = "atrap_studio.crowd.apps:client_app"
+
+[tool.flwr.app.config]
+{settings}
+"""
+    write_text_atomic(text, folder / "pyproject.toml")
+
+
+def tool(name: str) -> str:
+    """A Flower command installed beside this Python (the virtual environment's)."""
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise CrowdError(f"Flower's {name!r} command is not installed (pip install flwr)")
+    return found
+
+
+class Process:
+    """A Flower process whose output goes to a log file; stopped and reaped on ``stop``."""
+
+    def __init__(self, name: str, command: list[str], env: Mapping[str, str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        self._handle: IO[bytes] = log.open("ab")
+        self.popen = subprocess.Popen(
+            command, env=dict(env), stdout=self._handle, stderr=subprocess.STDOUT
+        )
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.alive():
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._handle.close()
+
+
+class Aggregator:
+    """The SuperLink with TLS and peer authentication, and the runs submitted to it."""
+
+    def __init__(self, folder: CrowdFolder, *, host: str = "127.0.0.1", port: int = 9092) -> None:
+        self.folder = folder
+        self.host = host
+        self.port = port
+        self.process: Process | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{'127.0.0.1' if self.host in ('0.0.0.0', '::') else self.host}:{self.port}"
+
+    def start(self) -> None:
+        folder = self.folder
+        certs = folder.certs
+        command = [
+            tool("flower-superlink"),
+            "--ssl-ca-certfile", str(certs.ca),
+            "--ssl-certfile", str(certs.certificate),
+            "--ssl-keyfile", str(certs.key),
+            "--enable-supernode-auth",
+            "--disable-runtime-dependency-installation",  # never download packages
+            "--database", str(folder.root / "state.db"),
+            "--host", self.host,
+            "--port", str(self.port),
+        ]  # fmt: skip
+        self.process = Process("aggregator", command, folder.env(), folder.logs / "aggregator.log")
+        _wait_listening(self.process, "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host,
+                        self.port)  # fmt: skip
+        config = f"""[superlink]
+default = "{FEDERATION}"
+
+[superlink.{FEDERATION}]
+address = "{self.address}"
+root-certificates = {_toml(str(certs.ca.resolve()))}
+"""
+        write_text_atomic(config, folder.home / "config.toml")
+
+    def register(self, public_key: Path) -> str:
+        """Allow the peer holding the private half of ``public_key`` to join; its node id."""
+        reply = self._flwr("supernode", "register", str(public_key), FEDERATION, "--format", "json")
+        if not reply.get("success"):
+            raise CrowdError(f"{public_key}: Flower refused to register it: {reply}")
+        return str(reply.get("node-id", ""))
+
+    def register_all(self) -> list[str]:
+        """Register every public key in the crowd's ``peers`` folder."""
+        return [self.register(key) for key in sorted(self.folder.peers.glob("*.pub"))]
+
+    def submit(self, settings: Mapping[str, str | int | float]) -> str:
+        """Start a run with ``settings`` (keys of RUN_CONFIG); its run id."""
+        unknown = set(settings) - set(RUN_CONFIG)
+        if unknown:
+            raise CrowdError(f"unknown crowd settings: {', '.join(sorted(unknown))}")
+        overrides = self.folder.root / "run-config.toml"
+        write_text_atomic(
+            "\n".join(f"{k} = {_toml(v)}" for k, v in settings.items()) + "\n", overrides
+        )
+        reply = self._flwr(
+            "run", str(self.folder.app), FEDERATION, "--run-config", str(overrides),
+            "--format", "json",
+        )  # fmt: skip
+        if not reply.get("success", True) or "run-id" not in reply:
+            raise CrowdError(f"Flower did not start the run: {reply}")
+        return str(reply["run-id"])
+
+    def run_state(self, run_id: str) -> str:
+        """Flower's status of a run, e.g. ``running`` or ``finished:completed``."""
+        reply = self._flwr("ls", "--run-id", run_id, "--format", "json")
+        runs = reply.get("runs")
+        first = runs[0] if isinstance(runs, list) and runs else {}
+        return str(first.get("status", "unknown")) if isinstance(first, dict) else "unknown"
+
+    def wait(
+        self,
+        run_id: str,
+        *,
+        timeout: float,
+        on_status: Callable[[CrowdStatus], None] | None = None,
+    ) -> CrowdStatus:
+        """Follow a run until Flower says it finished; the crowd's final status."""
+        deadline = time.monotonic() + timeout
+        seen = -1
+        state = "running"
+        while time.monotonic() < deadline:
+            status = read_status(self.folder.rounds)
+            if status is not None and on_status is not None and len(status.rounds) != seen:
+                seen = len(status.rounds)
+                on_status(status)
+            if self.process is not None and not self.process.alive():
+                raise CrowdError(f"the aggregator stopped:\n{self.process.tail()}")
+            state = self.run_state(run_id)
+            if state.startswith("finished"):
+                break
+            time.sleep(1.0)
+        else:
+            self._flwr("stop", run_id, FEDERATION, check=False)
+            raise CrowdError(
+                f"the crowd run did not finish within {timeout:.0f} s (Flower: {state})"
+            )
+        status = read_status(self.folder.rounds) or CrowdStatus(state="failed")
+        if on_status is not None and len(status.rounds) != seen:
+            on_status(status)
+        if state != "finished:completed" or status.state != "finished":
+            detail = status.message or state
+            raise CrowdError(f"the crowd run failed: {detail}")
+        return status
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def _flwr(self, *args: str, check: bool = True) -> dict[str, object]:
+        done = subprocess.run(
+            [tool("flwr"), *args],
+            env=self.folder.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        try:
+            reply: dict[str, object] = json.loads(done.stdout or "{}")
+        except json.JSONDecodeError:
+            reply = {}
+        if check and (done.returncode != 0 or not isinstance(reply, dict)):
+            message = (done.stdout + done.stderr).strip()[-2000:]
+            raise CrowdError(f"flwr {' '.join(args[:2])} failed: {message}")
+        return reply
+
+
+def start_peer(
+    folder: CrowdFolder,
+    name: str,
+    *,
+    address: str,
+    ca: Path,
+    key: Path,
+    graph: Path,
+    region: int = 0,
+    regions: int = 1,
+    port: int = 9094,
+    threads: int = 1,
+) -> Process:
+    """A SuperNode that dials ``address`` and trains ``graph`` (on one region of it)."""
+    node_config = " ".join(
+        [
+            f"graph={_toml(str(graph.resolve()))}",
+            f"region={region}",
+            f"regions={regions}",
+            f"threads={threads}",
+        ]
+    )
+    command = [
+        tool("flower-supernode"),
+        "--superlink", address,
+        "--root-certificates", str(ca.resolve()),
+        "--auth-supernode-private-key", str(key.resolve()),
+        "--node-config", node_config,
+        "--port", str(port),
+    ]  # fmt: skip
+    folder.logs.mkdir(parents=True, exist_ok=True)
+    return Process(name, command, folder.env(), folder.logs / f"{name}.log")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for the local Runtime API of each peer)."""
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_listening(process: Process, host: str, port: int) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise CrowdError(f"the {process.name} did not start:\n{process.tail()}")
+        with contextlib.closing(socket.socket()) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    process.stop()
+    raise CrowdError(f"the {process.name} did not listen on {host}:{port} within a minute")
+
+
+def _toml(value: str | int | float) -> str:
+    """A TOML value; strings as basic strings (JSON escapes are valid TOML escapes)."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)

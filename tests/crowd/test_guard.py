@@ -1,0 +1,95 @@
+"""The guard in front of Flower's strategies: malformed updates are left out, never merged."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+from flwr.supercore.task_identity import TaskIdentity
+
+from atrap_studio.crowd.guard import STRATEGIES, guarded, update_problem
+from atrap_studio.crowd.status import RoundRecord
+
+SHAPES = {"0.weight": (2, 3), "0.bias": (2,)}
+
+
+@pytest.fixture(autouse=True)
+def message_identity() -> None:
+    """Flower builds messages only inside a run; give the tests one."""
+    TaskIdentity.run_id, TaskIdentity.task_id, TaskIdentity.node_id = 1, 1, 1
+    logging.getLogger("flwr").setLevel(logging.ERROR)
+
+
+def _arrays(value: float) -> dict[str, np.ndarray]:
+    return {name: np.full(shape, value, np.float32) for name, shape in SHAPES.items()}
+
+
+def _reply(node: int, arrays: dict[str, np.ndarray], examples: object = 10) -> Message:
+    instruction = Message(
+        RecordDict({"config": ConfigRecord()}), dst_node_id=node, message_type="train"
+    )
+    content = RecordDict(
+        {
+            "arrays": ArrayRecord({k: Array(v) for k, v in arrays.items()}),
+            "metrics": MetricRecord({"num-examples": examples}),  # type: ignore[dict-item]
+            "peer": ConfigRecord({"variant": f"region {node}"}),
+        }
+    )
+    return Message(content, reply_to=instruction)
+
+
+def test_update_problem_names_what_is_wrong() -> None:
+    assert update_problem(_arrays(1.0), SHAPES) is None
+    wrong = _arrays(1.0) | {"0.weight": np.zeros((5, 5), np.float32)}
+    assert update_problem(wrong, SHAPES) == "0.weight has shape [5, 5], expected [2, 3]"
+    nan = _arrays(1.0)
+    nan["0.bias"][1] = np.nan
+    assert update_problem(nan, SHAPES) == "0.bias holds NaN or infinite values"
+    assert "missing ['0.bias']" in str(update_problem({"0.weight": nan["0.weight"]}, SHAPES))
+    double = {k: v.astype(np.float64) for k, v in _arrays(1.0).items()}
+    assert "float64, expected float32" in str(update_problem(double, SHAPES))
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
+    rounds: list[RoundRecord] = []
+    strategy = guarded(
+        STRATEGIES[name],
+        SHAPES,
+        lambda record, arrays: rounds.append(record),
+        fraction_evaluate=0.0,
+    )
+    strategy.sampled = ["2", "3", "4", "5", "6", "7"]  # set by configure_train in a real run
+    nan = _arrays(2.0)
+    nan["0.weight"][0, 0] = np.nan
+    replies = [
+        _reply(2, _arrays(1.0)),
+        _reply(3, _arrays(2.0)),
+        _reply(4, _arrays(3.0)),
+        _reply(5, nan),
+        _reply(6, _arrays(1.0) | {"0.weight": np.zeros((5, 5), np.float32)}),
+        _reply(7, _arrays(1.0), examples=-1),
+    ]
+    arrays, _ = strategy.aggregate_train(1, replies)
+    assert arrays is not None
+    merged = arrays.to_numpy_ndarrays()
+    assert all(np.isfinite(a).all() for a in merged)
+    if name == "krum":  # Krum picks one of the good updates
+        assert float(merged[0].flat[0]) in (1.0, 2.0, 3.0)
+    else:  # the mean, median and trimmed mean of 1, 2 and 3
+        np.testing.assert_allclose(merged[0], 2.0)
+    record = rounds[0]
+    assert sorted(record.peers) == ["2", "3", "4"] and record.peers["2"] == "region 2"
+    assert record.dropped["5"] == "0.weight holds NaN or infinite values"
+    assert record.dropped["6"] == "0.weight has shape [5, 5], expected [2, 3]"
+    assert "num-examples" in record.dropped["7"]
+
+
+def test_a_round_where_nobody_answers_keeps_the_network() -> None:
+    rounds: list[RoundRecord] = []
+    strategy = guarded(STRATEGIES["fedavg"], SHAPES, lambda r, a: rounds.append(r))
+    strategy.sampled = ["2", "3"]
+    arrays, _ = strategy.aggregate_train(4, [])
+    assert arrays is None and rounds[0].missing == ["2", "3"]

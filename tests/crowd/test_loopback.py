@@ -1,0 +1,95 @@
+"""A real crowd on loopback: Flower's SuperLink and SuperNodes as processes, TLS, peer keys."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.crowd.local import LocalCrowd, run_local_crowd
+from atrap_studio.crowd.processes import free_port, start_peer
+from atrap_studio.crowd.security import make_peer_key
+from atrap_studio.crowd.status import CrowdStatus, read_status
+from atrap_studio.runtime.netfile import load_network
+
+FAST = {"local-steps": 10, "eval-episodes": 256, "round-timeout": 25.0, "poll-interval": 0.2}
+
+
+@pytest.fixture
+def graph(small_doc: GraphDocument, tmp_path: Path) -> Path:
+    path = tmp_path / "small.yaml"
+    save_graph(small_doc, path)
+    return path
+
+
+def test_two_peers_three_rounds_over_tls(graph: Path, tmp_path: Path) -> None:
+    started = time.monotonic()
+    seen: list[int] = []
+    status = run_local_crowd(
+        graph,
+        tmp_path / "crowd",
+        peers=2,
+        rounds=3,
+        settings=FAST,
+        timeout=170,
+        on_status=lambda s: seen.append(len(s.rounds)),
+    )
+    elapsed = time.monotonic() - started
+    print(f"2 peers x 3 rounds over TLS: {elapsed:.1f} s")
+    assert status.state == "finished" and [r.round for r in status.rounds] == [1, 2, 3]
+    for record in status.rounds:
+        assert sorted(record.peers.values()) == ["region 1 of 2", "region 2 of 2"]
+        assert not record.dropped and not record.failed and not record.missing
+        assert record.median_error_mm is not None and record.median_error_mm > 0
+    assert seen[-1] == 3  # the status was followed while the run went on
+    first = load_network(tmp_path / "crowd" / "rounds" / "round-001.atrapnet")
+    last = load_network(tmp_path / "crowd" / "rounds" / "network.atrapnet")
+    assert last.manifest.provenance.origin == "crowd"
+    assert "region 1 of 2 + region 2 of 2" in last.manifest.provenance.variant
+    assert last.manifest.provenance.lineage == first.manifest.provenance.lineage
+    assert last.manifest.training["crowd_round"] == 3
+    assert status == read_status(tmp_path / "crowd" / "rounds")
+
+
+def test_a_peer_with_an_unregistered_key_is_refused(graph: Path, tmp_path: Path) -> None:
+    with LocalCrowd(graph, tmp_path / "crowd", peers=1) as crowd:
+        rogue_key = tmp_path / "rogue"
+        make_peer_key(rogue_key)  # never registered
+        rogue = start_peer(
+            crowd.folder,
+            "rogue",
+            address=crowd.aggregator.address,
+            ca=crowd.folder.certs.ca,
+            key=rogue_key,
+            graph=graph,
+            port=free_port(),
+        )
+        try:
+            code = rogue.popen.wait(60)
+        finally:
+            rogue.stop()
+        assert code != 0
+        assert "Failed to activate SuperNode" in rogue.tail(40)
+        assert crowd.peers[0].alive()  # the registered peer is still in
+
+
+def test_a_peer_killed_mid_run_is_left_out_and_the_rounds_go_on(
+    graph: Path, tmp_path: Path
+) -> None:
+    with LocalCrowd(graph, tmp_path / "crowd", peers=2) as crowd:
+
+        def kill_after_first_round(status: CrowdStatus) -> None:
+            if len(status.rounds) == 1 and crowd.peers[1].alive():
+                crowd.peers[1].popen.kill()
+
+        status = crowd.run(3, FAST, timeout=240, on_status=kill_after_first_round)
+    assert status.state == "finished" and len(status.rounds) == 3
+    assert len(status.rounds[0].peers) == 2
+    for record in status.rounds[1:]:
+        assert list(record.peers.values()) == ["region 1 of 2"]
+        assert record.median_error_mm is not None  # merged from the peer that stayed
+    later = status.rounds[1]
+    assert later.failed or later.missing, "the killed peer is reported as left out"
