@@ -220,7 +220,46 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     )
     run_options(local_)
 
+    experiment_ = commands.add_parser("experiment", help="run a measured experiment")
+    kinds = experiment_.add_subparsers(dest="experiment", required=True)
+    vast = kinds.add_parser(
+        "vast-world", help="networks trained in regions against one trained on the whole world"
+    )
+    vast.add_argument("graph", nargs="?", help="a robot-arm graph (default: the shipped example)")
+    vast.add_argument("--regions", type=int, default=4)
+    vast.add_argument("--steps", type=int, default=3000, help="the single network's updates")
+    vast.add_argument("--instances", type=int, default=1024, help="the single network's arms")
+    vast.add_argument("--distill-steps", type=int, default=4000)
+    vast.add_argument("--rounds", type=int, default=30, help="crowd rounds")
+    vast.add_argument("--no-crowd", action="store_true", help="leave the Flower crowd out")
+    vast.add_argument("--episodes", type=int, default=4096, help="test episodes")
+    vast.add_argument("--out", default="runs/vast-world")
+
+
+def experiment(args: argparse.Namespace) -> int:
+    from atrap_studio.core.yaml_io import load_graph
+    from atrap_studio.crowd import vast_world
+    from atrap_studio.examples import example_path
+
+    doc = load_graph(args.graph or example_path())
+    setup = vast_world.Setup(
+        regions=args.regions,
+        steps=args.steps,
+        instances=args.instances,
+        distill_steps=args.distill_steps,
+        crowd_rounds=args.rounds,
+        crowd=not args.no_crowd,
+        episodes=args.episodes,
+    )
+    folder = Path(args.out)
+    result = vast_world.run(doc, setup, folder, say=lambda text: print(text, flush=True))
+    print(result.table())
+    print(f"results: {folder / 'vast-world.json'}, {folder / 'vast-world.md'}")
+    return 0
+
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "experiment":
+        return experiment(args)
     handlers = {"serve": serve, "join": join, "key": key, "local": local}
     return handlers[args.crowd_command](args)

@@ -165,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import": network_commands.import_network,
         "merge": network_commands.merge,
         "crowd": crowd_commands.dispatch,
+        "experiment": crowd_commands.dispatch,
     }[args.command]
     try:
         return handler(args)
