@@ -23,6 +23,7 @@ from atrap_studio.core.validation import Analysis, Issue
 from atrap_studio.core.yaml_io import load_graph, save_block, save_graph
 from atrap_studio.examples import DEFAULT_EXAMPLE, example_path
 from atrap_studio.ui.canvas import Canvas, node_mime
+from atrap_studio.ui.crowd_panel import QtCrowdPanel
 from atrap_studio.ui.dialogs import ExamplesDialog, HelpDialog
 from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.live_views import LiveViews
@@ -75,6 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_view.setMaximumBlockCount(5000)
         self.runs = RunController(registry, parent=self)
         self.networks = NetworkFiles(self)
+        self.crowd_panel = QtCrowdPanel(lambda: self.path, lambda p: self.networks.use_files([p]))
 
         self._build_status_bar()
         self.live = LiveViews(self.runs, self.run_label, self.progress, parent=self)
@@ -91,9 +93,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._dock("Problems", self.problems, area.BottomDockWidgetArea)
         self._dock("Log", self.log_view, area.BottomDockWidgetArea)
         self._dock("Curves", self.curves, area.BottomDockWidgetArea)
+        self._dock("Crowd", self.crowd_panel, area.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["Scene"], self.docks["Neurons"])
         self.tabifyDockWidget(self.docks["Problems"], self.docks["Log"])
         self.tabifyDockWidget(self.docks["Problems"], self.docks["Curves"])
+        self.tabifyDockWidget(self.docks["Problems"], self.docks["Crowd"])
         self.docks["Problems"].raise_()
         self.docks["Scene"].raise_()
         self._default_state = self.saveState()
@@ -874,6 +878,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
             self.runs.stop()
             self.runs.wait(60.0)
+        if self.crowd_panel.running():  # its processes must not outlive the window
+            self.crowd_panel.stop()
+            self.crowd_panel.wait(60.0)
         self.autosaver.discard()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

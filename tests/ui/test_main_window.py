@@ -33,6 +33,7 @@ def test_opens_on_the_example_and_says_what_it_shows(window: MainWindow) -> None
         "Scene",
         "Neurons",
         "Curves",
+        "Crowd",
     }
 
 
