@@ -42,8 +42,8 @@ Method = Literal["average", "distill"]
 OUTCOME_ACTION_WEIGHT = 0.1
 METHODS: tuple[Method, ...] = ("average", "distill")
 
-#: Network sources that read files: swapped for a tiny factory when only a scene is wanted.
-_FILE_SOURCES = ("nn.load", "nn.merge")
+#: Instances a source's scene keeps when it is rebuilt only to draw states from.
+SCENE_INSTANCES = 64
 
 
 class MergeError(AtrapError):
@@ -115,13 +115,21 @@ def load_sources(
 
 
 def scene_pipeline(doc: GraphDocument, registry: Registry, source: str) -> Pipeline:
-    """A pipeline of ``doc`` for its scene and sensors only: file-reading network nodes are
-    replaced by a tiny NN Factory, so a graph received inside a network file never makes us
-    open other files."""
+    """A pipeline of ``doc`` for its scene and sensors only.
+
+    The graph may come from a stranger's network file: its network node becomes a tiny NN
+    Factory (so it opens no other file and builds no giant network) and its scene simulates
+    few instances (merging spawns scenes of its own size anyway).
+    """
     doc = doc.model_copy(deep=True)
     for node in doc.nodes:
-        if node.type in _FILE_SOURCES:
+        spec = registry.get(node.type)
+        if spec is not None and spec.category == "nn":
             node.type, node.props = "nn.factory", {"hidden": [8]}
+        elif spec is not None and spec.category == "scene":
+            instances = node.props.get("instances")
+            if isinstance(instances, int):  # anything else: validation says what is wrong
+                node.props["instances"] = min(instances, SCENE_INSTANCES)
     return Pipeline(doc, registry, source=source)
 
 

@@ -144,3 +144,25 @@ def test_merge_node_trains_on_from_the_merged_network(
     assert result.reason == "completed"
     made = pipeline.manifest().provenance
     assert made.origin == "merged-average" and len(made.parents) == 2
+
+
+def test_a_graph_inside_a_received_file_builds_no_giant(
+    regional: list[Path], registry: Registry, tmp_path: Path
+) -> None:
+    """Only the scene of a source's graph is rebuilt: its network node and size are ours."""
+    from atrap_studio.core.yaml_io import dump_graph, parse_graph
+
+    loaded = load_network(regional[0])
+    doc = parse_graph(loaded.manifest.graph)
+    for node in doc.nodes:
+        if node.type == "nn.factory":
+            node.props["hidden"] = [60_000] * 30  # 100 billion weights, if ever built
+        if node.type == "scene.robot_arm":
+            node.props["instances"] = 262_144
+    hostile = tmp_path / "hostile.atrapnet"
+    save_network(
+        hostile, loaded.module, loaded.manifest.model_copy(update={"graph": dump_graph(doc)})
+    )
+    sources = load_sources([hostile, regional[1]], registry)
+    assert sources[0].scene.scene.instances == 64
+    assert sum(p.numel() for p in sources[0].scene.network.parameters()) < 10_000
