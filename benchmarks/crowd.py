@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--distill-steps", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-crowd", action="store_true")
+    parser.add_argument("--no-merges", action="store_true")
+    parser.add_argument("--crowd-distill-steps", type=int, default=0)
     parser.add_argument("--out", default="runs/vast-world")
     parser.add_argument("--chart", default="docs/images/vast-world.png")
     args = parser.parse_args()
@@ -85,6 +87,8 @@ def main() -> None:
         distill_steps=args.distill_steps,
         crowd_rounds=args.rounds,
         crowd=not args.no_crowd,
+        crowd_distill_steps=args.crowd_distill_steps,
+        merges=not args.no_merges,
     )
     result = run(load_graph(example_path()), setup, Path(args.out))
     print(result.table())

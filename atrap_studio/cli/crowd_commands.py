@@ -25,6 +25,7 @@ def _settings(args: argparse.Namespace) -> dict[str, str | int | float]:
         "local-steps": args.local_steps,
         "round-timeout": float(args.round_timeout),
         "seed": args.seed,
+        "distill-steps": args.distill_steps,
     }
 
 
@@ -182,6 +183,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
             help="how updates are merged (trimmed, median, krum: robust to bad peers)",
         )
         parser.add_argument("--round-timeout", type=float, default=600, help="seconds per round")
+        parser.add_argument(
+            "--distill-steps",
+            type=int,
+            default=0,
+            help="the aggregator also teaches the merged network to answer like each peer on "
+            "its own region, this many steps a round (0: the strategy alone)",
+        )
         parser.add_argument("--episodes", type=int, default=1024, help="test episodes per round")
         parser.add_argument("--seed", type=int, default=0)
 
@@ -232,6 +240,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     vast.add_argument("--distill-steps", type=int, default=4000)
     vast.add_argument("--rounds", type=int, default=30, help="crowd rounds")
     vast.add_argument("--no-crowd", action="store_true", help="leave the Flower crowd out")
+    vast.add_argument(
+        "--no-merges", action="store_true", help="leave the region networks and merges out"
+    )
+    vast.add_argument(
+        "--crowd-distill-steps", type=int, default=0, help="the crowd aggregator's distillation"
+    )
     vast.add_argument("--episodes", type=int, default=4096, help="test episodes")
     vast.add_argument("--out", default="runs/vast-world")
 
@@ -249,6 +263,8 @@ def experiment(args: argparse.Namespace) -> int:
         distill_steps=args.distill_steps,
         crowd_rounds=args.rounds,
         crowd=not args.no_crowd,
+        crowd_distill_steps=args.crowd_distill_steps,
+        merges=not args.no_merges,
         episodes=args.episodes,
     )
     folder = Path(args.out)

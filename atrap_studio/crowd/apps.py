@@ -9,9 +9,10 @@ network on the whole world after every round and saves it as an ``.atrapnet``.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from logging import INFO, WARNING
 from pathlib import Path
@@ -26,10 +27,11 @@ from flwr.serverapp import Grid, ServerApp
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.yaml_io import load_graph
-from atrap_studio.crowd.guard import STRATEGIES, guarded, update_problem
+from atrap_studio.crowd.guard import STRATEGIES, Update, guarded, update_problem
 from atrap_studio.crowd.status import CrowdStatus, RoundRecord
 from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime.context import derive_seed
+from atrap_studio.runtime.merge import scene_pipeline, teach
 from atrap_studio.runtime.netfile import save_network
 from atrap_studio.runtime.pipeline import Pipeline
 
@@ -46,6 +48,9 @@ RUN_CONFIG: dict[str, str | int | float] = {
     "poll-interval": 0.5,
     "eval-episodes": 1024,
     "seed": 0,
+    "distill-steps": 0,
+    "distill-batch": 256,
+    "distill-lr": 1e-3,
 }
 
 client_app = ClientApp()
@@ -130,7 +135,9 @@ def train(message: Message, context: Context) -> Message:
                     "local-median-mm": own.summary()["median_error_mm"],
                 }
             ),
-            "peer": ConfigRecord({"variant": region}),
+            "peer": ConfigRecord(
+                {"variant": region, "region": peer.region, "regions": peer.regions}
+            ),
         }
     )
     return Message(reply, reply_to=message)
@@ -200,7 +207,8 @@ def main(grid: Grid, context: Context) -> None:
             record.seconds = time.perf_counter() - started
             status.rounds.append(record)
             status.save(out)
-            log(INFO, "round %s: merged network %.2f mm", record.round, record.median_error_mm)
+            if record.median_error_mm is not None:
+                log(INFO, "round %s: merged network %.2f mm", record.round, record.median_error_mm)
 
         minimum = int(settings["min-peers"])
         options: dict[str, Any] = {
@@ -213,7 +221,8 @@ def main(grid: Grid, context: Context) -> None:
             options["beta"] = float(settings["trim-beta"])
         if name not in STRATEGIES:
             raise AtrapError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
-        strategy = guarded(STRATEGIES[name], expected, on_round, **options)
+        refine = _distiller(pipeline, graph, settings) if int(settings["distill-steps"]) else None
+        strategy = guarded(STRATEGIES[name], expected, on_round, refine, **options)
         strategy.start(
             grid=FastPollGrid(grid, float(settings["poll-interval"])),  # type: ignore[arg-type]
             initial_arrays=ArrayRecord(pipeline.network.state_dict()),
@@ -226,6 +235,42 @@ def main(grid: Grid, context: Context) -> None:
         raise
     status.state = "finished"
     status.save(out)
+
+
+def _distiller(
+    pipeline: Pipeline, graph: Path, settings: Any
+) -> Callable[[ArrayRecord, list[Update]], ArrayRecord]:
+    """The distilling aggregator: the merged network, taught to answer like each peer's
+    update on states of that peer's own region (rebuilt from the crowd's graph)."""
+    doc = load_graph(graph)
+    scenes: dict[tuple[int, int], Pipeline] = {}
+    generator = torch.Generator().manual_seed(int(settings["seed"]))
+
+    def refine(arrays: ArrayRecord, updates: list[Update]) -> ArrayRecord:
+        teachers = []
+        for about, state in updates:
+            where = (int(about.get("region", 0)), int(about.get("regions", 1)))
+            if where not in scenes:
+                scenes[where] = scene_pipeline(
+                    with_region(doc, *where), builtin_registry(), str(graph)
+                )
+            teacher = copy.deepcopy(pipeline.network)
+            teacher.load_state_dict(state)
+            teachers.append((scenes[where], teacher))
+        student = copy.deepcopy(pipeline.network)
+        student.load_state_dict(arrays.to_torch_state_dict())
+        teach(
+            student,
+            teachers,
+            steps=int(settings["distill-steps"]),
+            batch=int(settings["distill-batch"]),
+            lr=float(settings["distill-lr"]),
+            generator=generator,
+            weights=[1.0 / len(teachers)] * len(teachers),
+        )
+        return ArrayRecord(student.state_dict())
+
+    return refine
 
 
 def _save_round(

@@ -63,16 +63,28 @@ def reply_problem(message: Message, expected: Mapping[str, tuple[int, ...]]) -> 
     return None
 
 
+#: What a peer said about itself, and the network it sent.
+Update = tuple[dict[str, Any], dict[str, Any]]
+
+
+def _update(message: Message) -> Update:
+    about = message.content.config_records.get("peer")
+    state = message.content.array_records["arrays"].to_torch_state_dict()
+    return (dict(about) if about else {}), state
+
+
 def guarded(
     base: type[FedAvg],
     expected: Mapping[str, tuple[int, ...]],
     on_round: Callable[[RoundRecord, ArrayRecord | None], None],
+    refine: Callable[[ArrayRecord, list[Update]], ArrayRecord] | None = None,
     **options: Any,
 ) -> FedAvg:
     """A shipped strategy that checks every reply first and reports each round.
 
-    After the first round it samples whoever is connected (at least one peer), so a peer that
-    leaves does not stall the rounds after it.
+    ``refine`` may improve the merged network from the accepted updates (the crowd's
+    distilling aggregator). After the first round the strategy samples whoever is connected
+    (at least one peer), so a peer that leaves does not stall the rounds after it.
     """
 
     class Guarded(base):  # type: ignore[valid-type, misc]
@@ -124,8 +136,12 @@ def guarded(
             )
             arrays: ArrayRecord | None = None
             metrics: Any = None
+            # taken before aggregating: some strategies empty the replies as they go
+            updates = [_update(message) for message in kept] if refine is not None else []
             if kept:
                 arrays, metrics = super().aggregate_train(server_round, kept)
+            if arrays is not None and refine is not None:
+                arrays = refine(arrays, updates)
             on_round(record, arrays)
             return arrays, metrics
 

@@ -19,6 +19,7 @@ import torch
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import save_graph
 from atrap_studio.crowd.apps import with_region
 from atrap_studio.crowd.local import run_local_crowd
@@ -43,6 +44,10 @@ class Setup:
     distill_lr: float = 3e-3
     crowd_rounds: int = 30
     crowd: bool = True
+    #: Distillation steps of the crowd's aggregator each round (0: the strategy alone).
+    crowd_distill_steps: int = 0
+    #: Train the region networks and merge them (off: the single network and the crowd only).
+    merges: bool = True
     episodes: int = 4096
     seed: int = 0
 
@@ -128,11 +133,14 @@ def run(
     result = Result(setup)
     world = Pipeline(sized(doc, setup, setup.instances, setup.steps), registry)
 
+    def whole(module: torch.nn.Module) -> dict[str, float]:
+        with torch.no_grad():
+            return world.evaluate(module, setup.episodes, TEST_SEED, whole_world=True).summary()
+
     def add(
         name: str, module: torch.nn.Module, seconds: float, updates: int, note: str = ""
     ) -> Row:
-        with torch.no_grad():
-            score = world.evaluate(module, setup.episodes, TEST_SEED, whole_world=True).summary()
+        score = whole(module)
         row = Row(
             name,
             score["median_error_mm"],
@@ -152,6 +160,23 @@ def run(
     Runner(world).run(setup.steps)
     add("one network, whole world", world.network, time.perf_counter() - started, setup.steps)
 
+    if setup.merges:
+        _merges(doc, setup, folder, registry, share, add, whole)
+    if setup.crowd:
+        _crowd(doc, setup, folder, share, add, say)
+    return result
+
+
+def _merges(
+    doc: GraphDocument,
+    setup: Setup,
+    folder: Path,
+    registry: Registry,
+    share: int,
+    add: Callable[..., Row],
+    whole: Callable[[torch.nn.Module], dict[str, float]],
+) -> None:
+    """The region networks, the best of them on the whole world, their average and merge."""
     sources: list[Source] = []
     started = time.perf_counter()
     for region in range(setup.regions):
@@ -162,14 +187,7 @@ def run(
         assert outcome.network_path is not None
         sources.append(Source(outcome.network_path, load_network(outcome.network_path), pipeline))
     spent = time.perf_counter() - started
-    scores = []
-    for source in sources:
-        with torch.no_grad():
-            scores.append(
-                world.evaluate(
-                    source.network.module, setup.episodes, TEST_SEED, whole_world=True
-                ).summary()
-            )
+    scores = [whole(source.network.module) for source in sources]
     best = min(range(len(scores)), key=lambda i: scores[i]["median_error_mm"])
     own = [
         s.scene.evaluate(s.network.module, setup.episodes, TEST_SEED).summary()["median_error_mm"]
@@ -201,30 +219,48 @@ def run(
         f"{setup.distill_steps} distillation steps on {setup.distill_batch} states per region, "
         f"final loss {loss:.1e}",
     )
-    if setup.crowd:
-        peer_graph = folder / "peer.yaml"
-        save_graph(sized(doc, setup, share, setup.steps), peer_graph)
-        local_steps = max(1, setup.steps // setup.crowd_rounds)
-        started = time.perf_counter()
-        status = run_local_crowd(
-            peer_graph,
-            folder / "crowd",
-            peers=setup.regions,
-            rounds=setup.crowd_rounds,
-            settings={"local-steps": local_steps, "eval-episodes": 256, "poll-interval": 0.2},
-            on_status=lambda s: (
-                say(f"  crowd round {len(s.rounds)}/{setup.crowd_rounds}") if s.rounds else None
-            ),
-        )
-        seconds = time.perf_counter() - started
-        merged = load_network(folder / "crowd" / "rounds" / "network.atrapnet")
-        per_round = seconds / max(1, len(status.rounds))
-        add(
-            f"crowd of {setup.regions} peers (Flower, loopback)",
-            merged.module,
-            seconds,
-            local_steps * setup.crowd_rounds,
-            f"{setup.crowd_rounds} rounds of {local_steps} local updates, "
-            f"{per_round:.1f} s a round",
-        )
-    return result
+
+
+def _crowd(
+    doc: GraphDocument,
+    setup: Setup,
+    folder: Path,
+    share: int,
+    add: Callable[..., Row],
+    say: Callable[[str], None],
+) -> None:
+    """A crowd of one peer per region on loopback, at the single network's scene steps."""
+    peer_graph = folder / "peer.yaml"
+    save_graph(sized(doc, setup, share, setup.steps), peer_graph)
+    local_steps = max(1, setup.steps // setup.crowd_rounds)
+    started = time.perf_counter()
+    status = run_local_crowd(
+        peer_graph,
+        folder / "crowd",
+        peers=setup.regions,
+        rounds=setup.crowd_rounds,
+        settings={
+            "local-steps": local_steps,
+            "eval-episodes": 256,
+            "poll-interval": 0.2,
+            "distill-steps": setup.crowd_distill_steps,
+        },
+        on_status=lambda s: (
+            say(f"  crowd round {len(s.rounds)}/{setup.crowd_rounds}") if s.rounds else None
+        ),
+    )
+    seconds = time.perf_counter() - started
+    merged = load_network(folder / "crowd" / "rounds" / "network.atrapnet")
+    per_round = seconds / max(1, len(status.rounds))
+    aggregator = (
+        f" + distilling aggregator ({setup.crowd_distill_steps} steps a round)"
+        if setup.crowd_distill_steps
+        else ""
+    )
+    add(
+        f"crowd of {setup.regions} peers (Flower, loopback){aggregator}",
+        merged.module,
+        seconds,
+        local_steps * setup.crowd_rounds,
+        f"{setup.crowd_rounds} rounds of {local_steps} local updates, {per_round:.1f} s a round",
+    )

@@ -189,21 +189,48 @@ def distill(
     else the first teacher's architecture), its final loss and its lineage (its own initial
     weights).
     """
-    weights = _weights(sources, weights)
     arch = student or sources[0].network.manifest.architecture
     generator = torch.Generator().manual_seed(seed)
     module = build_module(arch, generator=generator)
     lineage = weights_digest(module)
-    teachers = [s.network.module.eval() for s in sources]
-    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+    pairs = [(s.scene, s.network.module) for s in sources]
+    loss = teach(
+        module,
+        pairs,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        generator=generator,
+        weights=_weights(sources, weights),
+        progress=progress,
+    )
+    return module.eval(), loss, lineage
+
+
+def teach(
+    student: torch.nn.Module,
+    teachers: Sequence[tuple[Pipeline, torch.nn.Module]],
+    *,
+    steps: int,
+    batch: int,
+    lr: float,
+    generator: torch.Generator,
+    weights: Sequence[float],
+    progress: Callable[[int, float], None] | None = None,
+) -> float:
+    """Move ``student`` (in place) towards each teacher on fresh states of the teacher's
+    scene; its final loss. Shared by merging and by the crowd's distilling aggregator."""
+    for _, teacher in teachers:
+        teacher.eval()
+    optimizer = torch.optim.Adam(student.parameters(), lr=lr)
     recent = math.nan
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(lr, step, steps)
         loss = torch.zeros(())
-        for source, teacher, weight in zip(sources, teachers, weights, strict=True):
+        for (scene, teacher), weight in zip(teachers, weights, strict=True):
             draw = int(torch.randint(0, 2**62, (1,), generator=generator))
-            loss = loss + weight * _imitation_loss(source.scene, module, teacher, batch, draw)
+            loss = loss + weight * _imitation_loss(scene, student, teacher, batch, draw)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
@@ -212,7 +239,7 @@ def distill(
             raise MergeError(f"distillation diverged at step {step + 1}: lower its lr")
         if progress is not None:
             progress(step + 1, recent)
-    return module.eval(), recent, lineage
+    return recent
 
 
 @dataclass(frozen=True)

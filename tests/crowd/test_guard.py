@@ -93,3 +93,50 @@ def test_a_round_where_nobody_answers_keeps_the_network() -> None:
     strategy.sampled = ["2", "3"]
     arrays, _ = strategy.aggregate_train(4, [])
     assert arrays is None and rounds[0].missing == ["2", "3"]
+
+
+def test_the_distilling_aggregator_moves_the_merge_towards_each_region(
+    small_doc: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    import torch
+
+    from atrap_studio.core.yaml_io import save_graph
+    from atrap_studio.crowd.apps import RUN_CONFIG, _distiller, with_region
+    from atrap_studio.nodes import builtin_registry
+    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.runner import Runner
+
+    graph = Path(str(tmp_path)) / "g.yaml"
+    save_graph(small_doc, graph)  # type: ignore[arg-type]
+    registry = builtin_registry()
+    world = Pipeline(small_doc, registry)  # type: ignore[arg-type]
+    updates = []
+    for region in range(2):
+        peer = Pipeline(with_region(small_doc, region, 2), registry)  # type: ignore[arg-type]
+        peer.network.load_state_dict(world.network.state_dict())
+        Runner(peer).run(20)
+        about = {"region": region, "regions": 2, "variant": f"region {region + 1} of 2"}
+        updates.append((about, peer.network.state_dict()))
+    mean = {k: (updates[0][1][k] + updates[1][1][k]) / 2 for k in updates[0][1]}
+    settings = RUN_CONFIG | {"distill-steps": 30, "distill-batch": 128, "distill-lr": 1e-3}
+    refine = _distiller(world, graph, settings)
+    refined = refine(ArrayRecord(mean), updates).to_torch_state_dict()
+    assert set(refined) == set(mean)
+    assert any(not torch.equal(refined[k], mean[k]) for k in mean)
+
+    def gap(state: dict[str, torch.Tensor]) -> float:
+        """Median tip distance between this network's answers and each peer's, on its region."""
+        world.network.load_state_dict(state)
+        total = 0.0
+        for region, (_, teacher_state) in enumerate(updates):
+            teacher = Pipeline(with_region(small_doc, region, 2), registry)  # type: ignore[arg-type]
+            teacher.network.load_state_dict(teacher_state)
+            with torch.no_grad():
+                own = teacher.evaluate(teacher.network, 256, 5).outcome["error_mm"]
+                ours = teacher.evaluate(world.network, 256, 5).outcome["error_mm"]
+            total += float((ours - own).abs().median())
+        return total
+
+    assert gap(refined) < gap(mean)
