@@ -85,6 +85,13 @@ def serve(args: argparse.Namespace) -> int:
     aggregator.start()
     try:
         registered = aggregator.register_all()
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(
+                "warning: Flower 1.42 serves its Control API (register keys, start runs) on "
+                "this same port, without authentication; let other PCs reach only the Fleet "
+                "API (paths /v1/fleet/) through a reverse proxy: see docs/crowd.md",
+                flush=True,
+            )
         print(
             f"aggregator listening on {args.host}:{args.port} (TLS)\n"
             f"  give peers the certificate {folder.certs.ca}\n"
@@ -169,13 +176,17 @@ def _region(text: str | None) -> tuple[int, int]:
     return region - 1, regions
 
 
-def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    positive: Callable[[str], int],
+) -> None:
+    """The ``crowd`` and ``experiment`` commands; counts parse with ``positive`` (≥ 1)."""
     crowd = commands.add_parser("crowd", help="train one network with a crowd of PCs (Flower)")
     sub = crowd.add_subparsers(dest="crowd_command", required=True)
 
     def run_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--rounds", type=int, default=10, help="exchange rounds")
-        parser.add_argument("--local-steps", type=int, default=50, help="updates per round")
+        parser.add_argument("--rounds", type=positive, default=10, help="exchange rounds")
+        parser.add_argument("--local-steps", type=positive, default=50, help="updates per round")
         parser.add_argument(
             "--strategy",
             choices=("fedavg", "trimmed", "median", "krum"),
@@ -190,18 +201,24 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
             help="the aggregator also teaches the merged network to answer like each peer on "
             "its own region, this many steps a round (0: the strategy alone)",
         )
-        parser.add_argument("--episodes", type=int, default=1024, help="test episodes per round")
+        parser.add_argument(
+            "--episodes", type=positive, default=1024, help="test episodes per round"
+        )
         parser.add_argument("--seed", type=int, default=0)
 
     serve_ = sub.add_parser("serve", help="run the aggregator (Flower's SuperLink)")
     serve_.add_argument("graph", help="graph file: its network is the crowd's")
     serve_.add_argument("--folder", default="crowd", help="certificates, peer keys, networks")
-    serve_.add_argument("--host", default="0.0.0.0", help="address to listen on")
-    serve_.add_argument("--port", type=int, default=9092)
+    serve_.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (see docs/crowd.md before opening it to other PCs)",
+    )
+    serve_.add_argument("--port", type=positive, default=9092)
     serve_.add_argument(
         "--name", action="append", default=[], help="a host name or IP peers dial (repeatable)"
     )
-    serve_.add_argument("--min-peers", type=int, default=2, help="peers to wait for")
+    serve_.add_argument("--min-peers", type=positive, default=2, help="peers to wait for")
     serve_.add_argument("--timeout", type=float, default=24 * 3600, help="give up after (s)")
     run_options(serve_)
 
@@ -212,8 +229,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     join_.add_argument("--key", required=True, help="this peer's private key")
     join_.add_argument("--region", metavar="k/K", help="train region k of K of the world")
     join_.add_argument("--folder", default="crowd-peer", help="logs and Flower's state")
-    join_.add_argument("--port", type=int, help="local port for Flower's runtime (default: free)")
-    join_.add_argument("--threads", type=int, default=1)
+    join_.add_argument(
+        "--port", type=positive, help="local port for Flower's runtime (default: free)"
+    )
+    join_.add_argument("--threads", type=positive, default=1)
 
     key_ = sub.add_parser("key", help="make a peer's key pair")
     key_.add_argument("out", help="private key file (the public one gets .pub)")
@@ -221,7 +240,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
 
     local_ = sub.add_parser("local", help="a whole crowd on this machine, for trying it out")
     local_.add_argument("graph")
-    local_.add_argument("--peers", type=int, default=2)
+    local_.add_argument("--peers", type=positive, default=2)
     local_.add_argument("--folder", help="where it keeps everything (default runs/crowd-NAME)")
     local_.add_argument(
         "--same-world", action="store_true", help="every peer trains the whole world"
@@ -234,11 +253,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "vast-world", help="networks trained in regions against one trained on the whole world"
     )
     vast.add_argument("graph", nargs="?", help="a robot-arm graph (default: the shipped example)")
-    vast.add_argument("--regions", type=int, default=4)
-    vast.add_argument("--steps", type=int, default=3000, help="the single network's updates")
-    vast.add_argument("--instances", type=int, default=1024, help="the single network's arms")
-    vast.add_argument("--distill-steps", type=int, default=4000)
-    vast.add_argument("--rounds", type=int, default=30, help="crowd rounds")
+    vast.add_argument("--regions", type=positive, default=4)
+    vast.add_argument("--steps", type=positive, default=3000, help="the single network's updates")
+    vast.add_argument("--instances", type=positive, default=1024, help="the single network's arms")
+    vast.add_argument("--distill-steps", type=positive, default=4000)
+    vast.add_argument("--rounds", type=positive, default=30, help="crowd rounds")
     vast.add_argument("--no-crowd", action="store_true", help="leave the Flower crowd out")
     vast.add_argument(
         "--no-merges", action="store_true", help="leave the region networks and merges out"
@@ -246,7 +265,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     vast.add_argument(
         "--crowd-distill-steps", type=int, default=0, help="the crowd aggregator's distillation"
     )
-    vast.add_argument("--episodes", type=int, default=4096, help="test episodes")
+    vast.add_argument("--episodes", type=positive, default=4096, help="test episodes")
     vast.add_argument("--out", default="runs/vast-world")
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from atrap_studio import __version__
 from atrap_studio.cli import crowd_commands
 from atrap_studio.core.errors import AtrapError
+from atrap_studio.nodes.specs.nn import ACTIVATIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,17 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--unrelated", action="store_true", help="average even networks of different lineages"
     )
     merge.add_argument("--steps", type=_positive, default=2000, help="distillation steps")
-    merge.add_argument("--lr", type=float, default=3e-3, help="distillation learning rate")
+    merge.add_argument("--lr", type=_rate, default=3e-3, help="distillation learning rate")
     merge.add_argument(
         "--hidden", type=_positive, nargs="+", help="the student's hidden sizes (distill)"
     )
-    merge.add_argument("--activation", default="silu", help="the student's activation")
+    merge.add_argument(
+        "--activation", choices=ACTIVATIONS, default="silu", help="the student's activation"
+    )
     merge.add_argument("--seed", type=_natural, default=0)
     merge.add_argument("--episodes", type=_positive, default=2048, help="test episodes per scene")
     merge.add_argument("--graph", help="the scene graph for networks that carry none")
     merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     merge.add_argument("--quiet", action="store_true", help="no progress bar")
-    crowd_commands.add_parsers(commands)
+    crowd_commands.add_parsers(commands, _positive)
     return parser
 
 
@@ -137,6 +140,16 @@ def _positive(text: str) -> int:
     value = _natural(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 10:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got {text}")
     return value
 
 
@@ -171,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except AtrapError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file or folder named on the command line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -53,6 +53,10 @@ RUN_CONFIG: dict[str, str | int | float] = {
     "distill-lr": 1e-3,
 }
 
+#: What a peer agrees to do for an aggregator it joined (it runs on someone else's PC).
+MAX_LOCAL_STEPS = 100_000
+MAX_ROUNDS = 100_000
+
 client_app = ClientApp()
 server_app = ServerApp()
 
@@ -105,6 +109,12 @@ def train(message: Message, context: Context) -> Message:
     settings = context.run_config
     server_round = int(str(message.content.config_records["config"]["server-round"]))
     local_steps = int(settings["local-steps"])
+    if not 1 <= local_steps <= MAX_LOCAL_STEPS or int(settings["num-rounds"]) > MAX_ROUNDS:
+        raise AtrapError(
+            f"the aggregator asks for {local_steps} updates a round over "
+            f"{settings['num-rounds']} rounds; this peer does at most {MAX_LOCAL_STEPS:,} "
+            f"a round and {MAX_ROUNDS:,} rounds"
+        )
     seed = derive_seed(int(settings["seed"]), f"peer/{peer.region}", server_round)
     pipeline = peer.pipeline(seed)
     state = message.content.array_records["arrays"].to_torch_state_dict()
@@ -222,7 +232,9 @@ def main(grid: Grid, context: Context) -> None:
         if name not in STRATEGIES:
             raise AtrapError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
         refine = _distiller(pipeline, graph, settings) if int(settings["distill-steps"]) else None
-        strategy = guarded(STRATEGIES[name], expected, on_round, refine, **options)
+        # no peer may claim more scene steps than the crowd's graph makes in a round
+        most = pipeline.trainer.env_steps_per_update * int(settings["local-steps"])
+        strategy = guarded(STRATEGIES[name], expected, on_round, refine, most, **options)
         strategy.start(
             grid=FastPollGrid(grid, float(settings["poll-interval"])),  # type: ignore[arg-type]
             initial_arrays=ArrayRecord(pipeline.network.state_dict()),

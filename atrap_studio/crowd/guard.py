@@ -26,6 +26,11 @@ STRATEGIES: dict[str, type[FedAvg]] = {
     "krum": Krum,
 }
 WEIGHT_KEY = "num-examples"
+#: The metrics our ClientApp reports; replies with others are left out (Flower would refuse
+#: the whole round when peers' metric keys differ).
+METRIC_KEYS = (WEIGHT_KEY, "train-loss", "local-median-mm")
+#: Longest text a peer may put into the crowd's log and status.
+MAX_PEER_TEXT = 300
 
 
 def update_problem(
@@ -47,24 +52,44 @@ def update_problem(
     return None
 
 
-def reply_problem(message: Message, expected: Mapping[str, tuple[int, ...]]) -> str | None:
-    """Why a training reply cannot be aggregated, or None."""
+def reply_problem(
+    message: Message, expected: Mapping[str, tuple[int, ...]], max_weight: float = math.inf
+) -> str | None:
+    """Why a training reply cannot be aggregated, or None (a peer's weight — its scene steps
+    — may not exceed ``max_weight``, so no peer can outweigh the others by claiming more)."""
     content = message.content
-    if len(content.array_records) != 1:
-        return f"it holds {len(content.array_records)} array records, expected 1"
-    record = next(iter(content.array_records.values()))
+    if list(content.array_records) != ["arrays"] or list(content.metric_records) != ["metrics"]:
+        return (
+            f"it holds the records {sorted(content.keys())}, expected 'arrays', 'metrics' "
+            "and 'peer'"
+        )
+    record = content.array_records["arrays"]
     problem = update_problem({name: array.numpy() for name, array in record.items()}, expected)
     if problem:
         return problem
-    metrics = list(content.metric_records.values())
-    weight = metrics[0].get(WEIGHT_KEY) if len(metrics) == 1 else None
+    metrics = content.metric_records["metrics"]
+    if set(metrics) != set(METRIC_KEYS):
+        return f"its metrics are {sorted(metrics)}, expected {sorted(METRIC_KEYS)}"
+    weight = metrics.get(WEIGHT_KEY)
     if not isinstance(weight, int | float) or not math.isfinite(weight) or weight <= 0:
         return f"its '{WEIGHT_KEY}' is {weight!r}, expected a positive number"
+    if weight > max_weight:
+        return f"it claims {weight:g} scene steps, more than a round allows ({max_weight:g})"
+    about = content.config_records.get("peer")
+    region, regions = (about.get("region", 0), about.get("regions", 1)) if about else (0, 1)
+    if not (isinstance(region, int) and isinstance(regions, int) and 0 <= region < regions <= 64):
+        return f"it claims region {region!r} of {regions!r}"
     return None
 
 
 #: What a peer said about itself, and the network it sent.
 Update = tuple[dict[str, Any], dict[str, Any]]
+
+
+def _printable(text: str) -> str:
+    """A peer's text as it may be shown: no control characters, bounded length."""
+    clean = "".join(c if c.isprintable() else " " for c in text)
+    return clean[:MAX_PEER_TEXT]
 
 
 def _update(message: Message) -> Update:
@@ -78,6 +103,7 @@ def guarded(
     expected: Mapping[str, tuple[int, ...]],
     on_round: Callable[[RoundRecord, ArrayRecord | None], None],
     refine: Callable[[ArrayRecord, list[Update]], ArrayRecord] | None = None,
+    max_weight: float = math.inf,
     **options: Any,
 ) -> FedAvg:
     """A shipped strategy that checks every reply first and reports each round.
@@ -106,19 +132,19 @@ def guarded(
             for message in replies:
                 node = str(message.metadata.src_node_id)
                 if message.has_error():
-                    reason = message.error.reason or "no reason given"
+                    reason = _printable(message.error.reason or "no reason given")
                     if node in self.sampled:
                         record.failed[node] = reason
                     else:
                         unattributed.append(reason)
                     continue
-                problem = reply_problem(message, expected)
+                problem = reply_problem(message, expected, max_weight)
                 if problem:
                     record.dropped[node] = problem
                     log(WARNING, "round %s: left out peer %s: %s", server_round, node, problem)
                     continue
                 about = message.content.config_records.get("peer")
-                record.peers[node] = str(about.get("variant", "")) if about else ""
+                record.peers[node] = _printable(str(about.get("variant", ""))) if about else ""
                 kept.append(message)
             answered = set(record.peers) | set(record.dropped) | set(record.failed)
             silent = [n for n in self.sampled if n not in answered]

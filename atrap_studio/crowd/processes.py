@@ -128,9 +128,13 @@ class Process:
         self.name = name
         self.log = log
         self._handle: IO[bytes] = log.open("ab")
-        self.popen = subprocess.Popen(
-            command, env=dict(env), stdout=self._handle, stderr=subprocess.STDOUT
-        )
+        try:
+            self.popen = subprocess.Popen(
+                command, env=dict(env), stdout=self._handle, stderr=subprocess.STDOUT
+            )
+        except OSError as exc:
+            self._handle.close()
+            raise CrowdError(f"cannot start the {name}: {exc}") from exc
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -194,14 +198,21 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
 
     def register(self, public_key: Path) -> str:
         """Allow the peer holding the private half of ``public_key`` to join; its node id."""
-        reply = self._flwr("supernode", "register", str(public_key), FEDERATION, "--format", "json")
+        args = ("supernode", "register", str(public_key), FEDERATION, "--format", "json")
+        reply = self._flwr(*args, check=False)
         if not reply.get("success"):
+            if "already" in json.dumps(reply).lower():  # kept in state.db from an earlier start
+                return ""
             raise CrowdError(f"{public_key}: Flower refused to register it: {reply}")
         return str(reply.get("node-id", ""))
 
-    def register_all(self) -> list[str]:
-        """Register every public key in the crowd's ``peers`` folder."""
-        return [self.register(key) for key in sorted(self.folder.peers.glob("*.pub"))]
+    def register_all(self) -> list[Path]:
+        """Register every public key in the crowd's ``peers`` folder (again after a restart:
+        keys registered before are kept); the keys."""
+        keys = sorted(self.folder.peers.glob("*.pub"))
+        for key in keys:
+            self.register(key)
+        return keys
 
     def submit(self, settings: Mapping[str, str | int | float]) -> str:
         """Start a run with ``settings`` (keys of RUN_CONFIG); its run id."""
@@ -267,14 +278,17 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
             self.process.stop()
 
     def _flwr(self, *args: str, check: bool = True) -> dict[str, object]:
-        done = subprocess.run(
-            [tool("flwr"), *args],
-            env=self.folder.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        try:
+            done = subprocess.run(
+                [tool("flwr"), *args],
+                env=self.folder.env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CrowdError(f"flwr {' '.join(args[:2])} did not answer: {exc}") from exc
         try:
             reply: dict[str, object] = json.loads(done.stdout or "{}")
         except json.JSONDecodeError:

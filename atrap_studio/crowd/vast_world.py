@@ -20,7 +20,7 @@ import torch
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
-from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.core.yaml_io import save_graph, write_text_atomic
 from atrap_studio.crowd.apps import with_region
 from atrap_studio.crowd.local import run_local_crowd
 from atrap_studio.nodes import builtin_registry
@@ -92,8 +92,8 @@ class Result:
 
     def save(self, folder: Path) -> None:
         data = {"setup": asdict(self.setup), "rows": [asdict(r) for r in self.rows]}
-        (folder / "vast-world.json").write_text(json.dumps(data, indent=1))
-        (folder / "vast-world.md").write_text(self.table() + "\n")
+        write_text_atomic(json.dumps(data, indent=1), folder / "vast-world.json")
+        write_text_atomic(self.table() + "\n", folder / "vast-world.md")
 
 
 def sized(doc: GraphDocument, setup: Setup, instances: int, steps: int) -> GraphDocument:

@@ -18,6 +18,8 @@ from atrap_studio.runtime.context import Command
 from atrap_studio.runtime.snapshots import ArmSnapshot, arm_snapshot
 
 TARGET_MODES = ("random_in_reach", "near_effector", "user_driven")
+#: Rounds of rejection sampling before a region is declared out of the arm's reach.
+REGION_DRAWS = 20
 
 
 @dataclass(frozen=True)
@@ -148,13 +150,18 @@ class ArmScene:
         """
         found: list[Tensor] = []
         have = 0
-        while have < count:
+        for _ in range(REGION_DRAWS):
             batch = 2 * self.region.count * (count - have) + 64
             points = self.chain.effector(self.chain.sample_q(batch, self.generator))
             keep = points[self.region.contains(points)]
             found.append(keep)
             have += int(keep.shape[0])
-        return torch.cat(found)[:count]
+            if have >= count:
+                return torch.cat(found)[:count]
+        raise ValueError(
+            f"this arm can hardly reach {self.region.label} (seen from above, around its base): "
+            f"{have} of {count} targets found; use fewer regions or another arm layout"
+        )
 
     def set_target(self, instance: int, position: Tensor) -> None:
         """Move one instance's target (the user helping the network).

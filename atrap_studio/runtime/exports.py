@@ -50,7 +50,7 @@ def export_network(
         geometry = arm_geometry(source, network.manifest, registry)
         try:
             write_policy_page(target, network, geometry)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # sizes or values the page cannot use
             raise AtrapError(f"{source}: cannot be shown on a web page: {exc}") from None
     elif suffix == SUFFIX:
         if source.resolve() != target.resolve():

@@ -23,7 +23,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import parse_graph
-from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, PortMeaning, load_network
+from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, check_fits, load_network
 from atrap_studio.runtime.networks import Architecture, build_module
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.provenance import (
@@ -40,10 +40,11 @@ from atrap_studio.runtime.trainers.base import cosine_lr
 Method = Literal["average", "distill"]
 #: Weight of matching the teacher's action itself beside matching where it moves the scene.
 OUTCOME_ACTION_WEIGHT = 0.1
-METHODS: tuple[Method, ...] = ("average", "distill")
 
 #: Instances a source's scene keeps when it is rebuilt only to draw states from.
 SCENE_INSTANCES = 64
+#: Longest episode a source's scene may ask scoring to play.
+EPISODE_STEPS = 100
 
 
 class MergeError(AtrapError):
@@ -127,9 +128,10 @@ def scene_pipeline(doc: GraphDocument, registry: Registry, source: str) -> Pipel
         if spec is not None and spec.category == "nn":
             node.type, node.props = "nn.factory", {"hidden": [8]}
         elif spec is not None and spec.category == "scene":
-            instances = node.props.get("instances")
-            if isinstance(instances, int):  # anything else: validation says what is wrong
-                node.props["instances"] = min(instances, SCENE_INSTANCES)
+            for name, most in (("instances", SCENE_INSTANCES), ("episode_steps", EPISODE_STEPS)):
+                value = node.props.get(name)
+                if isinstance(value, int):  # anything else: validation says what is wrong
+                    node.props[name] = min(value, most)
     return Pipeline(doc, registry, source=source)
 
 
@@ -384,17 +386,12 @@ def _weights(sources: Sequence[Source], weights: Sequence[float] | None) -> list
 
 
 def _check_same_meaning(sources: Sequence[Source]) -> None:
-    def signature(ports: list[PortMeaning]) -> list[tuple[str, int]]:
-        return [(p.type, p.size) for p in ports]
-
     first = sources[0].network.manifest
     for source in sources[1:]:
-        other = source.network.manifest
-        for side in ("inputs", "outputs"):
-            if signature(getattr(first, side)) != signature(getattr(other, side)):
-                raise MergeError(
-                    f"{sources[0].path.name} and {source.path.name} do not mean the same "
-                    f"{side}: {signature(getattr(first, side))} against "
-                    f"{signature(getattr(other, side))}; only networks for the same sensors and "
-                    "actions can be merged"
-                )
+        try:
+            check_fits(source.path.name, source.network.manifest, first.inputs, first.outputs)
+        except AtrapError as exc:
+            raise MergeError(
+                f"{exc} (the graph of {sources[0].path.name}); only networks for the same "
+                "sensors and actions can be merged"
+            ) from None

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from atrap_studio.core.errors import AtrapError, NetworkFileError
 from atrap_studio.runtime.networks import Architecture, build_module
-from atrap_studio.runtime.provenance import Provenance, SceneVariant
+from atrap_studio.runtime.provenance import Provenance, SceneVariant, Text
 from atrap_studio.runtime.safefile import (
     MAX_HEADER_BYTES,
     all_finite,
@@ -41,8 +41,8 @@ class PortMeaning(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    node: str = Field(min_length=1)
-    type: str = Field(min_length=1)
+    node: Text = Field(min_length=1)
+    type: Text = Field(min_length=1)
     size: Annotated[int, Field(strict=True, ge=1)]
     props: dict[str, Any] = {}
 
@@ -240,16 +240,17 @@ def _manifest_from_metadata(where: str, metadata: dict[str, str]) -> NetManifest
             f"{where}: the manifest's format/version ({document.get('format')!r}, "
             f"{document.get('version')!r}) disagree with the file's ({FORMAT!r}, {version})"
         )
-    return manifest_from_dict(document, where)
+    return manifest_from_dict(document, where, version)
 
 
-def manifest_from_dict(document: dict[str, Any], where: str) -> NetManifest:
-    """Validate a manifest, migrating older versions (dict to dict) first.
+def manifest_from_dict(document: dict[str, Any], where: str, version: int = 1) -> NetManifest:
+    """Validate a manifest, migrating older versions (dict to dict) first; ``version`` is
+    the container's, for a manifest that does not say its own.
 
     Raises:
         NetworkFileError: naming the file and the first problems.
     """
-    version = document.get("version", 1)
+    version = document.get("version", version)
     if version == 1:
         document = _migrate_v1(document)
     elif version != VERSION:
@@ -267,21 +268,16 @@ def _migrate_v1(document: dict[str, Any]) -> dict[str, Any]:
     """Version 1 kept provenance as a free mapping with the graph's name and the scene."""
     old = document.get("provenance") or {}
     old = old if isinstance(old, dict) else {}
-    scene = old.get("scene")
+    try:
+        scene: dict[str, Any] | None = SceneVariant.model_validate(old.get("scene")).model_dump()
+    except ValidationError:
+        scene = None
     provenance = {
         "atrap_version": str(old.get("atrap_version", ""))[:500],
         "graph_name": str(old.get("graph", ""))[:500],
-        "scene": SceneVariant.model_validate(scene).model_dump() if _valid_scene(scene) else None,
+        "scene": scene,
     }
     return {**document, "version": VERSION, "provenance": provenance}
-
-
-def _valid_scene(scene: object) -> bool:
-    try:
-        SceneVariant.model_validate(scene)
-    except ValidationError:
-        return False
-    return True
 
 
 def check_fits(

@@ -163,7 +163,10 @@ class Pipeline:
         self.architecture = factory.architecture
         self.network: torch.nn.Module = factory.build(net_seed)
         self.lineage = factory.lineage(self.network)
-        self.scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
+        try:
+            self.scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
+        except ValueError as exc:
+            raise RunError(f"the scene '{self.scene_id}' cannot be set up: {exc}") from exc
         self.trainer = self._instantiate(self.trainer_id, analysis, self)
         self._memo: dict[str, dict[str, Any]] = {}
         #: Nodes that act between updates (saving the network on a schedule).

@@ -18,7 +18,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
-Text = Annotated[str, Field(max_length=500)]
+#: Text from a file: bounded, and without control characters (it is printed to terminals).
+Text = Annotated[str, Field(max_length=500, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
 MAX_PARENTS = 64
 
 #: How a network came to be.

@@ -16,7 +16,6 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from atrap_studio.core.errors import AtrapError
 from atrap_studio.crowd.local import LocalCrowd
 from atrap_studio.crowd.status import CrowdStatus, read_status
 
@@ -126,6 +125,7 @@ class QtCrowdPanel(QtWidgets.QWidget):
         }
         rounds = self.rounds.value()
         crowd = self.crowd
+        self._outcome = ""
         (crowd.folder.rounds / "crowd.json").unlink(missing_ok=True)  # an older run's status
 
         def work() -> None:
@@ -133,7 +133,7 @@ class QtCrowdPanel(QtWidgets.QWidget):
                 with crowd:
                     status = crowd.run(rounds, settings)
                 self._outcome = f"Finished {len(status.rounds)} round(s)."
-            except (AtrapError, OSError) as exc:
+            except Exception as exc:  # reported in the panel; the window goes on
                 self._outcome = f"The crowd stopped: {exc}"
 
         self.follow(crowd.folder.rounds)
@@ -153,7 +153,8 @@ class QtCrowdPanel(QtWidgets.QWidget):
         """Stop a crowd started here (its processes end; the networks saved so far stay)."""
         if self.crowd is not None and self.running():
             self.state.setText("Stopping the crowd…")
-            self.crowd.__exit__()
+            # ending processes takes seconds: never on the GUI thread
+            threading.Thread(target=self.crowd.__exit__, name="crowd-stop", daemon=True).start()
 
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

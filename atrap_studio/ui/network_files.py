@@ -8,7 +8,6 @@ change itself is one undoable edit that turns the graph's network node into a Lo
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,12 +106,10 @@ class NetworkFiles:
     def _relative(self, path: Path) -> str:
         """Relative to the graph's folder when inside it, so graph and network travel together."""
         graph = self.window.path
-        if graph is not None:
-            try:
-                return Path(os.path.relpath(path.resolve(), graph.parent.resolve())).as_posix()
-            except ValueError:  # another drive
-                pass
-        return str(path.resolve())
+        full = path.resolve()
+        if graph is not None and full.is_relative_to(graph.parent.resolve()):
+            return full.relative_to(graph.parent.resolve()).as_posix()
+        return str(full)
 
     def _folder(self) -> Path:
         return self.window.path.parent if self.window.path else Path.home()

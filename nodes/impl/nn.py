@@ -64,9 +64,7 @@ class NNLoad:
 
     def build(self, seed: int) -> torch.nn.Sequential:
         """A copy of the received weights (the seed draws nothing: the weights are given)."""
-        module = copy.deepcopy(self.received.module)
-        module.requires_grad_(self.ctx.props["trainable"])
-        return module
+        return copy.deepcopy(self.received.module)
 
     def lineage(self, module: torch.nn.Module) -> str:
         """The received network's lineage: training on continues the same family."""
@@ -96,9 +94,7 @@ class NNMerge:
         self.parents: tuple[ParentRef, ...] = tuple(merged.manifest.provenance.parents)
 
     def build(self, seed: int) -> torch.nn.Sequential:
-        module = copy.deepcopy(self.module)
-        module.requires_grad_(self.ctx.props["trainable"])
-        return module
+        return copy.deepcopy(self.module)
 
     def lineage(self, module: torch.nn.Module) -> str:
         return self.manifest.provenance.lineage or weights_digest(module)
@@ -109,7 +105,7 @@ class NNMerge:
 
 class NNSave:
     """Writes the trained network to a file every ``every`` updates (``{update}`` in the name
-    keeps each one); relative names land in the run's output folder."""
+    keeps each one), inside the run's output folder (the spec refuses names outside it)."""
 
     def __init__(self, ctx: NodeContext) -> None:
         self.id = ctx.id

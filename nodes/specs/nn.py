@@ -101,12 +101,6 @@ LOAD = NodeSpec(
             required=True,
             file_types=(".atrapnet",),
         ),
-        PropSpec(
-            "trainable",
-            "bool",
-            True,
-            "Train the loaded weights further (off: the trainer only tests them).",
-        ),
     ),
     checks=(_names_a_network_file,),
 )
@@ -156,15 +150,26 @@ MERGE = NodeSpec(
             min=1,
             max=1_000_000,
         ),
-        PropSpec(
-            "trainable",
-            "bool",
-            True,
-            "Train the merged network further (off: the trainer only tests it).",
-        ),
     ),
     checks=(_names_networks_to_merge,),
 )
+
+
+def _saves_inside_the_run_folder(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
+    name = str(props.get("file", "")).strip()
+    if not name.endswith(".atrapnet"):
+        return [("file", f"{name!r} is not an .atrapnet file name", "end it with .atrapnet")]
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "~")) or ":" in parts[0] or ".." in parts:
+        return [
+            (
+                "file",
+                f"{name!r} points outside the run's folder",
+                "give a name inside the run's folder, e.g. saves/network-{update}.atrapnet",
+            )
+        ]
+    return []
+
 
 SAVE = NodeSpec(
     type="nn.save",
@@ -182,12 +187,13 @@ SAVE = NodeSpec(
             "file",
             "str",
             "network-{update}.atrapnet",
-            "File name; {update} becomes the update number (keeping every save). A relative "
-            "name lands in the run's output folder.",
+            "File name inside the run's output folder; {update} becomes the update number "
+            "(keeping every save).",
             file_types=(".atrapnet",),
         ),
         PropSpec("every", "int", 500, "Save every this many updates.", min=1, max=10**9),
     ),
+    checks=(_saves_inside_the_run_folder,),
 )
 
 SPECS = (FACTORY, LOAD, MERGE, SAVE)

@@ -33,8 +33,24 @@ def _reply(node: int, arrays: dict[str, np.ndarray], examples: object = 10) -> M
     content = RecordDict(
         {
             "arrays": ArrayRecord({k: Array(v) for k, v in arrays.items()}),
-            "metrics": MetricRecord({"num-examples": examples}),  # type: ignore[dict-item]
-            "peer": ConfigRecord({"variant": f"region {node}"}),
+            "metrics": MetricRecord(
+                {"num-examples": examples, "train-loss": 0.1, "local-median-mm": 5.0}  # type: ignore[dict-item]
+            ),
+            "peer": ConfigRecord({"variant": f"region {node}", "region": 0, "regions": 1}),
+        }
+    )
+    return Message(content, reply_to=instruction)
+
+
+def _odd(node: int) -> Message:
+    """A reply whose records are not what our ClientApp sends."""
+    instruction = Message(
+        RecordDict({"config": ConfigRecord()}), dst_node_id=node, message_type="train"
+    )
+    content = RecordDict(
+        {
+            "weights": ArrayRecord({k: Array(v) for k, v in _arrays(1.0).items()}),
+            "metrics": MetricRecord({"num-examples": 10}),
         }
     )
     return Message(content, reply_to=instruction)
@@ -59,9 +75,10 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
         STRATEGIES[name],
         SHAPES,
         lambda record, arrays: rounds.append(record),
+        max_weight=1000,
         fraction_evaluate=0.0,
     )
-    strategy.sampled = ["2", "3", "4", "5", "6", "7"]  # set by configure_train in a real run
+    strategy.sampled = ["2", "3", "4", "5", "6", "7", "8", "9"]  # set by configure_train
     nan = _arrays(2.0)
     nan["0.weight"][0, 0] = np.nan
     replies = [
@@ -71,6 +88,8 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
         _reply(5, nan),
         _reply(6, _arrays(1.0) | {"0.weight": np.zeros((5, 5), np.float32)}),
         _reply(7, _arrays(1.0), examples=-1),
+        _reply(8, _arrays(1.0), examples=10**9),
+        _odd(9),
     ]
     arrays, _ = strategy.aggregate_train(1, replies)
     assert arrays is not None
@@ -85,6 +104,8 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
     assert record.dropped["5"] == "0.weight holds NaN or infinite values"
     assert record.dropped["6"] == "0.weight has shape [5, 5], expected [2, 3]"
     assert "num-examples" in record.dropped["7"]
+    assert "more than a round allows" in record.dropped["8"]
+    assert "expected 'arrays', 'metrics'" in record.dropped["9"]
 
 
 def test_a_round_where_nobody_answers_keeps_the_network() -> None:

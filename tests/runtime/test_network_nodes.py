@@ -90,13 +90,6 @@ def test_load_node_resumes_from_a_received_file(
     assert child.parents[0].name == "from-ada.atrapnet" and child.origin == "imported"
 
 
-def test_a_frozen_load_only_tests(
-    trained: Path, small_doc: GraphDocument, registry: Registry
-) -> None:
-    pipeline = Pipeline(_loading(small_doc, str(trained), trainable=False), registry)
-    assert not any(p.requires_grad for p in pipeline.network.parameters())
-
-
 def test_load_refuses_a_network_for_other_sensors(
     trained: Path, small_doc: GraphDocument, registry: Registry
 ) -> None:
@@ -130,6 +123,17 @@ def test_load_refuses_hostile_files_by_name(
     assert str(bad) in str(info.value)
 
 
+def test_save_stays_inside_the_run_folder(small_doc: GraphDocument, registry: Registry) -> None:
+    for name in ("/etc/passwd.atrapnet", "../up.atrapnet", "a/../../b.atrapnet", "net.pt"):
+        doc = _with_saver(small_doc)
+        next(n for n in doc.nodes if n.id == "keep").props["file"] = name
+        issues = [i for i in analyse(doc, registry).issues if i.node == "keep"]
+        assert issues and issues[0].severity == "error", name
+    doc = _with_saver(small_doc)
+    next(n for n in doc.nodes if n.id == "keep").props["file"] = "saves/n-{update}.atrapnet"
+    assert analyse(doc, registry).ok
+
+
 def test_load_without_a_file_is_a_graph_error(small_doc: GraphDocument, registry: Registry) -> None:
     for props in ({}, {"file": ""}, {"file": "weights.pt"}):
         doc = _loading(small_doc, "x.atrapnet")
@@ -159,3 +163,15 @@ def test_regions_split_the_targets_around_the_base() -> None:
         assert float(spread.max() - spread.min()) > 6.0  # the whole circle
         reach = torch.linalg.vector_norm(scene.target, dim=1)
         assert float(reach.max()) <= geometry.reach  # drawn from reachable poses
+
+
+def test_a_region_the_arm_cannot_reach_is_an_error_not_a_hang(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    from atrap_studio.core.errors import RunError
+
+    doc = small_doc.model_copy(deep=True)
+    arm = next(n for n in doc.nodes if n.type == "scene.robot_arm")
+    arm.props.update(axes=["y", "y", "y"], regions=4, region=0)  # a planar arm: two sectors
+    with pytest.raises(RunError, match="can hardly reach region 1 of 4"):
+        Pipeline(doc, registry)
