@@ -93,3 +93,10 @@ def test_a_peer_killed_mid_run_is_left_out_and_the_rounds_go_on(
         assert record.median_error_mm is not None  # merged from the peer that stayed
     later = status.rounds[1]
     assert later.failed or later.missing, "the killed peer is reported as left out"
+
+
+def test_a_crowd_folder_can_be_started_again(graph: Path, tmp_path: Path) -> None:
+    """Keys registered at the first start stay in Flower's state; a restart goes on."""
+    for _ in range(2):
+        with LocalCrowd(graph, tmp_path / "crowd", peers=1) as crowd:
+            assert crowd.peers[0].alive()
