@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from atrap_studio.crowd.local import LocalCrowd
@@ -23,7 +22,7 @@ _COLUMNS = ("Round", "Peers", "Left out", "Median error (mm)", "Reached", "Time 
 
 
 class QtCrowdPanel(QtWidgets.QWidget):
-    """Rounds, peers and the merged network's score of one crowd.
+    """Rounds, peers and the merged network's score of one crowd (one table row a round).
 
     Args:
         graph_file: gives the saved graph to train (None while the graph is unsaved).
@@ -67,11 +66,6 @@ class QtCrowdPanel(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.peer_list = QtWidgets.QListWidget()
-        self.plot = pg.PlotWidget()
-        self.plot.setLabel("left", "median error", units="mm")
-        self.plot.setLabel("bottom", "round")
-        self.plot.setMinimumHeight(120)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen("#ff8c1a", width=2), symbol="o")
 
         form = QtWidgets.QFormLayout()
         form.addRow("Peers", self.peers)
@@ -86,8 +80,7 @@ class QtCrowdPanel(QtWidgets.QWidget):
         left.addWidget(QtWidgets.QLabel("Peers (node: region)"))
         left.addWidget(self.peer_list)
         right = QtWidgets.QVBoxLayout()
-        right.addWidget(self.table, 2)
-        right.addWidget(self.plot, 1)
+        right.addWidget(self.table)
         columns = QtWidgets.QHBoxLayout()
         columns.addLayout(left, 1)
         columns.addLayout(right, 3)
@@ -200,8 +193,6 @@ class QtCrowdPanel(QtWidgets.QWidget):
         self.peer_list.addItems(
             [f"{node}: {variant or 'whole world'}" for node, variant in peers.items()]
         )
-        scored = [r for r in status.rounds if r.median_error_mm is not None]
-        self.curve.setData([r.round for r in scored], [r.median_error_mm for r in scored])
         if self.running() or status.state != "finished":
             done = len(status.rounds)
             self.state.setText(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -56,6 +57,12 @@ def make_window(
         window.editor.undo_stack.setClean()
         window.close()
         window.deleteLater()
+    made.clear()
+    # Collect the closed windows' Python wrappers here, on the GUI thread: collected later by a
+    # training thread, PySide6 defers their deletion to the GUI thread, which can then wait on
+    # a Qt lock that thread holds while it waits for the GIL (a deadlock seen in CI).
+    QtWidgets.QApplication.processEvents()
+    gc.collect()
 
 
 @pytest.fixture
