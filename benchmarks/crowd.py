@@ -21,7 +21,7 @@ import torch
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.yaml_io import load_graph
-from atrap_studio.crowd.vast_world import Result, Setup, run
+from atrap_studio.crowd.vast_world import Result, run, setup_from
 from atrap_studio.examples import example_path
 
 
@@ -80,16 +80,7 @@ def main() -> None:
     parser.add_argument("--chart", default="docs/images/vast-world.png")
     args = parser.parse_args()
     torch.set_num_threads(1)  # every contender alike; the crowd's peers use one thread each
-    setup = Setup(
-        regions=args.regions,
-        steps=args.steps,
-        instances=args.instances,
-        distill_steps=args.distill_steps,
-        crowd_rounds=args.rounds,
-        crowd=not args.no_crowd,
-        crowd_distill_steps=args.crowd_distill_steps,
-        merges=not args.no_merges,
-    )
+    setup = setup_from(args)
     result = run(load_graph(example_path()), setup, Path(args.out))
     print(result.table())
     single = result.rows[0]

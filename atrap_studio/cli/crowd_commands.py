@@ -275,17 +275,7 @@ def experiment(args: argparse.Namespace) -> int:
     from atrap_studio.examples import example_path
 
     doc = load_graph(args.graph or example_path())
-    setup = vast_world.Setup(
-        regions=args.regions,
-        steps=args.steps,
-        instances=args.instances,
-        distill_steps=args.distill_steps,
-        crowd_rounds=args.rounds,
-        crowd=not args.no_crowd,
-        crowd_distill_steps=args.crowd_distill_steps,
-        merges=not args.no_merges,
-        episodes=args.episodes,
-    )
+    setup = vast_world.setup_from(args)
     folder = Path(args.out)
     result = vast_world.run(doc, setup, folder, say=lambda text: print(text, flush=True))
     print(result.table())

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -50,6 +51,25 @@ class Setup:
     merges: bool = True
     episodes: int = 4096
     seed: int = 0
+
+
+def setup_from(options: Any) -> Setup:
+    """A setup from command-line options (``atrap experiment vast-world`` and
+    ``benchmarks/crowd.py`` take the same ones); options left out keep their defaults."""
+    given = {
+        "regions": getattr(options, "regions", None),
+        "steps": getattr(options, "steps", None),
+        "instances": getattr(options, "instances", None),
+        "distill_steps": getattr(options, "distill_steps", None),
+        "crowd_rounds": getattr(options, "rounds", None),
+        "crowd_distill_steps": getattr(options, "crowd_distill_steps", None),
+        "episodes": getattr(options, "episodes", None),
+    }
+    return Setup(
+        **{k: v for k, v in given.items() if v is not None},
+        crowd=not getattr(options, "no_crowd", False),
+        merges=not getattr(options, "no_merges", False),
+    )
 
 
 @dataclass

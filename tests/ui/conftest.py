@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
 
 from atrap_studio.core.registry import Registry
@@ -92,3 +92,17 @@ def answer(qtbot: QtBot) -> Answer:
         return seen
 
     return arrange
+
+
+def drop_files(window: MainWindow, paths: list[Path], at: tuple[float, float] = (100, 100)) -> None:
+    """Drop files on the window's canvas as a file manager would."""
+    mime = QtCore.QMimeData()  # kept referenced: the event does not own it
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QtGui.QDropEvent(
+        QtCore.QPointF(*at),
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.LeftButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
+    window.canvas.viewer().dropEvent(event)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
@@ -15,7 +15,7 @@ from atrap_studio.ui.dialogs import ExamplesDialog, HelpDialog
 from atrap_studio.ui.main_window import MainWindow
 from atrap_studio.ui.properties import ListEditor
 from atrap_studio.ui.session_files import AppPaths, Autosaver
-from tests.ui.conftest import Answer
+from tests.ui.conftest import Answer, drop_files
 
 Buttons = QtWidgets.QMessageBox.StandardButton
 MakeWindow = Callable[..., MainWindow]
@@ -286,24 +286,12 @@ def test_files_dropped_on_the_canvas(
     other.new_graph()
     assert other.save_to(graph_path)
 
-    def drop(target: MainWindow, path: Path) -> None:
-        mime = QtCore.QMimeData()  # kept referenced: the event does not own it
-        mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
-        event = QtGui.QDropEvent(
-            QtCore.QPointF(100, 100),
-            QtCore.Qt.DropAction.CopyAction,
-            mime,
-            QtCore.Qt.MouseButton.LeftButton,
-            QtCore.Qt.KeyboardModifier.NoModifier,
-        )
-        target.canvas.viewer().dropEvent(event)
-
-    drop(other, block_path)
+    drop_files(other, [block_path])
     assert len(other.editor.doc.nodes) == 2 and other.editor.doc.blocks[0].name == "Sensors"
     answer(Buttons.Discard)  # the dropped block is an unsaved edit
-    drop(other, graph_path.with_name("missing.yaml"))
+    drop_files(other, [graph_path.with_name("missing.yaml")])
     assert len(other.editor.doc.nodes) == 2, "an unreadable drop changes nothing"
-    drop(other, graph_path)
+    drop_files(other, [graph_path])
     assert other.path == graph_path and other.editor.doc.nodes == []
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtWidgets
 from pytestqt.qtbot import QtBot
 
 from atrap_studio.core.document import GraphDocument, Link, NodeDoc
@@ -17,7 +17,7 @@ from atrap_studio.runtime.netfile import load_network, save_network
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.ui.main_window import MainWindow
 from tests.conftest import shrink
-from tests.ui.conftest import Answer
+from tests.ui.conftest import Answer, drop_files
 
 Buttons = QtWidgets.QMessageBox.StandardButton
 
@@ -39,19 +39,6 @@ def small(
     window = make_window()
     assert window.open_file(path, ask=False)
     return window, doc
-
-
-def _drop(window: MainWindow, paths: list[Path]) -> None:
-    mime = QtCore.QMimeData()  # kept referenced: the event does not own it
-    mime.setUrls([QtCore.QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QtGui.QDropEvent(
-        QtCore.QPointF(120, 90),
-        QtCore.Qt.DropAction.CopyAction,
-        mime,
-        QtCore.Qt.MouseButton.LeftButton,
-        QtCore.Qt.KeyboardModifier.NoModifier,
-    )
-    window.canvas.viewer().dropEvent(event)
 
 
 def test_a_network_file_takes_the_place_of_the_factory_and_trains_on(
@@ -88,7 +75,7 @@ def test_dropping_several_network_files_merges_them(
 ) -> None:
     window, doc = small
     files = [_network_of(doc, registry, tmp_path / f"n{i}.atrapnet", seed=i) for i in range(2)]
-    _drop(window, files)
+    drop_files(window, files)
     brain = window.editor.doc.node("brain")
     assert brain is not None and brain.type == "nn.merge"
     assert brain.props == {"files": ["n0.atrapnet", "n1.atrapnet"]}
@@ -112,7 +99,7 @@ def test_a_bad_or_unfitting_network_changes_nothing(
     ]
     unfit = _network_of(other, registry, tmp_path / "unfit.atrapnet")
     texts = answer(Buttons.Ok)
-    _drop(window, [unfit])
+    drop_files(window, [unfit])
     assert "does not fit this graph" in texts[0] and window.editor.doc is before
 
 
