@@ -9,9 +9,10 @@ DEFAULT_EXAMPLE = "robot_arm_reach"
 
 
 def example_names() -> list[str]:
-    """Names of the shipped examples (file names without ``.yaml``)."""
+    """Names of the shipped examples (file names without ``.yaml``), the default first."""
     folder = resources.files("atrap_studio.resources") / "examples"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    names = (p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(names, key=lambda name: (name != DEFAULT_EXAMPLE, name))
 
 
 def example_path(name: str = DEFAULT_EXAMPLE) -> Path:

@@ -2,6 +2,8 @@
 and a Flower crowd at equal scene steps; writes the table and a bar chart.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/crowd.py [--steps 3000] [--rounds 30]
+        [--instances 1024] [--regions 4] [--distill-steps 4000] [--episodes 4096]
+        [--no-crowd] [--no-merges] [--out runs/vast-world] [--chart docs/images/vast-world.png]
 
 Results go to runs/vast-world/ (vast-world.json, vast-world.md) and the chart to
 docs/images/vast-world.png. Prints each contender's error as a ratio to the whole-world
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--no-crowd", action="store_true")
     parser.add_argument("--no-merges", action="store_true")
     parser.add_argument("--crowd-distill-steps", type=int, default=0)
+    parser.add_argument("--episodes", type=int, help="test episodes per score (default: 4096)")
     parser.add_argument("--out", default="runs/vast-world")
     parser.add_argument("--chart", default="docs/images/vast-world.png")
     args = parser.parse_args()

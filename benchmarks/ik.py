@@ -223,9 +223,9 @@ def check_network(loaded: LoadedNetwork, where: Path, geometry: ArmGeometry) -> 
         )
     if outputs != EXPECTED_OUTPUTS:
         problems.append(f"it drives {outputs}, this benchmark expects {EXPECTED_OUTPUTS}")
-    scene = manifest.provenance.get("scene")
-    if isinstance(scene, dict):
-        props = scene.get("props", {})
+    scene = manifest.provenance.scene  # typed since network files' version 2
+    if scene is not None:
+        props = scene.props
         try:
             trained_on = ArmGeometry.from_props(
                 int(props.get("joints", 0)),
@@ -236,7 +236,7 @@ def check_network(loaded: LoadedNetwork, where: Path, geometry: ArmGeometry) -> 
         except (TypeError, ValueError) as exc:
             problems.append(f"its arm could not be read from its provenance: {exc}")
         else:
-            if scene.get("type") != "scene.robot_arm" or trained_on != geometry:
+            if scene.type != "scene.robot_arm" or trained_on != geometry:
                 problems.append(f"it was trained on another arm ({trained_on}), not {geometry}")
     else:
         print(f"note: {where} does not say which arm it was trained on; assuming the default")

@@ -13,7 +13,8 @@ random weights:
 Run it under Xvfb (Mesa's software OpenGL, as in CI):
 
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
-        .venv/bin/python benchmarks/neuron_view.py [--seconds 2.5]
+        .venv/bin/python benchmarks/neuron_view.py [--seconds 2.5] [--no-naive]
+        [--naive-layers 15 128 128]
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ def _shown(view: QtWidgets.QWidget) -> None:
     QtTest.QTest.qWait(50)
 
 
+def _dispose(app: QtWidgets.QApplication, view: QtWidgets.QWidget) -> None:
+    """Close a view and delete it now. ``deleteLater`` alone waits for an event loop that this
+    script never runs, so the view would live until QApplication's destructor, which crashes
+    (SIGSEGV in QWindowContainer::toplevelAboutToBeDestroyed) on the neuron view's GL window."""
+    view.close()
+    view.deleteLater()
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()
+
+
 def measure(sizes: tuple[int, ...], top_k: int, seconds: float = 2.5) -> float:
     """Redraws per second of a :class:`QtNeuronView` fed snapshots of a random network: each
     redraw pushes a new snapshot (same architecture) and waits until the window has shown it
@@ -100,9 +111,7 @@ def measure(sizes: tuple[int, ...], top_k: int, seconds: float = 2.5) -> float:
             frames += 1
         return frames / (time.perf_counter() - start)
     finally:
-        view.close()
-        view.deleteLater()
-        app.processEvents()
+        _dispose(app, view)
 
 
 def measure_naive(sizes: tuple[int, ...], seconds: float = 5.0, frames: int = 3) -> float:
@@ -135,15 +144,20 @@ def measure_naive(sizes: tuple[int, ...], seconds: float = 5.0, frames: int = 3)
             drawn += 1
         return drawn / (time.perf_counter() - start)
     finally:
-        view.close()
-        view.deleteLater()
-        app.processEvents()
+        _dispose(app, view)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.5, help="measuring time per case")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--naive-layers",
+        type=int,
+        nargs="+",
+        default=list(NAIVE),
+        help="layer sizes of the naive baseline's network",
+    )
     args = parser.parse_args()
     _app()
     cases = [("1k neurons", SMALL, 5000, 30.0), ("10k neurons", LARGE, 10000, 15.0)]
@@ -160,10 +174,11 @@ def main() -> None:
             flush=True,
         )
     if not args.no_naive:
-        weights = sum(a * b for a, b in itertools.pairwise(NAIVE))
-        fps = measure_naive(NAIVE)
+        naive = tuple(args.naive_layers)
+        weights = sum(a * b for a, b in itertools.pairwise(naive))
+        fps = measure_naive(naive)
         print(
-            f"{'naive':<14}{sum(NAIVE):>9,}{weights:>11,}{weights:>8,}{fps:>11.2f}"
+            f"{'naive':<14}{sum(naive):>9,}{weights:>11,}{weights:>8,}{fps:>11.2f}"
             f"{'':>7}{'':>8}  (one item per link, for comparison)"
         )
 

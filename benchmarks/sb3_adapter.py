@@ -15,8 +15,8 @@ class SB3VecEnv(VecEnv):
     render_mode = None
 
     def __init__(self, env: Any, seed: int = 0) -> None:
+        self.env = env  # before VecEnv's __init__, which reads render_mode through get_attr
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
-        self.env = env
         self._seed = seed
         self._actions: np.ndarray | None = None
 

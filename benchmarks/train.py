@@ -10,6 +10,7 @@ every test uses the same 2,048 fresh targets through the same evaluation:
    our PPO needed (or ``--budget`` seconds).
 
     .venv/bin/python benchmarks/train.py [--budget 300] [--threads 1] [--json out.json]
+        [--steps N]  (at most N updates per contender: a smoke run's size)
 """
 
 from __future__ import annotations
@@ -80,22 +81,24 @@ def evaluator(
     return pipeline, evaluate
 
 
-def train_ours(example: str, budget_s: float, goal: float) -> Trace:
-    """Our trainer on a shipped example, until ``goal`` success or ``budget_s`` seconds."""
+def train_ours(example: str, budget_s: float, goal: float, steps: int | None = None) -> Trace:
+    """Our trainer on a shipped example, until ``goal`` success or ``budget_s`` seconds (or
+    ``steps`` updates, when given: the example's run cut short, its schedules unchanged)."""
     pipeline = Pipeline(load_graph(example_path(example)), builtin_registry())
     trainer = pipeline.trainer
     _, evaluate = evaluator(example)
     tolerance = pipeline.analysis.props[pipeline.scene_id]["success_mm"]
     trace = Trace(f"{example} ({pipeline.analysis.specs[pipeline.trainer_id].type})", tolerance)
     trainer.plan(trainer.budget.steps)
+    limit = trainer.budget.steps if steps is None else min(steps, trainer.budget.steps)
     trained, step, env_steps = 0.0, 0, 0
-    while step < trainer.budget.steps and trained < budget_s:
+    while step < limit and trained < budget_s:
         start = time.perf_counter()
         for _ in range(trainer.budget.eval_every):
             trainer.step(step)
             step += 1
             env_steps += trainer.env_steps_per_update
-            if step >= trainer.budget.steps:
+            if step >= limit:
                 break
         trained += time.perf_counter() - start
         trace.add(trained, env_steps, evaluate(trainer.policy))
@@ -104,8 +107,9 @@ def train_ours(example: str, budget_s: float, goal: float) -> Trace:
     return trace
 
 
-def train_sb3(budget_s: float, goal: float) -> Trace:
-    """stable-baselines3 PPO on ``atrap/RobotArm-v0`` (vector env), our PPO example's settings."""
+def train_sb3(budget_s: float, goal: float, steps: int | None = None) -> Trace:
+    """stable-baselines3 PPO on ``atrap/RobotArm-v0`` (vector env), our PPO example's settings
+    (at most ``steps`` rollouts and updates when given, its schedule unchanged)."""
     from sb3_adapter import SB3VecEnv  # beside this script
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
@@ -182,14 +186,17 @@ def train_sb3(budget_s: float, goal: float) -> Trace:
 
     clock = Clock()
 
+    budget_steps = teach["steps"] * teach["horizon"] * n  # our PPO example's whole budget
+    # with --steps: stop at the first env step after that many rollouts and their updates
+    cap = None if steps is None else steps * teach["horizon"] * n
+
     class Stop(BaseCallback):
         def _on_step(self) -> bool:
             done = bool(trace.points) and (trace.final[2] >= goal or trace.final[0] >= budget_s)
-            return not done
+            return not done and (cap is None or self.num_timesteps <= cap)
 
     from stable_baselines3.common.callbacks import CallbackList
 
-    budget_steps = teach["steps"] * teach["horizon"] * n  # our PPO example's whole budget
     model.learn(total_timesteps=budget_steps, callback=CallbackList([clock, Stop()]))
     clock.trained += time.perf_counter() - clock.started
     trace.add(clock.trained, model.num_timesteps, evaluate(policy))
@@ -211,6 +218,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip", nargs="*", default=[], choices=["direct", "ppo", "sb3"])
     parser.add_argument("--json", help="write the traces and goal checks here")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="updates per contender at most (default: each example's budget; the smoke test's "
+        "option: the runs are cut short, their schedules unchanged)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     np.random.seed(0)
@@ -220,15 +233,15 @@ def main() -> None:
     )
     traces: dict[str, Trace] = {}
     if "direct" not in args.skip:
-        traces["direct"] = train_ours("robot_arm_reach", args.budget, args.goal)
+        traces["direct"] = train_ours("robot_arm_reach", args.budget, args.goal, args.steps)
     if "ppo" not in args.skip:
-        traces["ppo"] = train_ours("robot_arm_reach_ppo", args.budget, args.goal)
+        traces["ppo"] = train_ours("robot_arm_reach_ppo", args.budget, args.goal, args.steps)
     if "sb3" not in args.skip:
         ppo_time = traces["ppo"].time_to(args.goal) if "ppo" in traces else None
         sb3_budget = (
             args.budget if ppo_time is None else min(args.budget, args.sb3_factor * ppo_time)
         )
-        traces["sb3"] = train_sb3(sb3_budget, args.goal)
+        traces["sb3"] = train_sb3(sb3_budget, args.goal, args.steps)
 
     print(
         f"\n{'contender':<40} {'to 90%':>8} {'to 95%':>8} {'final':>7} "

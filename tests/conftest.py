@@ -35,12 +35,21 @@ def arm_doc() -> GraphDocument:
     return load_graph(example_path("robot_arm_reach"))
 
 
+#: Properties only the PPO trainer has (a shared shrink() call may name them for any graph).
+PPO_ONLY = frozenset({"horizon", "minibatches", "epochs"})
+
+
 def shrink(doc: GraphDocument, **trainer: object) -> GraphDocument:
-    """A copy of an arm example sized for tests: few instances, a small network, short budget."""
+    """A copy of an example sized for tests: few instances, a small network, short budget.
+
+    Keyword arguments set trainer properties (those the trainer has).
+    """
     small = doc.model_copy(deep=True)
     for node in small.nodes:
         if node.type == "scene.robot_arm":
             node.props.update(joints=3, instances=128)
+        elif node.type.startswith("scene."):
+            node.props["instances"] = 4
         elif node.type == "nn.factory":
             node.props["hidden"] = [32, 32]
         elif node.type.startswith("trainer."):
@@ -53,7 +62,8 @@ def shrink(doc: GraphDocument, **trainer: object) -> GraphDocument:
                 goal_success_rate=0.0,
                 explore_steps=20,
             )
-            node.props.update(trainer)
+            ppo = node.type == "trainer.ppo"
+            node.props.update({k: v for k, v in trainer.items() if ppo or k not in PPO_ONLY})
     return small
 
 

@@ -109,12 +109,9 @@ def _print_summary(name: str, pipeline: Any, result: Any, out: Path) -> None:
         print(f"  error: {result.error}", file=sys.stderr)
     if result.evaluation:
         ev = result.evaluation
-        tolerance = pipeline.analysis.props[pipeline.scene_id].get("success_mm")
-        within = f" within {tolerance:g} mm" if tolerance is not None else ""
         print(
-            f"  test on {ev['episodes']:,} fresh targets: median error "
-            f"{ev['median_error_mm']:.2f} mm, 95th percentile {ev['p95_error_mm']:.2f} mm, "
-            f"{ev['success_rate']:.1%} succeeded{within}"
+            f"  test on {ev['episodes']:,} {pipeline.outcome.episode_word}: "
+            f"{pipeline.outcome.describe(ev)}"
         )
     if result.network_path:
         print(f"  network:    {result.network_path}")
@@ -142,13 +139,16 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{args.network} on {summary['episodes']:,} fresh targets of {path}:")
+        declared = pipeline.outcome
+        print(f"{args.network} on {summary['episodes']:,} {declared.episode_word} of {path}:")
+        median, mean, p95 = declared.summary_keys()
+        score = declared.score
         print(
-            f"  median error {summary['median_error_mm']:.3f} mm, "
-            f"mean {summary['mean_error_mm']:.3f} mm, "
-            f"95th percentile {summary['p95_error_mm']:.3f} mm"
+            f"  {score.name}: median {score.text(summary[median], 3)}, "
+            f"mean {score.text(summary[mean], 3)}, "
+            f"95th percentile {score.text(summary[p95], 3)} ({score.better} is better)"
         )
-        print(f"  success rate {summary['success_rate']:.2%}")
+        print(f"  success rate {summary['success_rate']:.2%} ({declared.success})")
     return 0
 
 

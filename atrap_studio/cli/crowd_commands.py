@@ -37,8 +37,9 @@ def _printer(started: float) -> Callable[[CrowdStatus], None]:
         nonlocal shown
         for record in status.rounds[shown:]:
             score = (
-                f"{record.median_error_mm:.2f} mm median, {record.success_rate:.1%} reached"
-                if record.median_error_mm is not None
+                f"median {status.score} {record.median:.2f} {status.unit}".rstrip()
+                + f", {record.success_rate:.1%} succeeded"
+                if record.median is not None
                 else "no update merged"
             )
             left = {**record.dropped, **record.failed, **dict.fromkeys(record.missing, "no reply")}

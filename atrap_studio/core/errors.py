@@ -47,4 +47,12 @@ class NetworkFileError(AtrapError):
 
 
 class RunError(AtrapError):
-    """A run could not start or had to stop: a node failed, a loss was not finite..."""
+    """A run could not start or had to stop: a node failed, a loss was not finite...
+
+    Attributes:
+        node: id of the node at fault, when one is (the editor marks it; no message parsing).
+    """
+
+    def __init__(self, message: str, *, node: str | None = None) -> None:
+        self.node = node
+        super().__init__(message)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 EventKind = Literal[
-    "started",  # data: steps, seed, resumed_from
+    "started",  # data: steps, seed, outcome (how episodes are judged), resumed_from
     "step",  # data: metrics {slash/namespaced: float}, env_steps
-    "episode",  # data: episodes, success_rate, error_mm ...
+    "episode",  # data: an evaluation summary (episodes, success_rate, median_<score> ...)
     "checkpoint",  # data: path
     "snapshot",  # data: scene (ArmSnapshot...), network (NetworkSnapshot): what views draw
     "architecture",  # data: sizes; the network grew or shrank (curves mark it)

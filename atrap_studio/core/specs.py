@@ -11,8 +11,10 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
+from atrap_studio.core.outcome import Outcome
 from atrap_studio.core.ports import PortType
 
 Props = Mapping[str, Any]
@@ -54,8 +56,9 @@ class PortSpec:
     feedback: bool = False
     shape: ShapeRule | None = None
 
-    @property
+    @cached_property
     def port_type(self) -> PortType:
+        """The parsed type (parsed once: the pipeline asks at every step)."""
         return PortType.parse(self.type)
 
 
@@ -180,6 +183,9 @@ class NodeSpec:
         inputs, outputs, props: the node's ports and properties.
         legacy_ids: older type ids that files may still use; they load as this type.
         facts: for scenes, what the scene tells the nodes around it (from its properties).
+        outcome: for scenes, how its episodes are judged (score, success, snapshot kind).
+        examples: for scenes, names of shipped example graphs built on it (the first is the
+            base graph the contract test puts every node of the catalogue into).
         requires_facts: facts this node needs from the scene (e.g. ``joints``).
         checks: cross-property checks beyond each property's own kind and range.
     """
@@ -195,6 +201,8 @@ class NodeSpec:
     props: tuple[PropSpec, ...] = ()
     legacy_ids: tuple[str, ...] = ()
     facts: Callable[[Props], dict[str, Any]] | None = None
+    outcome: Callable[[Props], Outcome] | None = None
+    examples: tuple[str, ...] = ()
     requires_facts: tuple[str, ...] = ()
     checks: tuple[PropsCheck, ...] = field(default=())
 
@@ -227,6 +235,10 @@ class NodeSpec:
             problems.append(f"category {self.category!r} is not one of {CATEGORIES}")
         elif not self.type.startswith(self.category + ".") and self.category != "helper":
             problems.append(f"type id {self.type!r} must start with its category")
+        if self.category == "scene" and self.outcome is None:
+            problems.append("a scene must declare its outcome (score, success, snapshot kind)")
+        if self.category == "scene" and not self.examples:
+            problems.append("a scene must name at least one shipped example graph")
         if ":" not in self.impl:
             problems.append(f"impl {self.impl!r} must be 'module:Class'")
         for group, ports in (("input", self.inputs), ("output", self.outputs)):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from atrap_studio.core.document import GraphDocument, Link
+from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.specs import NodeSpec, PortSpec
 
@@ -60,6 +61,7 @@ class Analysis:
         scene: id of the graph's scene node, when there is exactly one.
         trainer: id of the graph's trainer node, when there is exactly one.
         facts: what the scene declares about itself (``joints``...).
+        outcome: how the scene's episodes are judged, when the scene is valid.
         inputs: the shape arriving at each linked or sized input port.
         outputs: the shape of each output port that is known.
         order: node ids in an order where every node comes after its inputs (feedback links
@@ -72,6 +74,7 @@ class Analysis:
     scene: str | None = None
     trainer: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    outcome: Outcome | None = None
     inputs: dict[PortKey, tuple[int, ...]] = field(default_factory=dict)
     outputs: dict[PortKey, tuple[int, ...]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
@@ -495,8 +498,20 @@ def _find_cycle(remaining: set[str], edges: dict[str, list[str]]) -> list[str]:
 def _scene_facts(result: Analysis) -> None:
     assert result.scene is not None
     spec = result.specs[result.scene]
-    if spec.facts is not None:
-        result.facts = spec.facts(result.props[result.scene])
+    props = result.props[result.scene]
+    try:
+        result.facts = spec.facts(props) if spec.facts is not None else {}
+        result.outcome = spec.outcome(props) if spec.outcome is not None else GENERIC
+    except ValueError as exc:  # e.g. a gymnasium environment that is not installed
+        result.issues.append(
+            Issue(
+                "scene.setup",
+                f"the scene cannot be set up: {exc}",
+                "fix the scene's properties (see 'atrap nodes " + spec.type + "')",
+                node=result.scene,
+            )
+        )
+        return
     for node_id, node_spec in result.specs.items():
         missing = [f for f in node_spec.requires_facts if not result.facts.get(f)]
         if missing:

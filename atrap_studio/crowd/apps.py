@@ -142,7 +142,7 @@ def train(message: Message, context: Context) -> Message:
                 {
                     "num-examples": local_steps * trainer.env_steps_per_update,
                     "train-loss": sum(losses) / len(losses),
-                    "local-median-mm": own.summary()["median_error_mm"],
+                    "local-median": own.summary()[pipeline.outcome.summary_keys()[0]],
                 }
             ),
             "peer": ConfigRecord(
@@ -202,6 +202,8 @@ def main(grid: Grid, context: Context) -> None:
             seed=int(settings["seed"]),
             source=str(graph),
         )
+        declared = pipeline.outcome.score
+        status.score, status.unit, status.better = declared.name, declared.unit, declared.better
         expected = {k: tuple(t.shape) for k, t in pipeline.network.state_dict().items()}
         started = time.perf_counter()
         episodes = int(settings["eval-episodes"])
@@ -211,14 +213,15 @@ def main(grid: Grid, context: Context) -> None:
                 pipeline.network.load_state_dict(arrays.to_torch_state_dict())
                 with torch.no_grad():
                     score = pipeline.evaluate(pipeline.network, episodes, 7).summary()
-                record.median_error_mm = score["median_error_mm"]
+                record.median = score[pipeline.outcome.summary_keys()[0]]
                 record.success_rate = score["success_rate"]
                 record.network = str(_save_round(pipeline, out, record, rounds, score))
             record.seconds = time.perf_counter() - started
             status.rounds.append(record)
             status.save(out)
-            if record.median_error_mm is not None:
-                log(INFO, "round %s: merged network %.2f mm", record.round, record.median_error_mm)
+            if record.median is not None:
+                text = pipeline.outcome.score.text(record.median)
+                log(INFO, "round %s: merged network %s", record.round, text)
 
         minimum = int(settings["min-peers"])
         options: dict[str, Any] = {

@@ -28,7 +28,7 @@ STRATEGIES: dict[str, type[FedAvg]] = {
 WEIGHT_KEY = "num-examples"
 #: The metrics our ClientApp reports; replies with others are left out (Flower would refuse
 #: the whole round when peers' metric keys differ).
-METRIC_KEYS = (WEIGHT_KEY, "train-loss", "local-median-mm")
+METRIC_KEYS = (WEIGHT_KEY, "train-loss", "local-median")
 #: Longest text a peer may put into the crowd's log and status.
 MAX_PEER_TEXT = 300
 

@@ -23,7 +23,7 @@ class RoundRecord(BaseModel):
     dropped: dict[str, str] = {}  # node id -> why its update was refused
     failed: dict[str, str] = {}  # node id -> the error it (or the SuperLink for it) reported
     missing: list[str] = []  # sampled nodes with no reply in time
-    median_error_mm: float | None = None
+    median: float | None = None  # the merged network's median score (see CrowdStatus.score)
     success_rate: float | None = None
     seconds: float = 0.0
     network: str = ""
@@ -37,6 +37,9 @@ class CrowdStatus(BaseModel):
     graph: str = ""
     strategy: str = ""
     rounds_planned: int = 0
+    score: str = ""  # what the scene's episodes are judged by, e.g. "tip error"
+    unit: str = ""
+    better: str = "higher"
     state: str = "starting"  # starting, running, finished, failed
     message: str = ""
     rounds: list[RoundRecord] = []

@@ -1,4 +1,7 @@
-"""Gymnasium environments of our scenes, registered on import (``atrap/RobotArm-v0``).
+"""Gymnasium environments of our graphs, registered on import.
+
+``atrap/Graph-v0`` is any valid graph (``gymnasium.make("atrap/Graph-v0", graph="g.yaml")``);
+``atrap/RobotArm-v0`` is the robot-arm reaching task.
 
 Only gymnasium is imported here; the entry-point modules (and torch) load on ``make()``.
 """
@@ -10,12 +13,23 @@ from typing import Any
 import gymnasium
 
 ROBOT_ARM_ID = "atrap/RobotArm-v0"
+GRAPH_ID = "atrap/Graph-v0"
 
-__all__ = ["ROBOT_ARM_ID", "RobotArmEnv", "RobotArmVectorEnv", "register_envs"]
+__all__ = [
+    "GRAPH_ID",
+    "ROBOT_ARM_ID",
+    "GraphEnv",
+    "GraphVectorEnv",
+    "RobotArmEnv",
+    "RobotArmVectorEnv",
+    "register_envs",
+]
 
 _LAZY = {
     "RobotArmEnv": "atrap_studio.envs.robot_arm",
     "RobotArmVectorEnv": "atrap_studio.envs.robot_arm",
+    "GraphEnv": "atrap_studio.envs.graph_env",
+    "GraphVectorEnv": "atrap_studio.envs.graph_env",
 }
 
 
@@ -26,6 +40,12 @@ def register_envs() -> None:
             id=ROBOT_ARM_ID,
             entry_point="atrap_studio.envs.robot_arm:RobotArmEnv",
             vector_entry_point="atrap_studio.envs.robot_arm:RobotArmVectorEnv",
+        )
+    if GRAPH_ID not in gymnasium.registry:
+        gymnasium.register(
+            id=GRAPH_ID,
+            entry_point="atrap_studio.envs.graph_env:GraphEnv",
+            vector_entry_point="atrap_studio.envs.graph_env:GraphVectorEnv",
         )
 
 

@@ -89,6 +89,9 @@ class ArmScene:
         self.target = torch.zeros(n, 3, device=generator.device)
         self.t = torch.zeros(n, dtype=torch.int64, device=generator.device)
         self.done = torch.ones(n, dtype=torch.bool, device=generator.device)
+        #: Episodes end when the task's steps are done, never by an outside time limit.
+        self.truncated = torch.zeros(n, dtype=torch.bool, device=generator.device)
+        self.restarts_next_step = False
         self._effector: Tensor | None = None
         self.begin_step()
 
@@ -110,6 +113,14 @@ class ArmScene:
             self.t[index] = 0
             self.done[index] = False
         self._effector = None
+
+    def restart(self, seed: int | None = None) -> None:
+        """Start new episodes in every instance (reseeding first when given a seed)."""
+        if seed is not None:
+            self.generator.manual_seed(seed)
+        self.done = torch.ones_like(self.done)
+        with torch.no_grad():
+            self.begin_step()
 
     def apply(self, commands: list[Command]) -> None:
         """Move the joints as commanded (in link order), then end episodes that ran out."""

@@ -61,14 +61,22 @@ def export_network(
     return FORMATS[suffix]
 
 
+#: Snapshot kinds the web page can draw (its scene is re-implemented in JavaScript).
+WEB_PAGE_KINDS = ("arm",)
+
+
 def arm_geometry(source: Path, manifest: NetManifest, registry: Registry) -> ArmGeometry:
-    """The arm a network was trained on, from the scene its provenance names."""
+    """The arm a network was trained on, from the scene its provenance names.
+
+    Raises:
+        AtrapError: the scene is not one the web page can draw (by its snapshot kind).
+    """
     scene = manifest.provenance.scene
     spec = registry.get(scene.type) if scene is not None else None
-    if scene is None or spec is None or scene.type != "scene.robot_arm":
-        found = "no scene" if scene is None else f"scene {scene.type!r}"
+    if scene is None or spec is None:
+        found = "no scene" if scene is None else f"the unknown scene {scene.type!r}"
         raise AtrapError(
-            f"{source}: the web page shows robot arms, and this file names {found}; "
+            f"{source}: the web page draws robot arms, and this file names {found}; "
             "export it as JSON or ONNX instead"
         )
     props = spec.resolved_props(scene.props)
@@ -76,6 +84,16 @@ def arm_geometry(source: Path, manifest: NetManifest, registry: Registry) -> Arm
         problem = prop.check(props[prop.name])
         if problem:
             raise AtrapError(f"{source}: the scene's property {prop.name!r}: {problem[1]}")
+    try:
+        kind = spec.outcome(props).snapshot if spec.outcome is not None else "none"
+    except ValueError as exc:
+        raise AtrapError(f"{source}: its scene {scene.type} cannot be set up: {exc}") from None
+    if kind not in WEB_PAGE_KINDS:
+        raise AtrapError(
+            f"{source}: the web page draws scenes of kind {', '.join(WEB_PAGE_KINDS)}, and this "
+            f"network was trained in {scene.type} (kind '{kind}'); export it as JSON or ONNX "
+            "instead"
+        )
     try:
         return ArmGeometry.from_props(
             props["joints"], props["axes"], props["link_lengths"], props["limits_deg"]

@@ -23,6 +23,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import parse_graph
+from atrap_studio.runtime.contracts import Effector
 from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, check_fits, load_network
 from atrap_studio.runtime.networks import Architecture, build_module
 from atrap_studio.runtime.pipeline import Pipeline
@@ -77,11 +78,14 @@ class MergeReport:
     def lines(self) -> list[str]:
         """A readable table: one row per source scene."""
         out = [f"merged by {self.method}"] + [f"warning: {w}" for w in self.warnings]
+        if self.rows:
+            out.append(f"median {self.rows[0]['score']} ({self.rows[0]['better']} is better)")
         out.append(f"{'scene of':<40} {'its own network':>18} {'merged network':>18}")
         for row in self.rows:
+            unit = f" {row['unit']}" if row["unit"] else ""
             out.append(
-                f"{row['source']!s:<40} {row['own_median_mm']:>15.2f} mm "
-                f"{row['merged_median_mm']:>15.2f} mm"
+                f"{row['source']!s:<40} {row['own_median']:>15.2f}{unit:<3}"
+                f"{row['merged_median']:>15.2f}{unit}"
             )
         return out
 
@@ -321,19 +325,24 @@ def merged_manifest(
 def score(
     sources: Sequence[Source], module: torch.nn.Module, *, episodes: int = 2048, seed: int = 7
 ) -> list[dict[str, float | str]]:
-    """Median reach error of each source's own network and of ``module`` on each source scene."""
+    """The median score of each source's own network and of ``module`` on each source scene,
+    judged as that scene declares (its score's name, unit and better direction)."""
     rows: list[dict[str, float | str]] = []
     with torch.no_grad():
         for source in sources:
             pipeline = source.scene
+            median = pipeline.outcome.summary_keys()[0]
             own = pipeline.evaluate(source.network.module, episodes, seed).summary()
             merged = pipeline.evaluate(module, episodes, seed).summary()
             rows.append(
                 {
                     "source": source.label,
-                    "own_median_mm": own["median_error_mm"],
+                    "score": pipeline.outcome.score.name,
+                    "unit": pipeline.outcome.score.unit,
+                    "better": pipeline.outcome.score.better,
+                    "own_median": own[median],
                     "own_success_rate": own["success_rate"],
-                    "merged_median_mm": merged["median_error_mm"],
+                    "merged_median": merged[median],
                     "merged_success_rate": merged["success_rate"],
                 }
             )
@@ -361,7 +370,7 @@ def _imitation_loss(
         answer = teacher(observation)
     action = student(observation)
     imitation = torch.nn.functional.mse_loss(action, answer)
-    if not hasattr(mine, "effector"):
+    if not isinstance(mine, Effector):
         return imitation
     pipeline.act(mine, action)
     reached: torch.Tensor = mine.effector
@@ -369,6 +378,7 @@ def _imitation_loss(
         theirs = pipeline.scene.spawn(batch, torch.Generator().manual_seed(seed))
         pipeline.observe(theirs)
         pipeline.act(theirs, answer)
+        assert isinstance(theirs, Effector)  # a spawn is the same kind of scene
         aimed = theirs.effector
     gap: torch.Tensor = torch.linalg.vector_norm(reached - aimed, dim=-1).mean()
     return gap + OUTCOME_ACTION_WEIGHT * imitation

@@ -10,22 +10,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
 from atrap_studio import __version__
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError, RunError
+from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry, load_impl
 from atrap_studio.core.validation import Analysis, Issue, analyse
 from atrap_studio.core.yaml_io import dump_graph
 from atrap_studio.runtime.context import NodeContext, derive_seed
+from atrap_studio.runtime.contracts import (
+    CATEGORY_PROTOCOLS,
+    Helper,
+    NetworkSource,
+    Scene,
+    Trainer,
+)
 from atrap_studio.runtime.netfile import NetManifest, PortMeaning
-from atrap_studio.runtime.networks import Architecture
 from atrap_studio.runtime.provenance import (
-    Origin,
-    ParentRef,
     Provenance,
     SceneVariant,
     author,
@@ -34,26 +39,6 @@ from atrap_studio.runtime.provenance import (
 from atrap_studio.runtime.snapshots import network_snapshot
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
-
-
-class NetworkSource(Protocol):
-    """A node that provides the trained network: a fresh NN Factory, a loaded or merged file."""
-
-    architecture: Architecture
-    origin: Origin
-    parents: tuple[ParentRef, ...]
-
-    def build(self, seed: int) -> torch.nn.Sequential:
-        """The module to train (fresh weights, or a copy of received ones)."""
-        ...
-
-    def lineage(self, module: torch.nn.Module) -> str:
-        """Digest of the initial weights the module grew from (see Provenance.lineage)."""
-        ...
-
-    def check_fits(self, inputs: list[PortMeaning], outputs: list[PortMeaning]) -> None:
-        """Refuse (AtrapError) a network whose inputs/outputs mean other things in this graph."""
-        ...
 
 
 class GraphInvalidError(RunError):
@@ -65,21 +50,36 @@ class GraphInvalidError(RunError):
         super().__init__(f"the graph cannot run until these are fixed:\n{lines}")
 
 
+#: Steps an evaluation may take before every instance must have ended an episode.
+EVAL_STEP_LIMIT = 100_000
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """Outcome of a policy on fresh episodes: per-instance tensors from the scene."""
+    """Outcome of a policy on fresh episodes: per-episode tensors, judged by the scene's Outcome.
+
+    Attributes:
+        outcome: per episode, the score's values (under ``declared.score.key``) and ``success``.
+        declared: how the scene judges its episodes.
+    """
 
     outcome: dict[str, torch.Tensor]
+    declared: Outcome
 
     def summary(self) -> dict[str, float]:
-        """Mean/median/95th-percentile reach error in mm and success rate, as plain floats."""
-        error = self.outcome["error_mm"].double()
+        """Median, mean and 95th percentile of the score, and the success rate, as floats.
+
+        Keys follow the scene's Outcome: ``median_error_mm`` for the arm, ``median_return``
+        for an episode return.
+        """
+        score = self.outcome[self.declared.score.key].double()
+        median, mean, p95 = self.declared.summary_keys()
         return {
-            "median_error_mm": float(error.median()),
-            "mean_error_mm": float(error.mean()),
-            "p95_error_mm": float(torch.quantile(error, 0.95)),
+            median: float(score.median()),
+            mean: float(score.mean()),
+            p95: float(torch.quantile(score, 0.95)),
             "success_rate": float(self.outcome["success"].double().mean()),
-            "episodes": int(error.numel()),
+            "episodes": int(score.numel()),
         }
 
 
@@ -144,6 +144,8 @@ class Pipeline:
         self.seed: int = seed if seed is not None else int(trainer_props["seed"])
         self.scene_id: str = analysis.scene
         self.trainer_id: str = analysis.trainer
+        #: How the scene judges its episodes (score, success, snapshot kind).
+        self.outcome: Outcome = analysis.outcome or GENERIC
         self._arriving: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for link in doc.links:
             key = (link.dst.node, link.dst.port)
@@ -154,7 +156,8 @@ class Pipeline:
         for node_id in analysis.order:
             if node_id != self.trainer_id:
                 self.impls[node_id] = self._instantiate(node_id, analysis)
-        factory: NetworkSource = self.impls[self.network_id]
+        factory = self.impls[self.network_id]
+        assert isinstance(factory, NetworkSource)  # checked by _instantiate
         net_seed = (
             derive_seed(seed, self.network_id)
             if seed is not None
@@ -164,13 +167,20 @@ class Pipeline:
         self.network: torch.nn.Module = factory.build(net_seed)
         self.lineage = factory.lineage(self.network)
         try:
-            self.scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
+            scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
         except ValueError as exc:
-            raise RunError(f"the scene '{self.scene_id}' cannot be set up: {exc}") from exc
-        self.trainer = self._instantiate(self.trainer_id, analysis, self)
+            raise RunError(
+                f"the scene '{self.scene_id}' cannot be set up: {exc}", node=self.scene_id
+            ) from exc
+        if not isinstance(scene, Scene):
+            raise RunError(
+                f"the scene '{self.scene_id}' does not fit the Scene protocol", node=self.scene_id
+            )
+        self.scene: Scene = scene
+        self.trainer: Trainer = self._instantiate(self.trainer_id, analysis, self)
         self._memo: dict[str, dict[str, Any]] = {}
         #: Nodes that act between updates (saving the network on a schedule).
-        self.hooks = [impl for impl in self.impls.values() if hasattr(impl, "after_update")]
+        self.hooks = [impl for impl in self.impls.values() if isinstance(impl, Helper)]
         factory.check_fits(*self.meanings())
 
     def context(self, node_id: str) -> NodeContext:
@@ -201,11 +211,21 @@ class Pipeline:
         spec = analysis.specs[node_id]
         cls = load_impl(spec)
         try:
-            return cls(self.context(node_id), *extra)
+            impl = cls(self.context(node_id), *extra)
         except AtrapError:
             raise
         except (ValueError, TypeError, KeyError) as exc:
-            raise RunError(f"node '{node_id}' ({spec.type}) cannot be set up: {exc}") from exc
+            raise RunError(
+                f"node '{node_id}' ({spec.type}) cannot be set up: {exc}", node=node_id
+            ) from exc
+        protocol = CATEGORY_PROTOCOLS.get(spec.category)
+        if protocol is not None and not isinstance(impl, protocol):
+            raise RunError(
+                f"node '{node_id}' ({spec.type}): its implementation {spec.impl} does not fit "
+                f"the {protocol.__name__} protocol of {spec.category} nodes",
+                node=node_id,
+            )
+        return impl
 
     # -- the phases of a step -----------------------------------------------------------
 
@@ -219,7 +239,14 @@ class Pipeline:
         """Carry the network's action through the action nodes into the scene, which steps."""
         self._memo[self.network_id] = {"action": action, "network": self.network}
         commands = self._input(self.scene_id, "actuators", scene, self._memo)
-        scene.apply(commands)
+        try:
+            scene.apply(commands)
+        except AtrapError:
+            raise
+        except Exception as exc:  # an environment that raises, returns NaN...
+            raise RunError(
+                f"the scene '{self.scene_id}' failed: {exc}", node=self.scene_id
+            ) from exc
 
     def rewards(self, scene: Any) -> dict[str, torch.Tensor]:
         """Each reward linked into the trainer, by its node id, (N,) each, after the step."""
@@ -236,7 +263,7 @@ class Pipeline:
         count = int(observation.shape[0])
         shown = min(max(instances[0] if instances else 0, 0), count - 1)
         return {
-            "scene": self.scene.snapshot(instances) if hasattr(self.scene, "snapshot") else None,
+            "scene": self.scene.snapshot(instances),
             "network": network_snapshot(self.network, observation, shown),
         }
 
@@ -249,11 +276,27 @@ class Pipeline:
         """
         generator = torch.Generator(device=self.device).manual_seed(seed)
         scene = self.scene.spawn(episodes, generator, whole_world=whole_world)
+        key = self.outcome.score.key
+        ended = torch.zeros(episodes, dtype=torch.bool, device=self.device)
+        score = torch.zeros(episodes, dtype=torch.float64, device=self.device)
+        success = torch.zeros(episodes, dtype=torch.bool, device=self.device)
         with torch.no_grad():
-            for _ in range(scene.episode_steps):
+            for _ in range(EVAL_STEP_LIMIT):
                 scene.begin_step()
                 self.act(scene, policy(self.observe(scene)))
-        return Evaluation(scene.outcome())
+                first = scene.done & ~ended
+                if bool(first.any()):  # each instance's first episode is the one judged
+                    outcome = scene.outcome()
+                    score = torch.where(first, outcome[key].double(), score)
+                    success = torch.where(first, outcome["success"], success)
+                    ended |= first
+                    if bool(ended.all()):
+                        return Evaluation({key: score, "success": success}, self.outcome)
+        raise RunError(
+            f"the test of the network did not end: after {EVAL_STEP_LIMIT:,} steps "
+            f"{int((~ended).sum()):,} of {episodes:,} episodes of the scene '{self.scene_id}' "
+            "were still going; give the scene a time limit"
+        )
 
     def _input(self, node_id: str, port: str, scene: Any, memo: dict[str, dict[str, Any]]) -> Any:
         spec = self.analysis.specs[node_id].input(port)
@@ -287,7 +330,9 @@ class Pipeline:
             except AtrapError:
                 raise
             except Exception as exc:
-                raise RunError(f"node '{node_id}' ({spec.type}) failed: {exc}") from exc
+                raise RunError(
+                    f"node '{node_id}' ({spec.type}) failed: {exc}", node=node_id
+                ) from exc
         return memo[node_id][port]
 
     # -- describing the network ---------------------------------------------------------
@@ -301,7 +346,7 @@ class Pipeline:
         analysis = self.analysis
         inputs, outputs = self.meanings()
         source: NetworkSource = self.impls[self.network_id]
-        region = getattr(self.scene, "region", None)
+        region = getattr(self.scene, "region", None)  # scenes split into regions say which
         return NetManifest(
             architecture=self.architecture,
             inputs=inputs,

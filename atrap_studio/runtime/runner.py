@@ -25,6 +25,7 @@ from atrap_studio.core.events import Event, EventBus, EventKind
 from atrap_studio.core.yaml_io import write_text_atomic
 from atrap_studio.runtime.checkpoint import SUFFIX, Checkpoint, restore, save_checkpoint
 from atrap_studio.runtime.context import derive_seed
+from atrap_studio.runtime.contracts import Curriculum
 from atrap_studio.runtime.netfile import save_network
 from atrap_studio.runtime.pipeline import Pipeline
 
@@ -135,6 +136,7 @@ class Runner:
             step,
             steps=total,
             seed=pipeline.seed,
+            outcome=pipeline.outcome,
             resumed_from=str(resume.path) if resume else None,
         )
         started = time.perf_counter()
@@ -160,17 +162,17 @@ class Runner:
                 if self._stop.is_set():
                     reason = "stopped"
                     break
-                if hasattr(pipeline.scene, "progress"):
+                if isinstance(pipeline.scene, Curriculum):
                     pipeline.scene.progress = step / max(1, total)
                 metrics = trainer.step(step)
-                if hasattr(pipeline.scene, "metrics"):
-                    metrics.update(pipeline.scene.metrics())
+                metrics.update(pipeline.scene.metrics())
                 loss = float(metrics["loss/total"])
                 if not math.isfinite(loss):
                     raise RunError(
                         f"the loss became {loss} at update {step + 1}: training diverged. "
                         "Lower the trainer's learning rate (lr) or clip gradients harder "
-                        "(grad_clip); resume from the last checkpoint"
+                        "(grad_clip); resume from the last checkpoint",
+                        node=pipeline.trainer_id,
                     )
                 step += 1
                 env_steps += trainer.env_steps_per_update
@@ -223,6 +225,7 @@ class Runner:
                 "error",
                 step,
                 message=message,
+                node=exc.node if isinstance(exc, RunError) else None,
                 checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None,
             )
             return RunResult(

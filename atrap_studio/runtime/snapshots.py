@@ -9,7 +9,7 @@ network's weights once per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -34,6 +34,31 @@ class ArmSnapshot:
     success: np.ndarray
     reach: float
     user_targets: tuple[int, ...] = ()
+    #: The renderers (live view, headless pictures, web page) are chosen by this.
+    kind: ClassVar[str] = "arm"
+
+
+@dataclass(frozen=True)
+class FrameSnapshot:
+    """Pictures of some instances of a scene that draws itself (a gymnasium environment).
+
+    Attributes:
+        instances: which instances these are.
+        frames: one (H, W, 3) uint8 RGB picture per instance drawn (may be fewer than
+            ``instances``, or none, when the scene cannot draw them; ``note`` says why).
+        returns: (K,) the reward gathered so far in each shown instance's episode.
+        lengths: (K,) steps so far in each shown instance's episode.
+        title: what the scene is (an environment id).
+        note: why no frame is shown, when none is.
+    """
+
+    instances: np.ndarray
+    frames: tuple[np.ndarray, ...]
+    returns: np.ndarray
+    lengths: np.ndarray
+    title: str
+    note: str = ""
+    kind: ClassVar[str] = "frame"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from PySide6 import QtCore, QtWidgets
 from atrap_studio.crowd.local import LocalCrowd
 from atrap_studio.crowd.status import CrowdStatus, read_status
 
-_COLUMNS = ("Round", "Peers", "Left out", "Median error (mm)", "Reached", "Time (s)")
+_COLUMNS = ("Round", "Peers", "Left out", "Median score", "Succeeded", "Time (s)")
 
 
 class QtCrowdPanel(QtWidgets.QWidget):
@@ -172,6 +172,12 @@ class QtCrowdPanel(QtWidgets.QWidget):
         self._update_buttons()
 
     def _show(self, status: CrowdStatus) -> None:
+        if status.score:
+            unit = f" ({status.unit})" if status.unit else ""
+            label = f"Median {status.score}{unit}, {status.better} is better"
+            header = QtWidgets.QTableWidgetItem(label.split(",")[0])
+            header.setToolTip(label)
+            self.table.setHorizontalHeaderItem(3, header)
         self.table.setRowCount(len(status.rounds))
         peers: dict[str, str] = {}
         for row, record in enumerate(status.rounds):
@@ -180,7 +186,7 @@ class QtCrowdPanel(QtWidgets.QWidget):
                 str(record.round),
                 str(len(record.peers)),
                 "; ".join(f"{node}: {why}" for node, why in left.items()) or "—",
-                f"{record.median_error_mm:.2f}" if record.median_error_mm is not None else "—",
+                f"{record.median:.2f}" if record.median is not None else "—",
                 f"{record.success_rate:.1%}" if record.success_rate is not None else "—",
                 f"{record.seconds:.0f}",
             )

@@ -24,7 +24,8 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
 from PySide6 import QtWidgets
 
 from atrap_studio.ui.views.curves import QtCurves
-from atrap_studio.ui.views.pictures import network_picture, scene_picture
+from atrap_studio.ui.views.pictures import network_picture
+from atrap_studio.ui.views.scenes import scene_picture
 
 SIZE = (960, 640)
 
@@ -63,8 +64,9 @@ class SnapshotWriter:
 
     def _write_frames(self, step: int, data: dict[str, Any]) -> None:
         self._drawn = step
-        if data.get("scene") is not None:
-            self._save(scene_picture(data["scene"], *SIZE, step), f"scene-{step:08d}.png")
+        picture = scene_picture(data["scene"], *SIZE, step) if data.get("scene") else None
+        if picture is not None:  # a scene of a kind no renderer draws gets no picture
+            self._save(picture, f"scene-{step:08d}.png")
         if data.get("network") is not None:
             self._save(network_picture(data["network"], *SIZE, step), f"neurons-{step:08d}.png")
 

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 
 from atrap_studio.core.events import Event
 from atrap_studio.ui.run_control import RunController
+from atrap_studio.ui.views import scenes
 from atrap_studio.ui.views.curves import QtCurves
 from atrap_studio.ui.views.neuron_view import QtNeuronView
 from atrap_studio.ui.views.scene_view import QtSceneView
@@ -31,7 +32,12 @@ CURVES_EVERY_TICKS = 2
 
 
 class LiveViews(QtCore.QObject):
-    """Owns the three views and paces what a run shows in them and in the status bar."""
+    """Owns the views and paces what a run shows in them and in the status bar.
+
+    The Scene dock holds one view per snapshot kind (``scene_stack``), made when a run's scene
+    first needs it and shown by the kind each snapshot carries; the arm's 3-D view is there from
+    the start (``scene_view``), since the editor steers its targets.
+    """
 
     def __init__(
         self,
@@ -43,6 +49,11 @@ class LiveViews(QtCore.QObject):
         super().__init__(parent)
         self.runs, self.run_label, self.progress = runs, run_label, progress
         self.scene_view = QtSceneView()
+        self.scene_stack = QtWidgets.QStackedWidget()
+        self.scene_stack.addWidget(self.scene_view)
+        #: By kind; each offers show_snapshot, paint_now, set_instance_count, instances_changed.
+        self.scene_views: dict[str, Any] = {"arm": self.scene_view}
+        self._instances = 1
         self.neuron_view = QtNeuronView()
         self.curves = QtCurves(auto_redraw=False)
         self._frames = QtCore.QTimer(self)
@@ -63,6 +74,9 @@ class LiveViews(QtCore.QObject):
         if event.kind == "snapshot":
             self._draw_frame(event.step, data)
         elif event.kind == "started":
+            outcome = data.get("outcome")
+            if outcome is not None:
+                self.scene_view_for(outcome.snapshot)
             if data.get("resumed_from") is None:  # a new run: its views start empty
                 self.neuron_view.clear()
                 self.scene_view.clear_trail()
@@ -101,10 +115,30 @@ class LiveViews(QtCore.QObject):
         if self._ticks % CURVES_EVERY_TICKS == 0 and not self.curves.visibleRegion().isEmpty():
             self.curves.redraw()
 
+    def scene_view_for(self, kind: str) -> Any:
+        """The Scene dock's view of ``kind``, made if needed and brought to the front."""
+        view: Any = self.scene_views.get(kind)
+        if view is None:
+            view = scenes.live_view(kind)
+            if view is None:
+                return None
+            view.instances_changed.connect(self.runs.set_shown_instances)
+            view.set_instance_count(self._instances)
+            self.scene_views[kind] = view
+            self.scene_stack.addWidget(view)
+        self.scene_stack.setCurrentWidget(view)
+        return view
+
+    def set_instance_count(self, count: int) -> None:
+        """How many instances the scene views may choose from."""
+        self._instances = count
+        for view in self.scene_views.values():
+            view.set_instance_count(count)
+
     def _on_screen(self) -> bool:
-        """Whether a 3-D view would show a new frame (hidden or tabbed-away ones would not)."""
+        """Whether a view would show a new frame (hidden or tabbed-away ones would not)."""
         return any(
-            not view.visibleRegion().isEmpty() for view in (self.scene_view, self.neuron_view)
+            not view.visibleRegion().isEmpty() for view in (self.scene_stack, self.neuron_view)
         )
 
     def _ask_for_frame(self) -> None:
@@ -118,14 +152,14 @@ class LiveViews(QtCore.QObject):
         fewer frames, never a slower trainer.
         """
         start = time.perf_counter()
+        scene = data.get("scene")
         for view, snap in (
-            (self.scene_view, data.get("scene")),
+            (self.scene_view_for(scene.kind) if scene is not None else None, scene),
             (self.neuron_view, data.get("network")),
         ):
-            if snap is not None:
+            if view is not None and snap is not None:
                 view.show_snapshot(step, snap)
-                if not view.visibleRegion().isEmpty():
-                    view.gl.repaint()  # paint now, so that the cost is measured
+                view.paint_now()
         cost = time.perf_counter() - start
         interval = min(max(cost / VIEW_BUDGET, 1.0 / VIEW_FPS), MAX_FRAME_INTERVAL_S)
         self._frames.setInterval(int(interval * 1000))

@@ -88,7 +88,7 @@ class MainWindow(QtWidgets.QMainWindow):
         area = QtCore.Qt.DockWidgetArea
         self._dock("Palette", self.node_palette, area.LeftDockWidgetArea)
         self._dock("Properties", self.properties, area.RightDockWidgetArea)
-        self._dock("Scene", self.scene_view, area.RightDockWidgetArea)
+        self._dock("Scene", self.live.scene_stack, area.RightDockWidgetArea)
         self._dock("Neurons", self.neuron_view, area.RightDockWidgetArea)
         self._dock("Problems", self.problems, area.BottomDockWidgetArea)
         self._dock("Log", self.log_view, area.BottomDockWidgetArea)
@@ -788,7 +788,7 @@ class MainWindow(QtWidgets.QMainWindow):
         scene_id = self.editor.analysis.scene
         if scene_id is not None:
             instances = self.editor.analysis.props[scene_id].get("instances", 1)
-            self.scene_view.set_instance_count(int(instances))
+            self.live.set_instance_count(int(instances))
         self.progress.setValue(0)
         self.progress.show()
         self.log(f"Run folder: {out_dir}")
@@ -836,7 +836,8 @@ class MainWindow(QtWidgets.QMainWindow):
         data = event.data
         if event.kind == "error":
             message = str(data.get("message", "the run failed"))
-            node = _node_named(message, self.editor.doc)
+            node = data.get("node")
+            node = node if node is not None and self.editor.doc.node(node) is not None else None
             self.problems.show_run_problem(
                 Issue(
                     "run.error",
@@ -851,11 +852,9 @@ class MainWindow(QtWidgets.QMainWindow):
             reason = data.get("reason", "completed")
             evaluation = data.get("evaluation") or {}
             summary = f"Run {reason} at update {event.step:,}"
-            if "success_rate" in evaluation:
-                summary += (
-                    f": {evaluation['success_rate']:.1%} reached, median error "
-                    f"{evaluation.get('median_error_mm', float('nan')):.1f} mm"
-                )
+            headline = self.runs.outcome.headline(evaluation)
+            if headline:
+                summary += f": {headline}"
             self.say(summary + ".")
             self.log(summary + ".")
 
@@ -931,11 +930,3 @@ class MainWindow(QtWidgets.QMainWindow):
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "graph"
-
-
-def _node_named(message: str, doc: GraphDocument) -> str | None:
-    """The node an error message names (``node 'brain': ...``), if it is in the graph."""
-    for match in re.finditer(r"node '([^']+)'", message):
-        if doc.node(match.group(1)) is not None:
-            return match.group(1)
-    return None

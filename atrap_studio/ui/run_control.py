@@ -17,6 +17,7 @@ from PySide6 import QtCore
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.events import Event, EventBus
+from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry
 
 State = Literal["idle", "starting", "running", "paused", "stopping"]
@@ -43,6 +44,8 @@ class RunController(QtCore.QObject):
         self.runner: Any = None
         self.result: Any = None
         self.out_dir: Path | None = None
+        #: How the running graph's scene judges its episodes (from the ``started`` event).
+        self.outcome: Outcome = GENERIC
         self._thread: threading.Thread | None = None
         self._shown: list[int] = [0]
         self._snapshot_pending = False
@@ -181,6 +184,7 @@ class RunController(QtCore.QObject):
             self._snapshot_pending = False
         elif kind == "started":
             self._set_state("running" if self.state != "stopping" else "stopping")
+            self.outcome = event.data.get("outcome") or GENERIC
             resumed = event.data.get("resumed_from")
             how = f"resumed from {resumed}" if resumed else "started"
             self.log.emit(f"Training {how}: {event.data.get('steps', 0):,} updates.")
@@ -193,12 +197,9 @@ class RunController(QtCore.QObject):
         elif kind == "checkpoint":
             self.log.emit(f"Checkpoint at update {event.step:,}: {event.data.get('path')}")
         elif kind == "episode":
-            rate, median = event.data.get("success_rate"), event.data.get("median_error_mm")
-            if rate is not None and median is not None:
-                self.log.emit(
-                    f"Test at update {event.step:,}: {rate:.1%} reached, "
-                    f"median error {median:.1f} mm."
-                )
+            headline = self.outcome.headline(event.data)
+            if headline:
+                self.log.emit(f"Test at update {event.step:,}: {headline}.")
         elif kind == "error":
             self.log.emit(f"Error: {event.data.get('message')}")
         elif kind == "finished":

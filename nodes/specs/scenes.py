@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from atrap_studio.core.outcome import Outcome, Score
 from atrap_studio.core.specs import Facts, NodeSpec, PortSpec, Props, PropSpec
 
 MAX_JOINTS = 7
@@ -14,6 +15,15 @@ def _arm_facts(props: Props) -> dict[str, object]:
         "target": True,
         "differentiable": True,
     }
+
+
+def _arm_outcome(props: Props) -> Outcome:
+    return Outcome(
+        score=Score("error_mm", "tip error", "mm", better="lower"),
+        success=f"tip within {props['success_mm']:g} mm of the target",
+        snapshot="arm",
+        episode_word="fresh targets",
+    )
 
 
 def _arm_lists_match_joints(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
@@ -154,6 +164,8 @@ ROBOT_ARM = NodeSpec(
         ),
     ),
     facts=_arm_facts,
+    outcome=_arm_outcome,
+    examples=("robot_arm_reach", "robot_arm_reach_ppo"),
     checks=(_arm_lists_match_joints,),
 )
 

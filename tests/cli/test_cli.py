@@ -123,7 +123,7 @@ def test_run_eval_resume(
     assert main(["run", str(graph), "--steps", "20", "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "finished its budget after 20 updates" in text
-    assert "median error" in text and "network:" in text
+    assert "median tip error" in text and "network:" in text
     assert (out / "network.atrapnet").is_file() and (out / "metrics.csv").is_file()
 
     net = out / "network.atrapnet"

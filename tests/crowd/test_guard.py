@@ -34,7 +34,7 @@ def _reply(node: int, arrays: dict[str, np.ndarray], examples: object = 10) -> M
         {
             "arrays": ArrayRecord({k: Array(v) for k, v in arrays.items()}),
             "metrics": MetricRecord(
-                {"num-examples": examples, "train-loss": 0.1, "local-median-mm": 5.0}  # type: ignore[dict-item]
+                {"num-examples": examples, "train-loss": 0.1, "local-median": 5.0}  # type: ignore[dict-item]
             ),
             "peer": ConfigRecord({"variant": f"region {node}", "region": 0, "regions": 1}),
         }

@@ -45,7 +45,7 @@ def test_two_peers_three_rounds_over_tls(graph: Path, tmp_path: Path) -> None:
     for record in status.rounds:
         assert sorted(record.peers.values()) == ["region 1 of 2", "region 2 of 2"]
         assert not record.dropped and not record.failed and not record.missing
-        assert record.median_error_mm is not None and record.median_error_mm > 0
+        assert record.median is not None and record.median > 0
     assert seen[-1] == 3  # the status was followed while the run went on
     first = load_network(tmp_path / "crowd" / "rounds" / "round-001.atrapnet")
     last = load_network(tmp_path / "crowd" / "rounds" / "network.atrapnet")
@@ -93,7 +93,7 @@ def test_a_peer_killed_mid_run_is_left_out_and_the_rounds_go_on(
     assert len(status.rounds[0].peers) == 2
     for record in status.rounds[1:]:
         assert list(record.peers.values()) == ["region 1 of 2"]
-        assert record.median_error_mm is not None  # merged from the peer that stayed
+        assert record.median is not None  # merged from the peer that stayed
     later = status.rounds[1]
     assert later.failed or later.missing, "the killed peer is reported as left out"
 

@@ -56,10 +56,10 @@ def test_distilled_student_answers_for_both_regions(
     merged = merge(sources, "distill", steps=600, lr=1e-2, episodes=512)
     rows = merged.report.rows
     for row in rows:  # close to each region's own specialist, on that region
-        assert float(row["merged_median_mm"]) < 1.5 * float(row["own_median_mm"]), row
+        assert float(row["merged_median"]) < 1.5 * float(row["own_median"]), row
     # each specialist is worse on the other's region than the student
     other = sources[0].scene.evaluate(sources[1].network.module, 512, 7).summary()
-    assert other["median_error_mm"] > float(rows[0]["merged_median_mm"])
+    assert other["median_error_mm"] > float(rows[0]["merged_median"])
     made = merged.manifest.provenance
     assert made.origin == "merged-distill"
     assert [p.sha256 for p in made.parents] == [file_digest(p) for p in regional]

@@ -18,9 +18,9 @@ def test_the_panel_follows_a_crowd_folder(window: MainWindow, tmp_path: Path) ->
     status = CrowdStatus(graph="g.yaml", strategy="median", rounds_planned=3, state="running")
     status.rounds = [
         RoundRecord(round=1, peers={"7": "region 1 of 2", "9": "region 2 of 2"},
-                    median_error_mm=80.0, success_rate=0.01, seconds=12),
+                    median=80.0, success_rate=0.01, seconds=12),
         RoundRecord(round=2, peers={"7": "region 1 of 2"}, dropped={"9": "0.bias holds NaN"},
-                    median_error_mm=40.5, success_rate=0.1, seconds=25),
+                    median=40.5, success_rate=0.1, seconds=25),
     ]  # fmt: skip
     status.save(tmp_path)
     panel = window.crowd_panel

@@ -52,13 +52,14 @@ class DirectTrainer(Trainer):
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.grad_clip)
         self.optimizer.step()
         outcome = scene.outcome()
+        key = pipeline.outcome.score.key
         mine = learn.to(torch.float32)
         count = mine.sum().clamp(min=1.0)
         metrics: Metrics = {
             "loss/total": loss.detach(),
             "reward/total": total.detach().mean(),
             "explore/random_share": share,
-            "scene/error_mm": (outcome["error_mm"] * mine).sum() / count,
+            f"scene/{key}": (outcome[key] * mine).sum() / count,
             "scene/success_rate": (outcome["success"].to(torch.float32) * mine).sum() / count,
             "lr": lr,
         }

@@ -135,7 +135,8 @@ class PPOTrainer(Trainer):
         # -- rollout: `horizon` steps of the behaviour policy on every instance ----------------
         observations, actions, log_probs, values, rewards, dones = [], [], [], [], [], []
         reward_sums: dict[str, torch.Tensor] = {}
-        ended = torch.zeros(3, device=self.ctx.device)  # episodes, summed error (mm), successes
+        key = pipeline.outcome.score.key
+        ended = torch.zeros(3, device=self.ctx.device)  # episodes, summed score, successes
         with torch.no_grad():
             log_std = self.spread.log_std
             for _ in range(self.horizon):
@@ -156,14 +157,21 @@ class PPOTrainer(Trainer):
                 actions.append(action)
                 log_probs.append(mixture_log_prob(log_pi, action, share))
                 values.append(self.critic(obs).squeeze(-1))
-                rewards.append(torch.stack(list(terms.values())).sum(0))
+                reward = torch.stack(list(terms.values())).sum(0)
+                cut = scene.truncated & done
+                if bool(cut.any()):  # a time limit is no end of the task: bootstrap its value
+                    final = self.critic(pipeline.observe(scene)).squeeze(-1)
+                    reward = reward + self.gamma * torch.where(cut, final, 0.0)
+                rewards.append(reward)
                 dones.append(done)
                 for node_id, term in terms.items():
                     reward_sums[node_id] = reward_sums.get(node_id, 0.0) + term.mean()
                 if bool(done.any()):  # judge each episode on its last step
                     outcome = scene.outcome()
-                    error, success = outcome["error_mm"][done], outcome["success"][done]
-                    ended += torch.stack([done.sum(), error.sum(), success.sum()]).to(ended.dtype)
+                    score, success = outcome[key][done], outcome["success"][done]
+                    ended += torch.stack(
+                        [done.sum().to(ended.dtype), score.sum().to(ended.dtype), success.sum()]
+                    ).to(ended.dtype)
 
             # -- advantages: GAE, bootstrapped by the critic where an episode goes on ---------
             # Ended episodes restart only at the next begin_step(), so observing now sees the
@@ -235,6 +243,6 @@ class PPOTrainer(Trainer):
         for node_id, total in reward_sums.items():
             metrics[f"reward/{node_id}"] = total / self.horizon
         if bool(ended[0] > 0):  # no episode may end within a short rollout of long episodes
-            metrics["scene/error_mm"] = ended[1] / ended[0]
+            metrics[f"scene/{key}"] = ended[1] / ended[0]
             metrics["scene/success_rate"] = ended[2] / ended[0]
         return metrics

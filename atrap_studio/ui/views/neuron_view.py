@@ -255,6 +255,11 @@ class QtNeuronView(QtWidgets.QWidget):
 
     # -- API --------------------------------------------------------------------------------
 
+    def paint_now(self) -> None:
+        """Paint at once (when on screen), so that the cost of a frame can be measured."""
+        if not self.visibleRegion().isEmpty():
+            self.gl.repaint()
+
     def show_snapshot(self, step: int, snap: NetworkSnapshot) -> None:
         """Record a snapshot and draw it, unless the user scrubbed back to an older one (GUI
         thread; the arrays are kept, not copied, so the caller must not change them later)."""

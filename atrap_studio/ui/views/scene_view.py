@@ -161,6 +161,11 @@ class QtSceneView(QtWidgets.QWidget):
         first = self.instance.value()
         return [first + k for k in range(self.ghosts.value() + 1)]
 
+    def paint_now(self) -> None:
+        """Paint at once (when on screen), so that the cost of a frame can be measured."""
+        if not self.visibleRegion().isEmpty():
+            self.gl.repaint()
+
     def show_snapshot(self, step: int, snap: ArmSnapshot) -> None:
         """Draw a snapshot: the shown arm in full, the others as ghosts."""
         self.step, self.snapshot = step, snap

@@ -1,0 +1,1 @@
+"""The gymnasium scene plug-in: any installed gymnasium environment as a scene."""

@@ -1,0 +1,128 @@
+"""Benchmarks do not rot: every script in benchmarks/ that needs no OpenGL runs here at tiny sizes
+(offscreen Qt) and must end well and print the figures it promises. The OpenGL ones (the neuron
+view, the viewports, the soak) run in tests/gl/test_benchmark_smoke.py under Xvfb.
+
+Sizes are the smallest that still go through every code path; the figures they print mean
+nothing and no test looks at a timing. The scripts run in the background a few at a time
+(tests/benchmarks/smoke.py); each test checks its own.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.benchmarks.smoke import NUMBER, Ran, Smoke, lines, one_line, smoke_fixtures
+
+SMOKE = {
+    "test_validation": Smoke("validation.py"),
+    "test_throughput": Smoke("throughput.py", "--instances", "8", "--seconds", "0.1"),
+    "test_gymnasium_scene": Smoke("gymnasium_scene.py", "--instances", "4", "--seconds", "0.05"),
+    "test_ik": Smoke(
+        "ik.py",
+        *("--targets", "50", "--ikpy-targets", "5", "--min-time", "0"),
+        *("--train-out", "{out}/ik-train", "--train-steps", "5", "--json", "{out}/ik.json"),
+    ),
+    "test_train_with_stable_baselines3": Smoke(
+        "train.py", "--steps", "3", "--json", "{out}/train.json"
+    ),
+    "test_crowd_without_the_flower_crowd": Smoke(
+        "crowd.py",
+        *("--steps", "4", "--instances", "64", "--regions", "2", "--distill-steps", "4"),
+        *("--episodes", "64", "--no-crowd"),
+        *("--out", "{out}/vast-world", "--chart", "{out}/vast-world.png"),
+    ),
+    "test_editor": Smoke("editor.py", "--updates", "5", "--threads", "1"),
+}
+smoke_runs, ran = smoke_fixtures(SMOKE, "offscreen")
+
+
+def test_validation(ran: Ran) -> None:
+    one_line(ran.output, r"\s*100\s+\d+\.\d{3}")
+    for size in ("1,000", "10,000"):  # with the growth factor against the size before
+        one_line(ran.output, rf"\s*{size}\s+\d+\.\d{{3}}\s+\d+\.\d")
+
+
+def test_throughput(ran: Ran) -> None:
+    one_line(ran.output, r"\s*N\s+graph env-steps/s\s+hand-written\s+graph/hand")
+    one_line(ran.output, r"\s*8\s+[\d,]+\s+[\d,]+\s+\d+%")
+
+
+def test_gymnasium_scene(ran: Ran) -> None:
+    one_line(ran.output, r"environment\s+N\s+gymnasium\s+through graph\s+ratio.*")
+    for env_id in ("CartPole-v1", "Pendulum-v1"):
+        one_line(ran.output, rf"{env_id}\s+4\s+[\d,]+\s+[\d,]+\s+\d+%")
+
+
+def test_ik(ran: Ran) -> None:
+    """Trains the example for a few updates (no --network), then every solver and ikpy."""
+    out = ran.output
+    assert (ran.out / "ik-train" / "network.atrapnet").is_file()
+    # name, dtype, targets, median, p95 and max mm, share within 1 mm, solves/s, iterations
+    row = r"\s+float(32|64)\s+\d+(\s+[\d.e+-]+){3}\s+[\d.]+%\s+[\d,]+(\s+\d+)?"
+    names = [
+        "network",
+        *(f"network \\+ {k} DLS" for k in (1, 2, 3)),
+        r"DLS \(cold start\)",
+        r"plain DLS \(cold start, no restarts\)",
+        r"FABRIK \(cold start\)",
+        *(rf"DLS \(cold start, {k} steps?\)" for k in (1, 2, 3)),
+        r"ikpy [\d.]+ \(cold start\)",
+    ]
+    for name in names:
+        assert lines(out, name + row), f"no row for {name!r} in:\n{out}"
+    goals = lines(out, rf"\s+(PASS|MISS)\s+.+\s+goal [<>]= [\d.]+\s+\S+\s+ratio\s+{NUMBER}x")
+    assert len(goals) == 6, out
+    one_line(out, r"\s+\d of 6 goals met.*")
+    one_line(out, r"reproduce: .*benchmarks/ik\.py --targets 50 .*--network .*")
+    document = json.loads((ran.out / "ik.json").read_text())
+    assert len(document["rows"]) == 14
+    assert len(document["goals"]) == 6
+
+
+def test_train_with_stable_baselines3(ran: Ran) -> None:
+    """Our two trainers and stable-baselines3's PPO, which also smoke-runs sb3_adapter.py (the
+    VecEnv over our vector env, whose one-step episodes end at every step)."""
+    out = ran.output
+    names = {
+        "direct": r"robot_arm_reach \(trainer\.direct\)",
+        "ppo": r"robot_arm_reach_ppo \(trainer\.ppo\)",
+        "sb3": r"stable-baselines3 PPO",
+    }
+    for name in names.values():
+        trace = rf"\s+{name}\s+[\d.]+ s\s+[\d,]+ env-steps\s+success\s+[\d.]+%\s+median\s+[\d.]+ mm"
+        assert lines(out, trace), f"no test result of {name} in:\n{out}"
+        one_line(out, rf"{name} \(<= \d+ mm\)\s+\S+\s+\S+\s+[\d.]+%\s+[\d.]+\s+[\d,]+")
+    one_line(out, r"goals:")
+    one_line(out, r"\s+(PASS|MISS)\s+direct: seconds to 95% within 1 cm\s+.*")
+    one_line(out, r"\s+(PASS|MISS)\s+PPO: seconds to 95% within 2 cm\s+.*")
+    traces = json.loads((ran.out / "train.json").read_text())["traces"]
+    assert set(traces) == set(names)
+    assert all(trace["points"] for trace in traces.values())
+
+
+def test_crowd_without_the_flower_crowd(ran: Ran) -> None:
+    """The vast-world experiment's whole-world network, region networks and merges. The Flower
+    crowd itself (real SuperLink and SuperNode processes) takes over a minute a round on two
+    cores, so --no-crowd: tests/crowd runs the loopback crowd."""
+    out = ran.output
+    for name in ("best of 2 region networks", "their average", "their distilled merge"):
+        one_line(out, rf"{name}: {NUMBER}× the whole-world network's error")
+        one_line(out, rf"\| {name} \| {NUMBER} \| {NUMBER} \| .*\|")
+    one_line(out, rf"\| one network, whole world \| {NUMBER} \| 1\.00 \| .*\|")
+    chart = ran.out / "vast-world.png"
+    one_line(out, rf"chart: {chart}")
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert len(json.loads((ran.out / "vast-world" / "vast-world.json").read_text())["rows"]) == 4
+
+
+def test_editor(ran: Ran) -> None:
+    """Training headless and from the editor (its live views closed, so no OpenGL)."""
+    out = ran.output
+    one_line(out, r"arm example, 5 updates, 1 thread\(s\)")
+    one_line(out, r"\s+headless:\s+[\d.]+ updates/s")
+    one_line(out, r"\s+in editor:\s+[\d.]+ updates/s\s+\(\d+% of headless\)")
+    one_line(
+        out,
+        rf"\s+event loop lateness of a 20 ms timer while training: median {NUMBER} ms, "
+        rf"p99 {NUMBER} ms, worst {NUMBER} ms \(\d+ ticks\)",
+    )
