@@ -86,8 +86,7 @@ class _GraphTask:
                 f"got shape {np.shape(actions)}"
             )
         with torch.no_grad():
-            self.scene.begin_step()
-            self.pipeline.observe(self.scene)  # the phases of a step, in order
+            self.scene.begin_step()  # marks copies that restart during this step, if any
             action = torch.as_tensor(values, device=self.pipeline.device).clamp(-1.0, 1.0)
             self.pipeline.act(self.scene, action)
             terms = self.pipeline.rewards(self.scene)
