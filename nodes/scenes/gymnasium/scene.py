@@ -110,51 +110,85 @@ class GymScene:
             bounded = np.isfinite(low) & np.isfinite(high)
             self._low = np.where(bounded, low, -1.0).astype(np.float32)
             self._high = np.where(bounded, high, 1.0).astype(np.float32)
+        # The bookkeeping is numpy (quicker than torch for these small per-step updates); the
+        # Scene protocol's tensors are views of it, made fresh each step.
         n = instances
-        self.done = torch.zeros(n, dtype=torch.bool)
-        self.terminated = torch.zeros(n, dtype=torch.bool)
-        self.truncated = torch.zeros(n, dtype=torch.bool)
-        self.reward = torch.zeros(n)
-        self.episode_return = torch.zeros(n, dtype=torch.float64)
-        self.episode_length = torch.zeros(n, dtype=torch.int64)
+        self._done = np.zeros(n, dtype=bool)
+        self._terminated = np.zeros(n, dtype=bool)
+        self._truncated = np.zeros(n, dtype=bool)
+        self._reward = np.zeros(n, dtype=np.float32)
+        self._return = np.zeros(n, dtype=np.float64)
+        self._length = np.zeros(n, dtype=np.int64)
+        self._restarting = np.zeros(n, dtype=bool)
+        self._next_obs: np.ndarray | None = None
         self.episodes = 0
-        self._restarting = torch.zeros(n, dtype=torch.bool)
-        self._restarting_any = False
-        self._next_obs: Tensor | None = None
         self.steps = 0
-        self.obs = self._reset_all()
+        self._obs = self._reset_all()
+
+    # -- what sensors, rewards and trainers read ----------------------------------------------
+
+    @property
+    def obs(self) -> Tensor:
+        """(N, size) float32: Box observations flattened, Discrete ones one-hot."""
+        return torch.from_numpy(self._obs)
+
+    @property
+    def reward(self) -> Tensor:
+        """(N,) the reward of the last step."""
+        return torch.from_numpy(self._reward)
+
+    @property
+    def done(self) -> Tensor:
+        return torch.from_numpy(self._done)
+
+    @property
+    def terminated(self) -> Tensor:
+        """(N,) ended by the task (the pole fell), not by a time limit."""
+        return torch.from_numpy(self._terminated)
+
+    @property
+    def truncated(self) -> Tensor:
+        return torch.from_numpy(self._truncated)
+
+    @property
+    def episode_return(self) -> Tensor:
+        """(N,) float64, the reward gathered so far in each copy's episode."""
+        return torch.from_numpy(self._return)
+
+    @property
+    def episode_length(self) -> Tensor:
+        return torch.from_numpy(self._length)
 
     # -- the Scene protocol ---------------------------------------------------------------
 
     def begin_step(self) -> None:
         """Restart the copies whose episode ended in the last step."""
-        ended = self.done
-        if bool(self._restarting_any):
-            self._restarting = torch.zeros_like(ended)
-            self._restarting_any = False
-        if bool(ended.any()):
-            from gymnasium.vector import AutoresetMode
+        from gymnasium.vector import AutoresetMode
 
-            if self.mode == AutoresetMode.DISABLED:
-                obs, _ = self.env.reset(options={"reset_mask": ended.numpy().copy()})
-                self.obs[ended] = self._encode(obs)[ended]
-            elif self.mode == AutoresetMode.SAME_STEP:
-                assert self._next_obs is not None
-                self.obs[ended] = self._next_obs[ended]
-            else:  # NEXT_STEP: the environment restarts them during the coming step
-                self._restarting = ended.clone()
-                self._restarting_any = True
-            self.episode_return[ended] = 0.0
-            self.episode_length[ended] = 0
-            self.done = torch.zeros_like(ended)
-            self.terminated = torch.zeros_like(ended)
-            self.truncated = torch.zeros_like(ended)
+        if self._restarting.any():  # the restart step is over
+            self._restarting = np.zeros_like(self._restarting)
+        ended = self._done
+        if not ended.any():
+            return
+        if self.mode == AutoresetMode.DISABLED:
+            obs, _ = self.env.reset(options={"reset_mask": ended.copy()})
+            self._obs[ended] = self._encode(obs)[ended]
+        elif self.mode == AutoresetMode.SAME_STEP:
+            assert self._next_obs is not None
+            self._obs[ended] = self._next_obs[ended]
+        else:  # NEXT_STEP: the environment restarts them during the coming step
+            self._restarting = ended.copy()
+        self._return[ended] = 0.0
+        self._length[ended] = 0
+        self._done = np.zeros_like(ended)
+        self._terminated = np.zeros_like(ended)
+        self._truncated = np.zeros_like(ended)
 
     def restart(self, seed: int | None = None) -> None:
         """Start new episodes in every copy (reseeding first when given a seed)."""
         if seed is not None:
             self.generator.manual_seed(seed)
-        self.obs = self._reset_all()
+        self._obs = self._reset_all()
 
     def apply(self, commands: list[Command]) -> None:
         """Step every copy with the environment action's command."""
@@ -176,35 +210,38 @@ class GymScene:
                 f"the environment '{self.env_id}' gave the reward {rewards[bad]} "
                 f"(copy {bad}, step {self.steps})"
             )
-        reward_t = torch.from_numpy(rewards)
-        term = torch.from_numpy(np.array(terminated, dtype=bool))
-        trunc = torch.from_numpy(np.array(truncated, dtype=bool))
-        if self._restarting_any:  # restart steps: no reward, no end, not counted
-            restarting = self._restarting
-            term, trunc = term & ~restarting, trunc & ~restarting
-            reward_t = torch.where(restarting, 0.0, reward_t)
-            self.episode_length += (~restarting).to(torch.int64)
+        term = np.array(terminated, dtype=bool).reshape(-1)
+        trunc = np.array(truncated, dtype=bool).reshape(-1) & ~term
+        restarting = self._restarting
+        if restarting.any():  # restart steps: no reward, no end, not counted
+            term &= ~restarting
+            trunc &= ~restarting
+            rewards = np.where(restarting, 0.0, rewards)
+            self._length += ~restarting
         else:
-            self.episode_length += 1
-        self.reward = reward_t.to(torch.float32)
-        self.episode_return += reward_t
-        self.terminated, self.truncated = term, trunc & ~term
-        self.done = term | trunc
-        self.episodes += int(self.done.sum())
-        if self.mode == AutoresetMode.SAME_STEP and bool(self.done.any()):
-            self._next_obs = encoded.clone()
+            self._length += 1
+        self._reward = rewards.astype(np.float32)
+        self._return += rewards
+        self._terminated, self._truncated = term, trunc
+        self._done = term | trunc
+        self.episodes += int(self._done.sum())
+        if self.mode == AutoresetMode.SAME_STEP and self._done.any():
+            self._next_obs = encoded.copy()
             final = info["final_obs"]
-            for index in self.done.nonzero().flatten().tolist():
+            for index in np.flatnonzero(self._done):
                 encoded[index] = self._encode(np.asarray(final[index])[None])[0]
-        self.obs = encoded
+        self._obs = encoded
 
     def outcome(self) -> dict[str, Tensor]:
         """Each copy's episode return so far (complete where its episode just ended)."""
         if self.success_return is not None:
-            success = self.episode_return >= self.success_return
+            success = self._return >= self.success_return
         else:
-            success = self.truncated.clone()
-        return {"return": self.episode_return.clone(), "success": success}
+            success = self._truncated.copy()
+        return {
+            "return": torch.from_numpy(self._return.copy()),
+            "success": torch.from_numpy(success),
+        }
 
     def metrics(self) -> dict[str, float]:
         return {}
@@ -228,12 +265,11 @@ class GymScene:
                 f"{self.env_id}'s vector version draws all {self.instances:,} copies at once; "
                 f"set 'vectorize' to copies, or use at most {MAX_DRAWN_TOGETHER} instances"
             )
-        index = torch.tensor(shown)
         return FrameSnapshot(
             instances=np.asarray(shown),
             frames=tuple(np.ascontiguousarray(f[..., :3], dtype=np.uint8) for f in frames),
-            returns=self.episode_return[index].numpy().copy(),
-            lengths=self.episode_length[index].numpy().copy(),
+            returns=self._return[shown].copy(),
+            lengths=self._length[shown].copy(),
             title=self.env_id,
             note=note,
         )
@@ -265,31 +301,29 @@ class GymScene:
     def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
         self.generator.set_state(tensors["rng"])
         self.episodes = int(tensors["episodes"][0])
-        self.obs = self._reset_all()
+        self._obs = self._reset_all()
 
     def close(self) -> None:
         self.env.close()
 
     # -- encoding -----------------------------------------------------------------------------
 
-    def _reset_all(self) -> Tensor:
+    def _reset_all(self) -> np.ndarray:
+        """Reset every copy, seeded from the scene's generator; the first observations."""
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
         obs, _ = self.env.reset(seed=seed)
-        self.done = torch.zeros(self.instances, dtype=torch.bool)
-        self.terminated = torch.zeros_like(self.done)
-        self.truncated = torch.zeros_like(self.done)
-        self._restarting = torch.zeros_like(self.done)
-        self._restarting_any = False
-        self.episode_return.zero_()
-        self.episode_length.zero_()
+        for flags in (self._done, self._terminated, self._truncated, self._restarting):
+            flags[:] = False
+        self._return[:] = 0.0
+        self._length[:] = 0
         return self._encode(obs)
 
-    def _encode(self, obs: Any) -> Tensor:
+    def _encode(self, obs: Any) -> np.ndarray:
         """Observations as (N, size) float32: Box flattened, Discrete one-hot."""
         array = np.asarray(obs)
         if self.discrete_observation:
-            index = torch.as_tensor(array.astype(np.int64)).reshape(-1)
-            return torch.nn.functional.one_hot(index, int(self.observation_space.n)).float()
+            index = array.astype(np.int64).reshape(-1)
+            return np.eye(int(self.observation_space.n), dtype=np.float32)[index]
         values = np.array(array.reshape(array.shape[0], -1), dtype=np.float32)  # our own copy
         if not np.isfinite(values).all():
             bad = int(np.flatnonzero(~np.isfinite(values).all(1))[0])
@@ -297,7 +331,7 @@ class GymScene:
                 f"the environment '{self.env_id}' observed non-finite values "
                 f"{values[bad].tolist()} (copy {bad}, step {self.steps})"
             )
-        return torch.from_numpy(values)
+        return values
 
     def _decode(self, values: Tensor) -> np.ndarray:
         """The network's values as the environment's actions."""
