@@ -50,6 +50,7 @@ GROUPS: tuple[Group, ...] = (
     Group("Reward", prefixes=("reward/",)),
     Group("Success", suffixes=("success_rate",)),
     Group("Reach error (mm)", contains=("error_mm",)),
+    Group("Episode return", contains=("return",)),
     Group("Exploration", prefixes=("explore/",)),
     Group("Speed", prefixes=("perf/",)),
     Group("Other"),
