@@ -31,9 +31,11 @@ MAX_DRAWN_TOGETHER = 64
 
 
 def _make_vector(env_id: str, instances: int, vectorize: str, render: bool) -> Any:
-    # pygame draws the classic-control frames off screen; it needs no display or sound card.
+    # pygame draws the classic-control frames off screen, MuJoCo through EGL: neither needs a
+    # display or a sound card.
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("MUJOCO_GL", "egl")
     import gymnasium
     from gymnasium.vector import AutoresetMode
 
