@@ -55,7 +55,7 @@ def main(folder: str) -> int:
 
         window.canvas.select_ids([])
         window.node_palette.search.setText("sens")
-        window.quick_add_at_cursor()
+        window.canvas_control.quick_add_at_cursor()
         window.quick_add.search.setText("reward")
         shoot(app, window, out / "editor-add-nodes.png")
         window.quick_add.hide()

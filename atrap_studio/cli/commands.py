@@ -50,36 +50,32 @@ def validate(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from atrap_studio.cli.progress import ProgressObserver
-    from atrap_studio.core.events import EventBus
-    from atrap_studio.runtime.checkpoint import load_checkpoint
-    from atrap_studio.runtime.pipeline import Pipeline
-    from atrap_studio.runtime.runner import Runner, configure_threads
+    from atrap_studio.runtime.run_setup import prepare_run
 
     path = _graph_path(args)
     doc = load_graph(path)
-    configure_threads(args.threads)
-    checkpoint = load_checkpoint(args.resume) if args.resume else None
-    seed = args.seed
-    if checkpoint is not None:
-        if seed is not None and seed != checkpoint.seed:
-            raise AtrapError(f"{args.resume} was made with seed {checkpoint.seed}; drop --seed")
-        seed = checkpoint.seed
-    pipeline = Pipeline(doc, builtin_registry(), seed=seed, source=str(path))
-    out = Path(args.out) if args.out else Path("runs") / path.stem
-    bus = EventBus()
-    runner = Runner(pipeline, out_dir=out, events=bus)
-    total = args.steps or pipeline.trainer.budget.steps
+    prepared = prepare_run(
+        doc,
+        builtin_registry(),
+        source=str(path),
+        out_dir=args.out or None,
+        resume_from=args.resume or None,
+        seed=args.seed,
+        steps=args.steps,
+        threads=args.threads,
+    )
+    runner, total = prepared.runner, prepared.total_steps
     console = Console(stderr=True, quiet=args.quiet)
     previous = signal.signal(signal.SIGINT, lambda *_: runner.request_stop())
     try:
         with ProgressObserver(console, total, "training") as observer:
-            bus.subscribe(observer)
+            prepared.events.subscribe(observer)
             if args.snapshots:
-                bus.subscribe(_snapshot_writer(args, runner, total))
-            result = runner.run(args.steps, resume=checkpoint)
+                prepared.events.subscribe(_snapshot_writer(args, runner, total))
+            result = prepared.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    _print_summary(doc.name, pipeline, result, out)
+    _print_summary(doc.name, prepared.pipeline, result, prepared.out_dir)
     return 1 if result.reason == "error" else 0
 
 

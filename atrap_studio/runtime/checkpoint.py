@@ -115,13 +115,18 @@ def same_pipeline(a: GraphDocument, b: GraphDocument) -> bool:
     return bool(essence(a) == essence(b))
 
 
-def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
-    """Load a checkpoint's state into a pipeline built from the same graph and seed."""
-    if not same_pipeline(pipeline.doc, checkpoint.graph):
+def check_same_graph(checkpoint: Checkpoint, doc: GraphDocument) -> None:
+    """Raise :class:`RunError` unless ``checkpoint`` was made with the graph ``doc``."""
+    if not same_pipeline(doc, checkpoint.graph):
         raise RunError(
             f"{checkpoint.path} was made with a different graph (nodes, properties or links "
             "differ); resume it with the graph it was made with, or start a new run"
         )
+
+
+def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
+    """Load a checkpoint's state into a pipeline built from the same graph and seed."""
+    check_same_graph(checkpoint, pipeline.doc)
     if pipeline.seed != checkpoint.seed:
         raise RunError(
             f"{checkpoint.path} was made with seed {checkpoint.seed}, not {pipeline.seed}"

@@ -1,8 +1,9 @@
 """The main window: canvas in the middle, docks around it, menus, toolbar and status bar.
 
-It wires the parts together and owns the file life cycle (open, save, autosave, ask before
-losing edits) and the Run toolbar; the parts themselves (editor, canvas, panels, run
-controller) know nothing of each other.
+It composes the parts and wires them together: the editor (the document and its undo
+history), the document session (the graph as a file), the canvas controller (the canvas's
+intents as edits), the panels, the network files and the run controller, whose Run toolbar
+it owns. The parts know nothing of each other.
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from atrap_studio.core.blocks import block_file
 from atrap_studio.core.document import GraphDocument
-from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.events import Event
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.validation import Analysis, Issue
-from atrap_studio.core.yaml_io import load_graph, save_block, save_graph
-from atrap_studio.examples import DEFAULT_EXAMPLE, example_path
 from atrap_studio.ui.canvas import Canvas, node_mime
+from atrap_studio.ui.canvas_control import CanvasController
 from atrap_studio.ui.crowd_panel import QtCrowdPanel
-from atrap_studio.ui.dialogs import ExamplesDialog, HelpDialog
+from atrap_studio.ui.dialogs import HelpDialog
+from atrap_studio.ui.document_session import DocumentSession
 from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.live_views import LiveViews
 from atrap_studio.ui.network_files import NetworkFiles, is_network_file
@@ -33,10 +32,8 @@ from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController, latest_checkpoint
-from atrap_studio.ui.session_files import AppPaths, Autosave, Autosaver, RecentFiles, run_folder
+from atrap_studio.ui.session_files import AppPaths, run_folder
 
-GRAPH_FILTER = "ATRAP graphs (*.yaml *.yml);;All files (*)"
-BLOCK_FILTER = "ATRAP blocks (*.block.yaml *.yaml);;All files (*)"
 Buttons = QtWidgets.QMessageBox.StandardButton
 
 
@@ -55,16 +52,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.registry = registry
         self.paths = paths
         self.threads = threads
-        self.path: Path | None = None
-        self.example: str | None = None
         paths.config.mkdir(parents=True, exist_ok=True)
         self.settings = QtCore.QSettings(
             str(paths.settings_file), QtCore.QSettings.Format.IniFormat
         )
-        self.recent = RecentFiles(self.settings)
-        self.autosaver = Autosaver(paths.autosave_dir)
 
         self.editor = Editor(registry, parent=self)
+        self.session = DocumentSession(
+            self.editor, paths, self.settings, self, autosave_ms=autosave_ms, parent=self
+        )
         self.canvas = Canvas(registry, parent=self)
         self.node_palette = QtPalette(
             registry, lambda types: node_mime([self.canvas.class_type(t) for t in types])
@@ -74,9 +70,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.quick_add = QtQuickAdd(registry, self.canvas.viewer())
         self.log_view = QtWidgets.QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
+        self.acts: dict[str, QtGui.QAction] = {}
+        self.canvas_control = CanvasController(
+            self.editor,
+            self.canvas,
+            self.properties,
+            self.quick_add,
+            self.acts,
+            self,
+            self.session.folder,
+            parent=self,
+        )
         self.runs = RunController(registry, parent=self)
         self.networks = NetworkFiles(self)
-        self.crowd_panel = QtCrowdPanel(lambda: self.path, lambda p: self.networks.use_files([p]))
+        self.crowd_panel = QtCrowdPanel(
+            lambda: self.session.path, lambda p: self.networks.use_files([p])
+        )
 
         self._build_status_bar()
         self.live = LiveViews(self.runs, self.run_label, self.progress, parent=self)
@@ -102,15 +111,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["Scene"].raise_()
         self._default_state = self.saveState()
 
-        self.acts: dict[str, QtGui.QAction] = {}
         self._build_actions()
         self._build_menus_and_toolbar()
         self._wire()
 
-        self._autosave_timer = QtCore.QTimer(self)
-        self._autosave_timer.setInterval(autosave_ms)
-        self._autosave_timer.timeout.connect(self.autosave)
-        self._autosave_timer.start()
         self.resize(1400, 860)
         self._restore_layout()
         self._update_title()
@@ -164,15 +168,16 @@ class MainWindow(QtWidgets.QMainWindow):
         sp = QtWidgets.QStyle.StandardPixmap
         key = QtGui.QKeySequence.StandardKey
         a = self._action
-        a("new", "&New", self.new_graph, key.New, sp.SP_FileIcon, "Start an empty graph")
-        a("open", "&Open…", self.open_dialog, key.Open, sp.SP_DialogOpenButton, "Open a graph")
-        a("examples", "&Examples…", self.examples_dialog, None, None, "Open a shipped example")
-        a("save", "&Save", self.save, key.Save, sp.SP_DialogSaveButton, "Save the graph")
-        a("save_as", "Save &As…", self.save_as_dialog, key.SaveAs)
+        session, control = self.session, self.canvas_control
+        a("new", "&New", session.new_graph, key.New, sp.SP_FileIcon, "Start an empty graph")
+        a("open", "&Open…", session.open_dialog, key.Open, sp.SP_DialogOpenButton, "Open a graph")
+        a("examples", "&Examples…", session.examples_dialog, None, None, "Open a shipped example")
+        a("save", "&Save", session.save, key.Save, sp.SP_DialogSaveButton, "Save the graph")
+        a("save_as", "Save &As…", session.save_as_dialog, key.SaveAs)
         a(
             "save_block",
             "Save &Block As…",
-            self.save_block_dialog,
+            control.save_block_dialog,
             None,
             None,
             "Write the selected block to a file to re-use in other graphs",
@@ -180,7 +185,7 @@ class MainWindow(QtWidgets.QMainWindow):
         a(
             "insert_block",
             "&Insert Block…",
-            self.insert_block_dialog,
+            control.insert_block_dialog,
             None,
             None,
             "Add a saved block to this graph",
@@ -211,35 +216,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addAction(undo)
         self.addAction(redo)
         self.acts["undo"], self.acts["redo"] = undo, redo
-        a("cut", "Cu&t", lambda: self.editor.cut(self.canvas.selected_ids()), key.Cut)
-        a("copy", "&Copy", lambda: self.editor.copy(self.canvas.selected_ids()), key.Copy)
-        a("paste", "&Paste", self.paste, key.Paste)
-        a("duplicate", "&Duplicate", self.duplicate, "Ctrl+D")
+        a("cut", "Cu&t", control.cut, key.Cut)
+        a("copy", "&Copy", control.copy, key.Copy)
+        a("paste", "&Paste", control.paste, key.Paste)
+        a("duplicate", "&Duplicate", control.duplicate, "Ctrl+D")
         a(
             "delete",
             "De&lete",
-            lambda: self.editor.delete(self.canvas.selected_ids()),
+            control.delete,
             [QtGui.QKeySequence.StandardKey.Delete, "Backspace"],
         )
         a("select_all", "Select &All", self.canvas.select_all, key.SelectAll)
-        a("rename", "Re&name…", self.rename_dialog, "F2")
+        a("rename", "Re&name…", control.rename_dialog, "F2")
         a(
             "group",
             "&Group into Block",
-            self.group_selection,
+            control.group_selection,
             "Ctrl+G",
             None,
             "Fold the selected nodes into one block with its own ports",
         )
-        a("ungroup", "&Ungroup", self.ungroup_selection, "Ctrl+Shift+G")
-        a("toggle_block", "Open/Close Block", self.toggle_selected_block, "Ctrl+E")
+        a("ungroup", "&Ungroup", control.ungroup_selection, "Ctrl+Shift+G")
+        a("toggle_block", "Open/Close Block", control.toggle_selected_block, "Ctrl+E")
         a("layout", "Auto-&Layout", self.editor.auto_layout, "Ctrl+L")
-        a(
-            "frame",
-            "&Frame Selection",
-            lambda: self.canvas.frame_ids(self.canvas.selected_ids()),
-            "F",
-        )
+        a("frame", "&Frame Selection", control.frame_selection, "F")
         a("frame_all", "Frame &All", lambda: self.canvas.frame_ids(None), "Shift+F")
         a("reset_layout", "&Reset Window Layout", self.reset_layout)
         a("run", "&Run", self.run, "F5", sp.SP_MediaPlay, "Train the graph (F5)")
@@ -275,7 +275,9 @@ class MainWindow(QtWidgets.QMainWindow):
         for name in ("new", "open"):
             file_menu.addAction(acts[name])
         self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.aboutToShow.connect(
+            lambda: self.session.fill_recent_menu(self.recent_menu)
+        )
         file_menu.addAction(acts["examples"])
         file_menu.addSeparator()
         for name in ("save", "save_as"):
@@ -327,11 +329,9 @@ class MainWindow(QtWidgets.QMainWindow):
             tools.addSeparator()
         tools.addAction(acts["frame_all"])
         tools.addAction(acts["layout"])
-        self.canvas.viewer().viewport().installEventFilter(self)
-        for keys, slot in (("Tab", self.quick_add_at_cursor), ("Space", self.run)):
-            shortcut = QtGui.QShortcut(QtGui.QKeySequence(keys), self.canvas.viewer())
-            shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
-            shortcut.activated.connect(lambda slot=slot: slot())
+        space = QtGui.QShortcut(QtGui.QKeySequence("Space"), self.canvas.viewer())
+        space.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
+        space.activated.connect(lambda: self.run())
 
     def _wire(self) -> None:
         ed, cv = self.editor, self.canvas
@@ -340,17 +340,11 @@ class MainWindow(QtWidgets.QMainWindow):
         ed.analysis_changed.connect(self._show_analysis)
         ed.refused.connect(self.say)
         ed.undo_stack.cleanChanged.connect(lambda _: self._update_title())
-        cv.links_edited.connect(ed.edit_links)
-        cv.moved.connect(ed.move)
-        cv.renamed.connect(ed.rename)
-        cv.block_renamed.connect(ed.rename_block)
-        cv.block_toggled.connect(ed.toggle_block)
-        cv.node_requested.connect(self.add_node_at)
+        self.session.adopted.connect(self._adopted)
+        self.session.changed.connect(self._update_title)
         cv.files_dropped.connect(self.drop_files)
-        cv.selection_ids_changed.connect(self._selection_changed)
-        self.node_palette.add_requested.connect(self.add_node_at)
-        self.quick_add.chosen.connect(self.add_node_at)
-        self.problems.node_clicked.connect(self.show_node)
+        self.node_palette.add_requested.connect(self.canvas_control.add_node_at)
+        self.problems.node_clicked.connect(self.canvas_control.show_node)
         self.runs.event_received.connect(self._on_run_event)
         self.runs.state_changed.connect(lambda _: self._update_run_actions())
         self.runs.log.connect(self.log)
@@ -368,199 +362,47 @@ class MainWindow(QtWidgets.QMainWindow):
     def error_dialog(self, title: str, text: str) -> None:
         QtWidgets.QMessageBox.critical(self, title, text)
 
-    # -- startup ----------------------------------------------------------------------------
+    # -- the graph's file (the session holds it; these are the window's entry points) ----
+
+    @property
+    def path(self) -> Path | None:
+        """The graph's file, ``None`` while it is not saved."""
+        return self.session.path
+
+    @path.setter
+    def path(self, path: Path | None) -> None:
+        self.session.path = path
 
     def start(self, file: str | None = None, *, example: str | None = None) -> None:
         """Offer crash copies; else open ``file``, the ``example``, the last file, or the arm."""
-        if self._offer_autosaves():
-            return
-        if file is not None and self.open_file(Path(file)):
-            return
-        if example is not None and self.open_example(example):
-            return
-        last = self.settings.value("last_file")
-        if (
-            file is None
-            and isinstance(last, str)
-            and Path(last).is_file()
-            and self.open_file(Path(last), quiet=True)
-        ):
-            return
-        self.open_example(DEFAULT_EXAMPLE)
-
-    def _offer_autosaves(self) -> bool:
-        orphans = self.autosaver.orphans()
-        if not orphans:
-            return False
-        newest: Autosave = orphans[0]
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(newest.saved_at))
-        what = newest.source or "an unsaved graph"
-        answer = QtWidgets.QMessageBox.question(
-            self,
-            "Recover unsaved work?",
-            f"ATRAP Studio ended without saving {what}. An autosaved copy from {when} "
-            "was found.\n\nRecover it?",
-            Buttons.Yes | Buttons.Discard,
-        )
-        more = len(orphans) - 1
-        if more:  # the others are offered at the next starts, one at a time
-            self.log(
-                f"{more} more autosaved cop{'ies' if more > 1 else 'y'} will be offered later."
-            )
-        if answer != Buttons.Yes:
-            Autosaver.remove(newest)
-            return False
-        try:
-            doc = load_graph(newest.copy)
-        except AtrapError as exc:
-            Autosaver.remove(newest)  # a copy that cannot be read is not offered again
-            self.error_dialog("Cannot recover", str(exc))
-            return False
-        Autosaver.remove(newest)
-        self.adopt(doc, Path(newest.source) if newest.source else None, example=None)
-        self.editor.undo_stack.resetClean()  # recovered edits are not saved yet
-        self._mark_modified()
-        self.log(f"Recovered the autosaved copy of {what} from {when}.")
-        return True
-
-    # -- files --------------------------------------------------------------------------------
-
-    @property
-    def modified(self) -> bool:
-        return not self.editor.undo_stack.isClean()
-
-    def _mark_modified(self) -> None:
-        """Make the document count as unsaved (recovered or example-derived content)."""
-        self.editor.undo_stack.resetClean()
-        self._update_title()
-
-    def new_graph(self) -> bool:
-        if not self.maybe_save():
-            return False
-        self.adopt(GraphDocument(name="Untitled"), None, example=None)
-        self.settings.remove("last_file")
-        return True
-
-    def open_dialog(self) -> None:
-        if not self.maybe_save():
-            return
-        start = str(self.path.parent) if self.path else str(Path.home())
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open graph", start, GRAPH_FILTER)
-        if name:
-            self.open_file(Path(name), ask=False)
+        self.session.start(file, example=example)
 
     def open_file(self, path: Path, *, ask: bool = True, quiet: bool = False) -> bool:
-        """Open a graph; a broken file leaves the current graph and its edits untouched."""
-        if ask and not self.maybe_save():
-            return False
-        try:
-            doc = load_graph(path)
-        except AtrapError as exc:
-            if not quiet:
-                self.error_dialog("Cannot open the graph", str(exc))
-            self.say(f"Could not open {path.name}; nothing was changed.")
-            return False
-        self.adopt(doc, path, example=None)
-        self.recent.add(path)
-        self.settings.setValue("last_file", str(path.resolve()))
-        self.say(f"Opened {path}.")
-        return True
+        return self.session.open_file(path, ask=ask, quiet=quiet)
 
     def open_example(self, name: str) -> bool:
-        """Open a shipped example as a new, unsaved graph (Save asks where to keep it)."""
-        try:
-            doc = load_graph(example_path(name))
-        except (AtrapError, FileNotFoundError) as exc:
-            self.error_dialog("Cannot open the example", str(exc))
-            return False
-        self.adopt(doc, None, example=name)
-        return True
-
-    def examples_dialog(self) -> None:
-        dialog = ExamplesDialog(self)
-        if dialog.exec() and dialog.chosen() and self.maybe_save():
-            self.open_example(str(dialog.chosen()))
+        return self.session.open_example(name)
 
     def adopt(self, doc: GraphDocument, path: Path | None, *, example: str | None = None) -> None:
-        """Show a loaded document as the window's graph (a clean undo history)."""
-        self.autosaver.discard()
-        self.path, self.example = path, example
-        self.problems.show_run_problem(None)
-        self.editor.load(doc)
-        self.properties.show_node(None)
-        self.canvas.frame_ids(None)
-        self._update_title()
+        self.session.adopt(doc, path, example=example)
+
+    def new_graph(self) -> bool:
+        return self.session.new_graph()
 
     def save(self) -> bool:
-        if self.path is None:
-            return self.save_as_dialog()
-        return self.save_to(self.path)
-
-    def save_as_dialog(self) -> bool:
-        suggested = self.path or Path.home() / f"{_slug(self.editor.doc.name)}.yaml"
-        name, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save graph as", str(suggested), GRAPH_FILTER
-        )
-        return bool(name) and self.save_to(Path(name))
+        return self.session.save()
 
     def save_to(self, path: Path) -> bool:
-        """Write the graph atomically; on failure the window keeps the edits and says why."""
-        try:
-            save_graph(self.editor.doc, path)
-        except OSError as exc:
-            self.error_dialog("Cannot save", f"{path}: {exc.strerror or exc}")
-            return False
-        self.path, self.example = path, None
-        self.editor.undo_stack.setClean()
-        self.autosaver.discard()
-        self.recent.add(path)
-        self.settings.setValue("last_file", str(path.resolve()))
-        self._update_title()
-        self.say(f"Saved {path}.")
-        return True
-
-    def maybe_save(self) -> bool:
-        """Before the graph is replaced: True to go on (saved or discarded), False to stay."""
-        if not self.modified:
-            return True
-        answer = QtWidgets.QMessageBox.question(
-            self,
-            "Unsaved changes",
-            f"'{self.editor.doc.name}' has unsaved changes. Save them first?",
-            Buttons.Save | Buttons.Discard | Buttons.Cancel,
-            Buttons.Save,
-        )
-        if answer == Buttons.Save:
-            return self.save()
-        if answer == Buttons.Discard:
-            self.autosaver.discard()
-            return True
-        return False
+        return self.session.save_to(path)
 
     def autosave(self) -> Path | None:
-        """Write the autosave copy if there are unsaved edits (the timer calls this)."""
-        if not self.modified:
-            return None
-        try:
-            return self.autosaver.write(self.editor.doc, self.path)
-        except OSError as exc:
-            self.say(f"Autosave failed: {exc}")
-            return None
+        return self.session.autosave()
 
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for text in self.recent.paths():
-            action = self.recent_menu.addAction(text)
-            action.triggered.connect(lambda *_, p=text: self._open_recent(p))
-        if not self.recent.paths():
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
-    def _open_recent(self, text: str) -> None:
-        if not Path(text).is_file():
-            self.recent.remove(text)
-            self.say(f"{text} no longer exists; removed from the recent files.")
-            return
-        self.open_file(Path(text))
+    def _adopted(self) -> None:
+        """Another graph: nothing shown of the previous one stays."""
+        self.problems.show_run_problem(None)
+        self.properties.show_node(None)
+        self.canvas.frame_ids(None)
 
     def drop_files(self, paths: list[str], at: tuple[float, float]) -> None:
         """A graph dropped on the canvas opens; a block file is inserted where it fell; network
@@ -581,163 +423,6 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.editor.insert_fragment(text, at, as_block=True, source=str(path))
             elif self.open_file(path):  # a broken file is refused there, with its reason
                 return
-
-    # -- editing from menus ---------------------------------------------------------------
-
-    def add_node_at(self, type_id: str, pos: tuple[float, float] | None = None) -> str | None:
-        if pos is None:
-            center = self.canvas.viewer().mapToScene(
-                self.canvas.viewer().viewport().rect().center()
-            )
-            pos = (center.x(), center.y())
-        node_id = self.editor.add_node(type_id, pos)
-        if node_id:
-            self.canvas.select_ids([node_id])
-            self.properties.show_node(node_id)
-        return node_id
-
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        """A right click on the canvas opens the editing menu (NodeGraphQt's own is off)."""
-        viewer = self.canvas.viewer()
-        if watched is viewer.viewport() and isinstance(event, QtGui.QContextMenuEvent):
-            viewer.RMB_state = False
-            self.canvas_menu(event.pos()).popup(event.globalPos())
-            return True
-        return super().eventFilter(watched, event)
-
-    def canvas_menu(self, at: QtCore.QPoint) -> QtWidgets.QMenu:
-        """The canvas's context menu for a point of the view (the node under it is selected)."""
-        viewer = self.canvas.viewer()
-        under = self.canvas.key_at(viewer.mapToScene(at))
-        if under is not None and under not in self.canvas.selected_keys():
-            self.canvas.select_keys([under])
-        menu = QtWidgets.QMenu(self)
-        scene = viewer.mapToScene(at)
-        menu.addAction("Add Node…", lambda: self.quick_add.popup(at, (scene.x(), scene.y())))
-        groups = (
-            ("cut", "copy", "paste", "duplicate", "delete", "rename"),
-            ("group", "ungroup", "toggle_block", "save_block"),
-            ("frame", "frame_all", "layout"),
-        )
-        for names in groups:
-            menu.addSeparator()
-            for name in names:
-                menu.addAction(self.acts[name])
-        return menu
-
-    def quick_add_at_cursor(self) -> None:
-        """Tab: the add-node search, at the mouse if it is over the canvas, else its middle."""
-        viewer = self.canvas.viewer()
-        at = viewer.mapFromGlobal(QtGui.QCursor.pos())
-        if not viewer.rect().contains(at):
-            at = viewer.rect().center()
-        scene = viewer.mapToScene(at)
-        self.quick_add.popup(at, (scene.x(), scene.y()))
-
-    def paste(self) -> None:
-        ids = self.editor.paste()
-        if ids:
-            self.canvas.select_ids(ids)
-
-    def duplicate(self) -> None:
-        ids = self.editor.duplicate(self.canvas.selected_ids())
-        if ids:
-            self.canvas.select_ids(ids)
-
-    def rename_dialog(self) -> None:
-        ids = self.canvas.selected_ids()
-        block_id = self.canvas.selected_block()
-        if block_id:
-            block = self.editor.doc.block(block_id)
-            name, ok = QtWidgets.QInputDialog.getText(
-                self, "Rename block", "Name:", text=block.name if block else ""
-            )
-            if ok:
-                self.editor.rename_block(block_id, name)
-        elif len(ids) == 1:
-            node = self.editor.doc.node(ids[0])
-            name, ok = QtWidgets.QInputDialog.getText(
-                self, "Rename node", "Name:", text=(node.name or "") if node else ""
-            )
-            if ok:
-                self.editor.rename(ids[0], name)
-
-    def group_selection(self, name: str | None = None) -> str | None:
-        ids = self.canvas.selected_ids()
-        if not ids:
-            self.say("Select the nodes to group first.")
-            return None
-        if name is None:
-            name, ok = QtWidgets.QInputDialog.getText(
-                self, "Group into block", "Block name:", text="Block"
-            )
-            if not ok:
-                return None
-        return self.editor.group(ids, name or "Block")
-
-    def ungroup_selection(self) -> None:
-        block_id = self.canvas.selected_block()
-        if block_id:
-            self.editor.ungroup(block_id)
-        else:
-            self.say("Select a block to ungroup.")
-
-    def toggle_selected_block(self) -> None:
-        block_id = self.canvas.selected_block()
-        block = self.editor.doc.block(block_id) if block_id else None
-        if block is not None and self.editor.toggle_block(block.id):
-            self.canvas.select_ids(block.nodes)
-
-    def save_block_dialog(self) -> None:
-        block_id = self.canvas.selected_block()
-        block = self.editor.doc.block(block_id) if block_id else None
-        if block is None:
-            self.say("Select a block to save.")
-            return
-        suggested = (self.path.parent if self.path else Path.home()) / f"{block.id}.block.yaml"
-        name, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save block as", str(suggested), BLOCK_FILTER
-        )
-        if name:
-            self.save_block_to(block.id, Path(name))
-
-    def save_block_to(self, block_id: str, path: Path) -> bool:
-        try:
-            save_block(block_file(self.editor.doc, block_id), path)
-        except (OSError, AtrapError) as exc:
-            self.error_dialog("Cannot save the block", f"{path}: {exc}")
-            return False
-        self.say(f"Saved block to {path}.")
-        return True
-
-    def insert_block_dialog(self) -> None:
-        start = str(self.path.parent) if self.path else str(Path.home())
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Insert block", start, BLOCK_FILTER)
-        if name:
-            self.insert_block_file(Path(name))
-
-    def insert_block_file(self, path: Path, at: tuple[float, float] | None = None) -> list[str]:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.error_dialog("Cannot insert the block", f"{path}: {exc}")
-            return []
-        return self.editor.insert_fragment(text, at, as_block=True, source=str(path))
-
-    def show_node(self, node_id: str) -> None:
-        """Select and frame a node (from the Problems dock)."""
-        if self.editor.doc.node(node_id) is None:
-            return
-        self.canvas.select_ids([node_id])
-        self.canvas.frame_ids([node_id])
-        self.properties.show_node(node_id)
-
-    def _selection_changed(self, ids: list[str]) -> None:
-        keys = self.canvas.selected_keys()
-        if len(keys) == 1 and keys[0].startswith(("block:", "frame:")):
-            self.properties.show_block(keys[0].partition(":")[2])
-        else:
-            self.properties.show_node(ids[0] if len(ids) == 1 else None)
 
     def _show_analysis(self, analysis: Analysis) -> None:
         self.canvas.show_issues(analysis.issues)
@@ -768,7 +453,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.say(self._why_not_runnable(analysis))
             self.docks["Problems"].raise_()
             return False
-        out_dir = run_folder(self.paths, self.editor.doc, self.path)
+        out_dir = run_folder(self.paths, self.editor.doc, self.session.path)
         checkpoint = latest_checkpoint(out_dir)
         if checkpoint is not None and resume is None:
             step = int(re.sub(r"\D", "", checkpoint.stem) or 0)
@@ -797,7 +482,7 @@ class MainWindow(QtWidgets.QMainWindow):
             out_dir,
             resume_from=checkpoint if resume and checkpoint else None,
             steps=steps,
-            source=str(self.path or self.editor.doc.name),
+            source=str(self.session.path or self.editor.doc.name),
             threads=self.threads,
         )
         return True
@@ -861,7 +546,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- window life cycle ------------------------------------------------------------------
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if not self.maybe_save():
+        if not self.session.maybe_save():
             event.ignore()
             return
         if self.runs.active():
@@ -880,7 +565,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.crowd_panel.running():  # its processes must not outlive the window
             self.crowd_panel.stop()
             self.crowd_panel.wait(60.0)
-        self.autosaver.discard()
+        self.session.autosaver.discard()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
@@ -908,14 +593,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._default_dock_sizes()
 
     def _update_title(self) -> None:
-        if self.path is not None:
-            where = self.path.name
-        elif self.example is not None:
-            where = f"{self.editor.doc.name} (example)"
-        else:
-            where = f"{self.editor.doc.name} (not saved)"
-        self.setWindowTitle(f"{where}[*] — ATRAP Studio")
-        self.setWindowModified(self.modified)
+        self.setWindowTitle(f"{self.session.title()}[*] — ATRAP Studio")
+        self.setWindowModified(self.session.modified)
 
     def about(self) -> None:
         from atrap_studio import __version__
@@ -926,7 +605,3 @@ class MainWindow(QtWidgets.QMainWindow):
             f"<b>ATRAP Studio</b> {__version__}<p>Compose AI behaviours from nodes, train them "
             "and watch them learn.</p>",
         )
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "graph"

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6 import QtWidgets
 
 from atrap_studio.core import editing
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.exports import export_network
 from atrap_studio.runtime.netfile import SUFFIX, LoadedNetwork, check_fits, describe, load_network
 from atrap_studio.runtime.pipeline import network_meanings
-
-if TYPE_CHECKING:
-    from atrap_studio.ui.main_window import MainWindow
+from atrap_studio.ui.editor import Editor
+from atrap_studio.ui.messages import Messages
+from atrap_studio.ui.session_files import AppPaths, run_folder
 
 NETWORK_FILTER = f"ATRAP networks (*{SUFFIX})"
 _EXPORT_FILTERS = {
@@ -33,17 +34,29 @@ _EXPORT_FILTERS = {
 }
 
 
+class NetworkFilesHost(Messages, Protocol):
+    """What the network-file commands use from the window (``MainWindow`` is one)."""
+
+    registry: Registry
+    paths: AppPaths
+    editor: Editor
+
+    @property
+    def path(self) -> Path | None:
+        """The graph's file, ``None`` while it is not saved."""
+
+
 class NetworkFiles:
     """The window's network-file commands (File menu and drops on the canvas)."""
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
+    def __init__(self, host: NetworkFilesHost) -> None:
+        self.host = host
 
     # -- using received networks ----------------------------------------------------------
 
     def import_dialog(self) -> None:
         names, _ = QtWidgets.QFileDialog.getOpenFileNames(
-            self.window, "Use Network Files", str(self._folder()), NETWORK_FILTER
+            self.host.window(), "Use Network Files", str(self._folder()), NETWORK_FILTER
         )
         if names:
             self.use_files([Path(name) for name in names])
@@ -53,14 +66,14 @@ class NetworkFiles:
 
         Every file is checked first; a bad or unfitting file changes nothing and says why.
         """
-        window = self.window
+        host = self.host
         loaded: list[tuple[Path, LoadedNetwork]] = []
         for path in paths:
             try:
                 network = load_network(path)
                 self._check_fits(path, network)
             except AtrapError as exc:
-                window.error_dialog("Cannot use this network", str(exc))
+                host.error_dialog("Cannot use this network", str(exc))
                 return False
             loaded.append((path, network))
         names = [self._relative(path) for path in paths]
@@ -69,18 +82,18 @@ class NetworkFiles:
             type_id, props, what = "nn.load", {"file": names[0]}, f"Use network {paths[0].name}"
         else:
             type_id, props, what = "nn.merge", {"files": names}, f"Merge {len(paths)} networks"
-        if not window.editor.edit(what, lambda doc: self._with_source(doc, type_id, props, at)):
+        if not host.editor.edit(what, lambda doc: self._with_source(doc, type_id, props, at)):
             return False
         for path, network in loaded:
-            window.log(f"{path}:\n{describe(network.manifest)}")
-        window.say(f"{what}: the next run starts from it (details in the Log).")
+            host.log(f"{path}:\n{describe(network.manifest)}")
+        host.say(f"{what}: the next run starts from it (details in the Log).")
         return True
 
     def _check_fits(self, path: Path, network: LoadedNetwork) -> None:
-        analysis = self.window.editor.validate_now()
+        analysis = self.host.editor.validate_now()
         if analysis.ok:
             check_fits(
-                str(path), network.manifest, *network_meanings(self.window.editor.doc, analysis)
+                str(path), network.manifest, *network_meanings(self.host.editor.doc, analysis)
             )
 
     def _with_source(
@@ -91,10 +104,10 @@ class NetworkFiles:
         at: tuple[float, float] | None,
     ) -> GraphDocument:
         """The graph with its network node turned into ``type_id``, or with a new one added."""
-        registry = self.window.registry
+        registry = self.host.registry
         spec = registry.get(type_id)
         assert spec is not None
-        trainer = self.window.editor.analysis.trainer
+        trainer = self.host.editor.analysis.trainer
         links = doc.links_into(trainer, "network") if trainer else []
         if links:
             return editing.retype(doc, spec, links[0].src.node, props)
@@ -105,37 +118,35 @@ class NetworkFiles:
 
     def _relative(self, path: Path) -> str:
         """Relative to the graph's folder when inside it, so graph and network travel together."""
-        graph = self.window.path
+        graph = self.host.path
         full = path.resolve()
         if graph is not None and full.is_relative_to(graph.parent.resolve()):
             return full.relative_to(graph.parent.resolve()).as_posix()
         return str(full)
 
     def _folder(self) -> Path:
-        return self.window.path.parent if self.window.path else Path.home()
+        return self.host.path.parent if self.host.path else Path.home()
 
     # -- exporting the trained network ----------------------------------------------------
 
     def trained_network(self) -> Path | None:
         """The network the last run of this graph left, if any."""
-        from atrap_studio.ui.session_files import run_folder
-
-        window = self.window
-        path = run_folder(window.paths, window.editor.doc, window.path) / "network.atrapnet"
+        host = self.host
+        path = run_folder(host.paths, host.editor.doc, host.path) / "network.atrapnet"
         return path if path.is_file() else None
 
     def export_dialog(self) -> None:
         source = self.trained_network()
         if source is None:
             name, _ = QtWidgets.QFileDialog.getOpenFileName(
-                self.window, "Export Which Network?", str(self._folder()), NETWORK_FILTER
+                self.host.window(), "Export Which Network?", str(self._folder()), NETWORK_FILTER
             )
             if not name:
                 return
             source = Path(name)
         filters = ";;".join(_EXPORT_FILTERS.values())
         name, chosen = QtWidgets.QFileDialog.getSaveFileName(
-            self.window, "Export Network", str(source.with_suffix(".html")), filters
+            self.host.window(), "Export Network", str(source.with_suffix(".html")), filters
         )
         if name:
             suffix = next((s for s, f in _EXPORT_FILTERS.items() if f == chosen), None)
@@ -146,12 +157,12 @@ class NetworkFiles:
         """Write the network in ``source`` to ``target`` in the format its suffix names."""
         try:
             network = load_network(source)
-            what = export_network(source, network, target, self.window.registry)
+            what = export_network(source, network, target, self.host.registry)
         except (AtrapError, OSError) as exc:
-            self.window.error_dialog("Cannot export the network", str(exc))
+            self.host.error_dialog("Cannot export the network", str(exc))
             return False
-        self.window.say(f"Exported {source.name} to {target} ({what}).")
-        self.window.log(f"Exported {source} to {target} ({what}).")
+        self.host.say(f"Exported {source.name} to {target} ({what}).")
+        self.host.log(f"Exported {source} to {target} ({what}).")
         return True
 
 

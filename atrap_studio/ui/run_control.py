@@ -16,7 +16,7 @@ from PySide6 import QtCore
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
-from atrap_studio.core.events import Event, EventBus
+from atrap_studio.core.events import Event
 from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry
 
@@ -148,23 +148,24 @@ class RunController(QtCore.QObject):
         source: str,
         threads: int | None,
     ) -> None:
-        from atrap_studio.runtime.checkpoint import load_checkpoint
-        from atrap_studio.runtime.pipeline import Pipeline
-        from atrap_studio.runtime.runner import Runner, configure_threads
+        from atrap_studio.runtime.run_setup import prepare_run
 
         try:
-            configure_threads(threads)
-            checkpoint = load_checkpoint(resume_from) if resume_from else None
-            seed = checkpoint.seed if checkpoint else None
-            pipeline = Pipeline(doc, self.registry, seed=seed, source=source)
-            bus = EventBus()
-            bus.subscribe(self._relay.emit)
-            runner = Runner(pipeline, out_dir=out_dir, events=bus)
-            runner.shown_instances = list(self._shown)
-            self.runner = runner
+            prepared = prepare_run(
+                doc,
+                self.registry,
+                source=source,
+                out_dir=out_dir,
+                resume_from=resume_from,
+                steps=steps,
+                threads=threads,
+            )
+            prepared.events.subscribe(self._relay.emit)
+            prepared.runner.shown_instances = list(self._shown)
+            self.runner = prepared.runner
             if self.state == "stopping":
                 self.runner.request_stop()
-            self.result = self.runner.run(steps, resume=checkpoint)
+            self.result = prepared.run()
             if self.result.reason == "error":  # the runner reported the error; close the run
                 self._relay.emit(Event("finished", self.result.step, {"reason": "error"}))
         except AtrapError as exc:

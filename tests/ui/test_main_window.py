@@ -131,7 +131,7 @@ def test_starts_on_the_last_file(
     other = make_window()
     other.start()
     assert other.path == path and other.editor.doc == window.editor.doc
-    assert str(path.resolve()) in other.recent.paths()
+    assert str(path.resolve()) in other.session.recent.paths()
 
 
 def test_dock_layout_is_remembered(
@@ -232,13 +232,13 @@ def test_keyboard_shortcuts(window: MainWindow, qtbot: QtBot) -> None:
 def test_group_ungroup_from_the_menus_round_trip(window: MainWindow) -> None:
     original = window.editor.doc
     window.canvas.select_ids(["q", "goal"])
-    block = window.group_selection("Sensors")
+    block = window.canvas_control.group_selection("Sensors")
     assert block is not None
     window.canvas.select_ids(["q"])
     assert window.canvas.selected_block() == block  # selecting a member picks its block
-    window.toggle_selected_block()
+    window.canvas_control.toggle_selected_block()
     assert window.editor.doc.block(block).collapsed  # type: ignore[union-attr]
-    window.ungroup_selection()
+    window.canvas_control.ungroup_selection()
     assert window.editor.doc.blocks == []
     assert [n.model_dump() for n in window.editor.doc.nodes] == [
         n.model_dump() for n in original.nodes
@@ -251,10 +251,10 @@ def test_a_saved_block_is_inserted_into_another_graph(
     block = window.editor.group(["q", "goal"], "Sensors")
     assert block is not None
     path = tmp_path / "sensors.block.yaml"
-    assert window.save_block_to(block, path)
+    assert window.canvas_control.save_block_to(block, path)
     other = make_window()
     other.new_graph()
-    ids = other.insert_block_file(path, (0.0, 0.0))
+    ids = other.canvas_control.insert_block_file(path, (0.0, 0.0))
     assert len(ids) == 2
     inserted = other.editor.doc.blocks[0]
     assert inserted.collapsed and inserted.name == "Sensors"
@@ -280,7 +280,7 @@ def test_files_dropped_on_the_canvas(
     block = window.editor.group(["q", "goal"], "Sensors")
     assert block is not None
     block_path = tmp_path / "sensors.block.yaml"
-    assert window.save_block_to(block, block_path)
+    assert window.canvas_control.save_block_to(block, block_path)
     graph_path = tmp_path / "other.yaml"
     other = make_window()
     other.new_graph()
@@ -302,7 +302,7 @@ def test_right_click_opens_the_editing_menu_on_the_node_under_the_cursor(
     QtWidgets.QApplication.processEvents()
     node = window.canvas.view_item("near")
     centre = node.view.mapToScene(node.view.boundingRect().center())
-    menu = window.canvas_menu(window.canvas.viewer().mapFromScene(centre))
+    menu = window.canvas_control.canvas_menu(window.canvas.viewer().mapFromScene(centre))
     assert window.canvas.selected_ids() == ["near"]
     texts = [a.text() for a in menu.actions() if a.text()]
     assert texts[0] == "Add Node…"
