@@ -30,6 +30,7 @@ METRIC_KEYS = {
     "scene/error_mm",
     "scene/success_rate",
     "policy/std",
+    "policy/entropy",
     "policy/clip_fraction",
     "lr",
 }

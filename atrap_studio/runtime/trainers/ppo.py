@@ -4,10 +4,12 @@ Proximal Policy Optimisation (Schulman et al. 2017), written to be read top to b
 CleanRL's ``ppo_continuous_action.py``: play a rollout, estimate advantages (GAE), then a few
 epochs of clipped-surrogate updates on shuffled minibatches.
 
-The policy is a Gaussian around the NN Factory's output (its mean) with a learnable spread per
-action (``log_std``), so the network is evaluated greedily as its mean. The product's
-exploration schedule mixes in uniform random actions: a share ε of the actions are drawn
-uniformly in [-1, 1]^A. The behaviour policy is then the mixture (1 - ε)·π + ε·U, and both the
+For continuous actions the policy is a Gaussian around the NN Factory's output (its mean) with
+a learnable spread per action (``log_std``), so the network is evaluated greedily as its mean;
+where the scene's action is one of n options (``discrete_actions``), a categorical choice with
+the network's outputs as logits, evaluated greedily as the highest (``policies.py``). The
+product's exploration schedule mixes in uniform random actions: a share ε of the actions are
+drawn uniformly. The behaviour policy is then the mixture (1 - ε)·π + ε·U, and both the
 old and the new log-probabilities of the PPO ratio are taken under that mixture, so random
 trials still give an unbiased on-policy gradient (a random action far from the mean barely
 moves it).
@@ -20,7 +22,6 @@ otherwise shrink every actor step).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -28,23 +29,18 @@ import torch
 from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, build_module, mlp
 from atrap_studio.runtime.trainers.base import Metrics, Trainer, cosine_lr
+from atrap_studio.runtime.trainers.policies import (
+    CategoricalPolicy,
+    GaussianPolicy,
+    LogStd,
+    gaussian_log_prob,
+    mixture_log_prob,
+)
+
+__all__ = ["PPOTrainer", "critic_architecture", "gaussian_log_prob", "mixture_log_prob"]
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.pipeline import Pipeline
-
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-_LOG_HALF = math.log(0.5)
-
-
-class LogStd(torch.nn.Module):
-    """The Gaussian policy's spread: one learnable log standard deviation per action.
-
-    A module of its own so that checkpoints and the optimiser treat it like a network.
-    """
-
-    def __init__(self, actions: int, init_std: float) -> None:
-        super().__init__()
-        self.log_std = torch.nn.Parameter(torch.full((actions,), math.log(init_std)))
 
 
 def critic_architecture(actor: Architecture) -> Architecture:
@@ -58,31 +54,6 @@ def critic_architecture(actor: Architecture) -> Architecture:
         (layer.kind for layer in actor.layers[: linear[-1]] if layer.kind in ACTIVATIONS), "tanh"
     )
     return mlp(actor.inputs, hidden, 1, activation=activation, output_activation=None)
-
-
-def gaussian_log_prob(
-    action: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor
-) -> torch.Tensor:
-    """log π(a) of a diagonal Gaussian, summed over the action's values: (N, A) -> (N,)."""
-    z = (action - mean) * torch.exp(-log_std)
-    return (-0.5 * z.square() - log_std - _LOG_SQRT_2PI).sum(-1)
-
-
-def mixture_log_prob(log_pi: torch.Tensor, action: torch.Tensor, share: float) -> torch.Tensor:
-    """log((1 - ε)·π(a) + ε·U(a)), with U uniform on [-1, 1]^A and ε = ``share``.
-
-    U's density is 0.5^A inside the box and 0 outside (a Gaussian trial may leave the box
-    before it is clamped). ε = 0 gives log π itself; ε = 1 gives a constant: random trials
-    alone say nothing about the network, so its ratio is 1 and its gradient zero.
-    """
-    if share <= 0.0:
-        return log_pi
-    uniform = action.shape[-1] * _LOG_HALF
-    if share >= 1.0:
-        return torch.full_like(log_pi, uniform) + 0.0 * log_pi  # keeps the graph, no gradient
-    inside = (action.abs() <= 1.0).all(-1)
-    log_u = torch.where(inside, math.log(share) + uniform, -math.inf)
-    return torch.logaddexp(math.log1p(-share) + log_pi, log_u)
 
 
 class PPOTrainer(Trainer):
@@ -115,6 +86,12 @@ class PPOTrainer(Trainer):
             critic_architecture(arch), init=init, generator=torch.Generator().manual_seed(seed)
         ).to(ctx.device)
         self.spread = LogStd(arch.outputs, float(props["init_std"])).to(ctx.device)
+        #: One of n options (its logits from the network), or values around the network's.
+        self.policy_kind: GaussianPolicy | CategoricalPolicy = (
+            CategoricalPolicy()
+            if pipeline.analysis.facts.get("discrete_actions")
+            else GaussianPolicy(self.spread)
+        )
         self.actor_parameters = [*self.network.parameters(), *self.spread.parameters()]
         self.critic_parameters = list(self.critic.parameters())
         self.optimizer = torch.optim.Adam(
@@ -138,24 +115,16 @@ class PPOTrainer(Trainer):
         key = pipeline.outcome.score.key
         ended = torch.zeros(3, device=self.ctx.device)  # episodes, summed score, successes
         with torch.no_grad():
-            log_std = self.spread.log_std
             for _ in range(self.horizon):
                 scene.begin_step()
                 obs = pipeline.observe(scene)
-                mean = self.network(obs)
-                noise = torch.randn(mean.shape, generator=self.generator, device=mean.device)
-                action = mean + torch.exp(log_std) * noise  # kept unclamped for its log-prob
-                if share > 0:
-                    roll = torch.rand(mean.shape[0], generator=self.generator, device=mean.device)
-                    random = (roll < share)[:, None]
-                    action = torch.where(random, self.uniform_actions(mean), action)
-                pipeline.act(scene, action.clamp(-1.0, 1.0))
+                trial = self.policy_kind.sample(self.network(obs), share, self.generator)
+                pipeline.act(scene, trial.values)
                 terms = pipeline.rewards(scene)
                 done = scene.done.clone()
-                log_pi = gaussian_log_prob(action, mean, log_std)
                 observations.append(obs)
-                actions.append(action)
-                log_probs.append(mixture_log_prob(log_pi, action, share))
+                actions.append(trial.taken)
+                log_probs.append(trial.log_prob)
                 values.append(self.critic(obs).squeeze(-1))
                 reward = torch.stack(list(terms.values())).sum(0)
                 cut = scene.truncated & done
@@ -204,9 +173,9 @@ class PPOTrainer(Trainer):
             order = torch.randperm(size, generator=self.generator, device=self.generator.device)
             for start in range(0, chunk * count, chunk):
                 index = order[start : start + chunk]
-                log_std = self.spread.log_std
-                log_pi = gaussian_log_prob(b_actions[index], self.network(b_obs[index]), log_std)
-                log_ratio = mixture_log_prob(log_pi, b_actions[index], share) - b_log_probs[index]
+                out = self.network(b_obs[index])
+                log_prob = self.policy_kind.log_prob(out, b_actions[index], share)
+                log_ratio = log_prob - b_log_probs[index]
                 ratio = torch.exp(log_ratio)
                 advantage = b_advantages[index]
                 policy_loss = torch.max(
@@ -215,7 +184,7 @@ class PPOTrainer(Trainer):
                 ).mean()
                 value = self.critic(b_obs[index]).squeeze(-1)
                 value_loss = 0.5 * (value - b_returns[index]).square().mean()
-                entropy_loss = -(0.5 + _LOG_SQRT_2PI + log_std).sum()  # minus π's entropy
+                entropy_loss = -self.policy_kind.entropy(out)
                 loss = policy_loss + self.value_coef * value_loss + self.entropy_coef * entropy_loss
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -236,10 +205,12 @@ class PPOTrainer(Trainer):
             "loss/entropy": means[3],
             "reward/total": torch.stack(rewards).mean(),
             "explore/random_share": share,
-            "policy/std": self.spread.log_std.detach().exp().mean(),
+            "policy/entropy": -means[3],
             "policy/clip_fraction": means[4],
             "lr": lr,
         }
+        if isinstance(self.policy_kind, GaussianPolicy):
+            metrics["policy/std"] = self.spread.log_std.detach().exp().mean()
         for node_id, total in reward_sums.items():
             metrics[f"reward/{node_id}"] = total / self.horizon
         if bool(ended[0] > 0):  # no episode may end within a short rollout of long episodes

@@ -70,7 +70,9 @@ def env_facts(env_id: str) -> dict[str, Any]:
 
 
 def _facts(props: Props) -> dict[str, Any]:
-    return {**env_facts(props["env_id"]), "env_reward": True, "differentiable": False}
+    facts = env_facts(props["env_id"])
+    discrete = facts["env_action_kind"] == "discrete"
+    return {**facts, "env_reward": True, "differentiable": False, "discrete_actions": discrete}
 
 
 def success_return(props: Props) -> float | None:
