@@ -8,6 +8,7 @@ environment alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -174,7 +175,7 @@ class ArmScene:
             f"{have} of {count} targets found; use fewer regions or another arm layout"
         )
 
-    def set_target(self, instance: int, position: Tensor) -> None:
+    def set_target(self, instance: int, position: Tensor | Sequence[float]) -> None:
         """Move one instance's target (the user helping the network).
 
         The point is pulled inside the arm's reach. With ``target_mode == "user_driven"`` the
@@ -183,7 +184,8 @@ class ArmScene:
         """
         if not 0 <= instance < self.target.shape[0]:
             raise ValueError(f"there is no instance {instance} (the scene has {len(self.q)})")
-        point = position.to(self.target.dtype).reshape(3)
+        point = torch.as_tensor(position, dtype=self.target.dtype, device=self.target.device)
+        point = point.reshape(3)
         length = float(torch.linalg.vector_norm(point))
         limit = 0.98 * self.geometry.reach
         if length > limit:

@@ -7,7 +7,7 @@ the catalogue against its category's protocol. Nothing here knows of arms or tan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -94,6 +94,13 @@ class Effector(Protocol):
 
     @property
     def effector(self) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Steerable(Protocol):
+    """A scene whose targets a person may move while it trains (the scene view's Ctrl+drag)."""
+
+    def set_target(self, instance: int, position: Sequence[float]) -> None: ...
 
 
 @runtime_checkable

@@ -120,7 +120,9 @@ class RunController(QtCore.QObject):
         if runner is None:
             return False
         point = tuple(float(v) for v in position)
-        runner.submit(lambda pipeline: _move_target(pipeline, instance, point))
+        from atrap_studio.runtime.commands import move_target  # torch: only once a run is on
+
+        runner.submit(move_target(instance, point))
         self.log.emit(
             f"Target of arm {instance} moved to ({point[0]:.2f}, {point[1]:.2f}, {point[2]:.2f}) m."
         )
@@ -215,15 +217,6 @@ class RunController(QtCore.QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
-
-
-def _move_target(pipeline: Any, instance: int, point: tuple[float, ...]) -> None:
-    """Runs on the training thread (see :meth:`Runner.submit`)."""
-    import torch
-
-    scene = pipeline.scene
-    if hasattr(scene, "set_target") and 0 <= instance < int(scene.target.shape[0]):
-        scene.set_target(instance, torch.tensor(point))
 
 
 def latest_checkpoint(out_dir: Path) -> Path | None:
