@@ -149,6 +149,22 @@ PPO = NodeSpec(
             min=0.0,
             max=1e6,
         ),
+        PropSpec(
+            "value_clip",
+            "bool",
+            False,
+            "Clip the critic's step too: its value may move at most 'clip' from the one it "
+            "had when the experience was gathered (steadier on rewards of large size).",
+        ),
+        PropSpec(
+            "target_kl",
+            "float",
+            0.0,
+            "Stop a batch's passes early once the policy has moved this far from the one that "
+            "played it (approximate KL divergence; 0: always make every pass; 0.01-0.05 usual).",
+            min=0.0,
+            max=10.0,
+        ),
         *_budget_and_exploration(steps=400, explore_from=0.3, explore_steps=50),
     ),
 )

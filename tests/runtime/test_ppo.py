@@ -32,6 +32,9 @@ METRIC_KEYS = {
     "policy/std",
     "policy/entropy",
     "policy/clip_fraction",
+    "policy/approx_kl",
+    "policy/passes",
+    "value/explained_variance",
     "lr",
 }
 
@@ -173,3 +176,19 @@ def test_minibatch_counts_at_the_extremes(registry: Registry, minibatches: int) 
     pipeline = _pipeline(registry, horizon=1, minibatches=minibatches, epochs=1)
     metrics = _run(pipeline, 1)
     assert all(math.isfinite(v) for v in metrics[0].values())
+
+
+def test_target_kl_stops_the_passes_early(registry: Registry) -> None:
+    every = _run(_pipeline(registry, epochs=6, lr=0.01), 3)
+    stopped = _run(_pipeline(registry, epochs=6, lr=0.01, target_kl=1e-9), 3)
+    assert [m["policy/passes"] for m in every] == [6.0, 6.0, 6.0]
+    assert [m["policy/passes"] for m in stopped] == [1.0, 1.0, 1.0]
+    assert all(m["policy/approx_kl"] >= 0 for m in every)
+
+
+def test_value_clipping_changes_the_critic_step_and_stays_finite(registry: Registry) -> None:
+    plain, clipped = _pipeline(registry, epochs=3), _pipeline(registry, epochs=3, value_clip=True)
+    a, b = _run(plain, 4), _run(clipped, 4)
+    assert all(math.isfinite(v) for m in b for v in m.values())
+    assert a[-1]["loss/value"] != b[-1]["loss/value"]
+    assert -1.0 <= b[-1]["value/explained_variance"] <= 1.0

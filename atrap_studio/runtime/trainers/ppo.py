@@ -78,6 +78,8 @@ class PPOTrainer(Trainer):
         self.value_coef = float(props["value_coef"])
         self.entropy_coef = float(props["entropy_coef"])
         self.grad_clip = float(props["grad_clip"])
+        self.value_clip = bool(props["value_clip"])
+        self.target_kl = float(props["target_kl"])
         arch = pipeline.architecture
         init = str(pipeline.analysis.props[pipeline.network_id].get("init", "orthogonal"))
         # Its own seeded stream (build_module draws on the CPU), apart from the trainer's.
@@ -112,8 +114,8 @@ class PPOTrainer(Trainer):
         # -- rollout: `horizon` steps of the behaviour policy on every instance ----------------
         observations, actions, log_probs, values, rewards, dones = [], [], [], [], [], []
         reward_sums: dict[str, torch.Tensor] = {}
-        key = pipeline.outcome.score.key
-        ended = torch.zeros(3, device=self.ctx.device)  # episodes, summed score, successes
+        ended = 0  # episodes that ended in this rollout; their outcomes summed by key:
+        ended_sums: dict[str, torch.Tensor] = {}
         with torch.no_grad():
             for _ in range(self.horizon):
                 scene.begin_step()
@@ -136,11 +138,10 @@ class PPOTrainer(Trainer):
                 for node_id, term in terms.items():
                     reward_sums[node_id] = reward_sums.get(node_id, 0.0) + term.mean()
                 if bool(done.any()):  # judge each episode on its last step
-                    outcome = scene.outcome()
-                    score, success = outcome[key][done], outcome["success"][done]
-                    ended += torch.stack(
-                        [done.sum().to(ended.dtype), score.sum().to(ended.dtype), success.sum()]
-                    ).to(ended.dtype)
+                    ended += int(done.sum())
+                    for name, value in scene.outcome().items():
+                        total = value[done].to(torch.float64).sum()
+                        ended_sums[name] = ended_sums.get(name, 0.0) + total
 
             # -- advantages: GAE, bootstrapped by the critic where an episode goes on ---------
             # Ended episodes restart only at the next begin_step(), so observing now sees the
@@ -163,13 +164,17 @@ class PPOTrainer(Trainer):
         b_actions = torch.cat(actions)
         b_log_probs = torch.cat(log_probs)
         b_returns = returns.reshape(-1)
+        b_values = torch.stack(values).reshape(-1)
         b_advantages = advantages.reshape(-1)
         b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
         size = b_obs.shape[0]
         count = min(self.minibatches, size)
         chunk = size // count
-        sums = torch.zeros(5, device=b_obs.device)  # total, policy, value, entropy, clip share
+        # total, policy, value, entropy, clip share, approximate KL
+        sums = torch.zeros(6, device=b_obs.device)
+        batches = 0
         for _ in range(self.epochs):
+            epoch_kl = torch.zeros((), device=b_obs.device)
             order = torch.randperm(size, generator=self.generator, device=self.generator.device)
             for start in range(0, chunk * count, chunk):
                 index = order[start : start + chunk]
@@ -183,7 +188,12 @@ class PPOTrainer(Trainer):
                     -advantage * ratio.clamp(1.0 - self.clip, 1.0 + self.clip),
                 ).mean()
                 value = self.critic(b_obs[index]).squeeze(-1)
-                value_loss = 0.5 * (value - b_returns[index]).square().mean()
+                value_loss = (value - b_returns[index]).square()
+                if self.value_clip:  # the value moves at most `clip` from the rollout's
+                    old = b_values[index]
+                    moved = old + (value - old).clamp(-self.clip, self.clip)
+                    value_loss = torch.max(value_loss, (moved - b_returns[index]).square())
+                value_loss = 0.5 * value_loss.mean()
                 entropy_loss = -self.policy_kind.entropy(out)
                 loss = policy_loss + self.value_coef * value_loss + self.entropy_coef * entropy_loss
                 self.optimizer.zero_grad(set_to_none=True)
@@ -194,10 +204,18 @@ class PPOTrainer(Trainer):
                 self.optimizer.step()
                 with torch.no_grad():
                     clipped = ((ratio - 1.0).abs() > self.clip).float().mean()
-                    parts = (loss, policy_loss, value_loss, entropy_loss, clipped)
+                    kl = ((ratio - 1.0) - log_ratio).mean()  # Schulman's low-variance estimate
+                    parts = (loss, policy_loss, value_loss, entropy_loss, clipped, kl)
                     sums += torch.stack([part.detach() for part in parts])
+                    epoch_kl += kl / count
+                batches += 1
+            if self.target_kl > 0 and float(epoch_kl) > self.target_kl:
+                break  # the policy moved far enough from the one that played the rollout
 
-        means = sums / (self.epochs * count)
+        means = sums / max(1, batches)
+        with torch.no_grad():
+            residual = torch.var(b_returns - b_values)
+            explained = 1.0 - residual / torch.var(b_returns).clamp(min=1e-12)
         metrics: Metrics = {
             "loss/total": means[0],
             "loss/policy": means[1],
@@ -207,13 +225,17 @@ class PPOTrainer(Trainer):
             "explore/random_share": share,
             "policy/entropy": -means[3],
             "policy/clip_fraction": means[4],
+            "policy/approx_kl": means[5],
+            "policy/passes": batches / count,  # fewer than `epochs` when target_kl stopped it
+            "value/explained_variance": explained,
             "lr": lr,
         }
         if isinstance(self.policy_kind, GaussianPolicy):
             metrics["policy/std"] = self.spread.log_std.detach().exp().mean()
         for node_id, total in reward_sums.items():
             metrics[f"reward/{node_id}"] = total / self.horizon
-        if bool(ended[0] > 0):  # no episode may end within a short rollout of long episodes
-            metrics[f"scene/{key}"] = ended[1] / ended[0]
-            metrics["scene/success_rate"] = ended[2] / ended[0]
+        if ended:  # no episode may end within a short rollout of long episodes
+            for name, total in ended_sums.items():
+                label = "success_rate" if name == "success" else name
+                metrics[f"scene/{label}"] = total / ended
         return metrics

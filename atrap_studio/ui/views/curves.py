@@ -52,6 +52,7 @@ GROUPS: tuple[Group, ...] = (
     Group("Reach error (mm)", contains=("error_mm",)),
     Group("Episode return", contains=("return",)),
     Group("Exploration", prefixes=("explore/",)),
+    Group("Policy and value", prefixes=("policy/", "value/")),
     Group("Speed", prefixes=("perf/",)),
     Group("Other"),
 )

@@ -235,13 +235,14 @@ class GymScene:
         self._obs = encoded
 
     def outcome(self) -> dict[str, Tensor]:
-        """Each copy's episode return so far (complete where its episode just ended)."""
+        """Each copy's episode return and length so far (complete where its episode just ended)."""
         if self.success_return is not None:
             success = self._return >= self.success_return
         else:
             success = self._truncated.copy()
         return {
             "return": torch.from_numpy(self._return.copy()),
+            "length": torch.from_numpy(self._length.copy()),
             "success": torch.from_numpy(success),
         }
 
