@@ -16,6 +16,11 @@ from tests.benchmarks.smoke import NUMBER, Ran, Smoke, lines, one_line, smoke_fi
 SMOKE = {
     "test_validation": Smoke("validation.py"),
     "test_throughput": Smoke("throughput.py", "--instances", "8", "--seconds", "0.1"),
+    "test_rl_against_stable_baselines3": Smoke(
+        "rl.py",
+        *("--seeds", "0", "--budget", "1", "--eval-steps", "2048", "--eval-episodes", "2"),
+        *("--zoo-steps", "4096", "--json", "{out}/rl.json"),
+    ),
     "test_gymnasium_scene": Smoke("gymnasium_scene.py", "--instances", "4", "--seconds", "0.05"),
     "test_ik": Smoke(
         "ik.py",
@@ -45,6 +50,16 @@ def test_validation(ran: Ran) -> None:
 def test_throughput(ran: Ran) -> None:
     one_line(ran.output, r"\s*N\s+graph env-steps/s\s+hand-written\s+graph/hand")
     one_line(ran.output, r"\s*8\s+[\d,]+\s+[\d,]+\s+\d+%")
+
+
+def test_rl_against_stable_baselines3(ran: Ran) -> None:
+    """Both tasks, both contenders, one seed; the races end by budget or threshold."""
+    for task in ("cartpole", "pendulum"):
+        for contender in (r"ours \(atrap PPO\)", r"stable-baselines3 [\d.]+ PPO"):
+            one_line(ran.output, rf"{task}\s+{contender}\s+0\s+(\d+\.\d s|not solved)\s+\S+")
+        assert len(lines(ran.output, rf"{task}: .*: solved \d of 1 seeds, .*")) == 2
+    races = json.loads((ran.out / "rl.json").read_text())
+    assert len(races) == 4 and all(race["trace"] for race in races)
 
 
 def test_gymnasium_scene(ran: Ran) -> None:

@@ -1,0 +1,206 @@
+"""Our PPO against stable-baselines3's on classic-control tasks through ``scene.gymnasium``.
+
+Side by side in one run, for each task and seed: our trainer on the shipped example graph, and
+stable-baselines3's PPO with the rl-zoo hyper-parameters for that task, each on one torch
+thread. Both are tested every ``--eval-steps`` environment steps on fresh episodes (the clock
+pauses while they are tested); the race ends when the mean return reaches the task's solved
+threshold or the time budget runs out. Prints each run, then per contender the median time to
+the threshold, how many seeds reached it, and the ratio.
+
+    .venv/bin/python benchmarks/rl.py [--tasks cartpole pendulum] [--seeds 0 1 2]
+        [--budget 120] [--eval-steps 10000] [--eval-episodes 20] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.examples import example_path
+from atrap_studio.nodes import builtin_registry
+from atrap_studio.runtime.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Task:
+    example: str
+    env_id: str
+    threshold: float
+    #: rl-zoo's PPO hyper-parameters for the task (stable-baselines3 names).
+    zoo: dict[str, Any]
+    n_envs: int
+
+
+TASKS = {
+    "cartpole": Task(
+        "cartpole_ppo",
+        "CartPole-v1",
+        475.0,
+        {
+            "n_steps": 32,
+            "batch_size": 256,
+            "gae_lambda": 0.8,
+            "gamma": 0.98,
+            "n_epochs": 20,
+            "ent_coef": 0.0,
+            "learning_rate": ("linear", 1e-3),
+            "clip_range": ("linear", 0.2),
+        },
+        8,
+    ),
+    "pendulum": Task(
+        "pendulum_ppo",
+        "Pendulum-v1",
+        -200.0,
+        {
+            "n_steps": 1024,
+            "gae_lambda": 0.95,
+            "gamma": 0.9,
+            "n_epochs": 10,
+            "ent_coef": 0.0,
+            "learning_rate": 1e-3,
+            "clip_range": 0.2,
+            "use_sde": True,
+            "sde_sample_freq": 4,
+        },
+        4,
+    ),
+}
+
+
+@dataclass
+class Race:
+    """One contender's run on one task and seed: (seconds trained, env steps, mean return)."""
+
+    task: str
+    contender: str
+    seed: int
+    trace: list[tuple[float, int, float]] = field(default_factory=list)
+    solved_s: float | None = None
+
+    def record(self, seconds: float, steps: int, mean: float, threshold: float) -> bool:
+        """Add a test; True when the race is won (the threshold reached)."""
+        self.trace.append((round(seconds, 2), steps, round(mean, 2)))
+        if mean >= threshold and self.solved_s is None:
+            self.solved_s = seconds
+        return self.solved_s is not None
+
+
+def ours(task: Task, name: str, seed: int, args: argparse.Namespace) -> Race:
+    race = Race(name, "ours (atrap PPO)", seed)
+    pipeline = Pipeline(load_graph(example_path(task.example)), builtin_registry(), seed=seed)
+    trainer = pipeline.trainer
+    planned = trainer.budget.steps
+    trainer.plan(planned)
+    trained, steps, next_test, update = 0.0, 0, args.eval_steps, 0
+    while trained < args.budget and update < 10 * planned:
+        start = time.perf_counter()
+        trainer.step(update)
+        trained += time.perf_counter() - start
+        update += 1
+        steps += trainer.env_steps_per_update
+        out_of_time = trained >= args.budget
+        if steps >= next_test or out_of_time:  # the last test when the budget runs out
+            next_test += args.eval_steps
+            test = pipeline.evaluate(trainer.policy, args.eval_episodes, seed=10_000 + update)
+            if race.record(trained, steps, test.summary()["mean_return"], task.threshold):
+                break
+    return race
+
+
+def theirs(task: Task, name: str, seed: int, args: argparse.Namespace) -> Race:
+    import stable_baselines3
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    race = Race(name, f"stable-baselines3 {stable_baselines3.__version__} PPO", seed)
+    hyper = dict(task.zoo)
+    for key in ("learning_rate", "clip_range"):
+        value = hyper[key]
+        if isinstance(value, tuple):  # rl-zoo's lin_<x>: falls linearly to 0
+            start = value[1]
+            hyper[key] = lambda remaining, start=start: remaining * start
+    env = make_vec_env(task.env_id, n_envs=task.n_envs, seed=seed)
+    test_env = make_vec_env(task.env_id, n_envs=1, seed=seed + 1000)
+
+    class Clock(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.started, self.paused, self.next_test = time.perf_counter(), 0.0, args.eval_steps
+
+        def _on_step(self) -> bool:
+            trained = time.perf_counter() - self.started - self.paused
+            out_of_time = trained >= args.budget
+            if self.num_timesteps >= self.next_test or out_of_time:
+                self.next_test += args.eval_steps
+                pause = time.perf_counter()
+                mean, _ = evaluate_policy(
+                    self.model, test_env, n_eval_episodes=args.eval_episodes, deterministic=True
+                )
+                self.paused += time.perf_counter() - pause
+                if race.record(trained, self.num_timesteps, float(mean), task.threshold):
+                    return False
+            return not out_of_time
+
+    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **hyper)
+    model.learn(total_timesteps=args.zoo_steps, callback=Clock())
+    return race
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budget", type=float, default=120.0, help="seconds of training a run")
+    parser.add_argument("--eval-steps", type=int, default=10_000, help="env steps between tests")
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--zoo-steps", type=int, default=1_000_000, help="SB3's planned steps")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["ours", "sb3"])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    races: list[Race] = []
+    header = f"{'task':<9} {'contender':<28} {'seed':>4} {'solved after':>13} {'last test':>10}"
+    print(header)
+    for name in args.tasks:
+        task = TASKS[name]
+        for seed in args.seeds:
+            for label, run in (("ours", ours), ("sb3", theirs)):
+                if label in args.skip:
+                    continue
+                race = run(task, name, seed, args)
+                races.append(race)
+                solved = f"{race.solved_s:.1f} s" if race.solved_s is not None else "not solved"
+                last = f"{race.trace[-1][2]:,.1f}" if race.trace else "-"
+                print(f"{name:<9} {race.contender:<28} {seed:>4} {solved:>13} {last:>10}")
+    print()
+    for name in args.tasks:
+        medians = {}
+        for contender in dict.fromkeys(r.contender for r in races if r.task == name):
+            mine = [r for r in races if r.task == name and r.contender == contender]
+            times = [r.solved_s for r in mine if r.solved_s is not None]
+            medians[contender] = statistics.median(times) if times else None
+            shown = f"{medians[contender]:.1f} s" if times else "-"
+            print(
+                f"{name}: {contender}: solved {len(times)} of {len(mine)} seeds, "
+                f"median time to {TASKS[name].threshold:g}: {shown}"
+            )
+        values = list(medians.values())
+        if len(values) == 2 and all(v is not None for v in values):
+            assert values[0] is not None and values[1] is not None
+            print(f"{name}: ratio (theirs / ours): {values[1] / values[0]:.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in races], indent=1))
+
+
+if __name__ == "__main__":
+    main()
