@@ -50,6 +50,24 @@ class GraphInvalidError(RunError):
         super().__init__(f"the graph cannot run until these are fixed:\n{lines}")
 
 
+#: Node categories whose values are checked at every step: a NaN or an infinity from a sensor
+#: or a reward would otherwise reach the network and show only as a diverged loss, later.
+_CHECKED = {"sensor": "observed", "reward": "rewarded"}
+
+
+def _check_finite(node_id: str, type_id: str, values: dict[str, Any]) -> None:
+    for port, value in values.items():
+        if isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all()):
+            bad = (~torch.isfinite(value)).reshape(value.shape[0], -1).any(-1).nonzero()
+            category = type_id.split(".")[0]
+            raise RunError(
+                f"node '{node_id}' ({type_id}) {_CHECKED[category]} a value that is not finite "
+                f"(NaN or infinite) on '{port}' for instance {int(bad[0, 0])}; check its "
+                "properties and the scene it reads; the last good checkpoint is kept",
+                node=node_id,
+            )
+
+
 #: Steps an evaluation may take before every instance must have ended an episode.
 EVAL_STEP_LIMIT = 100_000
 
@@ -237,6 +255,13 @@ class Pipeline:
 
     def act(self, scene: Any, action: torch.Tensor) -> None:
         """Carry the network's action through the action nodes into the scene, which steps."""
+        if not bool(torch.isfinite(action).all()):
+            raise RunError(
+                f"the network '{self.network_id}' answered with values that are not finite "
+                "(NaN or infinite): training diverged. Lower the trainer's learning rate (lr) "
+                "or clip gradients harder (grad_clip); resume from the last checkpoint",
+                node=self.network_id,
+            )
         self._memo[self.network_id] = {"action": action, "network": self.network}
         commands = self._input(self.scene_id, "actuators", scene, self._memo)
         try:
@@ -333,6 +358,8 @@ class Pipeline:
                 raise RunError(
                     f"node '{node_id}' ({spec.type}) failed: {exc}", node=node_id
                 ) from exc
+            if spec.category in _CHECKED:
+                _check_finite(node_id, spec.type, memo[node_id])
         return memo[node_id][port]
 
     # -- describing the network ---------------------------------------------------------

@@ -161,7 +161,8 @@ def test_diverging_loss_stops_and_keeps_last_good_checkpoint(
 
     pipeline.trainer.step = poisoned  # type: ignore[method-assign]
     result = runner.run(40, resume=checkpoint)
-    assert result.reason == "error" and "loss became nan" in (result.error or "")
+    assert result.reason == "error" and "training diverged" in (result.error or "")
+    assert "the network 'brain'" in (result.error or "")
     assert result.checkpoint == good and load_checkpoint(good).step == 10
     assert events[-1].kind == "error" and events[-1].data["checkpoint"] == str(good)
     assert not (tmp_path / "checkpoints" / "ckpt-00000020.atrapckpt").exists()
