@@ -19,7 +19,12 @@ class DistanceToTarget:
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
         distance = inputs["scene"].distance() / self.scale_m
-        reward = -distance if self.shape == "negative_distance" else torch.exp(-distance)
+        if self.shape == "negative_distance":
+            reward = -distance
+        elif self.shape == "log":
+            reward = -torch.log1p(distance)
+        else:
+            reward = torch.exp(-distance)
         return {"reward": self.weight * reward}
 
 

@@ -59,4 +59,9 @@ class DistanceToTarget:
         delta = scene.target - scene.effector
         if self.mode == "vector":
             return {"value": delta}
-        return {"value": torch.linalg.vector_norm(delta, dim=-1, keepdim=True)}
+        length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
+        if self.mode == "direction":
+            return {"value": delta / length.clamp(min=1e-9)}
+        if self.mode == "log_length":
+            return {"value": torch.log1p(length * 1000.0)}
+        return {"value": length}

@@ -26,8 +26,9 @@ DISTANCE_TO_TARGET = NodeSpec(
             "choice",
             "negative_distance",
             "negative_distance: minus the distance in units of 'scale_mm'; exponential: "
-            "exp(-distance / scale), 1 at the target.",
-            choices=("negative_distance", "exponential"),
+            "exp(-distance / scale), 1 at the target; log: -log(1 + distance / scale), which "
+            "keeps rewarding the last millimetres (the best shape for learning by trial).",
+            choices=("negative_distance", "exponential", "log"),
         ),
         PropSpec(
             "scale_mm",

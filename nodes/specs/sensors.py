@@ -63,15 +63,19 @@ DISTANCE_TO_TARGET = NodeSpec(
     version=1,
     title="Distance to target",
     category="sensor",
-    help="How far the tip is from the target, as a direction (3 values) or a length (1 value).",
+    help=(
+        "How far the tip is from the target: the vector (3 values), its direction (3 values of "
+        "length 1), its length (1 value), or the log of its length (1 value; small distances "
+        "stay telling as the arm closes in)."
+    ),
     impl="atrap_studio.nodes.impl.sensors:DistanceToTarget",
     inputs=(_SCENE_IN,),
     outputs=(
         PortSpec(
             "value",
             "Vector",
-            "Target minus tip (x, y, z) or its length (m).",
-            shape=lambda p, f: (3 if p["mode"] == "vector" else 1,),
+            "Target minus tip (x, y, z), its direction, its length (m) or log length.",
+            shape=lambda p, f: (3 if p["mode"] in ("vector", "direction") else 1,),
         ),
     ),
     props=(
@@ -79,8 +83,10 @@ DISTANCE_TO_TARGET = NodeSpec(
             "mode",
             "choice",
             "vector",
-            "vector: target minus tip (3 values); length: the distance (1 value).",
-            choices=("vector", "length"),
+            "vector: target minus tip (3 values, m); direction: that vector scaled to length 1; "
+            "length: the distance (1 value, m); log_length: log of the distance in mm, "
+            "log(1 + d / 1 mm).",
+            choices=("vector", "direction", "length", "log_length"),
         ),
     ),
     requires_facts=("effector", "target"),

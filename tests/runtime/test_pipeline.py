@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from atrap_studio.core.document import GraphDocument, Link
+from atrap_studio.core.document import GraphDocument, Link, NodeDoc
 from atrap_studio.core.errors import RunError
 from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.pipeline import GraphInvalidError, Pipeline
@@ -142,3 +142,44 @@ def test_evaluation_is_repeatable(small_doc: GraphDocument, registry: Registry) 
     again = pipeline.evaluate(pipeline.network, 300, seed=5).summary()
     assert first == again and first["episodes"] == 300
     assert 0 <= first["success_rate"] <= 1 and first["p95_error_mm"] >= first["median_error_mm"]
+
+
+@pytest.mark.parametrize("mode", ["vector", "direction", "length", "log_length"])
+def test_tip_to_target_sensor_modes(
+    mode: str, small_doc: GraphDocument, registry: Registry
+) -> None:
+    small_doc.nodes.append(
+        NodeDoc(id="gap", type="sensor.distance_to_target", props={"mode": mode})
+    )
+    small_doc.links += [
+        Link.model_validate(["arm.scene", "gap.scene"]),
+        Link.model_validate(["gap.value", "brain.state"]),
+    ]
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    value = pipeline.observe(scene)[:, 6:]
+    delta = scene.target - scene.effector
+    length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
+    expected = {
+        "vector": delta,
+        "direction": delta / length,
+        "length": length,
+        "log_length": torch.log1p(length * 1000.0),
+    }[mode]
+    torch.testing.assert_close(value, expected)
+
+
+def test_log_reward_keeps_rewarding_the_last_millimetres(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    _node(small_doc, "near").props.update(shape="log", scale_mm=20.0)
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    pipeline.observe(scene)
+    pipeline.act(scene, torch.zeros(128, 3))
+    reward = pipeline.rewards(scene)["near"]
+    torch.testing.assert_close(reward, -torch.log1p(scene.distance() / 0.02))
+    # 1 mm closer is worth more near the target than far from it
+    near = -math.log1p(0.002 / 0.02) + math.log1p(0.003 / 0.02)
+    far = -math.log1p(0.300 / 0.02) + math.log1p(0.301 / 0.02)
+    assert near > 10 * far
