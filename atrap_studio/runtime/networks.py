@@ -24,8 +24,20 @@ LEAKY_RELU_SLOPE = 0.01
 LAST_LAYER_GAIN = 0.01  # initial outputs near zero: early actions are gentle, not saturated
 
 LayerKind = Literal[
-    "linear", "layernorm", "tanh", "relu", "elu", "gelu", "silu", "leaky_relu", "sigmoid"
+    "linear",
+    "layernorm",
+    "normalize",
+    "tanh",
+    "relu",
+    "elu",
+    "gelu",
+    "silu",
+    "leaky_relu",
+    "sigmoid",
 ]
+#: A normalised input is clipped to this many standard deviations (as stable-baselines3 does).
+NORMALIZE_CLIP = 10.0
+NORMALIZE_EPS = 1e-8
 Size = Annotated[int, Field(strict=True, ge=1, le=MAX_FEATURES)]
 
 # Gains keep the activations' variance steady through the depth of the network.
@@ -51,7 +63,8 @@ _KAIMING_NAMES: dict[str, Literal["tanh", "relu", "sigmoid"]] = {
 
 
 class Layer(BaseModel):
-    """One layer of a sequential network: a linear map, a layer norm or an activation."""
+    """One layer of a sequential network: a linear map, a layer norm, an input normaliser (the
+    running statistics of the observations seen in training) or an activation."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,11 +77,11 @@ class Layer(BaseModel):
         if self.kind == "linear":
             if self.in_features is None or self.out_features is None:
                 raise ValueError("a linear layer needs both in_features and out_features")
-        elif self.kind == "layernorm":
+        elif self.kind in ("layernorm", "normalize"):
             if self.in_features is None:
-                raise ValueError("a layernorm layer needs in_features (the size it normalises)")
+                raise ValueError(f"a {self.kind} layer needs in_features (the size it normalises)")
             if self.out_features is not None:
-                raise ValueError("a layernorm layer keeps its size: give in_features only")
+                raise ValueError(f"a {self.kind} layer keeps its size: give in_features only")
         elif self.in_features is not None or self.out_features is not None:
             raise ValueError(
                 f"a {self.kind} activation has no sizes: remove in_features/out_features"
@@ -102,10 +115,10 @@ class Architecture(BaseModel):
                 width = layer.out_features
                 source = f"layers.{index}.out_features"
                 linears += 1
-            elif layer.kind == "layernorm" and layer.in_features != width:
+            elif layer.kind in ("layernorm", "normalize") and layer.in_features != width:
                 raise ValueError(
-                    f"layers.{index}: layernorm in_features is {layer.in_features} but the width "
-                    f"there is {width} (from {source})"
+                    f"layers.{index}: {layer.kind} in_features is {layer.in_features} but the "
+                    f"width there is {width} (from {source})"
                 )
         if linears == 0:
             raise ValueError("an architecture needs at least one linear layer")
@@ -128,6 +141,11 @@ class Architecture(BaseModel):
                 assert layer.in_features is not None
                 shapes[f"{index}.weight"] = (layer.in_features,)
                 shapes[f"{index}.bias"] = (layer.in_features,)
+            elif layer.kind == "normalize":
+                assert layer.in_features is not None
+                shapes[f"{index}.mean"] = (layer.in_features,)
+                shapes[f"{index}.var"] = (layer.in_features,)
+                shapes[f"{index}.count"] = (1,)
         return shapes
 
     def parameter_count(self) -> int:
@@ -142,8 +160,10 @@ def mlp(
     *,
     activation: str = "tanh",
     output_activation: str | None = "tanh",
+    normalize_inputs: bool = False,
 ) -> Architecture:
-    """A plain multilayer perceptron: linear + activation per hidden size, then a linear output.
+    """A plain multilayer perceptron: linear + activation per hidden size, then a linear output,
+    after an input normaliser when ``normalize_inputs``.
 
     Raises:
         ValueError: an unknown activation, or sizes the architecture refuses.
@@ -153,6 +173,8 @@ def mlp(
         _check_activation(output_activation, "output_activation")
     widths = [operator.index(inputs), *(operator.index(h) for h in hidden), operator.index(outputs)]
     layers: list[Layer] = []
+    if normalize_inputs:
+        layers.append(Layer(kind="normalize", in_features=widths[0]))
     for index, (size_in, size_out) in enumerate(itertools.pairwise(widths)):
         layers.append(Layer(kind="linear", in_features=size_in, out_features=size_out))
         is_last = index == len(widths) - 2
@@ -196,6 +218,46 @@ def build_module(
     return module
 
 
+class Normalize(torch.nn.Module):
+    """Inputs scaled by the running statistics of the observations seen in training.
+
+    ``(x - mean) / sqrt(var + eps)``, clipped to ±NORMALIZE_CLIP. The statistics are buffers,
+    not parameters: no gradient moves them; a trainer feeds them with :meth:`observe`, and they
+    travel in the network file, so a loaded or exported network acts the same.
+    """
+
+    mean: torch.Tensor
+    var: torch.Tensor
+    count: torch.Tensor
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(features))
+        self.register_buffer("var", torch.ones(features))
+        self.register_buffer("count", torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scaled = (x - self.mean) / torch.sqrt(self.var + NORMALIZE_EPS)
+        return scaled.clamp(-NORMALIZE_CLIP, NORMALIZE_CLIP)
+
+    @torch.no_grad()
+    def observe(self, batch: torch.Tensor) -> None:
+        """Merge a batch of observations (rows) into the statistics (Chan et al.'s formula)."""
+        rows = batch.detach().reshape(-1, self.mean.shape[0]).double()
+        n = float(rows.shape[0])
+        if n == 0:
+            return
+        have = float(self.count[0])
+        mean, var = rows.mean(0), rows.var(0, unbiased=False)
+        total = have + n
+        delta = mean - self.mean.double()
+        merged = self.mean.double() + delta * (n / total)
+        spread = self.var.double() * have + var * n + delta.square() * (have * n / total)
+        self.mean.copy_(merged.float())
+        self.var.copy_((spread / total).float())
+        self.count.fill_(total)
+
+
 def _check_activation(name: str, what: str) -> None:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown {what} {name!r}; choose one of {', '.join(ACTIVATIONS)}")
@@ -209,6 +271,8 @@ def _make_layer(layer: Layer) -> torch.nn.Module:
         return linear.to_empty(device="cpu")
     if layer.kind == "layernorm":
         return torch.nn.LayerNorm(layer.in_features)  # ones and zeros: no randomness
+    if layer.kind == "normalize":
+        return Normalize(layer.in_features or 0)
     activations: dict[str, type[torch.nn.Module]] = {
         "tanh": torch.nn.Tanh,
         "relu": torch.nn.ReLU,

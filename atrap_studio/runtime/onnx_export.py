@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 from atrap_studio import __version__
 from atrap_studio.core.yaml_io import write_bytes_atomic
 from atrap_studio.runtime.netfile import LoadedNetwork
-from atrap_studio.runtime.networks import LEAKY_RELU_SLOPE
+from atrap_studio.runtime.networks import LEAKY_RELU_SLOPE, NORMALIZE_CLIP, NORMALIZE_EPS
 
 OPSET: Final = 17  # LayerNormalization arrived in 17
 INPUT: Final = "observation"
@@ -52,6 +52,8 @@ def network_to_onnx(network: LoadedNetwork) -> onnx.ModelProto:
                         epsilon=_LAYERNORM_EPS,
                     )
                 )
+        elif layer.kind == "normalize":
+            nodes += _normalize(state, current, out, index, weights)
         else:
             nodes += _activation(layer.kind, current, out, index, weights)
         current = out
@@ -72,6 +74,30 @@ def network_to_onnx(network: LoadedNetwork) -> onnx.ModelProto:
     helper.set_model_props(model, {"atrap_manifest": network.manifest.model_dump_json()})
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def _normalize(
+    state: dict[str, np.ndarray],
+    source: str,
+    out: str,
+    index: int,
+    weights: list[onnx.TensorProto],
+) -> list[onnx.NodeProto]:
+    """(x - mean) / sqrt(var + eps), clipped: networks.Normalize, with its spread precomputed."""
+    mean = state[f"{index}.mean"].astype(np.float32)
+    spread = np.sqrt(state[f"{index}.var"].astype(np.float32) + np.float32(NORMALIZE_EPS))
+    names = {key: f"{index}.{key}" for key in ("mean", "spread", "low", "high")}
+    weights += [
+        numpy_helper.from_array(np.ascontiguousarray(mean), names["mean"]),
+        numpy_helper.from_array(np.ascontiguousarray(spread), names["spread"]),
+        numpy_helper.from_array(np.array(-NORMALIZE_CLIP, np.float32), names["low"]),
+        numpy_helper.from_array(np.array(NORMALIZE_CLIP, np.float32), names["high"]),
+    ]
+    return [
+        helper.make_node("Sub", [source, names["mean"]], [f"n{index}"]),
+        helper.make_node("Div", [f"n{index}", names["spread"]], [f"s{index}"]),
+        helper.make_node("Clip", [f"s{index}", names["low"], names["high"]], [out]),
+    ]
 
 
 def save_network_onnx(path: str | os.PathLike[str], network: LoadedNetwork) -> None:

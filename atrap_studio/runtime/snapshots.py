@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from atrap_studio.runtime.networks import Normalize
+
 
 @dataclass(frozen=True)
 class ArmSnapshot:
@@ -116,7 +118,7 @@ def network_snapshot(
             nxt = layers[position + 1] if position + 1 < len(layers) else None
             # a neuron's value is taken after its activation function, if one follows
             if (follows_linear and not _is_activation(nxt)) or (
-                not follows_linear and not isinstance(layer, torch.nn.LayerNorm)
+                not follows_linear and not isinstance(layer, torch.nn.LayerNorm | Normalize)
             ):
                 activations.append(x[0].clone())
         weights = tuple(m.weight.detach().numpy().astype(np.float32) for m in linears)
@@ -134,4 +136,6 @@ def network_snapshot(
 
 
 def _is_activation(layer: torch.nn.Module | None) -> bool:
-    return layer is not None and not isinstance(layer, torch.nn.Linear | torch.nn.LayerNorm)
+    return layer is not None and not isinstance(
+        layer, torch.nn.Linear | torch.nn.LayerNorm | Normalize
+    )

@@ -22,6 +22,7 @@ from atrap_studio.core.yaml_io import write_text_atomic
 from atrap_studio.ik.chain import ArmGeometry
 from atrap_studio.runtime.netfile import LoadedNetwork, PortMeaning
 from atrap_studio.runtime.netjson import network_to_json
+from atrap_studio.runtime.networks import NORMALIZE_CLIP, NORMALIZE_EPS, Normalize
 
 #: Sensors and actions the page re-implements; anything else is refused before writing.
 SENSOR_TYPES = (
@@ -114,6 +115,8 @@ def _layers(module: torch.nn.Sequential) -> list[dict[str, Any]]:
             if len(layer.normalized_shape) != 1 or not layer.elementwise_affine:
                 raise ValueError(f"layer {index}: the page runs 1-D affine layer norms only")
             layers.append({"kind": "layernorm", "eps": float(layer.eps)})
+        elif isinstance(layer, Normalize):
+            layers.append({"kind": "normalize", "eps": NORMALIZE_EPS, "clip": NORMALIZE_CLIP})
         elif isinstance(layer, torch.nn.LeakyReLU):
             layers.append({"kind": "leaky_relu", "slope": float(layer.negative_slope)})
         elif isinstance(layer, torch.nn.ELU):
@@ -158,9 +161,11 @@ def _sensor(port: PortMeaning, joints: int) -> dict[str, Any]:
         resolved["encoding"] = encoding
         expected = joints * (4 if encoding == "quaternion" else 1)
     elif port.type == "sensor.distance_to_target":
-        # The sensor gives the vector for "vector" and the length for anything else.
-        resolved["mode"] = "vector" if port.props.get("mode", "vector") == "vector" else "length"
-        expected = 3 if resolved["mode"] == "vector" else 1
+        mode = port.props.get("mode", "vector")
+        if mode not in ("vector", "direction", "length", "log_length"):
+            raise ValueError(f"input '{port.node}': unknown distance mode {mode!r}")
+        resolved["mode"] = mode
+        expected = 3 if mode in ("vector", "direction") else 1
     else:
         expected = 3
     if port.size != expected:

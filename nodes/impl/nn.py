@@ -30,6 +30,7 @@ class NNFactory:
             ctx.outputs["action"][0],
             activation=props["activation"],
             output_activation=None if props["output"] == "linear" else props["output"],
+            normalize_inputs=props["normalize_inputs"],
         )
 
     def build(self, seed: int) -> torch.nn.Sequential:

@@ -54,6 +54,14 @@ FACTORY = NodeSpec(
             "How the first weights are drawn.",
             choices=("orthogonal", "xavier", "kaiming", "default"),
         ),
+        PropSpec(
+            "normalize_inputs",
+            "bool",
+            False,
+            "Scale each input by the running mean and spread of what the network has seen in "
+            "training (kept in the network file, so a shared network reads inputs the same way). "
+            "Helps when inputs differ in size, as angles and distances do.",
+        ),
         PropSpec("seed", "int", 0, "Seed of the initial weights.", min=0, max=2**31 - 1),
     ),
 )

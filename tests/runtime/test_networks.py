@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from atrap_studio.runtime.networks import (
     Architecture,
     Layer,
     LayerKind,
+    Normalize,
     build_module,
     mlp,
 )
@@ -23,8 +25,50 @@ def _seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def test_layer_kinds_are_linear_layernorm_and_the_activations() -> None:
-    assert set(typing.get_args(LayerKind)) == {"linear", "layernorm", *ACTIVATIONS}
+def test_layer_kinds_are_linear_layernorm_normalize_and_the_activations() -> None:
+    assert set(typing.get_args(LayerKind)) == {"linear", "layernorm", "normalize", *ACTIVATIONS}
+
+
+def test_normalize_learns_the_statistics_of_everything_it_was_shown() -> None:
+    arch = mlp(3, [8], 2, normalize_inputs=True)
+    assert [layer.kind for layer in arch.layers][:2] == ["normalize", "linear"]
+    module = build_module(arch, generator=torch.Generator().manual_seed(0))
+    assert set(module.state_dict()) == set(arch.parameter_shapes())
+    normalize = module[0]
+    assert isinstance(normalize, Normalize)
+    assert not list(normalize.parameters())  # statistics are buffers: no gradient moves them
+    generator = torch.Generator().manual_seed(1)
+    batches = [torch.randn(n, 3, generator=generator) * 5 + 2 for n in (7, 300, 41)]
+    for batch in batches:
+        normalize.observe(batch)
+    everything = torch.cat(batches).double()
+    torch.testing.assert_close(normalize.mean.double(), everything.mean(0), rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        normalize.var.double(), everything.var(0, unbiased=False), rtol=1e-5, atol=1e-5
+    )
+    assert float(normalize.count[0]) == 348
+    scaled = normalize(everything.float())
+    assert (
+        float(scaled.mean(0).abs().max()) < 1e-4 and float(scaled.std(0).sub(1).abs().max()) < 0.01
+    )
+    assert float(normalize(torch.full((1, 3), 1e9)).max()) == 10.0  # clipped
+
+
+def test_a_network_file_keeps_the_statistics(tmp_path: Path) -> None:
+    from atrap_studio.runtime.netfile import NetManifest, PortMeaning, load_network, save_network
+
+    arch = mlp(3, [8], 2, normalize_inputs=True)
+    module = build_module(arch, generator=torch.Generator().manual_seed(0))
+    module[0].observe(torch.randn(100, 3) * 7)  # type: ignore[operator]
+    manifest = NetManifest(
+        architecture=arch,
+        inputs=[PortMeaning(node="q", type="sensor.joint_angles", size=3)],
+        outputs=[PortMeaning(node="m", type="action.joint_targets", size=2)],
+    )
+    save_network(tmp_path / "n.atrapnet", module, manifest)
+    loaded = load_network(tmp_path / "n.atrapnet").module
+    probe = torch.randn(20, 3) * 7
+    torch.testing.assert_close(loaded(probe), module(probe), rtol=0, atol=0)
 
 
 def test_mlp_chains_sizes() -> None:

@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, PortMeaning
-from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, Layer, build_module, mlp
+from atrap_studio.runtime.networks import (
+    ACTIVATIONS,
+    Architecture,
+    Layer,
+    Normalize,
+    build_module,
+    mlp,
+)
 from atrap_studio.runtime.onnx_export import INPUT, OUTPUT, network_to_onnx, save_network_onnx
 
 
@@ -61,6 +68,18 @@ def test_layer_norm_and_a_linear_output() -> None:
     )
     network = _network(arch, seed=4)
     observation = torch.randn(64, 5, generator=torch.Generator().manual_seed(2))
+    expected = network.module(observation).detach().numpy()
+    np.testing.assert_allclose(
+        _run(network_to_onnx(network), observation.numpy()), expected, atol=2e-6, rtol=1e-5
+    )
+
+
+def test_learned_input_statistics() -> None:
+    network = _network(mlp(7, [16], 2, normalize_inputs=True), seed=5)
+    normalize = network.module[0]
+    assert isinstance(normalize, Normalize)
+    normalize.observe(torch.randn(300, 7, generator=torch.Generator().manual_seed(3)) * 4 - 2)
+    observation = torch.randn(64, 7, generator=torch.Generator().manual_seed(6)) * 60  # clipped
     expected = network.module(observation).detach().numpy()
     np.testing.assert_allclose(
         _run(network_to_onnx(network), observation.numpy()), expected, atol=2e-6, rtol=1e-5

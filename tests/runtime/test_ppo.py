@@ -192,3 +192,30 @@ def test_value_clipping_changes_the_critic_step_and_stays_finite(registry: Regis
     assert all(math.isfinite(v) for m in b for v in m.values())
     assert a[-1]["loss/value"] != b[-1]["loss/value"]
     assert -1.0 <= b[-1]["value/explained_variance"] <= 1.0
+
+
+def test_learned_input_statistics_follow_the_rollouts_and_resume_exactly(
+    registry: Registry,
+) -> None:
+    from atrap_studio.runtime.networks import Normalize
+
+    def normalized() -> Pipeline:
+        doc = _tiny_doc()
+        doc.node("brain").props["normalize_inputs"] = True  # type: ignore[union-attr]
+        return Pipeline(doc, registry)
+
+    first, second = normalized(), normalized()
+    actor, critic = first.network[0], first.trainer.critic[0]  # type: ignore[index,attr-defined]
+    assert isinstance(actor, Normalize) and isinstance(critic, Normalize)
+    _run(first, 3)
+    samples = 3 * first.trainer.horizon * 256  # type: ignore[attr-defined]
+    assert float(actor.count[0]) == samples and float(critic.count[0]) == samples
+    torch.testing.assert_close(actor.mean, critic.mean)
+    # the statistics travel with the weights and the trainer's modules: resuming is exact
+    tensors, meta = first.trainer.state_tensors()
+    second.network.load_state_dict(first.network.state_dict())
+    second.trainer.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
+    second.scene.load_state_tensors(first.scene.state_tensors())
+    continued = [_run(p, 2, start=3) for p in (first, second)]
+    assert continued[0] == continued[1]
+    _assert_same_weights(first, second)

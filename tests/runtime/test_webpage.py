@@ -35,7 +35,14 @@ from atrap_studio.nodes.impl.sensors import (
 from atrap_studio.runtime.arm_scene import ArmScene
 from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, PortMeaning
 from atrap_studio.runtime.netjson import network_to_json
-from atrap_studio.runtime.networks import Architecture, Layer, LayerKind, build_module, mlp
+from atrap_studio.runtime.networks import (
+    Architecture,
+    Layer,
+    LayerKind,
+    Normalize,
+    build_module,
+    mlp,
+)
 from atrap_studio.runtime.webpage import write_policy_page
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -105,6 +112,17 @@ CASES = {
         ],
         _port("turn", "action.joint_deltas", 6, max_step_deg=15.0),
     ),
+    # learned input statistics; the tip-to-target direction and log length; joint turns
+    "normalize-direction-loglength": Case(
+        ArmGeometry.industrial(6),
+        mlp(10, [32, 32], 6, activation="tanh", output_activation="tanh", normalize_inputs=True),
+        [
+            _port("q", "sensor.joint_angles", 6, encoding="radians"),
+            _port("way", "sensor.distance_to_target", 3, mode="direction"),
+            _port("far", "sensor.distance_to_target", 1, mode="log_length"),
+        ],
+        _port("turn", "action.joint_deltas", 6, max_step_deg=20.0),
+    ),
     # asymmetric limits; relu, leaky relu and sigmoid
     "relu-leaky-sigmoid": Case(
         ArmGeometry(
@@ -144,6 +162,8 @@ def _network(case: Case, graph_name: str = "reach test") -> LoadedNetwork:
             if isinstance(layer, torch.nn.LayerNorm):
                 layer.weight.copy_(1 + 0.3 * torch.randn(layer.weight.shape, generator=generator))
                 layer.bias.copy_(0.2 * torch.randn(layer.bias.shape, generator=generator))
+            if isinstance(layer, Normalize):  # statistics of some observations
+                layer.observe(torch.randn(500, layer.mean.shape[0], generator=generator) * 3 + 1)
         last = [layer for layer in module if isinstance(layer, torch.nn.Linear)][-1]
         last.weight.mul_(4.0)
         last.bias.mul_(4.0)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from atrap_studio.runtime.context import NodeContext
+from atrap_studio.runtime.networks import Normalize
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.pipeline import Pipeline
@@ -119,6 +120,14 @@ class Trainer:
             )
         opt = {k[4:]: v for k, v in tensors.items() if k.startswith("opt/")}
         load_optimizer_state(self.optimizer, opt, meta["optimizer"])
+
+
+def learn_input_statistics(observations: torch.Tensor, *modules: torch.nn.Module) -> None:
+    """Feed the input normaliser of each module that starts with one (see ``Normalize``)."""
+    for module in modules:
+        first = next(iter(module.children()), None)
+        if isinstance(first, Normalize):
+            first.observe(observations)
 
 
 def cosine_lr(base: float, step: int, total: int, floor: float = 0.01) -> float:

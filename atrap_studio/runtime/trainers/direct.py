@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 import torch
 
 from atrap_studio.runtime.context import NodeContext
-from atrap_studio.runtime.trainers.base import Metrics, Trainer, cosine_lr
+from atrap_studio.runtime.trainers.base import (
+    Metrics,
+    Trainer,
+    cosine_lr,
+    learn_input_statistics,
+)
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.pipeline import Pipeline
@@ -35,7 +40,8 @@ class DirectTrainer(Trainer):
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         scene.begin_step()
-        action = self.network(pipeline.observe(scene))
+        observation = pipeline.observe(scene)
+        action = self.network(observation)
         share = self.explore.share(step)
         learn = torch.ones(action.shape[0], dtype=torch.bool, device=action.device)
         if share > 0:
@@ -51,6 +57,7 @@ class DirectTrainer(Trainer):
         if self.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.grad_clip)
         self.optimizer.step()
+        learn_input_statistics(observation, self.network)
         outcome = scene.outcome()
         key = pipeline.outcome.score.key
         mine = learn.to(torch.float32)

@@ -28,7 +28,12 @@ import torch
 
 from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, build_module, mlp
-from atrap_studio.runtime.trainers.base import Metrics, Trainer, cosine_lr
+from atrap_studio.runtime.trainers.base import (
+    Metrics,
+    Trainer,
+    cosine_lr,
+    learn_input_statistics,
+)
 from atrap_studio.runtime.trainers.policies import (
     CategoricalPolicy,
     GaussianPolicy,
@@ -44,7 +49,8 @@ if TYPE_CHECKING:
 
 
 def critic_architecture(actor: Architecture) -> Architecture:
-    """A value network shaped like the actor (inputs, hidden sizes, activation), one output.
+    """A value network shaped like the actor (inputs, hidden sizes, activation, input
+    normaliser), one output.
 
     The value is not squashed: returns can be any size.
     """
@@ -53,7 +59,15 @@ def critic_architecture(actor: Architecture) -> Architecture:
     activation = next(
         (layer.kind for layer in actor.layers[: linear[-1]] if layer.kind in ACTIVATIONS), "tanh"
     )
-    return mlp(actor.inputs, hidden, 1, activation=activation, output_activation=None)
+    normalize = any(layer.kind == "normalize" for layer in actor.layers)
+    return mlp(
+        actor.inputs,
+        hidden,
+        1,
+        activation=activation,
+        output_activation=None,
+        normalize_inputs=normalize,
+    )
 
 
 class PPOTrainer(Trainer):
@@ -238,4 +252,6 @@ class PPOTrainer(Trainer):
             for name, total in ended_sums.items():
                 label = "success_rate" if name == "success" else name
                 metrics[f"scene/{label}"] = total / ended
+        # after the update, which used the statistics the rollout was played with
+        learn_input_statistics(b_obs, self.network, self.critic)
         return metrics
