@@ -157,6 +157,14 @@ PPO = NodeSpec(
             "had when the experience was gathered (steadier on rewards of large size).",
         ),
         PropSpec(
+            "scale_rewards",
+            "bool",
+            False,
+            "Divide rewards by the running spread of the discounted return, so that the critic "
+            "learns values of a steady size whatever the reward's units (the curves still show "
+            "the rewards as given).",
+        ),
+        PropSpec(
             "target_kl",
             "float",
             0.0,

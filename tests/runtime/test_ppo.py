@@ -219,3 +219,23 @@ def test_learned_input_statistics_follow_the_rollouts_and_resume_exactly(
     continued = [_run(p, 2, start=3) for p in (first, second)]
     assert continued[0] == continued[1]
     _assert_same_weights(first, second)
+
+
+def test_reward_scaling_keeps_the_critics_targets_steady_and_resumes_exactly(
+    registry: Registry,
+) -> None:
+    big = _tiny_doc(scale_rewards=True)
+    big.node("near").props["weight"] = 1000.0  # type: ignore[union-attr]
+    first, second = Pipeline(big, registry), Pipeline(big, registry)
+    metrics = _run(first, 3)
+    assert all(math.isfinite(v) for m in metrics for v in m.values())
+    assert metrics[-1]["reward/total"] < -50  # the curves show the rewards as given
+    assert metrics[-1]["loss/value"] < 10  # while the critic learns scaled returns
+    tensors, meta = first.trainer.state_tensors()
+    assert "module/return_scale/running" in tensors
+    second.network.load_state_dict(first.network.state_dict())
+    second.trainer.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
+    second.scene.load_state_tensors(first.scene.state_tensors())
+    continued = [_run(p, 2, start=3) for p in (first, second)]
+    assert continued[0] == continued[1]
+    _assert_same_weights(first, second)

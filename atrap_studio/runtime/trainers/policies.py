@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from atrap_studio.runtime.networks import NORMALIZE_EPS, Normalize
+
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _LOG_HALF = math.log(0.5)
 
@@ -28,6 +30,32 @@ class LogStd(torch.nn.Module):
     def __init__(self, actions: int, init_std: float) -> None:
         super().__init__()
         self.log_std = torch.nn.Parameter(torch.full((actions,), math.log(init_std)))
+
+
+class ReturnScale(torch.nn.Module):
+    """Rewards divided by the running spread of each instance's discounted return.
+
+    As stable-baselines3's ``VecNormalize`` and gymnasium's ``NormalizeReward`` do: the critic
+    then learns values of a steady size whatever the reward's units. A module, so that its
+    statistics and the returns in progress are part of every checkpoint.
+    """
+
+    running: Tensor
+
+    def __init__(self, instances: int, gamma: float) -> None:
+        super().__init__()
+        self.gamma = gamma
+        self.stats = Normalize(1)
+        self.register_buffer("running", torch.zeros(instances, dtype=torch.float64))
+
+    @torch.no_grad()
+    def scale(self, reward: Tensor, done: Tensor) -> Tensor:
+        """The reward of one step, scaled; ``done`` ends those instances' returns."""
+        self.running.mul_(self.gamma).add_(reward.double())
+        self.stats.observe(self.running[:, None])
+        scaled = reward / torch.sqrt(self.stats.var[0] + NORMALIZE_EPS)
+        self.running.masked_fill_(done, 0.0)
+        return scaled
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from atrap_studio.runtime.trainers.policies import (
     CategoricalPolicy,
     GaussianPolicy,
     LogStd,
+    ReturnScale,
     gaussian_log_prob,
     mixture_log_prob,
 )
@@ -94,6 +95,11 @@ class PPOTrainer(Trainer):
         self.grad_clip = float(props["grad_clip"])
         self.value_clip = bool(props["value_clip"])
         self.target_kl = float(props["target_kl"])
+        self.return_scale = (
+            ReturnScale(pipeline.scene.instances, self.gamma).to(ctx.device)
+            if props["scale_rewards"]
+            else None
+        )
         arch = pipeline.architecture
         init = str(pipeline.analysis.props[pipeline.network_id].get("init", "orthogonal"))
         # Its own seeded stream (build_module draws on the CPU), apart from the trainer's.
@@ -116,7 +122,8 @@ class PPOTrainer(Trainer):
         self.env_steps_per_update = self.horizon * pipeline.scene.instances
 
     def modules(self) -> dict[str, torch.nn.Module]:
-        return {"critic": self.critic, "log_std": self.spread}
+        extra = {"return_scale": self.return_scale} if self.return_scale is not None else {}
+        return {"critic": self.critic, "log_std": self.spread, **extra}
 
     def step(self, step: int) -> Metrics:
         pipeline, scene = self.pipeline, self.pipeline.scene
@@ -127,6 +134,7 @@ class PPOTrainer(Trainer):
 
         # -- rollout: `horizon` steps of the behaviour policy on every instance ----------------
         observations, actions, log_probs, values, rewards, dones = [], [], [], [], [], []
+        raw_rewards: list[torch.Tensor] = []  # as the reward nodes gave them (for the curves)
         reward_sums: dict[str, torch.Tensor] = {}
         ended = 0  # episodes that ended in this rollout; their outcomes summed by key:
         ended_sums: dict[str, torch.Tensor] = {}
@@ -142,7 +150,9 @@ class PPOTrainer(Trainer):
                 actions.append(trial.taken)
                 log_probs.append(trial.log_prob)
                 values.append(self.critic(obs).squeeze(-1))
-                reward = torch.stack(list(terms.values())).sum(0)
+                raw = torch.stack(list(terms.values())).sum(0)
+                raw_rewards.append(raw)
+                reward = raw if self.return_scale is None else self.return_scale.scale(raw, done)
                 cut = scene.truncated & done
                 if bool(cut.any()):  # a time limit is no end of the task: bootstrap its value
                     final = self.critic(pipeline.observe(scene)).squeeze(-1)
@@ -235,7 +245,7 @@ class PPOTrainer(Trainer):
             "loss/policy": means[1],
             "loss/value": means[2],
             "loss/entropy": means[3],
-            "reward/total": torch.stack(rewards).mean(),
+            "reward/total": torch.stack(raw_rewards).mean(),
             "explore/random_share": share,
             "policy/entropy": -means[3],
             "policy/clip_fraction": means[4],
