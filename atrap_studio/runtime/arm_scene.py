@@ -64,6 +64,7 @@ class ArmScene:
         success_mm: float = 10.0,
         target_mode: str = "random_in_reach",
         region: Region = WHOLE_WORLD,
+        time_limit: bool = False,
         generator: torch.Generator,
     ) -> None:
         if target_mode not in TARGET_MODES:
@@ -77,6 +78,8 @@ class ArmScene:
         self.success_m = success_mm / 1000.0
         self.target_mode = target_mode
         self.region = region
+        #: Whether an episode's end is a cut by time (bootstrapped by trainers) or the task's.
+        self.time_limit = time_limit
         self.generator = generator
         #: Curriculum progress in [0, 1]; with ``near_effector`` targets spread as it grows.
         self.progress = 0.0
@@ -137,6 +140,8 @@ class ArmScene:
         self._effector = None
         self.t = self.t + 1
         self.done = self.t >= self.episode_steps
+        if self.time_limit:
+            self.truncated = self.done
         self.episodes += int(self.done.sum())
 
     def _new_targets(self, q_start: Tensor) -> Tensor:
@@ -284,6 +289,7 @@ class ArmScene:
             success_mm=self.success_m * 1000.0,
             target_mode="random_in_reach",
             region=WHOLE_WORLD if whole_world else self.region,
+            time_limit=self.time_limit,
             generator=generator,
         )
 

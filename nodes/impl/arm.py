@@ -28,5 +28,6 @@ class RobotArmScene:
             success_mm=props["success_mm"],
             target_mode=props["target"],
             region=Region(props["region"], props["regions"]),
+            time_limit=props["episode_end"] == "time_limit",
             generator=generator,
         )

@@ -128,6 +128,16 @@ ROBOT_ARM = NodeSpec(
             max=10_000,
         ),
         PropSpec(
+            "episode_end",
+            "choice",
+            "task",
+            "What the end of an episode is: the task's end (the reach is judged there and "
+            "nothing comes after), or a time limit that cuts an episode the arm could go on with "
+            "(trainers then count on the value of where it stopped; best for multi-step reaching "
+            "learned by trial, since the arm's inputs hold no clock).",
+            choices=("task", "time_limit"),
+        ),
+        PropSpec(
             "success_mm",
             "float",
             10.0,

@@ -96,3 +96,12 @@ def test_stable_baselines3_trains_on_a_graph_unchanged() -> None:
     model.learn(total_timesteps=128)
     action, _ = model.predict(env.reset(seed=1)[0], deterministic=True)
     assert action.shape == (2,) and np.all(np.abs(action) <= 1.0)
+
+
+def test_an_arm_whose_episodes_end_by_time_reports_truncation() -> None:
+    graph = load_graph(example_path("robot_arm_reach_ppo"))
+    graph.node("arm").props.update(episode_steps=3, episode_end="time_limit")  # type: ignore[union-attr]
+    env = GraphEnv(graph)
+    env.reset(seed=0)
+    ends = [env.step(np.zeros(6, np.float32))[2:4] for _ in range(3)]
+    assert ends == [(False, False), (False, False), (False, True)]
