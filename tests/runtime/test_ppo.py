@@ -78,6 +78,22 @@ def _assert_same_weights(a: Pipeline, b: Pipeline) -> None:
         assert torch.equal(wa[key], wb[key]), key
 
 
+def _assert_resumes_exactly(first: Pipeline, second: Pipeline) -> dict[str, torch.Tensor]:
+    """Move ``first``'s state (after 3 updates) into ``second``; both go on identically.
+
+    Returns the trainer's tensors that travelled.
+    """
+    tensors, meta = first.trainer.state_tensors()
+    second.network.load_state_dict(first.network.state_dict())
+    # Copies, as a checkpoint file gives: live optimiser state must not be shared.
+    second.trainer.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
+    second.scene.load_state_tensors(first.scene.state_tensors())
+    continued = [_run(p, 2, start=3) for p in (first, second)]
+    assert continued[0] == continued[1]
+    _assert_same_weights(first, second)
+    return tensors
+
+
 def test_learns_to_reach_a_tiny_arm(registry: Registry) -> None:
     pipeline = _pipeline(registry, lr=0.01)
     before = pipeline.evaluate(pipeline.trainer.policy, 512, seed=3).summary()
@@ -158,16 +174,9 @@ def test_mixture_log_prob() -> None:
 def test_state_tensors_resume_exactly(registry: Registry) -> None:
     first, second = _pipeline(registry), _pipeline(registry)
     _run(first, 3)
-    tensors, meta = first.trainer.state_tensors()
+    tensors = _assert_resumes_exactly(first, second)
     assert any(k.startswith("module/critic/") for k in tensors)
     assert "module/log_std/log_std" in tensors and "opt/0/exp_avg" in tensors
-    second.network.load_state_dict(first.network.state_dict())
-    # Copies, as a checkpoint file gives: live optimiser state must not be shared.
-    second.trainer.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
-    second.scene.load_state_tensors(first.scene.state_tensors())
-    continued = [_run(p, 2, start=3) for p in (first, second)]
-    assert continued[0] == continued[1]
-    _assert_same_weights(first, second)
 
 
 @pytest.mark.parametrize("minibatches", [1, 1024])
@@ -212,13 +221,7 @@ def test_learned_input_statistics_follow_the_rollouts_and_resume_exactly(
     assert float(actor.count[0]) == samples and float(critic.count[0]) == samples
     torch.testing.assert_close(actor.mean, critic.mean)
     # the statistics travel with the weights and the trainer's modules: resuming is exact
-    tensors, meta = first.trainer.state_tensors()
-    second.network.load_state_dict(first.network.state_dict())
-    second.trainer.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
-    second.scene.load_state_tensors(first.scene.state_tensors())
-    continued = [_run(p, 2, start=3) for p in (first, second)]
-    assert continued[0] == continued[1]
-    _assert_same_weights(first, second)
+    _assert_resumes_exactly(first, second)
 
 
 def test_reward_scaling_keeps_the_critics_targets_steady_and_resumes_exactly(
@@ -231,11 +234,4 @@ def test_reward_scaling_keeps_the_critics_targets_steady_and_resumes_exactly(
     assert all(math.isfinite(v) for m in metrics for v in m.values())
     assert metrics[-1]["reward/total"] < -50  # the curves show the rewards as given
     assert metrics[-1]["loss/value"] < 10  # while the critic learns scaled returns
-    tensors, meta = first.trainer.state_tensors()
-    assert "module/return_scale/running" in tensors
-    second.network.load_state_dict(first.network.state_dict())
-    second.trainer.load_state_tensors({k: v.clone() for k, v in tensors.items()}, meta)
-    second.scene.load_state_tensors(first.scene.state_tensors())
-    continued = [_run(p, 2, start=3) for p in (first, second)]
-    assert continued[0] == continued[1]
-    _assert_same_weights(first, second)
+    assert "module/return_scale/running" in _assert_resumes_exactly(first, second)

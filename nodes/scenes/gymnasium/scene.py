@@ -18,12 +18,21 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import gymnasium
 import numpy as np
 import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from torch import Tensor
 
 from atrap_studio.runtime.context import Command
 from atrap_studio.runtime.snapshots import FrameSnapshot
+
+# pygame draws the classic-control frames off screen, MuJoCo through EGL: neither needs a display
+# or a sound card (set before an environment imports either).
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("MUJOCO_GL", "egl")
 
 #: Drawing every copy of an environment whose vector version draws all at once costs too much
 #: beyond this many copies.
@@ -31,13 +40,6 @@ MAX_DRAWN_TOGETHER = 64
 
 
 def _make_vector(env_id: str, instances: int, vectorize: str, render: bool) -> Any:
-    # pygame draws the classic-control frames off screen, MuJoCo through EGL: neither needs a
-    # display or a sound card.
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    import gymnasium
-    from gymnasium.vector import AutoresetMode
 
     spec = gymnasium.spec(env_id)
     drawn = render and "rgb_array" in _render_modes(env_id)
@@ -56,8 +58,6 @@ def _make_vector(env_id: str, instances: int, vectorize: str, render: bool) -> A
 
 
 def _render_modes(env_id: str) -> tuple[str, ...]:
-    import gymnasium
-
     entry = gymnasium.spec(env_id).entry_point
     if callable(entry):
         return tuple(getattr(entry, "metadata", {}).get("render_modes", ()))
@@ -91,9 +91,6 @@ class GymScene:
         generator: torch.Generator,
         render: bool = True,
     ) -> None:
-        from gymnasium import spaces
-        from gymnasium.vector import AutoresetMode
-
         self.env_id = env_id
         self.instances = instances
         self.vectorize = vectorize
@@ -165,8 +162,6 @@ class GymScene:
 
     def begin_step(self) -> None:
         """Restart the copies whose episode ended in the last step."""
-        from gymnasium.vector import AutoresetMode
-
         if self._restarting.any():  # the restart step is over
             self._restarting = np.zeros_like(self._restarting)
         ended = self._done
@@ -194,8 +189,6 @@ class GymScene:
 
     def apply(self, commands: list[Command]) -> None:
         """Step every copy with the environment action's command."""
-        from gymnasium.vector import AutoresetMode
-
         values = next((c.values for c in commands if c.kind == "env_action"), None)
         if values is None:
             kinds = ", ".join(sorted({c.kind for c in commands})) or "none"
@@ -252,8 +245,6 @@ class GymScene:
     def snapshot(self, instances: list[int]) -> FrameSnapshot:
         """Pictures of the shown copies, where the environment can draw them."""
         shown = [i for i in instances if 0 <= i < self.instances] or [0]
-        from gymnasium.vector import SyncVectorEnv
-
         frames: tuple[np.ndarray, ...] = ()
         note = ""
         if not self.render or self.env.render_mode != "rgb_array":
