@@ -36,10 +36,6 @@ class Score:
         number = f"{value:,.{digits}f}"
         return f"{number} {self.unit}" if self.unit else number
 
-    def improves(self, new: float, old: float) -> bool:
-        """Whether ``new`` is a better score than ``old``."""
-        return new < old if self.better == "lower" else new > old
-
 
 @dataclass(frozen=True)
 class Outcome:

@@ -154,10 +154,6 @@ class GymScene:
         """(N,) float64, the reward gathered so far in each copy's episode."""
         return torch.from_numpy(self._return)
 
-    @property
-    def episode_length(self) -> Tensor:
-        return torch.from_numpy(self._length)
-
     # -- the Scene protocol ---------------------------------------------------------------
 
     def begin_step(self) -> None:
@@ -296,9 +292,6 @@ class GymScene:
         self.generator.set_state(tensors["rng"])
         self.episodes = int(tensors["episodes"][0])
         self._obs = self._reset_all()
-
-    def close(self) -> None:
-        self.env.close()
 
     # -- encoding -----------------------------------------------------------------------------
 

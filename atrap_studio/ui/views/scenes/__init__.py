@@ -28,10 +28,6 @@ def renderers() -> dict[str, ModuleType]:
     return found
 
 
-def can_draw(kind: str) -> bool:
-    return kind in renderers()
-
-
 def scene_picture(snap: Any, width: int, height: int, step: int) -> QtGui.QImage | None:
     """A picture of a scene snapshot by its kind's renderer; None for a kind none draws."""
     module = renderers().get(getattr(snap, "kind", ""))
