@@ -21,6 +21,7 @@ from atrap_studio.core.document import Endpoint, GraphDocument, Link
 from atrap_studio.core.editing import feedback_inputs
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.validation import Issue
+from atrap_studio.ui.canvas_viewer import CanvasViewer
 from atrap_studio.ui.node_types import BlockNode, MissingNode, node_classes, port_colour
 
 Position = tuple[float, float]
@@ -50,7 +51,8 @@ class Canvas(NodeGraph):
     selection_ids_changed = QtCore.Signal(object)  # [node ids], selected blocks' members included
 
     def __init__(self, registry: Registry, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
+        stack = QtGui.QUndoStack()  # NodeGraphQt's own; never used (see the module docstring)
+        super().__init__(parent, undo_stack=stack, viewer=CanvasViewer(undo_stack=stack))
         self.registry = registry
         self.set_acyclic(False)  # the core checks cycles, knowing which inputs are feedback
         self.set_pipe_collision(False)
@@ -140,6 +142,30 @@ class Canvas(NodeGraph):
             elif key:
                 ids.append(key)
         return list(dict.fromkeys(ids))
+
+    def selected_links(self) -> list[Link]:
+        """The links whose wires are selected (a click on a wire selects it)."""
+        links = (self._link_of(p.input_port, p.output_port) for p in self.viewer().selected_pipes())
+        return [lk for lk in links if lk is not None]
+
+    def link_at(self, scene_pos: QtCore.QPointF) -> Link | None:
+        """The link whose wire passes near a point of the canvas, if no node is drawn there."""
+        if self.key_at(scene_pos) is not None:
+            return None
+        for item in self.viewer()._items_near(scene_pos, None, 5, 5):
+            if type(item).__name__ == "PipeItem" and item.input_port and item.output_port:
+                return self._link_of(item.input_port, item.output_port)
+        return None
+
+    def select_link(self, link: Link) -> None:
+        """Select the one wire that draws ``link`` (nothing else stays selected)."""
+        self.clear_selection()
+        self.viewer().scene().clearSelection()
+        in_port, out_port = self.port_item(link.dst, "in"), self.port_item(link.src, "out")
+        for pipe in in_port.view.connected_pipes if in_port and out_port else ():
+            if pipe.output_port is out_port.view:
+                pipe.setSelected(True)
+        self.selection_ids_changed.emit([])
 
     def selected_block(self) -> str | None:
         """The one block the selection is in: its box, its frame, or only its members."""

@@ -115,11 +115,16 @@ class CanvasController(QtCore.QObject):
     def canvas_menu(self, at: QtCore.QPoint) -> QtWidgets.QMenu:
         """The canvas's context menu for a point of the view (the node under it is selected)."""
         viewer = self.canvas.viewer()
-        under = self.canvas.key_at(viewer.mapToScene(at))
+        scene = viewer.mapToScene(at)
+        under = self.canvas.key_at(scene)
         if under is not None and under not in self.canvas.selected_keys():
             self.canvas.select_keys([under])
         menu = QtWidgets.QMenu(self.messages.window())
-        scene = viewer.mapToScene(at)
+        wire = self.canvas.link_at(scene) if under is None else None
+        if wire is not None:
+            self.canvas.select_link(wire)
+            menu.addAction("Remove Link", lambda: self.editor.delete([], [wire]))
+            menu.addSeparator()
         menu.addAction("Add Node…", lambda: self.quick_add.popup(at, (scene.x(), scene.y())))
         groups = (
             ("cut", "copy", "paste", "duplicate", "delete", "rename"),
@@ -150,7 +155,8 @@ class CanvasController(QtCore.QObject):
         self.editor.copy(self.canvas.selected_ids())
 
     def delete(self) -> None:
-        self.editor.delete(self.canvas.selected_ids())
+        """Delete the selected nodes and the selected wires' links (one undo step)."""
+        self.editor.delete(self.canvas.selected_ids(), self.canvas.selected_links())
 
     def paste(self) -> None:
         ids = self.editor.paste()

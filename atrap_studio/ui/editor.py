@@ -143,15 +143,25 @@ class Editor(QtCore.QObject):
                 doc = editing.connect(doc, self.registry, lk.src, lk.dst)
             return doc
 
-        text = "Connect" if added else "Disconnect"
+        text = "Connect" if added else _count("Remove {} link", len(removed))
         return self.edit(text, change)
 
-    def delete(self, node_ids: list[str]) -> bool:
-        if not node_ids:
+    def delete(self, node_ids: list[str], links: list[Link] | None = None) -> bool:
+        """Delete nodes (with their links) and single links, as one step."""
+        links = [lk for lk in links or [] if not {lk.src.node, lk.dst.node} & set(node_ids)]
+        if not node_ids and not links:
             return False
-        count = len(node_ids)
-        text = f"Delete {count} node{'s' if count > 1 else ''}"
-        return self.edit(text, lambda doc: editing.remove_nodes(doc, node_ids))
+        if not node_ids:
+            return self.edit_links(links, [])
+        nodes = _count("Delete {} node", len(node_ids))
+        text = f"{nodes} and {_count('{} link', len(links))}" if links else nodes
+
+        def change(doc: GraphDocument) -> GraphDocument:
+            for lk in links:
+                doc = editing.disconnect(doc, lk.src, lk.dst)
+            return editing.remove_nodes(doc, node_ids)
+
+        return self.edit(text, change)
 
     def move(self, positions: dict[str, tuple[float, float]]) -> bool:
         return self.edit("Move", lambda doc: editing.move(doc, positions))
@@ -264,6 +274,13 @@ class Editor(QtCore.QObject):
 
 
 _MISSING = object()
+
+
+def _count(pattern: str, count: int) -> str:
+    """``"Remove {} link"`` -> "Remove link" for one, "Remove 3 links" for more."""
+    if count == 1:
+        return pattern.replace("{} ", "")
+    return pattern.format(count) + "s"
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,118 @@
+"""NodeGraphQt's canvas view with the wire gestures people know from other node editors.
+
+- Clicking a wire selects it (so Delete or the right-click menu can remove that one link);
+  NodeGraphQt alone picks the wire up and puts it back, leaving nothing selected.
+- Dragging from a connected input picks up its wire by that end, as in ComfyUI: dropped on
+  empty canvas the link is removed, dropped on another input it moves there. NodeGraphQt alone
+  starts a new wire from a multi-link input, so a link could only be cut with Alt+Shift.
+- The Ctrl/Shift hint ("CTRL: Deselect Nodes") and the modifier state behind it follow the
+  keys really held: a key released while a dialog had the focus (Ctrl+G's name box) used to
+  leave the hint on the canvas and Ctrl "held", so the next click deselected instead of selecting.
+
+The view only reports port changes (``connection_changed``); the canvas turns them into edits.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from NodeGraphQt.constants import PortTypeEnum
+from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
+from NodeGraphQt.qgraphics.pipe import PipeItem
+from NodeGraphQt.qgraphics.port import PortItem
+from NodeGraphQt.widgets.viewer import NodeViewer
+from PySide6 import QtCore, QtGui, QtWidgets
+
+#: How far (view pixels) the mouse may move for a press and release to count as a click.
+CLICK_SLOP = 2.0
+
+
+class CanvasViewer(NodeViewer):
+    """The graphics view of the canvas (see the module docstring for what it adds)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, undo_stack: Any = None) -> None:
+        super().__init__(parent, undo_stack=undo_stack)
+        self._clicked_wire: tuple[Any, Any] | None = None  # (input, output) port items
+
+    # -- wires --------------------------------------------------------------------------------
+
+    def sceneMousePressEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        self._clicked_wire = None
+        plain = (
+            event.button() == QtCore.Qt.MouseButton.LeftButton
+            and not (self.ALT_state or self.SHIFT_state or self.CTRL_state)
+            and not self._LIVE_PIPE.isVisible()
+        )
+        if plain:
+            node, port, pipe = self._topmost(event.scenePos())
+            if (
+                port is not None
+                and port.port_type == PortTypeEnum.IN.value
+                and port.connected_pipes
+                and not port.locked
+            ):
+                self._pick_up(port.connected_pipes[-1], event.scenePos())
+                return
+            if node is None and port is None and pipe is not None:
+                self._clicked_wire = (pipe.input_port, pipe.output_port)
+        super().sceneMousePressEvent(event)
+
+    def sceneMouseReleaseEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        super().sceneMouseReleaseEvent(event)
+        clicked, self._clicked_wire = self._clicked_wire, None
+        if clicked is None or self._moved() > CLICK_SLOP:
+            return
+        in_port, out_port = clicked  # NodeGraphQt has put the wire back: select the new item
+        for pipe in in_port.connected_pipes:
+            if pipe.output_port is out_port:
+                self.scene().clearSelection()
+                pipe.setSelected(True)
+                break
+
+    def _pick_up(self, pipe: Any, at: QtCore.QPointF) -> None:
+        """Detach ``pipe`` from its input and follow the cursor with that end."""
+        self._detached_port = pipe.input_port
+        self.start_live_connection(pipe.output_port)
+        self._LIVE_PIPE.draw_path(self._start_port, cursor_pos=at)
+        pipe.delete()
+
+    def _topmost(self, pos: QtCore.QPointF) -> tuple[Any, Any, Any]:
+        """The node, port or wire under a point, as NodeGraphQt ranks them (one of the three)."""
+        for item in self._items_near(pos, None, 5, 5):
+            if isinstance(item, AbstractNodeItem):
+                return item, None, None
+            if isinstance(item, PortItem):
+                return None, item, None
+            if isinstance(item, PipeItem) and item is not self._LIVE_PIPE:
+                return None, None, item
+        return None, None, None
+
+    def _moved(self) -> float:
+        delta = self._previous_pos - self._origin_pos
+        return math.hypot(delta.x(), delta.y())
+
+    # -- modifier keys ------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        self._sync_modifiers(event.modifiers())
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        self._sync_modifiers(event.modifiers())
+
+    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self._sync_modifiers(QtCore.Qt.KeyboardModifier.NoModifier)
+
+    def _sync_modifiers(self, held: QtCore.Qt.KeyboardModifier) -> None:
+        """Take the modifier state from keys held now; drop the hint if none is."""
+        modifier = QtCore.Qt.KeyboardModifier
+        alt_shift = modifier.AltModifier | modifier.ShiftModifier
+        self.ALT_state = held in (modifier.AltModifier, alt_shift)  # as NodeGraphQt reads keys
+        self.CTRL_state = held == modifier.ControlModifier
+        self.SHIFT_state = held in (modifier.ShiftModifier, alt_shift)
+        if not (self.CTRL_state or self.SHIFT_state):
+            self._cursor_text.setPlainText("")
+            self._cursor_text.setVisible(False)
