@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from atrap_studio import __version__
 from atrap_studio.cli import crowd_commands
-from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.errors import AtrapError, AtrapWarning
 from atrap_studio.nodes.specs.nn import ACTIVATIONS
 
 
@@ -163,8 +165,27 @@ def _natural(text: str) -> int:
     return value
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Our warnings read like our errors (``warning: <file>: ...``), not like Python's."""
+    if issubclass(category, AtrapWarning):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning: Any = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     from atrap_studio.cli import commands, network_commands
 
     handler = {

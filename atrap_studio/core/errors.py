@@ -56,3 +56,10 @@ class RunError(AtrapError):
     def __init__(self, message: str, *, node: str | None = None) -> None:
         self.node = node
         super().__init__(message)
+
+
+class AtrapWarning(UserWarning):
+    """Something a user should know that does not stop the work (an unverifiable old file).
+
+    The CLI prints these as ``warning: <message>``; the message names the file and what to do.
+    """

@@ -2,7 +2,9 @@
 
 For people and programs that cannot read safetensors (a web page, another language). Reading
 JSON back is as careful as reading an ``.atrapnet``: size and parameter limits first, then the
-manifest, then every tensor's name, shape and finiteness, before a module is built.
+manifest, then every tensor's name, shape and finiteness, before a module is built. Like the
+``.atrapnet``, the file carries SHA-256 digests of the manifest and of each parameter's float32
+bytes, so that a changed digit is refused by name rather than imported as a different network.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 
 from atrap_studio.core.errors import NetworkFileError
 from atrap_studio.core.yaml_io import write_text_atomic
+from atrap_studio.runtime.digests import ALGORITHM, tensor_digest, warn_undigested
 from atrap_studio.runtime.netfile import MAX_PARAMETERS, LoadedNetwork, manifest_from_dict
 from atrap_studio.runtime.networks import build_module
 
@@ -29,13 +32,19 @@ MAX_JSON_BYTES: Final = 1024 * 1024 * 1024
 def network_to_json(network: LoadedNetwork) -> dict[str, Any]:
     """The network as JSON-ready data: format, manifest, and each parameter's shape and values."""
     state = network.module.state_dict()
+    manifest = network.manifest.model_dump(mode="json")
     return {
         "format": FORMAT,
         "version": VERSION,
-        "manifest": network.manifest.model_dump(mode="json"),
+        "manifest": manifest,
         "parameters": {
             name: {"shape": list(tensor.shape), "values": tensor.tolist()}
             for name, tensor in state.items()
+        },
+        "digests": {
+            "algorithm": ALGORITHM,
+            "manifest": _manifest_digest(manifest),
+            "parameters": {name: _digest(tensor) for name, tensor in state.items()},
         },
     }
 
@@ -98,9 +107,46 @@ def network_from_json(data: Any, where: str = "<json>") -> LoadedNetwork:
         if not isinstance(entry, dict) or tuple(entry.get("shape", ())) != tuple(shape):
             raise NetworkFileError(f"{where}: parameter {name!r} should have shape {list(shape)}")
         tensors[name] = _tensor(entry.get("values"), shape, f"{where}: parameter {name!r}")
+    _check_digests(where, data.get("digests"), raw_manifest, tensors)
     module = build_module(manifest.architecture, init="default", generator=torch.Generator())
     module.load_state_dict(tensors, strict=True)
     return LoadedNetwork(module=module, manifest=manifest)
+
+
+def _digest(tensor: torch.Tensor) -> str:
+    flat = tensor.detach().to(dtype=torch.float32, device="cpu").contiguous().reshape(-1)
+    return tensor_digest("F32", tuple(tensor.shape), flat.view(torch.uint8).numpy().data)
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    return tensor_digest("JSON", (), json.dumps(manifest, sort_keys=True).encode("utf-8"))
+
+
+def _check_digests(
+    where: str, digests: Any, manifest: dict[str, Any], tensors: dict[str, torch.Tensor]
+) -> None:
+    """Refuse a manifest or parameter whose digest differs; warn for a file without digests."""
+    if digests is None:
+        warn_undigested(where)
+        return
+    if (
+        not isinstance(digests, dict)
+        or digests.get("algorithm") != ALGORITHM
+        or not isinstance(digests.get("parameters"), dict)
+        or set(digests["parameters"]) != set(tensors)
+    ):
+        raise NetworkFileError(f"{where}: its 'digests' entry is damaged or of an unknown kind")
+    if digests.get("manifest") != _manifest_digest(manifest):
+        raise NetworkFileError(
+            f"{where}: its manifest does not match its digest: the file was changed after it "
+            "was exported"
+        )
+    for name, tensor in tensors.items():
+        if digests["parameters"][name] != _digest(tensor):
+            raise NetworkFileError(
+                f"{where}: parameter {name!r} does not match its digest: its values were "
+                "changed after the file was exported"
+            )
 
 
 def _tensor(values: Any, shape: tuple[int, ...], where: str) -> torch.Tensor:

@@ -24,6 +24,15 @@ from safetensors.torch import load as _load_bytes
 from safetensors.torch import save_file as _save_file
 
 from atrap_studio.core.errors import NetworkFileError
+from atrap_studio.runtime.digests import (
+    DIGEST_KEY,
+    DigestRecord,
+    check_names,
+    metadata_digest,
+    split_record,
+    tensor_digest,
+    warn_undigested,
+)
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 
@@ -71,11 +80,13 @@ def write_safetensors_atomic(
 ) -> None:
     """Write tensors and metadata so that `path` is either the old file or the whole new one.
 
-    Tensors are copied to contiguous CPU memory (safetensors refuses shared storage), written
-    to a temporary file beside `path`, flushed to disk and renamed over `path`.
+    Tensors are copied to contiguous CPU memory (safetensors refuses shared storage), their
+    digests and the metadata's are added to the metadata (see :mod:`digests`), and the file is
+    written to a temporary file beside `path`, flushed to disk and renamed over `path`.
 
     Raises:
         TypeError: a name or metadata entry that is not a string, or a value that is not a tensor.
+        ValueError: the metadata uses the reserved digest key.
         OSError: the directory cannot be written.
     """
     target = Path(path)
@@ -90,6 +101,13 @@ def write_safetensors_atomic(
     for key, value in meta.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(f"metadata must map str to str, got {key!r}: {type(value).__name__}")
+    if DIGEST_KEY in meta:
+        raise ValueError(f"the metadata key {DIGEST_KEY!r} is reserved for the content digest")
+    record = DigestRecord(
+        tensors={name: _digest_of(tensor) for name, tensor in prepared.items()},
+        metadata=metadata_digest(meta),
+    )
+    meta[DIGEST_KEY] = record.to_json()
     temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     # O_EXCL: never follow or reuse someone else's file; mode 0o666 lets the umask decide.
     os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -129,6 +147,9 @@ def read_safetensors_header(
     if len(header) != 8 + length:
         raise NetworkFileError(f"{where}: the file changed while it was being read")
     infos, metadata = _parse_header(where, header, size)
+    record, metadata = split_record(where, metadata)
+    if record is not None:
+        check_names(where, record, set(infos))
     _check_dtypes(where, infos, allowed_dtypes)
     return infos, metadata
 
@@ -144,13 +165,16 @@ def read_safetensors_checked(
 
     Refused before loading: a missing or empty file, one over `max_bytes`, a pickle or zip
     file, a header that is too long, not JSON or not an object, tensors whose data range falls
-    outside the file, overlaps or disagrees with shape times dtype size, dtypes outside
-    `allowed_dtypes`. After loading, non-finite floating values if `require_finite`.
+    outside the file, overlaps or disagrees with shape times dtype size, metadata or tensor
+    data that do not match their digests, dtypes outside `allowed_dtypes`. After loading,
+    non-finite floating values if `require_finite`. A file without digests (written before
+    they existed) is read with an :class:`AtrapWarning`.
     The file is read once into memory, so every check sees the same bytes the tensors come
     from, and the tensors share no memory with the file.
 
     Returns:
-        The tensors by name and the metadata (empty when the file has none).
+        The tensors by name and the metadata (empty when the file has none), without the
+        digest record.
 
     Raises:
         NetworkFileError: naming the file and the problem.
@@ -166,6 +190,11 @@ def read_safetensors_checked(
         raise NetworkFileError(f"{where}: the file is larger than the limit of {max_bytes} bytes")
     length = _header_length(where, data[:8], len(data))
     infos, metadata = _parse_header(where, data[: 8 + length], len(data))
+    record, metadata = split_record(where, metadata)
+    if record is None:
+        warn_undigested(where)
+    else:
+        _check_digests(where, record, infos, memoryview(data)[8 + length :])
     _check_dtypes(where, infos, allowed_dtypes)
     try:
         tensors = _load_bytes(data)
@@ -185,6 +214,31 @@ def read_safetensors_checked(
                 "the file is damaged or was saved from a diverged run"
             )
     return tensors, metadata
+
+
+def _digest_of(tensor: torch.Tensor) -> str:
+    """The digest of a contiguous CPU tensor's bytes exactly as safetensors writes them."""
+    name = _DTYPE_NAMES.get(tensor.dtype)
+    if name is None:
+        raise TypeError(f"tensors of dtype {tensor.dtype} cannot be stored")
+    raw = tensor.reshape(-1).view(torch.uint8).numpy()
+    return tensor_digest(name, tuple(tensor.shape), raw.data)
+
+
+def _check_digests(
+    where: str, record: DigestRecord, infos: Mapping[str, TensorInfo], data: memoryview
+) -> None:
+    """Compare each tensor's stored bytes with its digest, before safetensors parses any."""
+    check_names(where, record, set(infos))
+    for name, info in sorted(infos.items(), key=lambda item: item[1].begin):
+        if (
+            tensor_digest(info.dtype, info.shape, data[info.begin : info.end])
+            != record.tensors[name]
+        ):
+            raise NetworkFileError(
+                f"{where}: tensor {name!r} does not match its digest: its data was damaged "
+                "after the file was written (a bad disk, copy or download); use another copy"
+            )
 
 
 def all_finite(tensor: torch.Tensor) -> bool:

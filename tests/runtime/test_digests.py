@@ -1,0 +1,168 @@
+"""Content digests: every flipped bit in a file's tensor data or metadata is refused by name,
+and files from before digests load with a warning and gain one when saved again."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.errors import AtrapWarning, NetworkFileError
+from atrap_studio.core.registry import Registry
+from atrap_studio.runtime.checkpoint import load_checkpoint, save_checkpoint
+from atrap_studio.runtime.digests import DIGEST_KEY
+from atrap_studio.runtime.netfile import NetManifest, PortMeaning, load_network, save_network
+from atrap_studio.runtime.netjson import load_network_json, save_network_json
+from atrap_studio.runtime.networks import build_module, mlp
+from atrap_studio.runtime.pipeline import Pipeline
+from atrap_studio.runtime.safefile import read_safetensors_checked, write_safetensors_atomic
+from tests.conftest import shrink
+
+LIMIT = 1 << 24
+
+
+def _network(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
+    manifest = NetManifest(
+        architecture=mlp(9, [32, 32], 6),
+        inputs=[PortMeaning(node="x", type="sensor.joint_angles", size=9)],
+        outputs=[PortMeaning(node="y", type="action.joint_targets", size=6)],
+    )
+    module = build_module(manifest.architecture, generator=torch.Generator().manual_seed(1))
+    path = tmp_path / "brain.atrapnet"
+    save_network(path, module, manifest)
+    return path, module
+
+
+def _data_start(blob: bytes) -> int:
+    (length,) = struct.unpack("<Q", blob[:8])
+    return 8 + int(length)
+
+
+def _without_digest(path: Path) -> None:
+    """Rewrite a file as an ATRAP Studio from before digests wrote it (same tensors, same
+    metadata, no digest record)."""
+    tensors, metadata = read_safetensors_checked(
+        path,
+        max_bytes=LIMIT,
+        allowed_dtypes=(torch.float32, torch.float64, torch.int64, torch.uint8),
+    )
+    save_file(tensors, str(path), metadata=metadata)
+    assert DIGEST_KEY not in _header_metadata(path)
+
+
+def _header_metadata(path: Path) -> dict[str, str]:
+    blob = path.read_bytes()
+    metadata: dict[str, str] = json.loads(blob[8 : _data_start(blob)])["__metadata__"]
+    return metadata
+
+
+def test_the_digest_is_written_and_hidden_from_readers(tmp_path: Path) -> None:
+    path = tmp_path / "t.safetensors"
+    write_safetensors_atomic(path, {"w": torch.ones(3)}, {"format": "x"})
+    record = json.loads(_header_metadata(path)[DIGEST_KEY])
+    assert record["algorithm"] == "sha256" and set(record["tensors"]) == {"w"}
+    _, metadata = read_safetensors_checked(path, max_bytes=LIMIT)
+    assert metadata == {"format": "x"}
+
+
+def test_the_digest_key_is_reserved(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        write_safetensors_atomic(tmp_path / "t", {"w": torch.ones(1)}, {DIGEST_KEY: "{}"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_single_bit_flip_in_the_weights_is_refused(tmp_path: Path) -> None:
+    path, _ = _network(tmp_path)
+    blob = path.read_bytes()
+    start = _data_start(blob)
+    damaged = tmp_path / "damaged.atrapnet"
+    offsets = range(start, len(blob), max(1, (len(blob) - start) // 97))  # ~100 spread offsets
+    tried = 0
+    for offset in [*offsets, len(blob) - 1]:
+        for bit in range(8):
+            flipped = bytearray(blob)
+            flipped[offset] ^= 1 << bit
+            damaged.write_bytes(flipped)
+            with pytest.raises(NetworkFileError) as info:
+                load_network(damaged)
+            message = str(info.value)
+            assert message.startswith(f"{damaged}: tensor '") and "does not match its digest" in (
+                message
+            )
+            tried += 1
+    assert tried >= 800
+
+
+def test_a_flip_in_the_manifest_or_the_graph_text_is_refused(tmp_path: Path) -> None:
+    path, _ = _network(tmp_path)
+    blob = path.read_bytes()
+    for marker in (b"sensor.joint_angles", b"action.joint_targets"):
+        flipped = bytearray(blob)
+        flipped[blob.index(marker) + 2] ^= 0x01  # still valid JSON, still a string
+        path.write_bytes(flipped)
+        with pytest.raises(NetworkFileError, match="does not match its digest"):
+            load_network(path)
+
+
+def test_a_flip_in_a_tensor_name_is_refused(tmp_path: Path) -> None:
+    path, _ = _network(tmp_path)
+    blob = path.read_bytes()
+    flipped = bytearray(blob)
+    flipped[blob.index(b'"2.weight"') + 1] ^= 0x08  # "2.weight" -> ":.weight"
+    path.write_bytes(flipped)
+    with pytest.raises(NetworkFileError, match="not those its digests cover"):
+        load_network(path)
+
+
+def test_a_file_without_digests_loads_with_a_warning_and_gains_one(tmp_path: Path) -> None:
+    path, module = _network(tmp_path)
+    _without_digest(path)
+    with pytest.warns(AtrapWarning, match="has no content digest"):
+        loaded = load_network(path)
+    x = torch.randn(8, 9, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(loaded.module(x), module(x))
+    save_network(path, loaded.module, loaded.manifest)
+    assert DIGEST_KEY in _header_metadata(path)
+    load_network(path)  # no warning: the suite turns our warnings into errors
+
+
+def test_a_damaged_checkpoint_is_refused_as_damaged(
+    tmp_path: Path, arm_doc: GraphDocument, registry: Registry
+) -> None:
+    pipeline = Pipeline(shrink(arm_doc), registry, seed=0)
+    path = tmp_path / "ckpt.atrapckpt"
+    save_checkpoint(path, pipeline, step=1, env_steps=1, elapsed_s=0.0)
+    assert load_checkpoint(path).step == 1
+    blob = path.read_bytes()
+    start = _data_start(blob)
+    for offset in range(start, len(blob), max(1, (len(blob) - start) // 40)):
+        flipped = bytearray(blob)
+        flipped[offset] ^= 0x10
+        path.write_bytes(flipped)
+        with pytest.raises(NetworkFileError, match=r"tensor '(network|trainer|scene)/.*digest"):
+            load_checkpoint(path)
+    flipped = bytearray(blob)
+    flipped[blob.index(b"joint_angles") + 1] ^= 0x01  # the graph text in the run record
+    path.write_bytes(flipped)
+    with pytest.raises(NetworkFileError, match=r"metadata .* does not match its digest"):
+        load_checkpoint(path)
+
+
+def test_a_changed_value_in_a_json_export_is_refused_by_name(tmp_path: Path) -> None:
+    path, _ = _network(tmp_path)
+    exported = tmp_path / "brain.json"
+    save_network_json(exported, load_network(path))
+    data = json.loads(exported.read_text())
+    data["parameters"]["2.bias"]["values"][3] += 0.5
+    exported.write_text(json.dumps(data))
+    with pytest.raises(NetworkFileError, match=r"parameter '2\.bias' does not match its digest"):
+        load_network_json(exported)
+    del data["digests"]  # as exported before digests: read with a warning
+    exported.write_text(json.dumps(data))
+    with pytest.warns(AtrapWarning, match="has no content digest"):
+        load_network_json(exported)
