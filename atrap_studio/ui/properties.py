@@ -195,19 +195,24 @@ class QtProperties(QtWidgets.QScrollArea):
     def _make_widget(self, spec: NodeSpec, prop: PropSpec, node: NodeDoc) -> QtWidgets.QWidget:
         value = node.props.get(prop.name, prop.default)
         widget: QtWidgets.QWidget
+        node_id = node.id  # a field left after another node was selected still edits its own
         if prop.kind.endswith("_list"):
             editor = ListEditor(prop)
             editor.set_value(value if isinstance(value, list) else list(prop.default or []))
-            editor.committed.connect(lambda items, name=prop.name: self._commit(name, items))
+            editor.committed.connect(
+                lambda items, name=prop.name: self._commit(node_id, name, items)
+            )
             widget = editor
         else:
             widget = _scalar_widget(prop.kind, prop, value)
-            _on_commit(widget, lambda w=widget, name=prop.name: self._commit(name, _read(w)))
+            _on_commit(
+                widget, lambda w=widget, name=prop.name: self._commit(node_id, name, _read(w))
+            )
         return widget
 
-    def _commit(self, name: str, value: Any) -> None:
-        if self.node_id is not None:
-            self.editor.set_prop(self.node_id, name, value)
+    def _commit(self, node_id: str, name: str, value: Any) -> None:
+        if self.editor.doc.node(node_id) is not None:
+            self.editor.set_prop(node_id, name, value)
 
     def _rename(self) -> None:
         if self.block_id is not None and self.name_edit is not None:
@@ -228,6 +233,9 @@ class QtProperties(QtWidgets.QScrollArea):
         for name, note in self._notes.items():
             note.setText("\n".join(mine.get(name, [])))
             note.setVisible(name in mine)
+            widget = self.widgets.get(name)
+            if widget is not None:
+                _mark_wrong(widget, name in mine)
 
 
 def _wrapped(text: str) -> QtWidgets.QLabel:
@@ -246,6 +254,7 @@ def _scalar_widget(kind: str, prop: PropSpec, value: Any) -> QtWidgets.QWidget:
         )
         spin.setKeyboardTracking(False)
         spin.setGroupSeparatorShown(True)
+        spin.setProperty(_RANGE, (spin.minimum(), spin.maximum()))
         widget = spin
     elif kind == "float":
         box = QtWidgets.QDoubleSpinBox()
@@ -257,12 +266,14 @@ def _scalar_widget(kind: str, prop: PropSpec, value: Any) -> QtWidgets.QWidget:
         )
         box.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         box.setKeyboardTracking(False)
+        box.setProperty(_RANGE, (box.minimum(), box.maximum()))
         widget = box
     elif kind == "bool":
         widget = QtWidgets.QCheckBox()
     elif prop.choices:
         combo = QtWidgets.QComboBox()
         combo.addItems(list(prop.choices))
+        combo.setProperty(_CHOICES, list(prop.choices))
         widget = combo
     else:
         line = QtWidgets.QLineEdit()
@@ -292,25 +303,60 @@ def _add_browse(line: QtWidgets.QLineEdit, prop: PropSpec) -> None:
 
 
 def _show_value(widget: QtWidgets.QWidget, value: Any) -> None:
-    """Show a value without emitting a commit (values the widget cannot hold are skipped)."""
+    """Show the document's value without emitting a commit, even one out of the spec's range
+    or choices: the person sees what the file holds (marked wrong by the validation note) and
+    any entry, even of the value a clamped field would have shown, applies."""
     blocker = QtCore.QSignalBlocker(widget)
     if isinstance(widget, ListEditor):
         if isinstance(value, list) and value != widget.value():
             widget.set_value(value)
     elif isinstance(widget, QtWidgets.QSpinBox | QtWidgets.QDoubleSpinBox):
-        # a value the box cannot hold stays in the file; the note under the box says why
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if number and widget.minimum() <= value <= widget.maximum():
-            widget.setValue(value)
+        _show_number(widget, value)
     elif isinstance(widget, QtWidgets.QCheckBox):
         widget.setChecked(bool(value))
     elif isinstance(widget, QtWidgets.QComboBox):
-        index = widget.findText(str(value))
-        if index >= 0:
-            widget.setCurrentIndex(index)
+        _show_choice(widget, value)
     elif isinstance(widget, QtWidgets.QLineEdit) and not widget.hasFocus():
         widget.setText("" if value is None else str(value))
     del blocker
+
+
+def _show_number(box: QtWidgets.QSpinBox | QtWidgets.QDoubleSpinBox, value: Any) -> None:
+    """The spec's range, widened to hold a number outside it; other values shown as text."""
+    low, high = box.property(_RANGE)
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and (isinstance(box, QtWidgets.QDoubleSpinBox) or whole):
+        box.setRange(min(low, value), max(high, value))
+        box.setValue(value)
+    else:
+        box.setRange(low, high)
+        box.lineEdit().setText("" if value is None else str(value))
+
+
+def _show_choice(combo: QtWidgets.QComboBox, value: Any) -> None:
+    """Select the value; one that is not a choice shows as an extra entry marked unknown."""
+    choices: list[str] = combo.property(_CHOICES)
+    while combo.count() > len(choices):
+        combo.removeItem(combo.count() - 1)
+    index = combo.findText(str(value))
+    if index < 0 or index >= len(choices):
+        combo.addItem(str(value))
+        index = combo.count() - 1
+        combo.setItemData(index, f"'{value}' is not one of the choices", _TOOLTIP)
+    combo.setCurrentIndex(index)
+
+
+def _mark_wrong(widget: QtWidgets.QWidget, wrong: bool) -> None:
+    """A red frame on a field whose value the check refused (the note under it says why)."""
+    if widget.property(_WRONG) != wrong:
+        widget.setProperty(_WRONG, wrong)
+        widget.setStyleSheet(_WRONG_STYLE if wrong else "")
+
+
+_RANGE, _CHOICES, _WRONG = "atrap_range", "atrap_choices", "atrap_wrong"
+_TOOLTIP = QtCore.Qt.ItemDataRole.ToolTipRole
+_WRONG_STYLE = "border: 1px solid #e05050; color: #f08080;"
 
 
 def _read(widget: QtWidgets.QWidget) -> Any:
@@ -331,10 +377,12 @@ def _on_commit(widget: QtWidgets.QWidget, slot: Any) -> None:
     """Connect the signal that marks a finished edit for this kind of widget."""
     if isinstance(widget, QtWidgets.QAbstractSpinBox):
         widget.valueChanged.connect(lambda *_: slot())  # type: ignore[attr-defined]
+        widget.editingFinished.connect(slot)  # Enter on the value shown also applies it
     elif isinstance(widget, QtWidgets.QCheckBox):
         widget.toggled.connect(lambda *_: slot())
     elif isinstance(widget, QtWidgets.QComboBox):
         widget.currentIndexChanged.connect(lambda *_: slot())
+        widget.activated.connect(lambda *_: slot())  # choosing the entry shown also applies it
     elif isinstance(widget, QtWidgets.QLineEdit):
         widget.editingFinished.connect(slot)
 
