@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
+from ruamel.yaml.comments import CommentedMap
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.yaml_io import load_graph, save_graph
+from atrap_studio.core.yaml_roundtrip import load_graph_with_layout, save_graph_into
 from atrap_studio.examples import DEFAULT_EXAMPLE, example_path
 from atrap_studio.ui.dialogs import ExamplesDialog
 from atrap_studio.ui.editor import Editor
@@ -53,6 +55,7 @@ class DocumentSession(QtCore.QObject):
         self.messages = messages
         self.path: Path | None = None
         self.example: str | None = None
+        self.layout: CommentedMap | None = None  # the file's comments and text, kept for saving
         self.recent = RecentFiles(settings)
         self.autosaver = Autosaver(paths.autosave_dir)
         self._autosave_timer = QtCore.QTimer(self)
@@ -161,13 +164,13 @@ class DocumentSession(QtCore.QObject):
         if ask and not self.maybe_save():
             return False
         try:
-            doc = load_graph(path)
+            doc, layout = load_graph_with_layout(path)
         except AtrapError as exc:
             if not quiet:
                 self.messages.error_dialog("Cannot open the graph", str(exc))
             self.messages.say(f"Could not open {path.name}; nothing was changed.")
             return False
-        self.adopt(doc, path, example=None)
+        self.adopt(doc, path, example=None, layout=layout)
         self.recent.add(path)
         self.settings.setValue("last_file", str(path.resolve()))
         self.messages.say(f"Opened {path}.")
@@ -176,11 +179,11 @@ class DocumentSession(QtCore.QObject):
     def open_example(self, name: str) -> bool:
         """Open a shipped example as a new, unsaved graph (Save asks where to keep it)."""
         try:
-            doc = load_graph(example_path(name))
+            doc, layout = load_graph_with_layout(example_path(name))
         except (AtrapError, FileNotFoundError) as exc:
             self.messages.error_dialog("Cannot open the example", str(exc))
             return False
-        self.adopt(doc, None, example=name)
+        self.adopt(doc, None, example=name, layout=layout)  # its explanations are saved too
         return True
 
     def examples_dialog(self) -> None:
@@ -188,10 +191,18 @@ class DocumentSession(QtCore.QObject):
         if dialog.exec() and dialog.chosen() and self.maybe_save():
             self.open_example(str(dialog.chosen()))
 
-    def adopt(self, doc: GraphDocument, path: Path | None, *, example: str | None = None) -> None:
-        """Make a loaded document the graph (a clean undo history)."""
+    def adopt(
+        self,
+        doc: GraphDocument,
+        path: Path | None,
+        *,
+        example: str | None = None,
+        layout: CommentedMap | None = None,
+    ) -> None:
+        """Make a loaded document the graph (a clean undo history); ``layout`` is its file's
+        round-trip tree, whose comments saving keeps."""
         self.autosaver.discard()
-        self.path, self.example = path, example
+        self.path, self.example, self.layout = path, example, layout
         self.editor.load(doc)
         self.adopted.emit()
         self.changed.emit()
@@ -229,7 +240,10 @@ class DocumentSession(QtCore.QObject):
     def save_to(self, path: Path) -> bool:
         """Write the graph atomically; on failure the edits stay and the person is told why."""
         try:
-            save_graph(self.editor.doc, path)
+            if self.layout is not None:
+                save_graph_into(self.editor.doc, self.layout, path)
+            else:
+                save_graph(self.editor.doc, path)
         except OSError as exc:
             self.messages.error_dialog("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
