@@ -471,7 +471,10 @@ class Canvas(NodeGraph):
     def _on_node_double_clicked(self, node_id: str) -> None:
         key = self._keys.get(node_id, "")
         if key.startswith(("block:", "frame:")):
-            self.block_toggled.emit(key.partition(":")[2])
+            # after the item has handled its click: toggling removes it from the scene, and
+            # NodeGraphQt's backdrop goes on to read its scene (a traceback, bug 4 of issue 12)
+            block_id = key.partition(":")[2]
+            QtCore.QTimer.singleShot(0, self, lambda: self.block_toggled.emit(block_id))
 
     def _on_search_triggered(self, node_type: str, pos: tuple[float, float]) -> None:
         type_id = self._spec_by_class.get(node_type)

@@ -212,3 +212,25 @@ def test_missing_node_doc_is_kept_in_a_new_document(registry: Registry, qtbot: A
     doc = GraphDocument(nodes=[NodeDoc(id="x", type="future.thing", props={"a": [1, 2]})])
     canvas.show_document(doc)
     assert "missing: future.thing" in canvas.view_item("x").name()
+
+
+def test_double_clicking_a_blocks_frame_closes_it_and_its_box_opens_it(
+    window: MainWindow, qtbot: Any
+) -> None:
+    editor, canvas = window.editor, window.canvas
+    block = editor.group(["q", "goal"], "Sensors")
+    assert block is not None
+    canvas.frame_ids(None)
+    QtWidgets.QApplication.processEvents()
+    viewer = canvas.viewer()
+    left, none = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier
+    frame = canvas.view_item(f"frame:{block}").view.sceneBoundingRect()
+    title = viewer.mapFromScene(QtCore.QPointF(frame.center().x(), frame.top() + 10))
+    QTest.mouseDClick(viewer.viewport(), left, none, title)  # a traceback here fails the test
+    qtbot.waitUntil(lambda: editor.doc.block(block).collapsed)  # type: ignore[union-attr]
+    box = canvas.view_item(f"block:{block}").view
+    QtWidgets.QApplication.processEvents()
+    centre = viewer.mapFromScene(box.mapToScene(box.boundingRect().center()))
+    QTest.mouseDClick(viewer.viewport(), left, none, centre)
+    qtbot.waitUntil(lambda: not editor.doc.block(block).collapsed)  # type: ignore[union-attr]
+    assert "q" in canvas._views and "goal" in canvas._views
