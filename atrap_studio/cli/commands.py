@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         steps=args.steps,
         threads=args.threads,
+        when_used="sibling" if args.new_folder or not args.out else "refuse",
     )
     runner, total = prepared.runner, prepared.total_steps
     console = Console(stderr=True, quiet=args.quiet)

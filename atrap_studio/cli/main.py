@@ -35,7 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     _graph_argument(run)
     run.add_argument("--steps", type=_positive, help="updates to run (default: the trainer's)")
     run.add_argument("--seed", type=_natural, help="seed for everything (default: the graph's)")
-    run.add_argument("--out", help="output folder (default: runs/GRAPH_NAME)")
+    run.add_argument(
+        "--out",
+        help="output folder; one that holds a previous run is refused (default: runs/GRAPH_NAME, "
+        "or runs/GRAPH_NAME-2, -3... when that is taken; with --resume, the checkpoint's folder)",
+    )
+    run.add_argument(
+        "--new-folder",
+        action="store_true",
+        help="when --out holds a previous run, write into a numbered folder beside it (OUT-2...)",
+    )
     run.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint file")
     run.add_argument(
         "--threads",

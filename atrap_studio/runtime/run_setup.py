@@ -18,6 +18,7 @@ from atrap_studio.core.events import EventBus
 from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.checkpoint import Checkpoint, check_same_graph, load_checkpoint
 from atrap_studio.runtime.pipeline import Pipeline
+from atrap_studio.runtime.run_folder import RunFolder, WhenUsed, claim_run_folder
 from atrap_studio.runtime.runner import Runner, RunResult, configure_threads
 
 
@@ -32,6 +33,8 @@ class PreparedRun:
     checkpoint: Checkpoint | None
     #: The update count asked for; ``None`` trains the trainer's own budget.
     steps: int | None
+    #: The claimed (locked) output folder; released when :meth:`run` returns.
+    folder: RunFolder
 
     @property
     def events(self) -> EventBus:
@@ -44,7 +47,14 @@ class PreparedRun:
 
     def run(self) -> RunResult:
         """Train (blocking) until the budget, the goal, a stop request or an error."""
-        return self.runner.run(self.steps, resume=self.checkpoint)
+        try:
+            return self.runner.run(self.steps, resume=self.checkpoint)
+        finally:
+            self.folder.release()
+
+    def release(self) -> None:
+        """Give up the output folder without training (when a run is prepared but not started)."""
+        self.folder.release()
 
 
 def prepare_run(
@@ -58,6 +68,7 @@ def prepare_run(
     steps: int | None = None,
     threads: int | None = None,
     events: EventBus | None = None,
+    when_used: WhenUsed = "sibling",
 ) -> PreparedRun:
     """Compile ``doc`` and make its runner; raises :class:`AtrapError` for what cannot run.
 
@@ -65,12 +76,15 @@ def prepare_run(
         doc: the graph to train (the pipeline keeps it: pass a copy if it may change).
         registry: the node catalogue.
         source: where the graph comes from (a file name), for messages and provenance.
-        out_dir: the run folder; ``None`` is ``runs/<source's stem>`` in the working folder.
+        out_dir: the run folder; ``None`` is the folder of the checkpoint resumed from (the
+            parent of its ``checkpoints/``), else ``runs/<source's stem>`` in the working folder.
         resume_from: a checkpoint to continue from; it must have been made with this graph.
         seed: the seed for everything; ``None`` is the graph's own, or the checkpoint's.
         steps: the update count to reach; ``None`` is the trainer's budget.
         threads: torch's threads for this process; ``None`` leaves them as they are.
         events: the bus to emit on; a new one by default (see :attr:`PreparedRun.events`).
+        when_used: for a folder that holds a previous run: refuse, or start a numbered sibling
+            (``runs/reach-2``); a run never writes over another.
     """
     configure_threads(threads)
     checkpoint = load_checkpoint(resume_from) if resume_from is not None else None
@@ -80,6 +94,15 @@ def prepare_run(
         check_same_graph(checkpoint, doc)  # before the cost of compiling
         seed = checkpoint.seed
     pipeline = Pipeline(doc, registry, seed=seed, source=source)
-    out = Path(out_dir) if out_dir is not None else Path("runs") / Path(source).stem
-    runner = Runner(pipeline, out_dir=out, events=events if events is not None else EventBus())
-    return PreparedRun(pipeline, runner, out, checkpoint, steps)
+    resumed = Path(resume_from) if resume_from is not None else None
+    if out_dir is not None:
+        wanted = Path(out_dir)
+    elif resumed is not None and resumed.parent.name == "checkpoints":
+        wanted = resumed.parent.parent
+    else:
+        wanted = Path("runs") / Path(source).stem
+    folder = claim_run_folder(wanted, when_used=when_used, resume_from=resumed)
+    runner = Runner(
+        pipeline, out_dir=folder.path, events=events if events is not None else EventBus()
+    )
+    return PreparedRun(pipeline, runner, folder.path, checkpoint, steps, folder)

@@ -55,7 +55,8 @@ class Runner:
         out_dir: where ``network.atrapnet``, ``metrics.csv`` and ``checkpoints/`` go; ``None``
             runs without writing anything (tests, benchmarks).
         events: the bus observers subscribe to.
-        keep_checkpoints: how many of the newest checkpoints to keep.
+        keep_checkpoints: how many of the newest checkpoints this run wrote to keep (older
+            files in the folder, of a run resumed from, are never removed).
     """
 
     def __init__(
@@ -81,6 +82,8 @@ class Runner:
         self.shown_instances: list[int] = [0]
         self.rows: list[dict[str, Any]] = []
         self.last_checkpoint: Path | None = None
+        #: The checkpoints this runner wrote, oldest first: the only ones rotation removes.
+        self._written: list[Path] = []
 
     # -- control from other threads ---------------------------------------------------
 
@@ -319,11 +322,15 @@ class Runner:
         folder = self.out_dir / "checkpoints"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"ckpt-{step:08d}{SUFFIX}"
+        # Metrics first: a kill between the two leaves rows past the newest checkpoint, which a
+        # resume drops, never a gap before it.
+        self._write_metrics()
         save_checkpoint(path, self.pipeline, step=step, env_steps=env_steps, elapsed_s=elapsed_s)
         self.last_checkpoint = path
-        for old in sorted(folder.glob(f"ckpt-*{SUFFIX}"))[: -self.keep_checkpoints]:
-            old.unlink(missing_ok=True)
-        self._write_metrics()
+        if path not in self._written:
+            self._written.append(path)
+        while len(self._written) > self.keep_checkpoints:  # only ever this run's own files
+            self._written.pop(0).unlink(missing_ok=True)
         self._emit("checkpoint", step, path=str(path))
 
     def _record(

@@ -45,7 +45,11 @@ def test_resuming_refuses_another_seed_and_another_graph_before_compiling(
         prepare_run(other, registry, source="s.yaml", resume_from=checkpoint)
 
 
-def test_the_default_folder_and_budget(small_doc: GraphDocument, registry: Registry) -> None:
+def test_the_default_folder_and_budget(
+    small_doc: GraphDocument, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default folder is claimed (created and locked) at once
     prepared = prepare_run(small_doc, registry, source="graphs/reach.yaml")
-    assert prepared.out_dir == Path("runs") / "reach"
+    assert prepared.out_dir == Path("runs") / "reach" and prepared.out_dir.is_dir()
     assert prepared.total_steps == prepared.pipeline.trainer.budget.steps
+    prepared.release()
