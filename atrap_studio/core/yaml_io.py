@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,15 @@ def load_graph(path: str | os.PathLike[str]) -> GraphDocument:
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
-    """A size-capped, UTF-8 file's text, with the file's name in every error."""
+    """A size-capped, UTF-8 regular file's text, with the file's name in every error.
+
+    The file is opened without blocking and checked on the open descriptor, so a named pipe
+    cannot hang the reader and a link to a device (``/dev/zero`` reads as size 0) cannot feed
+    it without end; at most one byte past the limit is ever read.
+    """
     name = str(path)
     try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
-            raise GraphFileError(
-                f"the file is {size / 1e6:.1f} MB; graph files are limited to "
-                f"{MAX_FILE_BYTES / 1e6:.0f} MB",
-                path=name,
-            )
-        raw = Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise GraphFileError("no such file", path=name) from None
     except IsADirectoryError:
@@ -51,11 +50,39 @@ def _read_text(path: str | os.PathLike[str]) -> str:
     except OSError as exc:
         raise GraphFileError(f"cannot be read ({exc.strerror})", path=name) from None
     try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise GraphFileError("is a folder, not a graph file", path=name)
+        if not stat.S_ISREG(info.st_mode):
+            raise GraphFileError(
+                "is not a regular file (a named pipe, device or socket); graph files are plain "
+                "files",
+                path=name,
+            )
+        raw = b"" if info.st_size > MAX_FILE_BYTES else _read_some(fd, name)
+    finally:
+        os.close(fd)
+    size = max(info.st_size, len(raw))  # a file may grow after fstat: read at most limit + 1
+    if size > MAX_FILE_BYTES:
+        raise GraphFileError(
+            f"the file is {size / 1e6:.1f} MB; graph files are limited to "
+            f"{MAX_FILE_BYTES / 1e6:.0f} MB",
+            path=name,
+        )
+    try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GraphFileError(
             f"is not UTF-8 text (byte {exc.start}); is it really a graph file?", path=name
         ) from None
+
+
+def _read_some(fd: int, name: str) -> bytes:
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise GraphFileError(f"cannot be read ({exc.strerror})", path=name) from None
 
 
 def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
