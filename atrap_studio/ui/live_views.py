@@ -29,6 +29,8 @@ MAX_FRAME_INTERVAL_S = 2.0
 DASHBOARD_MS = 1000
 #: The curves redraw every this many dashboard ticks (a redraw of all plots costs 10-40 ms).
 CURVES_EVERY_TICKS = 2
+#: How the status bar says why a run ended.
+FINISHED = {"completed": "finished", "goal": "goal reached", "stopped": "stopped"}
 
 
 class LiveViews(QtCore.QObject):
@@ -63,6 +65,7 @@ class LiveViews(QtCore.QObject):
         self._dashboard.setInterval(DASHBOARD_MS)
         self._dashboard.timeout.connect(self.refresh)
         self._latest_step: Event | None = None
+        self._rates: list[str] = []  # the latest speeds, kept in the label when a run ends
         self._ticks = 0
         runs.event_received.connect(self.on_event)
         runs.event_received.connect(self.curves.on_event)
@@ -74,6 +77,7 @@ class LiveViews(QtCore.QObject):
         if event.kind == "snapshot":
             self._draw_frame(event.step, data)
         elif event.kind == "started":
+            self._rates = []
             outcome = data.get("outcome")
             if outcome is not None:
                 self.scene_view_for(outcome.snapshot)
@@ -92,6 +96,27 @@ class LiveViews(QtCore.QObject):
             self._dashboard.stop()
             self.refresh()
             self.curves.redraw()
+            reason = str(data.get("reason", "completed"))  # not "paused" any more
+            ended = f"{FINISHED.get(reason, reason)} at update {event.step:,}"
+            self.run_label.setText("  ·  ".join([ended, *self._rates]))
+
+    def clear(self) -> None:
+        """Another graph: nothing of the previous graph's run stays on screen."""
+        self._frames.stop()
+        self._dashboard.stop()
+        self._latest_step, self._rates = None, []
+        self.run_label.clear()
+        self.progress.setValue(0)
+        self.progress.hide()
+        self.neuron_view.clear()
+        self.curves.store.clear()
+        self.curves.redraw()
+        for kind in [k for k in self.scene_views if k != "arm"]:  # made again when needed
+            view = self.scene_views.pop(kind)
+            self.scene_stack.removeWidget(view)
+            view.deleteLater()
+        self.scene_view.clear()
+        self.scene_stack.setCurrentWidget(self.scene_view)
 
     def refresh(self) -> None:
         """Show the latest step's news (status bar, progress) and, every other tick, the curves."""
@@ -111,6 +136,7 @@ class LiveViews(QtCore.QObject):
             if "explore/random_share" in metrics:
                 parts.append(f"random {metrics['explore/random_share']:.0%}")
             self.run_label.setText("  ·  ".join(parts))
+            self._rates = parts[1:]
         self._ticks += 1
         if self._ticks % CURVES_EVERY_TICKS == 0 and not self.curves.visibleRegion().isEmpty():
             self.curves.redraw()

@@ -403,6 +403,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.problems.show_run_problem(None)
         self.properties.show_node(None)
         self.canvas.frame_ids(None)
+        if not self.runs.active():  # a run still going shows on until it ends
+            self.live.clear()
+            self.log_view.clear()
 
     def drop_files(self, paths: list[str], at: tuple[float, float]) -> None:
         """A graph dropped on the canvas opens; a block file is inserted where it fell; network

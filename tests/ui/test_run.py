@@ -150,3 +150,30 @@ def test_stop_while_starting_is_not_ignored(
     qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
     finished = [e for e in events if e.kind == "finished"]
     assert finished and finished[-1].data["reason"] == "stopped" and finished[-1].step == 0
+
+
+def test_after_stop_and_after_opening_another_graph_nothing_stale_shows(
+    small_window: Callable[..., MainWindow], qtbot: QtBot, arm_doc: GraphDocument, tmp_path: Path
+) -> None:
+    window = small_window(steps=100_000, log_every=5, checkpoint_every=1000)
+    events = record(window)
+    click_tool(window, "run")
+    qtbot.waitUntil(lambda: window.scene_view.snapshot is not None, timeout=RUN_TIMEOUT_MS)
+    click_tool(window, "pause")
+    qtbot.waitUntil(lambda: window.runs.state == "paused", timeout=RUN_TIMEOUT_MS)
+    assert "paused" in window.run_label.text()
+    click_tool(window, "stop")
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    stopped_at = events[-1].step
+    assert window.run_label.text().startswith(f"stopped at update {stopped_at:,}  ·  ")
+    assert "paused" not in window.run_label.text()
+    assert len(window.curves.store) > 0 and "Training started" in window.log_view.toPlainText()
+
+    other = tmp_path / "other.yaml"
+    save_graph(shrink(arm_doc), other)
+    assert window.open_file(other, ask=False)
+    assert window.run_label.text() == "" and not window.progress.isVisible()
+    assert len(window.curves.store) == 0, "the curves are the previous graph's"
+    assert window.log_view.toPlainText() == ""
+    assert window.scene_view.status.text() == "Run the graph to see the scene."
+    assert window.scene_view.snapshot is None

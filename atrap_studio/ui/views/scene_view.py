@@ -23,6 +23,7 @@ MISS = (0.95, 0.45, 0.15, 1.0)
 LINK = (0.55, 0.62, 0.72, 1.0)
 JOINT = (0.95, 0.75, 0.25, 1.0)
 GHOST = (0.7, 0.75, 0.85, 0.25)
+NOT_RUN = "Run the graph to see the scene."
 
 
 class ArmGLView(GLViewWindow):
@@ -111,7 +112,7 @@ class QtSceneView(QtWidgets.QWidget):
         self.ghosts = QtWidgets.QSpinBox(minimum=0, maximum=32, value=0)
         self.ghosts.setToolTip("How many more arms to draw faintly behind it")
         reset = QtWidgets.QPushButton("Reset view")
-        self.status = QtWidgets.QLabel("Run the graph to see the scene.")
+        self.status = QtWidgets.QLabel(NOT_RUN)
         bar = QtWidgets.QHBoxLayout()
         bar.addWidget(QtWidgets.QLabel("Arm"))
         bar.addWidget(self.instance)
@@ -201,6 +202,18 @@ class QtSceneView(QtWidgets.QWidget):
             f"update {step:,} · arm {instance}: {snap.error_mm[0]:.1f} mm from the target"
             f"{placed} · {'reached' if success else 'reaching'}"
         )
+
+    def clear(self) -> None:
+        """Show no arm (another graph is open; its run has not started)."""
+        self.snapshot, self.step, self._framed = None, 0, False
+        for item in (*self._links, *self._joints):
+            self.gl.removeItem(item)
+        self._links, self._joints = [], []
+        self._ghosts.setVisible(False)
+        self._target.setVisible(False)
+        self.gl.target = None
+        self.clear_trail()
+        self.status.setText(NOT_RUN)
 
     def clear_trail(self) -> None:
         """Forget the tip's trail (a new run, another arm)."""
