@@ -326,7 +326,8 @@ def _show_number(box: QtWidgets.QSpinBox | QtWidgets.QDoubleSpinBox, value: Any)
     low, high = box.property(_RANGE)
     whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    if number and (isinstance(box, QtWidgets.QDoubleSpinBox) or whole):
+    fits = isinstance(box, QtWidgets.QDoubleSpinBox) or (whole and abs(value) <= INT_LIMIT)
+    if number and fits:
         box.setRange(min(low, value), max(high, value))
         box.setValue(value)
     else:
