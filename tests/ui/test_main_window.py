@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from atrap_studio.core.yaml_io import dump_graph, load_graph
+from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.ui.dialogs import ExamplesDialog, HelpDialog
 from atrap_studio.ui.main_window import MainWindow
 from atrap_studio.ui.properties import ListEditor
@@ -61,7 +61,13 @@ def test_save_then_reopen_gives_the_same_graph(
     other = make_window()
     assert other.open_file(path, ask=False)
     assert other.editor.doc == editor.doc
-    assert dump_graph(other.editor.doc) == path.read_text(encoding="utf-8")
+    saved = path.read_text(encoding="utf-8")
+    assert saved.startswith("# Robot arm learns to reach"), "the example's header is kept"
+    other.editor.rename("goal", "Target")
+    assert other.save_to(path)
+    assert path.read_text(encoding="utf-8") == saved.replace(
+        "type: sensor.target_position\n", "type: sensor.target_position\n    name: Target\n"
+    )
 
 
 def test_a_broken_file_leaves_the_graph_and_its_edits_intact(
