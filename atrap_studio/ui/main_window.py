@@ -19,6 +19,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.events import Event
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.validation import Analysis, Issue
+from atrap_studio.ui import window_layout
 from atrap_studio.ui.canvas import Canvas, node_mime
 from atrap_studio.ui.canvas_control import CanvasController
 from atrap_studio.ui.crowd_panel import QtCrowdPanel
@@ -33,6 +34,7 @@ from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController, latest_checkpoint
 from atrap_studio.ui.session_files import AppPaths, run_folder
+from atrap_studio.ui.window_layout import shrinkable
 
 Buttons = QtWidgets.QMessageBox.StandardButton
 
@@ -94,21 +96,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.curves = self.live.curves
         self.setCentralWidget(self.canvas.widget)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        area = QtCore.Qt.DockWidgetArea
-        self._dock("Palette", self.node_palette, area.LeftDockWidgetArea)
-        self._dock("Properties", self.properties, area.RightDockWidgetArea)
-        self._dock("Scene", self.live.scene_stack, area.RightDockWidgetArea)
-        self._dock("Neurons", self.neuron_view, area.RightDockWidgetArea)
-        self._dock("Problems", self.problems, area.BottomDockWidgetArea)
-        self._dock("Log", self.log_view, area.BottomDockWidgetArea)
-        self._dock("Curves", self.curves, area.BottomDockWidgetArea)
-        self._dock("Crowd", self.crowd_panel, area.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.docks["Scene"], self.docks["Neurons"])
-        self.tabifyDockWidget(self.docks["Problems"], self.docks["Log"])
-        self.tabifyDockWidget(self.docks["Problems"], self.docks["Curves"])
-        self.tabifyDockWidget(self.docks["Problems"], self.docks["Crowd"])
-        self.docks["Problems"].raise_()
-        self.docks["Scene"].raise_()
+        self._dock("Palette", self.node_palette)
+        self._dock("Properties", self.properties)
+        self._dock("Scene", self.live.scene_stack)
+        self._dock("Neurons", self.neuron_view)
+        self._dock("Problems", self.problems)
+        self._dock("Log", self.log_view)
+        self._dock("Curves", self.curves)
+        self._dock("Crowd", shrinkable(self.crowd_panel))
+        window_layout.place_docks(self, self.docks)
         self._default_state = self.saveState()
 
         self._build_actions()
@@ -122,11 +118,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- construction ---------------------------------------------------------------------
 
-    def _dock(self, title: str, widget: QtWidgets.QWidget, where: Any) -> None:
+    def _dock(self, title: str, widget: QtWidgets.QWidget) -> None:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
         dock.setWidget(widget)
-        self.addDockWidget(where, dock)
+        self.addDockWidget(window_layout.area_of(title), dock)
         self.docks[title] = dock
 
     def _build_status_bar(self) -> None:
@@ -585,9 +581,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, self._default_dock_sizes)
 
     def _default_dock_sizes(self) -> None:
-        horizontal, vertical = QtCore.Qt.Orientation.Horizontal, QtCore.Qt.Orientation.Vertical
-        self.resizeDocks([self.docks["Palette"], self.docks["Properties"]], [230, 340], horizontal)
-        self.resizeDocks([self.docks["Problems"]], [150], vertical)
+        window_layout.default_sizes(self, self.docks)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)

@@ -20,6 +20,7 @@ class QtProblems(QtWidgets.QTreeWidget):
         self.setHeaderLabels(["", "Node", "Problem"])
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
+        self.setWordWrap(True)  # the dock is a narrow column: long problems take more lines
         self.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.header().setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self._validation: list[Issue] = []
