@@ -169,7 +169,8 @@ class Runner:
                     pipeline.scene.progress = step / max(1, total)
                 metrics = trainer.step(step)
                 metrics.update(pipeline.scene.metrics())
-                loss = float(metrics["loss/total"])
+                # an off-policy trainer makes no update until its replay buffer has a batch
+                loss = float(metrics.get("loss/total", 0.0))
                 if not math.isfinite(loss):
                     raise RunError(
                         f"the loss became {loss} at update {step + 1}: training diverged. "

@@ -75,8 +75,14 @@ class QtQuickAdd(QtWidgets.QFrame):
     def _accept(self) -> None:
         item = self.list.currentItem()
         if item is not None and not item.isHidden():
-            self.hide()
+            self.close_to_canvas()
             self.chosen.emit(str(item.data(TYPE_ROLE)), self._at)
+
+    def close_to_canvas(self) -> None:
+        """Hide, giving the keyboard back to the canvas (else Qt hands it to the next widget in
+        the window, the palette's search, and the next Tab no longer opens this box)."""
+        self._parent.setFocus(QtCore.Qt.FocusReason.PopupFocusReason)
+        self.hide()
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         """Arrow keys move through the list while typing; Escape closes."""
@@ -84,7 +90,7 @@ class QtQuickAdd(QtWidgets.QFrame):
         if watched is self.search and pressed and isinstance(event, QtGui.QKeyEvent):
             key = event.key()
             if key == QtCore.Qt.Key.Key_Escape:
-                self.hide()
+                self.close_to_canvas()
                 return True
             if key in (QtCore.Qt.Key.Key_Down, QtCore.Qt.Key.Key_Up):
                 self._step(1 if key == QtCore.Qt.Key.Key_Down else -1)

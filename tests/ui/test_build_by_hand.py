@@ -110,3 +110,27 @@ def test_tab_opens_the_add_node_search_at_the_canvas(window: MainWindow, qtbot: 
     QTest.keyClick(viewer, QtCore.Qt.Key.Key_Tab)
     QTest.keyClick(popup.search, QtCore.Qt.Key.Key_Escape)
     assert not popup.isVisible() and len(window.editor.doc.nodes) == count + 1
+
+
+def test_after_adding_with_tab_the_canvas_keeps_the_keyboard_and_the_cursor_decides_where(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    viewer = window.canvas.viewer()
+    viewer.setFocus()
+    popup = window.quick_add
+    added: list[tuple[float, float]] = []
+    for at in (QtCore.QPoint(200, 150), QtCore.QPoint(420, 330)):
+        QtGui.QCursor.setPos(viewer.mapToGlobal(at))
+        QTest.keyClick(QtWidgets.QApplication.focusWidget(), QtCore.Qt.Key.Key_Tab)
+        assert popup.isVisible(), "Tab where the keyboard is opens the add-node box"
+        QTest.keyClicks(popup.search, "reached")
+        QTest.keyClick(popup.search, QtCore.Qt.Key.Key_Return)
+        assert QtWidgets.QApplication.focusWidget() is viewer, "the canvas keeps the keyboard"
+        node = window.editor.doc.nodes[-1]
+        assert node.type == "reward.reached" and node.pos is not None
+        added.append(node.pos)
+        where = viewer.mapToScene(at)
+        assert abs(node.pos[0] - where.x()) <= 1 and abs(node.pos[1] - where.y()) <= 1
+    assert added[0] != added[1]
