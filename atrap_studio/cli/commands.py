@@ -67,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
     )
     runner, total = prepared.runner, prepared.total_steps
     console = Console(stderr=True, quiet=args.quiet)
-    previous = signal.signal(signal.SIGINT, lambda *_: runner.request_stop())
+    received: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        runner.request_stop()
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
         with ProgressObserver(console, total, "training") as observer:
             prepared.events.subscribe(observer)
@@ -75,9 +81,33 @@ def run(args: argparse.Namespace) -> int:
                 prepared.events.subscribe(_snapshot_writer(args, runner, total))
             result = prepared.run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        prepared.release()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     _print_summary(doc.name, prepared.pipeline, result, prepared.out_dir)
-    return 1 if result.reason == "error" else 0
+    if result.reason == "error":
+        return 1
+    if received and result.reason == "stopped":
+        return _cut_short(received[0], path, result)
+    return 0
+
+
+#: Signals that stop a run as Ctrl+C does (``kill``, ``docker stop``, a closed SSH session).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _cut_short(signum: int, graph: Path, result: Any) -> int:
+    """Say how to go on from a run stopped by a signal; its exit code tells scripts it was."""
+    name = signal.Signals(signum).name
+    how = (
+        f"; resume with: atrap run {graph} --resume {result.checkpoint}"
+        if result.checkpoint
+        else ""
+    )
+    print(f"  stopped by {name}{how}", file=sys.stderr)
+    return 130 if signum == signal.SIGINT else 128 + signum
 
 
 def _snapshot_writer(args: argparse.Namespace, runner: Any, total: int) -> Any:

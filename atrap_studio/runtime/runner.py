@@ -7,13 +7,15 @@ Pause and stop may be requested from any thread; the loop honours them between u
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -219,40 +221,24 @@ class Runner:
                     self._single_step.clear()
                     self._running.clear()
         except Exception as exc:  # a failing node or GUI command ends the run, never a crash
-            message = (
-                str(exc)
-                if isinstance(exc, AtrapError)
-                else f"update {step + 1} failed: {type(exc).__name__}: {exc}"
+            return self._failed(
+                exc, f"update {step + 1}", step, env_steps, elapsed(), evaluation, last
             )
-            self._write_metrics()
-            self._emit(
-                "error",
-                step,
-                message=message,
-                node=exc.node if isinstance(exc, RunError) else None,
-                checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None,
-            )
-            return RunResult(
-                "error",
-                step,
-                env_steps,
-                elapsed(),
-                evaluation,
-                checkpoint=self.last_checkpoint,
-                error=message,
-                last_metrics=last,
-            )
-        if evaluation is None or (reason == "stopped" and step > 0):
-            evaluation = self.evaluate()
         network_path = None
-        if self.out_dir is not None and step > 0:
-            if self.last_checkpoint is None or not self.last_checkpoint.name.endswith(
-                f"{step:08d}{SUFFIX}"
-            ):
-                self._checkpoint(step, env_steps, elapsed())
-            network_path = self.out_dir / "network.atrapnet"
-            self._save_network(network_path, step, env_steps, evaluation)
-        self._write_metrics()
+        try:  # the final test and files: a full disk here must not lose the run either
+            if evaluation is None or (reason == "stopped" and step > 0):
+                evaluation = self.evaluate()
+            if self.out_dir is not None and step > 0:
+                if self.last_checkpoint is None or not self.last_checkpoint.name.endswith(
+                    f"{step:08d}{SUFFIX}"
+                ):
+                    self._checkpoint(step, env_steps, elapsed())
+                network_path = self.out_dir / "network.atrapnet"
+                self._save_network(network_path, step, env_steps, evaluation)
+            self._write_metrics()
+        except Exception as exc:
+            during = f"the end of the run after update {step}"
+            return self._failed(exc, during, step, env_steps, elapsed(), evaluation, last)
         result = RunResult(
             reason,
             step,
@@ -273,6 +259,59 @@ class Runner:
         )
         return result
 
+    def _failed(
+        self,
+        exc: Exception,
+        during: str,
+        step: int,
+        env_steps: int,
+        elapsed_s: float,
+        evaluation: dict[str, float] | None,
+        last: dict[str, float],
+    ) -> RunResult:
+        """End the run on an error: keep the metrics if the disk allows, say what failed."""
+        message = (
+            str(exc)
+            if isinstance(exc, AtrapError)
+            else f"{during} failed: {type(exc).__name__}: {exc}"
+        )
+        with suppress(RunError):  # the metrics file may be what could not be written
+            self._write_metrics()
+        self._emit(
+            "error",
+            step,
+            message=message,
+            node=exc.node if isinstance(exc, RunError) else None,
+            checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None,
+        )
+        return RunResult(
+            "error",
+            step,
+            env_steps,
+            elapsed_s,
+            evaluation,
+            checkpoint=self.last_checkpoint,
+            error=message,
+            last_metrics=last,
+        )
+
+    @contextmanager
+    def _writing(self, path: Path, step: int) -> Iterator[None]:
+        """Turn a failed write (a full disk, a folder gone read-only) into a clear RunError
+        naming the file, the update and the last good checkpoint, which is left intact."""
+        try:
+            yield
+        except OSError as exc:
+            full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
+            kept = (
+                f"the last good checkpoint is {self.last_checkpoint}"
+                if self.last_checkpoint
+                else "no checkpoint had been written yet"
+            )
+            raise RunError(
+                f"could not write {path} after update {step:,}: {exc.strerror or exc}{full}; {kept}"
+            ) from None
+
     def _save_network(
         self, path: Path, step: int, env_steps: int, evaluation: dict[str, float] | None
     ) -> None:
@@ -284,7 +323,8 @@ class Runner:
             "seed": pipeline.seed,
             "evaluation": evaluation,
         }
-        save_network(path, pipeline.network, pipeline.manifest(training))
+        with self._writing(path, step):
+            save_network(path, pipeline.network, pipeline.manifest(training))
 
     def _run_hooks(self, step: int, env_steps: int, evaluation: dict[str, float] | None) -> None:
         """Let nodes act between updates; files they name land in the output folder."""
@@ -321,12 +361,15 @@ class Runner:
         if self.out_dir is None:
             return
         folder = self.out_dir / "checkpoints"
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"ckpt-{step:08d}{SUFFIX}"
         # Metrics first: a kill between the two leaves rows past the newest checkpoint, which a
         # resume drops, never a gap before it.
         self._write_metrics()
-        save_checkpoint(path, self.pipeline, step=step, env_steps=env_steps, elapsed_s=elapsed_s)
+        with self._writing(path, step):
+            folder.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(
+                path, self.pipeline, step=step, env_steps=env_steps, elapsed_s=elapsed_s
+            )
         self.last_checkpoint = path
         if path not in self._written:
             self._written.append(path)
@@ -344,13 +387,15 @@ class Runner:
     def _write_metrics(self) -> None:
         if self.out_dir is None or not self.rows:
             return
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         fields = list(dict.fromkeys(k for row in self.rows for k in row))
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
         writer.writerows(self.rows)
-        write_text_atomic(buffer.getvalue(), self.out_dir / "metrics.csv")
+        path = self.out_dir / "metrics.csv"
+        with self._writing(path, int(self.rows[-1]["step"])):
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(buffer.getvalue(), path)
 
     def _reload_metrics(self, step: int) -> None:
         """Keep the rows an interrupted run had written up to its checkpoint."""

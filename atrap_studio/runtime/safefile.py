@@ -7,9 +7,11 @@ what is wrong instead of allocating gigabytes or failing deep inside a library.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
 import secrets
 import struct
 from collections.abc import Collection, Mapping
@@ -87,7 +89,8 @@ def write_safetensors_atomic(
     Raises:
         TypeError: a name or metadata entry that is not a string, or a value that is not a tensor.
         ValueError: the metadata uses the reserved digest key.
-        OSError: the directory cannot be written.
+        OSError: the file cannot be written (a full disk, a read-only folder), naming ``path``;
+            the previous file at ``path``, if any, is left as it was.
     """
     target = Path(path)
     prepared: dict[str, torch.Tensor] = {}
@@ -109,18 +112,33 @@ def write_safetensors_atomic(
     )
     meta[DIGEST_KEY] = record.to_json()
     temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL: never follow or reuse someone else's file; mode 0o666 lets the umask decide.
-    os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        # O_EXCL: never follow or reuse someone else's file; mode 0o666 lets the umask decide.
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        raise _named(exc, target) from None
     try:
         _save_file(prepared, os.fspath(temp), metadata=meta)
         with open(temp, "r+b") as handle:
             os.fsync(handle.fileno())
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         with suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError | SafetensorError):
+            raise _named(exc, target) from None
         raise
     _fsync_directory(target.parent)
+
+
+def _named(exc: OSError | SafetensorError, target: Path) -> OSError:
+    """The error of a failed write as an OSError naming the file asked for, not our temp file
+    (safetensors reports a full disk as a SafetensorError carrying the OS error number)."""
+    if isinstance(exc, OSError):
+        return OSError(exc.errno, exc.strerror or str(exc), os.fspath(target))
+    found = re.search(r"os error (\d+)", str(exc))
+    number = int(found.group(1)) if found else errno.EIO
+    return OSError(number, os.strerror(number), os.fspath(target))
 
 
 def read_safetensors_header(

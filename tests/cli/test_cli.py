@@ -238,7 +238,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_a_checkpoint(
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 130, stderr  # cut short: scripts can tell
     assert "was stopped after" in stdout and "Traceback" not in stderr
     assert (out / "network.atrapnet").is_file()
     assert list((out / "checkpoints").glob("*.atrapckpt"))
