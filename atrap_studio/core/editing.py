@@ -9,11 +9,12 @@ and the document it returns may share unchanged parts with it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from atrap_studio.core.document import Endpoint, GraphDocument, Link, NodeDoc
+from atrap_studio.core.document import BlockDoc, Endpoint, GraphDocument, Link, NodeDoc
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.specs import NodeSpec
@@ -25,6 +26,8 @@ MAX_NAME = 200
 
 #: Column and row spacing of :func:`auto_layout`, in canvas units.
 LAYOUT_STEP = (300.0, 150.0)
+#: A node box's title and port rows as drawn (pixels), and the least gap between two boxes.
+BOX_TITLE_PX, BOX_PORT_PX, LAYOUT_GAP_PX = 30.0, 22.0, 30.0
 
 
 class EditRefused(AtrapError):
@@ -274,11 +277,32 @@ def auto_layout(doc: GraphDocument, registry: Registry) -> GraphDocument:
                 changed = True
         if not changed:
             break
+    # a closed block is one box: placed once, in its members' first column, given the rows
+    # its ports need (its hidden members keep their places for when it opens)
+    closed = {member: block for block in doc.blocks if block.collapsed for member in block.nodes}
     rows: dict[int, int] = {}
     positions: dict[str, Position] = {}
     for node in doc.nodes:
-        col = column[node.id]
+        block = closed.get(node.id)
+        if block is None:
+            key, col, size = node.id, column[node.id], 1
+        elif block.id in positions:
+            continue
+        else:
+            members = [m for m in block.nodes if m in column]
+            key, col, size = block.id, min(column[m] for m in members), _block_rows(doc, block)
         row = rows.get(col, 0)
-        rows[col] = row + 1
-        positions[node.id] = (float(col * LAYOUT_STEP[0]), float(row * LAYOUT_STEP[1]))
+        rows[col] = row + size
+        positions[key] = (float(col * LAYOUT_STEP[0]), float(row * LAYOUT_STEP[1]))
     return move(doc, positions)
+
+
+def _block_rows(doc: GraphDocument, block: BlockDoc) -> int:
+    """How many layout rows a closed block's box takes: one per few ports it shows."""
+    inside = set(block.nodes)
+    ins = {lk.dst for lk in doc.links if lk.dst.node in inside and lk.src.node not in inside}
+    outs = {lk.src for lk in doc.links if lk.src.node in inside and lk.dst.node not in inside}
+    ins |= {p.port for p in block.inputs}
+    outs |= {p.port for p in block.outputs}
+    height = BOX_TITLE_PX + BOX_PORT_PX * max(len(ins), len(outs), 1)
+    return max(1, math.ceil(height / (LAYOUT_STEP[1] - LAYOUT_GAP_PX)))

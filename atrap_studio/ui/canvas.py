@@ -9,7 +9,7 @@ turns into document edits, one undo step each. NodeGraphQt's own undo stack is n
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from NodeGraphQt import BackdropNode, NodeGraph
@@ -301,7 +301,27 @@ class Canvas(NodeGraph):
         for ports, ends in ((ins, boundary_in), (outs, boundary_out)):
             declared = set(ports.values())
             ports.update({str(end): end for end in ends if end not in declared})
-        return ins, outs
+        return self._readable(doc, ins), self._readable(doc, outs)
+
+    def _readable(self, doc: GraphDocument, ports: dict[str, Endpoint]) -> dict[str, Endpoint]:
+        """Port labels in the person's words: a name made of ids (``joint_angles.scene``)
+        becomes the member's name (``Joint angles``), with its port where the member shows
+        several on this side (``Joint angles: scene``)."""
+        result: dict[str, Endpoint] = {}
+        per_node = Counter(end.node for end in ports.values())
+        for name, end in ports.items():
+            if name == str(end):
+                node = doc.node(end.node)
+                spec = self.registry.get(node.type) if node else None
+                name = (node.name if node else None) or (spec.title if spec else end.node)
+                if per_node[end.node] > 1:
+                    name += f": {end.port.replace('_', ' ')}"
+            label, count = name, 1
+            while label in result:
+                count += 1
+                label = f"{name} ({count})"
+            result[label] = end
+        return result
 
     def _stale(self, key: str, want: tuple[str, tuple[Any, ...], str, Any]) -> bool:
         return self._signatures.get(key) != (want[0], want[1])

@@ -56,12 +56,12 @@ def test_a_collapsed_block_is_one_box_with_the_crossing_ports(window: MainWindow
     editor.set_collapsed(block, True)
     box = canvas.view_item(f"block:{block}")
     assert "q" not in canvas._views and "goal" not in canvas._views
-    assert [p.name() for p in box.input_ports()] == ["q.scene", "goal.scene"]
-    assert [p.name() for p in box.output_ports()] == ["q.value", "goal.value"]
+    assert [p.name() for p in box.input_ports()] == ["Joint angles", "Target position"]
+    assert [p.name() for p in box.output_ports()] == ["Joint angles", "Target position"]
     key = f"block:{block}"
     assert drawn_links(canvas) >= {
-        ("arm.scene", f"{key}.q.scene"),
-        (f"{key}.q.value", "brain.state"),
+        ("arm.scene", f"{key}.Joint angles"),
+        (f"{key}.Joint angles", "brain.state"),
     }
     editor.undo_stack.undo()
     editor.undo_stack.undo()
@@ -234,3 +234,41 @@ def test_double_clicking_a_blocks_frame_closes_it_and_its_box_opens_it(
     QTest.mouseDClick(viewer.viewport(), left, none, centre)
     qtbot.waitUntil(lambda: not editor.doc.block(block).collapsed)  # type: ignore[union-attr]
     assert "q" in canvas._views and "goal" in canvas._views
+
+
+def _overlapping(canvas: Canvas) -> list[tuple[str, str]]:
+    boxes = {k: v.view.sceneBoundingRect() for k, v in canvas._views.items() if ":" not in k}
+    boxes |= {k: v.view.sceneBoundingRect() for k, v in canvas._views.items() if "block:" in k}
+    keys = sorted(boxes)
+    return [
+        (a, b) for i, a in enumerate(keys) for b in keys[i + 1 :] if boxes[a].intersects(boxes[b])
+    ]
+
+
+def test_a_closed_block_speaks_in_node_names_and_auto_layout_gives_it_room(
+    window: MainWindow, qtbot: Any
+) -> None:
+    editor, canvas = window.editor, window.canvas
+    block = editor.group(["q", "goal", "near"], "Sensors")
+    assert block is not None and editor.set_collapsed(block, True)
+    box = canvas.view_item(f"block:{block}")
+    assert [p.name() for p in box.input_ports()] == [
+        "Joint angles",
+        "Target position",
+        "Distance to target",
+    ]
+    assert [p.name() for p in box.output_ports()] == ["Joint angles", "Target position", "reward"]
+    editor.ungroup(block)
+    block = editor.group(["goal", "near"], "Sensors")
+    assert block is not None and editor.set_collapsed(block, True)
+    editor.move({block: (300.0, -40.0)})  # dragged onto the joint angles node
+    assert ("block:" + block, "q") in _overlapping(canvas)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    viewer = canvas.viewer()
+    viewer.setFocus()
+    QTest.keyClick(viewer, QtCore.Qt.Key.Key_L, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert editor.undo_stack.undoText() == "Auto-layout"
+    assert _overlapping(canvas) == []
+    assert editor.set_collapsed(block, False)
+    assert ("near", "teach") in {(lk.src.node, lk.dst.node) for lk in editor.doc.links}
