@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6 import QtCore
 from pytestqt.qtbot import QtBot
 
+from atrap_studio.core.events import Event
 from atrap_studio.examples import example_path
 from atrap_studio.ui.main_window import MainWindow
 
@@ -38,3 +39,32 @@ def test_the_default_layout_at_1600x1000_gives_the_canvas_over_55_percent(
     assert properties.isVisible() and properties.height() >= 300, "room for a node's properties"
     for title in ("Palette", "Problems", "Scene"):
         assert not window.docks[title].visibleRegion().isEmpty(), f"{title} is on screen"
+
+
+def test_the_curves_dock_shrinks_after_it_has_shown_a_run(
+    make_window: Callable[..., MainWindow], qtbot: QtBot
+) -> None:
+    window = make_window()
+    window.resize(1600, 1000)
+    dock = window.docks["Curves"]
+    window.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, dock)  # moved under
+    dock.raise_()
+    metrics = {
+        "loss/total": 1.0,
+        "reward/near": -0.5,
+        "eval/success_rate": 0.1,
+        "eval/error_mm": 40.0,
+        "explore/random_share": 0.5,
+        "policy/entropy": 1.2,
+        "perf/updates_per_s": 30.0,
+        "lr": 0.001,
+    }
+    window.curves.on_event(Event("started", 0, {"steps": 100}))
+    for step in range(1, 6):
+        window.curves.on_event(Event("step", step, {"metrics": metrics}))
+    window.curves.redraw()
+    qtbot.waitUntil(lambda: len(window.curves.plots()) >= 6)
+    qtbot.wait(50)
+    window.resizeDocks([dock], [140], QtCore.Qt.Orientation.Vertical)
+    qtbot.wait(50)
+    assert dock.height() <= 160, f"the Curves dock stays {dock.height()} px tall"

@@ -165,11 +165,17 @@ class QtCurves(QtWidgets.QWidget):
         self.plot_area.setPalette(palette)
         self._grid.addWidget(self._empty, 0, 0)
 
+        # the plots scroll when their dock is made smaller than they need (their least height
+        # would otherwise hold the whole dock area open: ~430 px once a run had shown them)
+        self.scroller = QtWidgets.QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroller.setWidget(self.plot_area)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
-        layout.addWidget(self.plot_area, 1)
+        layout.addWidget(self.scroller, 1)
 
     # -- feeding --------------------------------------------------------------------------
 
