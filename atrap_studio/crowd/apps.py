@@ -128,7 +128,7 @@ def train(message: Message, context: Context) -> Message:
     first = (server_round - 1) * local_steps
     losses = []
     for step in range(first, first + local_steps):
-        loss = float(trainer.step(step)["loss/total"])
+        loss = float(trainer.step(step).get("loss/total", 0.0))  # none while SAC's buffer fills
         if not math.isfinite(loss):
             raise RunError(f"training diverged on this peer at round {server_round}")
         losses.append(loss)

@@ -177,4 +177,97 @@ PPO = NodeSpec(
     ),
 )
 
-SPECS = (DIRECT, PPO)
+SAC = NodeSpec(
+    type="trainer.sac",
+    version=1,
+    title="SAC trainer",
+    category="trainer",
+    help=(
+        "Soft Actor-Critic: learns by trial and reward, off-policy, from a replay buffer of all "
+        "the experience so far, so it needs far fewer scene steps than PPO (and more "
+        "computing per step). For continuous actions; the network's output must be tanh."
+    ),
+    impl="atrap_studio.runtime.trainers.sac:SACTrainer",
+    inputs=_INPUTS,
+    props=(
+        PropSpec("lr", "float", 0.0003, "Learning rate of the policy (Adam).", min=1e-7, max=1.0),
+        PropSpec(
+            "critic_lr",
+            "float",
+            0.001,
+            "Learning rate of the two critics and of the entropy weight (Adam).",
+            min=1e-7,
+            max=1.0,
+        ),
+        PropSpec(
+            "horizon",
+            "int",
+            1,
+            "Steps each scene instance plays per update; each step is stored for replay.",
+            min=1,
+            max=100_000,
+        ),
+        PropSpec(
+            "updates",
+            "int",
+            1,
+            "Gradient steps per update, each on a minibatch drawn from the replay buffer.",
+            min=1,
+            max=10_000,
+        ),
+        PropSpec(
+            "batch_size", "int", 256, "Transitions in each minibatch.", min=1, max=1_000_000
+        ),
+        PropSpec(
+            "buffer_size",
+            "int",
+            200_000,
+            "Transitions the replay buffer keeps (the oldest give way); checkpoints hold them.",
+            min=1,
+            max=100_000_000,
+        ),
+        PropSpec("gamma", "float", 0.99, "Discount of future rewards.", min=0.0, max=1.0),
+        PropSpec(
+            "tau",
+            "float",
+            0.005,
+            "How fast the critics' slow copies (which give the learning targets) follow them.",
+            min=0.0,
+            max=1.0,
+        ),
+        PropSpec(
+            "alpha",
+            "float",
+            0.2,
+            "Weight of the entropy bonus (the starting value when it tunes itself).",
+            min=1e-6,
+            max=100.0,
+        ),
+        PropSpec(
+            "auto_alpha",
+            "bool",
+            True,
+            "Tune the entropy weight so the policy keeps about one unit of randomness less "
+            "than its number of actions (the usual target).",
+        ),
+        PropSpec(
+            "init_std",
+            "float",
+            1.0,
+            "Initial spread of the trials before the tanh squash.",
+            min=0.001,
+            max=10.0,
+        ),
+        PropSpec(
+            "grad_clip",
+            "float",
+            0.0,
+            "Largest gradient norm, of the policy and of the critics each (0: no clipping).",
+            min=0.0,
+            max=1e6,
+        ),
+        *_budget_and_exploration(steps=20_000, explore_from=1.0, explore_steps=100),
+    ),
+)
+
+SPECS = (DIRECT, PPO, SAC)

@@ -101,15 +101,22 @@ class Trainer:
         """Extra trainable modules (besides the network) that a checkpoint must keep."""
         return {}
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser whose state a checkpoint keeps, by name (``opt``: the main one)."""
+        return {"opt": self.optimizer}
+
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything to resume exactly: tensors (copies, never live state), JSON metadata."""
         tensors: dict[str, torch.Tensor] = {"rng": self.generator.get_state()}
         for name, module in self.modules().items():
             for key, value in module.state_dict().items():
                 tensors[f"module/{name}/{key}"] = value
-        opt_tensors, opt_meta = optimizer_state(self.optimizer)
-        tensors.update({f"opt/{k}": v for k, v in opt_tensors.items()})
-        return {k: v.detach().clone() for k, v in tensors.items()}, {"optimizer": opt_meta}
+        meta: dict[str, Any] = {}
+        for name, optimizer in self.optimizers().items():
+            opt_tensors, opt_meta = optimizer_state(optimizer)
+            tensors.update({f"{name}/{k}": v for k, v in opt_tensors.items()})
+            meta[_optimizer_meta_key(name)] = opt_meta
+        return {k: v.detach().clone() for k, v in tensors.items()}, meta
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.generator.set_state(tensors["rng"])
@@ -118,8 +125,15 @@ class Trainer:
             module.load_state_dict(
                 {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             )
-        opt = {k[4:]: v for k, v in tensors.items() if k.startswith("opt/")}
-        load_optimizer_state(self.optimizer, opt, meta["optimizer"])
+        for name, optimizer in self.optimizers().items():
+            prefix = f"{name}/"
+            own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            load_optimizer_state(optimizer, own, meta[_optimizer_meta_key(name)])
+
+
+def _optimizer_meta_key(name: str) -> str:
+    """The main optimiser keeps the key checkpoints have always used."""
+    return "optimizer" if name == "opt" else f"optimizer/{name}"
 
 
 def learn_input_statistics(observations: torch.Tensor, *modules: torch.nn.Module) -> None:

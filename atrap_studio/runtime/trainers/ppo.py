@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING
 import torch
 
 from atrap_studio.runtime.context import NodeContext, derive_seed
-from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, build_module, mlp
+from atrap_studio.runtime.networks import build_module
 from atrap_studio.runtime.trainers.base import (
     Metrics,
     Trainer,
     cosine_lr,
     learn_input_statistics,
 )
+from atrap_studio.runtime.trainers.critics import critic_architecture
 from atrap_studio.runtime.trainers.policies import (
     CategoricalPolicy,
     GaussianPolicy,
@@ -47,28 +48,6 @@ __all__ = ["PPOTrainer", "critic_architecture", "gaussian_log_prob", "mixture_lo
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.pipeline import Pipeline
-
-
-def critic_architecture(actor: Architecture) -> Architecture:
-    """A value network shaped like the actor (inputs, hidden sizes, activation, input
-    normaliser), one output.
-
-    The value is not squashed: returns can be any size.
-    """
-    linear = [i for i, layer in enumerate(actor.layers) if layer.kind == "linear"]
-    hidden = [actor.layers[i].out_features or 0 for i in linear[:-1]]
-    activation = next(
-        (layer.kind for layer in actor.layers[: linear[-1]] if layer.kind in ACTIVATIONS), "tanh"
-    )
-    normalize = any(layer.kind == "normalize" for layer in actor.layers)
-    return mlp(
-        actor.inputs,
-        hidden,
-        1,
-        activation=activation,
-        output_activation=None,
-        normalize_inputs=normalize,
-    )
 
 
 class PPOTrainer(Trainer):

@@ -1,0 +1,28 @@
+"""The critics trial-and-reward trainers learn beside the policy: shaped like the actor."""
+
+from __future__ import annotations
+
+from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, mlp
+
+
+def critic_architecture(actor: Architecture, *, action_inputs: int = 0) -> Architecture:
+    """A value network shaped like the actor (hidden sizes, activation), one unsquashed output.
+
+    A state-value critic (PPO) takes the actor's inputs behind the same kind of input
+    normaliser; an action-value critic (SAC) takes the normalised state and ``action_inputs``
+    action values after it, so it has no normaliser of its own (actions are already in [-1, 1]).
+    """
+    linear = [i for i, layer in enumerate(actor.layers) if layer.kind == "linear"]
+    hidden = [actor.layers[i].out_features or 0 for i in linear[:-1]]
+    activation = next(
+        (layer.kind for layer in actor.layers[: linear[-1]] if layer.kind in ACTIVATIONS), "tanh"
+    )
+    normalize = action_inputs == 0 and any(layer.kind == "normalize" for layer in actor.layers)
+    return mlp(
+        actor.inputs + action_inputs,
+        hidden,
+        1,
+        activation=activation,
+        output_activation=None,
+        normalize_inputs=normalize,
+    )
