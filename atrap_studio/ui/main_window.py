@@ -475,6 +475,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.live.set_instance_count(int(instances))
         self.progress.setValue(0)
         self.progress.show()
+        self.curves.node_names = self.node_names()  # "reward/near" reads "Reward: Distance…"
         self.log(f"Run folder: {out_dir}")
         self.runs.start(
             self.editor.doc,
@@ -485,6 +486,14 @@ class MainWindow(QtWidgets.QMainWindow):
             threads=self.threads,
         )
         return True
+
+    def node_names(self) -> dict[str, str]:
+        """Each node's name as the canvas shows it, by id."""
+        names: dict[str, str] = {}
+        for node in self.editor.doc.nodes:
+            spec = self.registry.get(node.type)
+            names[node.id] = node.name or (spec.title if spec else node.id)
+        return names
 
     def pause_or_resume(self) -> None:
         if self.runs.state == "running":

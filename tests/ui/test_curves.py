@@ -20,6 +20,7 @@ from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.runner import Runner
 from atrap_studio.ui.views.curves import GROUPS, QtCurves, group_of
+from atrap_studio.ui.views.metric_names import describe
 from atrap_studio.ui.views.metric_store import INITIAL_CAPACITY, MetricStore
 
 #: One key per plot group, an unknown one for "Other", and a few that could be ambiguous.
@@ -177,7 +178,10 @@ def test_every_key_belongs_to_exactly_one_group() -> None:
         "eval/median_return": "Episode return",
         "reward/env_reward": "Reward",
         "explore/random_share": "Exploration",
-        "perf/env_steps_per_s": "Speed",
+        "perf/env_steps_per_s": "Scene steps per second",
+        "perf/updates_per_s": "Updates per second",
+        "opt/lr": "Learning rate",
+        "curriculum/spread": "Curriculum",
         "custom/thing": "Other",
         "eval/episodes": "Other",
     }
@@ -197,8 +201,10 @@ def test_each_key_gets_one_curve_in_one_plot(qtbot: QtBot, curves: QtCurves) -> 
     names: list[str] = []
     for title, plot in curves.plots().items():
         for item in plot.getPlotItem().listDataItems():
-            names.append(item.name())
-            assert group_of(item.name()).title == title
+            names.append(curves.key_of(item))
+            assert group_of(curves.key_of(item)).title == title
+            named = describe(curves.key_of(item))
+            assert item.name() == (named.label() if named else curves.key_of(item))
     assert sorted(names) == sorted(KEYS)
     assert list(curves.plots()) == [g.title for g in GROUPS]  # all groups, in order
     loss = next(i for i in curves.plots()["Loss"].getPlotItem().listDataItems())

@@ -19,6 +19,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.events import Event
+from atrap_studio.ui.views.metric_names import NO_UNIT, describe
 from atrap_studio.ui.views.metric_store import MetricStore
 
 
@@ -53,7 +54,10 @@ GROUPS: tuple[Group, ...] = (
     Group("Episode return", contains=("return",)),
     Group("Exploration", prefixes=("explore/",)),
     Group("Policy and value", prefixes=("policy/", "value/")),
-    Group("Speed", prefixes=("perf/",)),
+    Group("Scene steps per second", contains=("env_steps_per_s",)),
+    Group("Updates per second", prefixes=("perf/",)),
+    Group("Learning rate", suffixes=("lr",)),
+    Group("Curriculum", prefixes=("curriculum/",)),
     Group("Other"),
 )
 
@@ -129,6 +133,8 @@ class QtCurves(QtWidgets.QWidget):
         self._follow = True
         self._linking = False
         self._plot_min_height = 110
+        #: Node names by id, so that ``reward/<id>`` reads as the node's name (set per run).
+        self.node_names: dict[str, str] = {}
 
         self.follow_box = QtWidgets.QCheckBox("Follow", checked=True)
         self.follow_box.setToolTip(
@@ -217,6 +223,10 @@ class QtCurves(QtWidgets.QWidget):
 
     def plotted_keys(self) -> set[str]:
         return set(self._curves)
+
+    def key_of(self, curve: pg.PlotDataItem) -> str:
+        """The metric key a curve draws (its legend shows the key's name)."""
+        return next(key for key, item in self._curves.items() if item is curve)
 
     def plots(self) -> dict[str, pg.PlotWidget]:
         """The plot widgets shown now, by group title, top to bottom."""
@@ -337,8 +347,13 @@ class QtCurves(QtWidgets.QWidget):
         if plot is None:
             plot = self._new_plot(title)
         index = len(plot.getPlotItem().listDataItems())
-        curve = plot.plot(name=key, pen=curve_pen(index), connect="finite")
+        named = describe(key, self.node_names)
+        curve = plot.plot(
+            name=named.label() if named else key, pen=curve_pen(index), connect="finite"
+        )
         self._curves[key] = curve
+        if created and named is not None and named.unit != NO_UNIT:
+            plot.getAxis("left").setLabel(named.unit)
         return curve, created
 
     def _new_plot(self, title: str) -> pg.PlotWidget:
