@@ -115,13 +115,22 @@ PPO = NodeSpec(
     impl="atrap_studio.runtime.trainers.ppo:PPOTrainer",
     inputs=_INPUTS,
     props=(
+        PropSpec("lr", "float", 0.003, "Learning rate of the policy (Adam).", min=1e-7, max=1.0),
         PropSpec(
-            "lr",
+            "critic_lr",
             "float",
-            0.003,
-            "Learning rate (Adam); it falls smoothly (cosine) to 1% by the last update.",
-            min=1e-7,
+            0.0,
+            "Learning rate of the critic (0: the same as the policy's).",
+            min=0.0,
             max=1.0,
+        ),
+        PropSpec(
+            "lr_schedule",
+            "choice",
+            "cosine",
+            "How both rates change over the run: constant; cosine, falling smoothly to 1% by "
+            "the last update; or linear, falling evenly to 1%.",
+            choices=("constant", "cosine", "linear"),
         ),
         PropSpec(
             "horizon", "int", 4, "Steps each scene instance plays per update.", min=1, max=100_000

@@ -36,6 +36,7 @@ METRIC_KEYS = {
     "policy/passes",
     "value/explained_variance",
     "lr",
+    "lr/critic",
 }
 
 
@@ -235,3 +236,26 @@ def test_reward_scaling_keeps_the_critics_targets_steady_and_resumes_exactly(
     assert metrics[-1]["reward/total"] < -50  # the curves show the rewards as given
     assert metrics[-1]["loss/value"] < 10  # while the critic learns scaled returns
     assert "module/return_scale/running" in _assert_resumes_exactly(first, second)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "linear"])
+def test_policy_and_critic_follow_their_own_learning_rate_schedules(
+    registry: Registry, schedule: str
+) -> None:
+    pipeline = _pipeline(registry, lr=0.002, critic_lr=0.01, lr_schedule=schedule, steps=10)
+    metrics = _run(pipeline, 10)
+    first, last = metrics[0], metrics[-1]
+    assert first["lr"] == pytest.approx(0.002) and first["lr/critic"] == pytest.approx(0.01)
+    expected = {"constant": 1.0, "cosine": None, "linear": 1 - 0.99 * 0.9}[schedule]
+    if expected is not None:  # at step 9 of 10
+        assert last["lr"] == pytest.approx(0.002 * expected)
+    assert last["lr/critic"] == pytest.approx(5 * last["lr"])  # the same schedule, own base
+    policy, critic = pipeline.trainer.optimizer.param_groups
+    assert policy["lr"] == pytest.approx(last["lr"]) and critic["lr"] == last["lr/critic"]
+    if schedule != "constant":
+        assert last["lr"] < first["lr"]
+
+
+def test_critic_rate_defaults_to_the_policys(registry: Registry) -> None:
+    metrics = _run(_pipeline(registry, lr=0.004, lr_schedule="constant"), 1)
+    assert metrics[0]["lr/critic"] == metrics[0]["lr"] == pytest.approx(0.004)

@@ -150,6 +150,17 @@ def cosine_lr(base: float, step: int, total: int, floor: float = 0.01) -> float:
     return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def scheduled_lr(schedule: str, base: float, step: int, total: int, floor: float = 0.01) -> float:
+    """The learning rate at ``step`` of ``total`` for a schedule the trainer
+    nodes offer: constant, cosine or linear decay to ``floor * base`` (stateless: resumable)."""
+    if schedule == "cosine":
+        return cosine_lr(base, step, total, floor)
+    if schedule == "linear":
+        progress = min(1.0, step / max(1, total))
+        return base * (1 - (1 - floor) * progress)
+    return base
+
+
 def optimizer_state(
     optimizer: torch.optim.Optimizer,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

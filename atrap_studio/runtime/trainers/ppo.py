@@ -31,8 +31,8 @@ from atrap_studio.runtime.networks import build_module
 from atrap_studio.runtime.trainers.base import (
     Metrics,
     Trainer,
-    cosine_lr,
     learn_input_statistics,
+    scheduled_lr,
 )
 from atrap_studio.runtime.trainers.critics import critic_architecture
 from atrap_studio.runtime.trainers.policies import (
@@ -63,6 +63,8 @@ class PPOTrainer(Trainer):
         super().__init__(ctx, pipeline)
         props = ctx.props
         self.lr = float(props["lr"])
+        self.critic_lr = float(props["critic_lr"]) or self.lr
+        self.lr_schedule = str(props["lr_schedule"])
         self.horizon = int(props["horizon"])
         self.epochs = int(props["epochs"])
         self.minibatches = int(props["minibatches"])
@@ -95,8 +97,11 @@ class PPOTrainer(Trainer):
         )
         self.actor_parameters = [*self.network.parameters(), *self.spread.parameters()]
         self.critic_parameters = list(self.critic.parameters())
-        self.optimizer = torch.optim.Adam(
-            [*self.actor_parameters, *self.critic_parameters], lr=self.lr, eps=1e-5, foreach=True
+        self.optimizer = torch.optim.Adam(  # group 0: the policy; group 1: the critic
+            [{"params": self.actor_parameters}, {"params": self.critic_parameters}],
+            lr=self.lr,
+            eps=1e-5,
+            foreach=True,
         )
         self.env_steps_per_update = self.horizon * pipeline.scene.instances
 
@@ -106,9 +111,10 @@ class PPOTrainer(Trainer):
 
     def step(self, step: int) -> Metrics:
         pipeline, scene = self.pipeline, self.pipeline.scene
-        lr = cosine_lr(self.lr, step, self.total_steps)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        lr = scheduled_lr(self.lr_schedule, self.lr, step, self.total_steps)
+        actor_group, critic_group = self.optimizer.param_groups
+        actor_group["lr"] = lr
+        critic_group["lr"] = scheduled_lr(self.lr_schedule, self.critic_lr, step, self.total_steps)
         share = self.explore.share(step)
 
         # -- rollout: `horizon` steps of the behaviour policy on every instance ----------------
@@ -232,6 +238,7 @@ class PPOTrainer(Trainer):
             "policy/passes": batches / count,  # fewer than `epochs` when target_kl stopped it
             "value/explained_variance": explained,
             "lr": lr,
+            "lr/critic": critic_group["lr"],
         }
         if isinstance(self.policy_kind, GaussianPolicy):
             metrics["policy/std"] = self.spread.log_std.detach().exp().mean()
