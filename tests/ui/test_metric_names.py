@@ -71,6 +71,7 @@ def test_every_metric_key_a_run_emits_has_a_name_and_a_unit(registry: Registry) 
         ("perf/updates_per_s", "Updates per second (updates/s)"),
         ("lr", "Learning rate"),
         ("loss/q_target", "Q target loss"),
+        ("lr/critic", "Learning rate, critic"),
     ],
 )
 def test_keys_read_as_words(key: str, label: str) -> None:

@@ -56,7 +56,7 @@ GROUPS: tuple[Group, ...] = (
     Group("Policy and value", prefixes=("policy/", "value/")),
     Group("Scene steps per second", contains=("env_steps_per_s",)),
     Group("Updates per second", prefixes=("perf/",)),
-    Group("Learning rate", suffixes=("lr",)),
+    Group("Learning rate", prefixes=("lr/",), suffixes=("lr",)),
     Group("Curriculum", prefixes=("curriculum/",)),
     Group("Other"),
 )

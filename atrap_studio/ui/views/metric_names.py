@@ -99,9 +99,12 @@ def _outcome(when: str) -> Callable[[str, Mapping[str, str]], MetricName]:
     return name
 
 
-def _plain(suffix: str) -> Callable[[str, Mapping[str, str]], MetricName]:
+def _plain(suffix: str, prefix: str = "") -> Callable[[str, Mapping[str, str]], MetricName]:
     def name(rest: str, _: Mapping[str, str]) -> MetricName:
-        return MetricName(f"{_words(rest)}{suffix}", _unit_of(rest))
+        words = _words(rest)
+        if prefix:
+            words = prefix + words.lower()
+        return MetricName(f"{words}{suffix}", _unit_of(rest))
 
     return name
 
@@ -127,4 +130,5 @@ _NAMESPACES: dict[str, Callable[[str, Mapping[str, str]], MetricName]] = {
     "value": _plain(""),
     "perf": _plain(""),
     "curriculum": _plain(""),
+    "lr": _plain("", prefix="Learning rate, "),
 }
