@@ -182,7 +182,7 @@ def test_dropping_a_palette_entry_adds_that_node(window: MainWindow) -> None:
 
 def test_the_palette_search_filters_and_enter_adds(window: MainWindow) -> None:
     palette = window.node_palette
-    QTest.keyClicks(palette.search, "proximal")  # a word of PPO's help ("ppo" is in other words too)
+    QTest.keyClicks(palette.search, "proximal")  # in PPO's help ("ppo" is in others too)
     assert palette.visible_types() == ["trainer.ppo"]
     QTest.keyClick(palette.search, QtCore.Qt.Key.Key_Return)
     assert window.editor.doc.nodes[-1].type == "trainer.ppo"
