@@ -1,14 +1,15 @@
-"""Our PPO against stable-baselines3's on classic-control tasks through ``scene.gymnasium``.
+"""Our trainers against stable-baselines3's on classic-control tasks through ``scene.gymnasium``.
 
-Side by side in one run, for each task and seed: our trainer on the shipped example graph, and
-stable-baselines3's PPO with the rl-zoo hyper-parameters for that task, each on one torch
-thread. Both are tested every ``--eval-steps`` environment steps on fresh episodes (the clock
-pauses while they are tested); the race ends when the mean return reaches the task's solved
-threshold or the time budget runs out. Prints each run, then per contender the median time to
-the threshold, how many seeds reached it, and the ratio.
+Side by side in one run, for each task and seed: our trainer (PPO or SAC) on the shipped
+example graph, and stable-baselines3's same algorithm with the rl-zoo hyper-parameters for that
+task, each on one torch thread. Both are tested every ``--eval-steps`` environment steps on
+fresh episodes (the clock pauses while they are tested); the race ends when the mean return
+reaches the task's solved threshold or the time budget runs out. Prints each run, then per
+contender the median time to the threshold, how many seeds reached it, and the ratio.
 
     .venv/bin/python benchmarks/rl.py [--tasks cartpole pendulum] [--seeds 0 1 2]
         [--budget 120] [--eval-steps 10000] [--eval-episodes 20] [--json PATH]
+    (tasks: cartpole, pendulum — PPO —, pendulum_sac — SAC)
 """
 
 from __future__ import annotations
@@ -34,9 +35,15 @@ class Task:
     example: str
     env_id: str
     threshold: float
-    #: rl-zoo's PPO hyper-parameters for the task (stable-baselines3 names).
+    #: rl-zoo's hyper-parameters for the task (stable-baselines3 names).
     zoo: dict[str, Any]
     n_envs: int
+    algo: str = "PPO"
+    #: What the race measures in each test: the mean episode return, or the share of successes.
+    measure: str = "mean_return"
+    #: Tests for this task, when they differ from the command line's (--eval-*).
+    eval_episodes: int | None = None
+    eval_steps: int | None = None
 
 
 TASKS = {
@@ -73,6 +80,27 @@ TASKS = {
         },
         4,
     ),
+    "pendulum_sac": Task(
+        "pendulum_sac",
+        "Pendulum-v1",
+        -200.0,
+        {"learning_rate": 1e-3},  # rl-zoo's; the rest SB3's SAC defaults, as the zoo leaves them
+        1,
+        "SAC",
+    ),
+    # The arm example against a one-file CleanRL-style PPO (benchmarks/cleanrl_ppo.py) on the
+    # very same task, through the example's graph env; success: the tip ends within 2 cm.
+    "arm": Task(
+        "robot_arm_reach_ppo",
+        "atrap/Graph-v0",
+        0.9,
+        {"steps": 2, "minibatch_size": 1024, "epochs": 10, "lr": 3e-3},
+        1024,
+        "PPO",
+        measure="success_rate",
+        eval_episodes=1024,
+        eval_steps=400_000,
+    ),
 }
 
 
@@ -95,12 +123,13 @@ class Race:
 
 
 def ours(task: Task, name: str, seed: int, args: argparse.Namespace) -> Race:
-    race = Race(name, "ours (atrap PPO)", seed)
+    race = Race(name, f"ours (atrap {task.algo})", seed)
     pipeline = Pipeline(load_graph(example_path(task.example)), builtin_registry(), seed=seed)
     trainer = pipeline.trainer
     planned = trainer.budget.steps
     trainer.plan(planned)
-    trained, steps, next_test, update = 0.0, 0, args.eval_steps, 0
+    every, episodes = tests(task, args)
+    trained, steps, next_test, update = 0.0, 0, every, 0
     while trained < args.budget and update < 10 * planned:
         start = time.perf_counter()
         trainer.step(update)
@@ -109,24 +138,57 @@ def ours(task: Task, name: str, seed: int, args: argparse.Namespace) -> Race:
         steps += trainer.env_steps_per_update
         out_of_time = trained >= args.budget
         if steps >= next_test or out_of_time:  # the last test when the budget runs out
-            next_test += args.eval_steps
-            test = pipeline.evaluate(trainer.policy, args.eval_episodes, seed=10_000 + update)
-            if race.record(trained, steps, test.summary()["mean_return"], task.threshold):
+            next_test += every
+            test = pipeline.evaluate(trainer.policy, episodes, seed=10_000 + update)
+            if race.record(trained, steps, test.summary()[task.measure], task.threshold):
+                break
+    return race
+
+
+def tests(task: Task, args: argparse.Namespace) -> tuple[int, int]:
+    """Env steps between tests and episodes in each, for this task."""
+    return task.eval_steps or args.eval_steps, task.eval_episodes or args.eval_episodes
+
+
+def cleanrl(task: Task, name: str, seed: int, args: argparse.Namespace) -> Race:
+    """The one-file CleanRL-style PPO on the example's own graph env, tested like ours."""
+    from cleanrl_ppo import CleanPPO, Hyper
+
+    from atrap_studio.envs.graph_env import GraphVectorEnv
+
+    race = Race(name, "one-file CleanRL-style PPO", seed)
+    env = GraphVectorEnv(task.example, num_envs=task.n_envs)
+    judge = Pipeline(load_graph(example_path(task.example)), builtin_registry(), seed=seed)
+    algo = CleanPPO(env, seed, Hyper(**task.zoo))
+    every, episodes = tests(task, args)
+    trained, next_test, update = 0.0, every, 0
+    while trained < args.budget:
+        start = time.perf_counter()
+        algo.update()
+        trained += time.perf_counter() - start
+        update += 1
+        out_of_time = trained >= args.budget
+        if algo.env_steps >= next_test or out_of_time:
+            next_test += every
+            test = judge.evaluate(algo.policy(), episodes, seed=10_000 + update)
+            if race.record(trained, algo.env_steps, test.summary()[task.measure], task.threshold):
                 break
     return race
 
 
 def theirs(task: Task, name: str, seed: int, args: argparse.Namespace) -> Race:
+    if task.env_id == "atrap/Graph-v0":
+        return cleanrl(task, name, seed, args)
     import stable_baselines3
-    from stable_baselines3 import PPO
+    from stable_baselines3 import PPO, SAC
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
 
-    race = Race(name, f"stable-baselines3 {stable_baselines3.__version__} PPO", seed)
+    race = Race(name, f"stable-baselines3 {stable_baselines3.__version__} {task.algo}", seed)
     hyper = dict(task.zoo)
     for key in ("learning_rate", "clip_range"):
-        value = hyper[key]
+        value = hyper.get(key)
         if isinstance(value, tuple):  # rl-zoo's lin_<x>: falls linearly to 0
             start = value[1]
             hyper[key] = lambda remaining, start=start: remaining * start
@@ -151,7 +213,8 @@ def theirs(task: Task, name: str, seed: int, args: argparse.Namespace) -> Race:
                     return False
             return not out_of_time
 
-    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **hyper)
+    algo = {"PPO": PPO, "SAC": SAC}[task.algo]
+    model = algo("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **hyper)
     model.learn(total_timesteps=args.zoo_steps, callback=Clock())
     return race
 
@@ -169,7 +232,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     races: list[Race] = []
-    header = f"{'task':<9} {'contender':<28} {'seed':>4} {'solved after':>13} {'last test':>10}"
+    header = f"{'task':<12} {'contender':<28} {'seed':>4} {'solved after':>13} {'last test':>10}"
     print(header)
     for name in args.tasks:
         task = TASKS[name]
@@ -181,7 +244,7 @@ def main() -> None:
                 races.append(race)
                 solved = f"{race.solved_s:.1f} s" if race.solved_s is not None else "not solved"
                 last = f"{race.trace[-1][2]:,.1f}" if race.trace else "-"
-                print(f"{name:<9} {race.contender:<28} {seed:>4} {solved:>13} {last:>10}")
+                print(f"{name:<12} {race.contender:<28} {seed:>4} {solved:>13} {last:>10}")
     print()
     for name in args.tasks:
         medians = {}

@@ -193,8 +193,9 @@ SAC = NodeSpec(
     category="trainer",
     help=(
         "Soft Actor-Critic: learns by trial and reward, off-policy, from a replay buffer of all "
-        "the experience so far, so it needs far fewer scene steps than PPO (and more "
-        "computing per step). For continuous actions; the network's output must be tanh."
+        "the experience so far, so it needs far fewer scene steps than on-policy learning "
+        "(and more computing per step). For continuous actions; the network's output must be "
+        "tanh."
     ),
     impl="atrap_studio.runtime.trainers.sac:SACTrainer",
     inputs=_INPUTS,
@@ -224,9 +225,7 @@ SAC = NodeSpec(
             min=1,
             max=10_000,
         ),
-        PropSpec(
-            "batch_size", "int", 256, "Transitions in each minibatch.", min=1, max=1_000_000
-        ),
+        PropSpec("batch_size", "int", 256, "Transitions in each minibatch.", min=1, max=1_000_000),
         PropSpec(
             "buffer_size",
             "int",

@@ -37,6 +37,7 @@ SMOKE = {
         *("--out", "{out}/vast-world", "--chart", "{out}/vast-world.png"),
     ),
     "test_editor": Smoke("editor.py", "--updates", "5", "--threads", "1"),
+    "test_trainer_cost": Smoke("trainer_cost.py", "--instances", "64", "--updates", "2"),
 }
 smoke_runs, ran = smoke_fixtures(SMOKE, "offscreen")
 
@@ -53,13 +54,19 @@ def test_throughput(ran: Ran) -> None:
 
 
 def test_rl_against_stable_baselines3(ran: Ran) -> None:
-    """Both tasks, both contenders, one seed; the races end by budget or threshold."""
-    for task in ("cartpole", "pendulum"):
-        for contender in (r"ours \(atrap PPO\)", r"stable-baselines3 [\d.]+ PPO"):
+    """Every task, both contenders, one seed; the races end by budget or threshold."""
+    sb3 = r"stable-baselines3 [\d.]+ "
+    for task, ours, theirs in (
+        ("cartpole", "PPO", sb3 + "PPO"),
+        ("pendulum", "PPO", sb3 + "PPO"),
+        ("pendulum_sac", "SAC", sb3 + "SAC"),
+        ("arm", "PPO", "one-file CleanRL-style PPO"),
+    ):
+        for contender in (rf"ours \(atrap {ours}\)", theirs):
             one_line(ran.output, rf"{task}\s+{contender}\s+0\s+(\d+\.\d s|not solved)\s+\S+")
         assert len(lines(ran.output, rf"{task}: .*: solved \d of 1 seeds, .*")) == 2
     races = json.loads((ran.out / "rl.json").read_text())
-    assert len(races) == 4 and all(race["trace"] for race in races)
+    assert len(races) == 8 and all(race["trace"] for race in races)
 
 
 def test_gymnasium_scene(ran: Ran) -> None:
@@ -141,3 +148,9 @@ def test_editor(ran: Ran) -> None:
         rf"\s+event loop lateness of a 20 ms timer while training: median {NUMBER} ms, "
         rf"p99 {NUMBER} ms, worst {NUMBER} ms \(\d+ ticks\)",
     )
+
+
+def test_trainer_cost(ran: Ran) -> None:
+    one_line(ran.output, r"trainer\s+update\s+scene\s+networks\s+bookkeeping")
+    for trainer in (r"PPO \(the example's settings\)", r"PPO \(8 steps, 4 epochs\)", r"SAC .*"):
+        one_line(ran.output, rf"{trainer}\s+[\d.]+ ms\s+\d+%\s+\d+%\s+\d+%")

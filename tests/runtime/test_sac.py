@@ -83,10 +83,15 @@ def test_resumes_exactly_from_a_checkpoint_file(registry: Registry, tmp_path: Pa
     assert second.trainer.buffer.size == 500  # type: ignore[attr-defined]
     continued = [_run(p, 3, start=10) for p in (first, second)]
     assert continued[0] == continued[1]
-    for a, b in zip(first.trainer.critic.parameters(), second.trainer.critic.parameters()):  # type: ignore[attr-defined]
-        assert torch.equal(a, b)
-    for a, b in zip(first.network.parameters(), second.network.parameters()):
-        assert torch.equal(a, b)
+    assert _state(first).keys() == _state(second).keys()
+    for key, value in _state(first).items():
+        assert torch.equal(value, _state(second)[key]), key
+
+
+def _state(pipeline: Pipeline) -> dict[str, torch.Tensor]:
+    """The network's and every trainer module's weights and buffers, by name."""
+    modules = {"network": pipeline.network, **pipeline.trainer.modules()}
+    return {f"{m}/{k}": v for m, module in modules.items() for k, v in module.state_dict().items()}
 
 
 @pytest.mark.parametrize(

@@ -54,14 +54,14 @@ class TwinQ(torch.nn.Module):
 class LogAlpha(torch.nn.Module):
     """The entropy weight, learnt as a log (a module so checkpoints keep it)."""
 
+    value: torch.nn.Parameter
+
     def __init__(self, alpha: float) -> None:
         super().__init__()
         self.value = torch.nn.Parameter(torch.tensor(math.log(alpha)))
 
 
-def squashed_sample(
-    centre: Tensor, log_std: Tensor, noise: Tensor
-) -> tuple[Tensor, Tensor]:
+def squashed_sample(centre: Tensor, log_std: Tensor, noise: Tensor) -> tuple[Tensor, Tensor]:
     """tanh(centre + σ·noise) and its log-probability, corrected for the squash: (N, A), (N,)."""
     raw = centre + log_std.exp() * noise
     log_prob = (-0.5 * noise.square() - log_std - _LOG_SQRT_2PI).sum(-1)
@@ -278,12 +278,12 @@ class SACTrainer(Trainer):
             entropy_gap = (log_prob.detach() + self.target_entropy).mean()
             alpha_loss = -self.log_alpha.value * entropy_gap
             self.alpha_optimizer.zero_grad(set_to_none=True)
-            alpha_loss.backward()
+            alpha_loss.backward()  # type: ignore[no-untyped-call]
             self.alpha_optimizer.step()
 
         with torch.no_grad():
-            live = list(self.critic.parameters())
-            slow = list(self.critic_target.parameters())
+            live: list[Tensor] = [*self.critic.parameters()]
+            slow: list[Tensor] = [*self.critic_target.parameters()]
             torch._foreach_lerp_(slow, live, self.tau)
             parts = (q_loss + policy_loss, policy_loss, q_loss, alpha_loss, -log_prob.mean())
             return torch.stack([*(p.detach() for p in parts), torch.min(q1, q2).mean().detach()])

@@ -168,7 +168,7 @@ GYMNASIUM = NodeSpec(
     ),
     facts=_facts,
     outcome=_outcome,
-    examples=("cartpole_ppo", "pendulum_ppo", "inverted_pendulum_ppo"),
+    examples=("cartpole_ppo", "pendulum_ppo", "pendulum_sac", "inverted_pendulum_ppo"),
 )
 
 OBSERVATION = NodeSpec(
