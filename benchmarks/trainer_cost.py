@@ -2,9 +2,10 @@
 
 Profiles a few updates of each trainer on the arm example at N instances (cProfile, one torch
 thread) and splits the wall time of ``trainer.step`` into the scene (its step, the sensors,
-actions and rewards the pipeline runs), the networks (every forward pass of the policy and the
-critics, the backward passes and the optimisers' steps) and the rest — the trainer's own
-bookkeeping (sampling, GAE, batching, statistics). Prints each trainer's split side by side.
+actions and rewards the pipeline runs), the networks' forward passes (the policy's and the
+critics'), their learning (backward passes, gradient clipping, the optimisers' steps) and the
+rest — the trainer's own bookkeeping (sampling, GAE, batching, statistics). Prints each
+trainer's split side by side.
 
     .venv/bin/python benchmarks/trainer_cost.py [--instances 4096] [--updates 5]
 """
@@ -30,8 +31,8 @@ SCENE = (
     ("runtime/pipeline.py", "rewards"),
     ("runtime/arm_scene.py", "begin_step"),
 )
-NETWORKS = (
-    ("torch/nn/modules/module.py", "_call_impl"),
+FORWARD = (("torch/nn/modules/module.py", "_call_impl"),)
+LEARNING = (
     ("torch/_tensor.py", "backward"),
     ("torch/optim/optimizer.py", "wrapper"),
     ("torch/nn/utils/clip_grad.py", "clip_grad_norm_"),
@@ -66,8 +67,8 @@ def cumulative(stats: pstats.Stats, wanted: tuple[tuple[str, str], ...]) -> floa
     return total
 
 
-def split(pipeline: Pipeline, updates: int) -> tuple[float, float, float]:
-    """Seconds per update in the scene, in the networks, and in total."""
+def split(pipeline: Pipeline, updates: int) -> tuple[float, float, float, float]:
+    """Seconds per update in the scene, the forward passes, the learning, and in total."""
     trainer = pipeline.trainer
     trainer.plan(updates + 2)
     for step in range(2):  # warm up (and fill SAC's buffer past one batch)
@@ -80,11 +81,8 @@ def split(pipeline: Pipeline, updates: int) -> tuple[float, float, float]:
     stats = pstats.Stats(profile)
     table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     total = max(cum for (_, _, name), (*_, cum, _) in table.items() if name == "step")
-    return (
-        cumulative(stats, SCENE) / updates,
-        cumulative(stats, NETWORKS) / updates,
-        total / updates,
-    )
+    scene, forward, learning = (cumulative(stats, part) for part in (SCENE, FORWARD, LEARNING))
+    return scene / updates, forward / updates, learning / updates, total / updates
 
 
 def main() -> None:
@@ -105,17 +103,20 @@ def main() -> None:
         ),
     }
     print(f"arm, {args.instances:,} instances, 1 thread, mean of {args.updates} updates")
-    print(f"{'trainer':<34} {'update':>9} {'scene':>7} {'networks':>9} {'bookkeeping':>12}")
+    print(
+        f"{'trainer':<34} {'update':>9} {'scene':>7} {'forward':>8} {'learning':>9} "
+        f"{'bookkeeping':>12} {'scene+forward':>14}"
+    )
     for label, (kind, settings) in trainers.items():
         pipeline = arm_pipeline(kind, args.instances, settings)
         if kind == "trainer.sac":
             brain = pipeline.doc.node("brain")
             assert brain is not None and brain.props.get("output") == "tanh"
-        scene, networks, total = split(pipeline, args.updates)
-        rest = max(0.0, total - scene - networks)
+        scene, forward, learning, total = split(pipeline, args.updates)
+        rest = max(0.0, total - scene - forward - learning)
         print(
-            f"{label:<34} {total * 1000:7.1f} ms {scene / total:7.0%} {networks / total:9.0%} "
-            f"{rest / total:12.0%}"
+            f"{label:<34} {total * 1000:7.1f} ms {scene / total:7.0%} {forward / total:8.0%} "
+            f"{learning / total:9.0%} {rest / total:12.0%} {(scene + forward) / total:14.0%}"
         )
 
 
