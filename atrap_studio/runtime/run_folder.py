@@ -78,6 +78,35 @@ def previous_run(folder: Path) -> list[str]:
     return found
 
 
+def numbered_siblings(wanted: Path) -> list[Path]:
+    """``wanted`` and the numbered folders beside it (``wanted-2``, ...) that exist, in order."""
+    pattern = re.compile(rf"^{re.escape(wanted.name)}-(\d+)$")
+    numbered: list[tuple[int, Path]] = []
+    if wanted.parent.is_dir():
+        for entry in wanted.parent.iterdir():
+            found = pattern.match(entry.name)
+            if found and entry.is_dir():
+                numbered.append((int(found.group(1)), entry))
+    return [wanted, *(path for _, path in sorted(numbered))]
+
+
+def newest_checkpoint(wanted: Path) -> Path | None:
+    """The checkpoint written last by any run in ``wanted`` or its numbered siblings.
+
+    A run that found ``wanted`` used went to ``wanted-2`` (or further), so the run to offer to
+    resume may be in any of them: the one that wrote last is the one the person remembers.
+    """
+    found: list[tuple[int, int, str, Path]] = []
+    for rank, folder in enumerate(numbered_siblings(wanted)):
+        for path in (folder / "checkpoints").glob("ckpt-*.atrapckpt"):
+            try:
+                written = path.stat().st_mtime_ns
+            except OSError:  # removed by a run's rotation meanwhile
+                continue
+            found.append((written, rank, path.name, path))
+    return max(found)[-1] if found else None
+
+
 def remove_stale_temp_files(folder: Path) -> list[Path]:
     """Delete the temp files a killed run left (only ours, only while holding the lock)."""
     removed = []

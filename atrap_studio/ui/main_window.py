@@ -19,6 +19,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.events import Event
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.validation import Analysis, Issue
+from atrap_studio.runtime.run_folder import newest_checkpoint
 from atrap_studio.ui import window_layout
 from atrap_studio.ui.canvas import Canvas, node_mime
 from atrap_studio.ui.canvas_control import CanvasController
@@ -32,7 +33,7 @@ from atrap_studio.ui.palette import QtPalette
 from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
-from atrap_studio.ui.run_control import RunController, latest_checkpoint
+from atrap_studio.ui.run_control import RunController
 from atrap_studio.ui.session_files import AppPaths, run_folder
 from atrap_studio.ui.window_layout import shrinkable
 
@@ -453,13 +454,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks["Problems"].raise_()
             return False
         out_dir = run_folder(self.paths, self.editor.doc, self.session.path)
-        checkpoint = latest_checkpoint(out_dir)
+        checkpoint = newest_checkpoint(out_dir)  # in runs/<name> or a numbered sibling
         if checkpoint is not None and resume is None:
             step = int(re.sub(r"\D", "", checkpoint.stem) or 0)
             answer = QtWidgets.QMessageBox.question(
                 self,
                 "Resume training?",
-                f"A previous run of this graph stopped at update {step:,}.\n\n"
+                f"A previous run of this graph ({checkpoint.parent.parent.name}) stopped at "
+                f"update {step:,}.\n\n"
                 "Resume it (Yes), or start over (No)?",
                 Buttons.Yes | Buttons.No | Buttons.Cancel,
                 Buttons.Yes,
@@ -476,11 +478,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setValue(0)
         self.progress.show()
         self.curves.node_names = self.node_names()  # "reward/near" reads "Reward: Distance…"
-        self.log(f"Run folder: {out_dir}")
-        self.runs.start(
+        resume_from = checkpoint if resume and checkpoint else None
+        self.runs.start(  # a new run goes to a numbered sibling if out_dir holds one; logged
             self.editor.doc,
-            out_dir,
-            resume_from=checkpoint if resume and checkpoint else None,
+            resume_from.parent.parent if resume_from else out_dir,
+            resume_from=resume_from,
             steps=steps,
             source=str(self.session.path or self.editor.doc.name),
             threads=self.threads,

@@ -43,6 +43,8 @@ class RunController(QtCore.QObject):
         self.state: State = "idle"
         self.runner: Any = None
         self.result: Any = None
+        #: The folder the run writes into: the one asked for, then the one claimed (a numbered
+        #: sibling when the one asked for holds a previous run).
         self.out_dir: Path | None = None
         #: How the running graph's scene judges its episodes (from the ``started`` event).
         self.outcome: Outcome = GENERIC
@@ -162,6 +164,7 @@ class RunController(QtCore.QObject):
                 steps=steps,
                 threads=threads,
             )
+            self.out_dir = prepared.out_dir  # read on the GUI thread once "started" arrives
             prepared.events.subscribe(self._relay.emit)
             prepared.runner.shown_instances = list(self._shown)
             self.runner = prepared.runner
@@ -190,6 +193,7 @@ class RunController(QtCore.QObject):
             self.outcome = event.data.get("outcome") or GENERIC
             resumed = event.data.get("resumed_from")
             how = f"resumed from {resumed}" if resumed else "started"
+            self.log.emit(f"Run folder: {self.out_dir}")
             self.log.emit(f"Training {how}: {event.data.get('steps', 0):,} updates.")
         elif kind == "paused":
             if self.state != "stopping":
@@ -217,11 +221,3 @@ class RunController(QtCore.QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
-
-
-def latest_checkpoint(out_dir: Path) -> Path | None:
-    """The newest checkpoint a previous run left in ``out_dir``, if any."""
-    from atrap_studio.runtime.checkpoint import SUFFIX
-
-    found = sorted((out_dir / "checkpoints").glob(f"ckpt-*{SUFFIX}"))
-    return found[-1] if found else None

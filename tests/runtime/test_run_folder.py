@@ -13,7 +13,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.pipeline import Pipeline
-from atrap_studio.runtime.run_folder import LOCK_NAME, claim_run_folder
+from atrap_studio.runtime.run_folder import LOCK_NAME, claim_run_folder, newest_checkpoint
 from atrap_studio.runtime.run_setup import prepare_run
 from atrap_studio.runtime.runner import Runner
 
@@ -138,3 +138,17 @@ def test_rotation_removes_only_the_runs_own_checkpoints(
     names = sorted(p.name for p in older.iterdir())
     assert names == ["ckpt-00000030.atrapckpt", "ckpt-00000040.atrapckpt", foreign.name]
     assert runner.last_checkpoint == older / "ckpt-00000040.atrapckpt"
+
+
+def test_the_newest_checkpoint_is_looked_for_in_the_numbered_siblings_too(tmp_path: Path) -> None:
+    wanted = tmp_path / "runs" / "reach"
+    assert newest_checkpoint(wanted) is None
+    written = []
+    for when, folder in enumerate(("reach-10", "reach", "reach-2", "reach-x", "other")):
+        checkpoints = tmp_path / "runs" / folder / "checkpoints"
+        checkpoints.mkdir(parents=True)
+        path = checkpoints / "ckpt-00000100.atrapckpt"
+        path.write_bytes(b"")
+        os.utime(path, ns=(when * 10**9, when * 10**9))
+        written.append(path)
+    assert newest_checkpoint(wanted) == written[2], "reach-2 wrote last of reach and its siblings"

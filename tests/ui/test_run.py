@@ -177,3 +177,34 @@ def test_after_stop_and_after_opening_another_graph_nothing_stale_shows(
     assert window.log_view.toPlainText() == ""
     assert window.scene_view.status.text() == "Run the graph to see the scene."
     assert window.scene_view.snapshot is None
+
+
+def test_a_second_run_logs_its_numbered_folder_and_resume_finds_it(
+    small_window: Callable[..., MainWindow], qtbot: QtBot, answer: Answer
+) -> None:
+    window = small_window(steps=20, log_every=5, checkpoint_every=10)
+    events = record(window)
+    runs = window.path.parent / "runs"  # type: ignore[union-attr]
+    click_tool(window, "run")
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    assert f"Run folder: {runs / 'small'}\n" in window.log_view.toPlainText() + "\n"
+
+    answer(Buttons.No)  # start over: runs/small holds the first run, so runs/small-2 is used
+    assert window.run(steps=30)
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    assert (runs / "small-2" / "network.atrapnet").is_file()
+    log = window.log_view.toPlainText().splitlines()
+    assert any("Run completed at update 30" in line for line in log)
+    folder_lines = [line for line in log if "Run folder:" in line]
+    assert folder_lines[-1].endswith(f"Run folder: {runs / 'small-2'}"), folder_lines
+
+    events.clear()
+    texts = answer(Buttons.Yes)  # the newest checkpoint is the second run's, in small-2
+    assert window.run(steps=40)
+    assert texts and "stopped at update 30" in texts[0] and "small-2" in texts[0]
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    started = events[0]
+    assert started.kind == "started" and started.step == 30
+    assert Path(started.data["resumed_from"]).parent.parent == runs / "small-2"
+    assert not (runs / "small-3").exists(), "a resumed run continues in its own folder"
+    assert "Run completed at update 40" in window.log_view.toPlainText()
