@@ -1,0 +1,146 @@
+"""Renderers of the ``tank_arena`` snapshot kind: an arena seen from above.
+
+Walls, pillars, both tanks with their guns and health, shells in flight, and the agent's camera
+rays fanned out ahead of it, coloured by what each meets (grey a wall or pillar, red the enemy).
+The same painting serves the Scene dock's live view and the ``--snapshots`` pictures; plain
+QPainter, no OpenGL.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
+from atrap_studio.ui.views.pictures import BACKGROUND, TEXT
+
+KIND = "tank_arena"
+AGENT = QtGui.QColor(90, 170, 255)
+ENEMY = QtGui.QColor(235, 90, 70)
+PILLAR = QtGui.QColor(120, 124, 132)
+WALL = QtGui.QColor(170, 174, 182)
+RAY = QtGui.QColor(200, 200, 200, 70)
+RAY_ENEMY = QtGui.QColor(255, 110, 90, 160)
+
+
+def caption(snap: TankSnapshot, step: int) -> str:
+    """``update 40 · arena 0 against the wanderer, 12.3 s: health 3 vs 1``."""
+    text = f"update {step:,} · arena {int(snap.instances[0])} against the {snap.opponent}"
+    health = snap.health[0]
+    seconds = int(snap.steps[0]) * 0.1
+    return text + f", {seconds:.1f} s: health {int(health[0])} vs {int(health[1])}"
+
+
+def paint(painter: QtGui.QPainter, area: QtCore.QRectF, snap: TankSnapshot) -> None:
+    """The first arena of ``snap`` fitted into ``area``."""
+    side = min(area.width(), area.height())
+    scale = side / (2 * snap.half)
+    centre = area.center()
+
+    def at(x: float, y: float) -> QtCore.QPointF:  # metres (y up) -> pixels
+        return QtCore.QPointF(centre.x() + x * scale, centre.y() - y * scale)
+
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    painter.setPen(QtGui.QPen(WALL, 2))
+    painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+    painter.drawRect(QtCore.QRectF(at(-snap.half, snap.half), at(snap.half, -snap.half)))
+    position, heading = snap.position[0], snap.heading[0]
+    # the agent's camera: each ray to what it meets
+    rays = len(snap.ray_depth[0])
+    for index in range(rays):
+        offset = snap.fov / 2 - snap.fov * index / max(1, rays - 1)
+        angle = float(heading[0]) + offset
+        depth = float(snap.ray_depth[0][index])
+        end = (
+            float(position[0][0]) + math.cos(angle) * depth,
+            float(position[0][1]) + math.sin(angle) * depth,
+        )
+        painter.setPen(QtGui.QPen(RAY_ENEMY if snap.ray_what[0][index] == 2 else RAY, 1))
+        painter.drawLine(at(*position[0]), at(*end))
+    painter.setPen(QtCore.Qt.PenStyle.NoPen)
+    painter.setBrush(PILLAR)
+    for x, y, radius in snap.pillars[0]:
+        if radius > 0:
+            painter.drawEllipse(at(float(x), float(y)), radius * scale, radius * scale)
+    radius = snap.tank_radius * scale
+    for tank, colour in ((0, AGENT), (1, ENEMY)):
+        x, y = float(position[tank][0]), float(position[tank][1])
+        alive = snap.health[0][tank] > 0
+        painter.setPen(QtGui.QPen(colour.darker(150), 2))
+        painter.setBrush(colour if alive else colour.darker(250))
+        painter.drawEllipse(at(x, y), radius, radius)
+        gun = (
+            x + math.cos(heading[tank]) * snap.tank_radius * 1.6,
+            y + math.sin(heading[tank]) * snap.tank_radius * 1.6,
+        )
+        painter.setPen(QtGui.QPen(colour.lighter(130), max(2.0, radius / 3)))
+        painter.drawLine(at(x, y), at(*gun))
+    painter.setPen(QtCore.Qt.PenStyle.NoPen)
+    for tank, colour in ((0, AGENT), (1, ENEMY)):
+        if snap.shell_alive[0][tank]:
+            painter.setBrush(colour.lighter(160))
+            painter.drawEllipse(at(*snap.shells[0][tank]), 3.0, 3.0)
+
+
+def picture(snap: TankSnapshot, width: int, height: int, step: int) -> QtGui.QImage:
+    """The first arena drawn into ``width`` x ``height`` under a caption."""
+    image = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
+    image.fill(BACKGROUND)
+    painter = QtGui.QPainter(image)
+    paint(painter, QtCore.QRectF(10, 30, width - 20, height - 40), snap)
+    painter.setPen(TEXT)
+    painter.drawText(QtCore.QPointF(10, 20), caption(snap, step))
+    painter.end()
+    return image
+
+
+class TankArenaView(QtWidgets.QWidget):
+    """The Scene dock's view of one arena, repainted with each snapshot."""
+
+    instances_changed = QtCore.Signal(list)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.arena = QtWidgets.QSpinBox()
+        self.arena.setPrefix("arena ")
+        self.arena.setToolTip("Which arena to watch")
+        self.arena.valueChanged.connect(lambda value: self.instances_changed.emit([value]))
+        self.label = QtWidgets.QLabel("Run the graph to watch a fight.")
+        self.label.setObjectName("caption")
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.arena)
+        top.addWidget(self.label, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addStretch(1)
+        self.setMinimumSize(160, 160)
+        self._snap: TankSnapshot | None = None
+
+    def set_instance_count(self, count: int) -> None:
+        self.arena.setMaximum(max(0, count - 1))
+
+    def show_snapshot(self, step: int, snap: TankSnapshot) -> None:
+        self._snap = snap
+        self.label.setText(caption(snap, step))
+        self.update()
+
+    def paint_now(self) -> None:
+        self.repaint()
+
+    def render_image(self, width: int, height: int) -> QtGui.QImage:
+        """The view as it is now, as a picture."""
+        return self.grab().toImage().scaled(width, height)
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        area = QtCore.QRectF(self.rect()).adjusted(4, 34, -4, -4)
+        painter.fillRect(area, BACKGROUND)
+        if self._snap is not None:
+            paint(painter, area, self._snap)
+        painter.end()
+
+
+def live_view() -> QtWidgets.QWidget:
+    return TankArenaView()

@@ -1,0 +1,1 @@
+"""The tank arena scene plug-in: tanks that learn to fight from one camera."""

@@ -1,0 +1,93 @@
+"""Node implementations of the tank arena plug-in (loaded when a run starts)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from atrap_studio.nodes.scenes.tanks.arena import Rules, TankArena
+from atrap_studio.nodes.scenes.tanks.specs import DISCRETE_CONTROLS
+from atrap_studio.runtime.context import Command, NodeContext
+
+
+class TankArenaScene:
+    """Builds the arenas from the node's properties."""
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.props = ctx.props
+
+    def create(self, generator: torch.Generator) -> TankArena:
+        props = self.props
+        return TankArena(
+            instances=props["instances"],
+            map_name=props["map"],
+            opponent=props["opponent"],
+            episode_steps=props["episode_steps"],
+            rules=Rules(hits_to_kill=props["hits_to_kill"]),
+            generator=generator,
+        )
+
+
+class Camera:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.rays = int(ctx.props["rays"])
+        self.fov = math.radians(float(ctx.props["fov_deg"]))
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        arena: TankArena = inputs["scene"]
+        depth, what = arena.camera(0, self.rays, self.fov)
+        diagonal = 2 * math.sqrt(2) * arena.rules.half
+        enemy = (what == 2).to(depth.dtype)
+        return {"value": torch.cat([depth / diagonal, enemy], dim=-1)}
+
+
+class Status:
+    def __init__(self, ctx: NodeContext) -> None:
+        pass
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        arena: TankArena = inputs["scene"]
+        health = arena.health[:, 0].to(torch.float32) / arena.rules.hits_to_kill
+        loaded = ((arena.reload[:, 0] <= 0) & ~arena.shell_alive[:, 0]).to(torch.float32)
+        return {"value": torch.stack([health, loaded], dim=-1)}
+
+
+class Controls:
+    """The network's values as (drive, turn, fire): the best-valued move of the discrete set,
+    or the three values themselves."""
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.table = torch.tensor([move for _, move in DISCRETE_CONTROLS], dtype=torch.float32)
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, Command]:
+        values: torch.Tensor = inputs["values"]
+        if values.shape[-1] == len(self.table):
+            choice = values.argmax(-1)
+            values = self.table.to(values.device)[choice]
+        return {"command": Command("tank_controls", values)}
+
+
+class Event:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.event = str(ctx.props["event"])
+        self.weight = float(ctx.props["weight"])
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        arena: TankArena = inputs["scene"]
+        alive = arena.health > 0
+        if self.event == "hit_given":
+            value = arena.hits[:, 1]
+        elif self.event == "hit_taken":
+            value = arena.hits[:, 0]
+        elif self.event == "won":
+            value = alive[:, 0] & ~alive[:, 1]
+        elif self.event == "lost":
+            value = ~alive[:, 0]
+        elif self.event == "time":
+            value = torch.ones_like(alive[:, 0])
+        else:  # aim: cosine of the bearing, positive and in sight only
+            facing = torch.cos(arena.bearing(0)).clamp(min=0.0)
+            return {"reward": self.weight * facing * arena.line_of_sight(0)}
+        return {"reward": self.weight * value.to(torch.float32)}

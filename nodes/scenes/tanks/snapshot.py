@@ -1,0 +1,42 @@
+"""What the views draw of a tank arena: plain numpy copies of a few arenas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TankSnapshot:
+    """Some arenas, seen from above, with the agent's camera rays.
+
+    Attributes:
+        instances: which arenas these are.
+        half: the arena spans [-half, half]² metres.
+        tank_radius: metres.
+        pillars: (K, P, 3) x, y, radius (radius 0: no pillar).
+        position: (K, 2, 2) each tank's x, y (tank 0 is the agent); heading (K, 2) radians;
+            health (K, 2) hits left.
+        shells: (K, 2, 2) each tank's shell; shell_alive (K, 2).
+        ray_depth, ray_what: (K, R) the agent's camera, left to right: distance and what each
+            ray meets (0 wall, 1 pillar, 2 the other tank), over ``fov`` radians.
+        steps: (K,) steps into each fight; opponent: its level.
+    """
+
+    instances: np.ndarray
+    half: float
+    tank_radius: float
+    pillars: np.ndarray
+    position: np.ndarray
+    heading: np.ndarray
+    health: np.ndarray
+    shells: np.ndarray
+    shell_alive: np.ndarray
+    ray_depth: np.ndarray
+    ray_what: np.ndarray
+    fov: float
+    steps: np.ndarray
+    opponent: str
+    kind: ClassVar[str] = "tank_arena"

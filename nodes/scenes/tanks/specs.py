@@ -1,0 +1,205 @@
+"""Specs of the tank arena plug-in: the arena, the tank's camera and status, its controls and
+what it is rewarded for. Light: validation never imports torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atrap_studio.core.outcome import Outcome, Score
+from atrap_studio.core.specs import NodeSpec, PortSpec, Props, PropSpec
+
+#: The options of discrete controls, in order: (drive, turn, fire) each.
+DISCRETE_CONTROLS = (
+    ("wait", (0, 0, -1)),
+    ("forward", (1, 0, -1)),
+    ("back", (-1, 0, -1)),
+    ("turn left", (0, 1, -1)),
+    ("turn right", (0, -1, -1)),
+    ("forward left", (1, 1, -1)),
+    ("forward right", (1, -1, -1)),
+    ("fire", (0, 0, 1)),
+)
+_SCENE_IN = PortSpec("scene", "Scene", "The tank arena.")
+
+
+def _facts(props: Props) -> dict[str, Any]:
+    discrete = props["controls"] == "discrete"
+    return {
+        "tank_arena": True,
+        "tank_actions": len(DISCRETE_CONTROLS) if discrete else 3,
+        "discrete_actions": discrete,
+        "differentiable": False,
+    }
+
+
+def _outcome(props: Props) -> Outcome:
+    return Outcome(
+        score=Score("result", "fight result (+1 won, 0 draw, -1 lost)", "", better="higher"),
+        success=f"destroyed the {props['opponent']} opponent before the time ran out",
+        snapshot="tank_arena",
+        episode_word="fights",
+    )
+
+
+ARENA = NodeSpec(
+    type="scene.tank_arena",
+    version=1,
+    title="Tank arena",
+    category="scene",
+    help=(
+        "A walled arena where the agent's tank fights a scripted opponent: drive, turn and fire "
+        "shells that fly until they hit a tank, a pillar or a wall. A fight ends when a tank is "
+        "destroyed, or when the time is up. Many arenas run at once."
+    ),
+    impl="atrap_studio.nodes.scenes.tanks.nodes:TankArenaScene",
+    inputs=(
+        PortSpec(
+            "actuators",
+            "Action",
+            "The tank controls' command; it drives the agent's tank.",
+            multiple=True,
+            feedback=True,
+        ),
+    ),
+    outputs=(PortSpec("scene", "Scene", "The arenas, for the camera, status and rewards."),),
+    props=(
+        PropSpec("instances", "int", 1024, "How many arenas fight at once.", min=1, max=262_144),
+        PropSpec(
+            "map",
+            "choice",
+            "pillars",
+            "open: no cover; pillars: four round pillars; random: six pillars of random size "
+            "and place, new for every fight.",
+            choices=("open", "pillars", "random"),
+        ),
+        PropSpec(
+            "opponent",
+            "choice",
+            "wanderer",
+            "Who the agent fights: idle (a target that stands still), wanderer (drives about "
+            "and fires when it happens to face the agent), hunter (aims ahead of a moving agent "
+            "and closes in).",
+            choices=("idle", "wanderer", "hunter"),
+        ),
+        PropSpec(
+            "episode_steps",
+            "int",
+            300,
+            "Steps of 0.1 s before a fight is called a draw.",
+            min=1,
+            max=100_000,
+        ),
+        PropSpec("hits_to_kill", "int", 3, "Hits that destroy a tank.", min=1, max=100),
+        PropSpec(
+            "controls",
+            "choice",
+            "discrete",
+            "discrete: each step the network picks one of 8 moves (wait, forward, back, turn "
+            "left or right, forward and turn, fire); continuous: three values, drive, turn and "
+            "fire (fires above 0).",
+            choices=("discrete", "continuous"),
+        ),
+    ),
+    facts=_facts,
+    outcome=_outcome,
+    examples=("tanks_camera_ppo",),
+)
+
+CAMERA = NodeSpec(
+    type="sensor.camera",
+    version=1,
+    title="Tank camera",
+    category="sensor",
+    help=(
+        "What the agent's tank sees ahead: a strip of rays fanned over the field of view, each "
+        "telling how far the first thing it meets is and whether that is the enemy tank — a "
+        "one-line picture of depth and colour."
+    ),
+    impl="atrap_studio.nodes.scenes.tanks.nodes:Camera",
+    inputs=(_SCENE_IN,),
+    outputs=(
+        PortSpec(
+            "value",
+            "Vector",
+            "Per ray, left to right: the distance (as a share of the arena's diagonal), then "
+            "per ray whether it sees the enemy (1) or not (0).",
+            shape=lambda p, f: (2 * p["rays"],),
+        ),
+    ),
+    props=(
+        PropSpec("rays", "int", 32, "Rays across the field of view.", min=1, max=4096),
+        PropSpec("fov_deg", "float", 90.0, "Field of view in degrees.", min=1.0, max=360.0),
+    ),
+    requires_facts=("tank_arena",),
+)
+
+STATUS = NodeSpec(
+    type="sensor.tank_status",
+    version=1,
+    title="Tank status",
+    category="sensor",
+    help="The agent's own state: health left and whether its gun is loaded (2 values).",
+    impl="atrap_studio.nodes.scenes.tanks.nodes:Status",
+    inputs=(_SCENE_IN,),
+    outputs=(
+        PortSpec(
+            "value",
+            "Vector",
+            "Health as a share of a full tank, and 1 when it can fire (else 0).",
+            shape=lambda p, f: (2,),
+        ),
+    ),
+    requires_facts=("tank_arena",),
+)
+
+CONTROLS = NodeSpec(
+    type="action.tank_controls",
+    version=1,
+    title="Tank controls",
+    category="action",
+    help=(
+        "Drives the agent's tank from the network's values: with discrete controls the move "
+        "with the highest value (one value per move); with continuous ones drive, turn and fire."
+    ),
+    impl="atrap_studio.nodes.scenes.tanks.nodes:Controls",
+    inputs=(
+        PortSpec(
+            "values",
+            "Vector",
+            "One value per move (discrete), or drive, turn, fire (continuous).",
+            shape=lambda p, f: (f["tank_actions"],),
+        ),
+    ),
+    outputs=(PortSpec("command", "Action", "Link into the arena's 'actuators'."),),
+    requires_facts=("tank_actions",),
+)
+
+EVENT = NodeSpec(
+    type="reward.tank_event",
+    version=1,
+    title="Tank reward",
+    category="reward",
+    help=(
+        "Rewards (or punishes, with a negative weight) one thing that happens in a fight. Link "
+        "several into the trainer to shape what the tank learns."
+    ),
+    impl="atrap_studio.nodes.scenes.tanks.nodes:Event",
+    inputs=(_SCENE_IN,),
+    outputs=(PortSpec("reward", "Reward", "Link into a trainer's 'reward' (or a sum)."),),
+    props=(
+        PropSpec(
+            "event",
+            "choice",
+            "hit_given",
+            "hit_given: the agent's shell hit the enemy; hit_taken: the agent was hit; won: "
+            "the enemy was destroyed; lost: the agent was destroyed; time: every step (a "
+            "negative weight hurries it); aim: how well the gun points at an enemy in sight "
+            "(1 dead on, 0 at 90° or more, or out of sight) — a shaping term.",
+            choices=("hit_given", "hit_taken", "won", "lost", "time", "aim"),
+        ),
+        PropSpec("weight", "float", 1.0, "Multiplies the reward.", min=-1e6, max=1e6),
+    ),
+    requires_facts=("tank_arena",),
+)
+
+SPECS = (ARENA, CAMERA, STATUS, CONTROLS, EVENT)
