@@ -4,9 +4,10 @@ Every solver gets the same targets (forward kinematics of random in-limit config
 are reachable) and every error is measured the same way: our float64 forward kinematics of the
 angles a solver returns, against the float64 target. The network reads the arm's current joint
 angles as well as the target, so each target comes with a random start configuration drawn
-like the ones it was trained on; DLS refinement starts from the network's answer; the numerical
-baselines start cold (the middle of the limits). Batched rows time one call over all targets
-(median of repeats after a warm-up); ikpy solves one target per call, on a subset.
+like the ones it was trained on; DLS refinement starts from the network's answer (both through
+atrap_studio.ik.LearnedIK, the solver behind `atrap ik`); the numerical baselines start cold (the
+middle of the limits). Batched rows time one call over all targets (median of repeats after a
+warm-up); ikpy solves one target per call, on a subset.
 
 Goals (from the issue): the network alone at median <= 5 mm with >= 20x the solves/s of batched
 DLS; network + at most 3 DLS steps at median <= 0.01 mm, >= 99.5% within 1 mm, better than DLS
@@ -41,20 +42,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from atrap_studio.core.errors import NetworkFileError
+from atrap_studio.core.errors import AtrapError
 from atrap_studio.ik.chain import ArmChain, ArmGeometry
 from atrap_studio.ik.dls import solve_dls
 from atrap_studio.ik.fabrik import solve_fabrik
+from atrap_studio.ik.learned import LearnedIK
 from atrap_studio.ik.result import IKResult
-from atrap_studio.runtime.netfile import LoadedNetwork, load_network
+from atrap_studio.runtime.netfile import load_network
 
 T = TypeVar("T")
 
 WITHIN_MM = 1.0
 REFINE_STEPS = (1, 2, 3)
-# What the script feeds the network and reads back, in order: (type, size).
-EXPECTED_INPUTS = [("sensor.joint_angles", 6), ("sensor.target_position", 3)]
-EXPECTED_OUTPUTS = [("action.joint_targets", 6)]
 # ikpy's chain must agree with ours to this (metres) before its figures mean anything.
 FK_AGREEMENT_M = 1e-9
 
@@ -206,45 +205,6 @@ def train_example(out: Path, steps: int | None) -> Path:
     return result.network_path
 
 
-def check_network(loaded: LoadedNetwork, where: Path, geometry: ArmGeometry) -> float:
-    """Refuse a network that reads or drives something else than this script assumes.
-
-    Returns the output's `range` (the share of each joint's range that +-1 spans).
-    """
-    manifest = loaded.manifest
-    inputs = [(p.type, p.size) for p in manifest.inputs]
-    outputs = [(p.type, p.size) for p in manifest.outputs]
-    problems = []
-    if inputs != EXPECTED_INPUTS:
-        problems.append(f"it reads {inputs}, this benchmark gives {EXPECTED_INPUTS}")
-    elif manifest.inputs[0].props.get("encoding", "radians") != "radians":
-        problems.append(
-            f"it reads joint angles as {manifest.inputs[0].props['encoding']!r}, not radians"
-        )
-    if outputs != EXPECTED_OUTPUTS:
-        problems.append(f"it drives {outputs}, this benchmark expects {EXPECTED_OUTPUTS}")
-    scene = manifest.provenance.scene  # typed since network files' version 2
-    if scene is not None:
-        props = scene.props
-        try:
-            trained_on = ArmGeometry.from_props(
-                int(props.get("joints", 0)),
-                props.get("axes", []),
-                props.get("link_lengths", []),
-                props.get("limits_deg", []),
-            )
-        except (TypeError, ValueError) as exc:
-            problems.append(f"its arm could not be read from its provenance: {exc}")
-        else:
-            if scene.type != "scene.robot_arm" or trained_on != geometry:
-                problems.append(f"it was trained on another arm ({trained_on}), not {geometry}")
-    else:
-        print(f"note: {where} does not say which arm it was trained on; assuming the default")
-    if problems:
-        sys.exit(f"{where} does not fit this benchmark: " + "; ".join(problems))
-    return float(manifest.outputs[0].props.get("range", 1.0))
-
-
 # -- ikpy -----------------------------------------------------------------------------------
 
 
@@ -350,17 +310,16 @@ def main() -> None:
     network_path = args.network or train_example(args.train_out, args.train_steps)
     try:
         loaded = load_network(network_path)
-    except NetworkFileError as exc:
+        # The library's learned IK: the network's guess, then DLS steps from it (float32).
+        learned = LearnedIK(loaded, where=str(network_path), geometry=geometry)
+    except AtrapError as exc:
         sys.exit(str(exc))
-    span = check_network(loaded, network_path, geometry)
-    module = loaded.module.float().eval()
-    middle, half = (chain32.upper + chain32.lower) / 2, (chain32.upper - chain32.lower) / 2
+    if loaded.manifest.provenance.scene is None:
+        print(f"note: {network_path} does not say which arm it was trained on; assuming ours")
     print(f"network: {network_path} ({loaded.manifest.training.get('steps', '?')} updates)")
 
     def network_q() -> Tensor:
-        with torch.inference_mode():
-            unit = module(torch.cat([q_start32, targets32], dim=1))
-            return chain32.clamp(middle + half * (span * unit))
+        return learned.guess(targets32, q_start32)
 
     rows: list[Row] = []
 
@@ -369,7 +328,7 @@ def main() -> None:
     rows.append(make_row("network", torch.float32, error_mm(chain64, q_net, targets64), seconds))
 
     def refine(k: int) -> IKResult:
-        return solve_dls(chain32, targets32, network_q(), iterations=k)
+        return learned.solve(targets32, refine=k, q_start=q_start32)
 
     for k in REFINE_STEPS:
         result, seconds = timed(partial(refine, k), args.min_time)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from atrap_studio import __version__
-from atrap_studio.cli import crowd_commands
+from atrap_studio.cli import crowd_commands, ik_command
 from atrap_studio.core.errors import AtrapError, AtrapWarning
 from atrap_studio.nodes.specs.nn import ACTIVATIONS
 
@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     merge.add_argument("--quiet", action="store_true", help="no progress bar")
     crowd_commands.add_parsers(commands, _positive)
+    ik_command.add_parser(commands, _natural, _positive, usable_cores())
     return parser
 
 
@@ -209,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "merge": network_commands.merge,
         "crowd": crowd_commands.dispatch,
         "experiment": crowd_commands.dispatch,
+        "ik": ik_command.run,
     }[args.command]
     try:
         return handler(args)

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from atrap_studio.ik.features import joint_quaternions, tip_to_target
 from atrap_studio.runtime.arm_scene import ArmScene
 from atrap_studio.runtime.context import NodeContext
 
@@ -20,18 +21,6 @@ class JointAngles:
         if self.encoding == "radians":
             return {"value": q}
         return {"value": joint_quaternions(q, scene.chain.axis_index)}
-
-
-def joint_quaternions(q: torch.Tensor, axis_index: tuple[int, ...]) -> torch.Tensor:
-    """Each joint's rotation about its own axis as a quaternion (w, x, y, z), (N, 4 J)."""
-    half = q / 2
-    quat = torch.zeros(q.shape[0], q.shape[1], 4, dtype=q.dtype, device=q.device)
-    quat[..., 0] = torch.cos(half)
-    axes = torch.tensor(axis_index, device=q.device)
-    quat.scatter_(
-        2, (axes + 1).view(1, -1, 1).expand(q.shape[0], -1, 1), torch.sin(half)[..., None]
-    )
-    return quat.reshape(q.shape[0], -1)
 
 
 class EffectorPosition:
@@ -56,12 +45,4 @@ class DistanceToTarget:
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
         scene: ArmScene = inputs["scene"]
-        delta = scene.target - scene.effector
-        if self.mode == "vector":
-            return {"value": delta}
-        length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
-        if self.mode == "direction":
-            return {"value": delta / length.clamp(min=1e-9)}
-        if self.mode == "log_length":
-            return {"value": torch.log1p(length * 1000.0)}
-        return {"value": length}
+        return {"value": tip_to_target(scene.target - scene.effector, self.mode)}

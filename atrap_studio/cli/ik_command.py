@@ -1,0 +1,303 @@
+"""``atrap ik``: solve inverse kinematics for a file of targets with a trained network.
+
+Targets come from a CSV file of ``x,y,z`` rows in metres; every bad row is named with its line
+before anything is solved. The answers go to a CSV file (or stdout) with the joint angles, the
+error reached and a status per row; targets the arm cannot reach are flagged and named, never
+returned as silent garbage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from atrap_studio.core.errors import AtrapError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from atrap_studio.ik.learned import LearnedIK, LearnedIKResult
+
+#: Bad rows or flagged targets named one by one before the rest are only counted.
+MAX_NAMED = 10
+#: Targets solved untimed first, so the speed reported is not the first call's set-up.
+_WARM_UP = 64
+STATUS_REACHED = "reached"
+STATUS_MISSED = "missed"
+STATUS_BEYOND = "beyond_reach"
+
+
+def add_parser(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    natural: Callable[[str], int],
+    positive: Callable[[str], int],
+    threads: int,
+) -> None:
+    """The ``ik`` command; counts parse with ``natural`` (≥ 0) or ``positive`` (≥ 1), and
+    ``threads`` is the default thread count."""
+    ik = commands.add_parser(
+        "ik",
+        help="solve inverse kinematics for a CSV file of targets with a trained arm network",
+        description="The network's guess of the joint angles for each target, then a few "
+        "damped-least-squares steps from it (batched). Writes one row per target: the target, "
+        "the joint angles in radians, the distance left in mm and a status (reached, missed, "
+        "beyond_reach).",
+    )
+    ik.add_argument("network", metavar="NET", help=".atrapnet file of a network trained on the arm")
+    ik.add_argument(
+        "--targets", required=True, metavar="CSV", help="x,y,z rows in metres (a header is allowed)"
+    )
+    ik.add_argument(
+        "--refine",
+        type=natural,
+        metavar="STEPS",
+        default=3,
+        help="damped-least-squares steps after the network's guess (0: the network alone; "
+        "default %(default)s)",
+    )
+    ik.add_argument(
+        "--tolerance-mm",
+        type=_positive_mm,
+        metavar="MM",
+        default=1.0,
+        help="distance that counts as reached, mm (default %(default)s)",
+    )
+    ik.add_argument(
+        "-o", "--out", metavar="CSV", help="where to write the solutions (default: stdout)"
+    )
+    ik.add_argument(
+        "--threads",
+        type=positive,
+        metavar="N",
+        default=threads,
+        help="torch threads (default: the usable cores, %(default)s here)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from atrap_studio.ik.learned import LearnedIK
+
+    targets_path = Path(args.targets)
+    if args.out and _same_file(Path(args.out), targets_path):
+        raise AtrapError(f"{args.out}: is the targets file; write the solutions elsewhere")
+    solver = LearnedIK.from_file(args.network, dtype=torch.float64)
+    targets, lines = read_targets(targets_path)
+    torch.set_num_threads(args.threads)
+    tolerance = args.tolerance_mm / 1000.0
+    target_t = torch.from_numpy(targets)
+    solver.solve(target_t[:_WARM_UP], refine=args.refine, tolerance=tolerance)
+    started = time.perf_counter()
+    result = solver.solve(target_t, refine=args.refine, tolerance=tolerance)
+    seconds = time.perf_counter() - started
+
+    status = _statuses(result)
+    text = solutions_csv(targets, result, status)
+    if args.out:
+        _write_atomic(Path(args.out), text)
+        report = sys.stdout
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        report = sys.stderr
+    _warn_flagged(targets_path, targets, lines, result, status, solver, args.refine)
+
+    error_mm = result.error.numpy() * 1000.0
+    guess_mm = result.guess_error.numpy() * 1000.0
+    n = len(error_mm)
+    reached = int(result.reached.sum())
+    steps = f"network + up to {args.refine} DLS steps" if args.refine else "network alone"
+    print(
+        f"{args.network}: {solver.joints}-joint arm, {steps}, {args.threads} thread(s)",
+        file=report,
+    )
+    print(
+        f"{n:,} targets: error median {_mm(np.median(error_mm))}, "
+        f"p95 {_mm(np.percentile(error_mm, 95))}, max {_mm(error_mm.max())}; "
+        f"{reached:,} ({reached / n:.1%}) within {args.tolerance_mm:g} mm",
+        file=report,
+    )
+    if args.refine:
+        print(
+            f"the network alone: median {_mm(np.median(guess_mm))}, "
+            f"p95 {_mm(np.percentile(guess_mm, 95))}",
+            file=report,
+        )
+    print(
+        f"{n / seconds:,.0f} solves/s ({seconds:.3g} s for the solve; reading and writing the "
+        "files not counted)",
+        file=report,
+    )
+    if args.out:
+        print(f"solutions: {args.out}", file=report)
+    return 0
+
+
+def read_targets(path: Path) -> tuple[np.ndarray, list[int]]:
+    """Targets (N, 3) in metres from a CSV file, and the line each came from.
+
+    Blank lines and lines starting with ``#`` are skipped, and a first row ``x,y,z`` is a
+    header.
+
+    Raises:
+        AtrapError: naming every bad row (up to MAX_NAMED) by its line; nothing is solved then.
+    """
+    import numpy as np
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AtrapError(
+            f"{path}: not a text (UTF-8) file: byte {exc.start} cannot be read; "
+            "expected x,y,z rows in metres"
+        ) from None
+    rows: list[tuple[float, float, float]] = []
+    lines: list[int] = []
+    problems: list[str] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    first = True
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(f"line {reader.line_num}: {exc}")
+            break
+        line = reader.line_num
+        fields = [field.strip() for field in row]
+        if not any(fields) or fields[0].startswith("#"):
+            continue
+        header, first = first, False
+        if header and [field.lower() for field in fields] == ["x", "y", "z"]:
+            continue
+        problem = _row_problem(fields)
+        if problem:
+            problems.append(f"line {line}: {problem}")
+            continue
+        rows.append((float(fields[0]), float(fields[1]), float(fields[2])))
+        lines.append(line)
+    if problems:
+        named = "\n".join(f"  {p}" for p in problems[:MAX_NAMED])
+        more = len(problems) - MAX_NAMED
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        raise AtrapError(
+            f"{path}: {len(problems)} bad row(s); nothing was solved. Each row is x,y,z in "
+            f"metres:\n{named}{tail}"
+        )
+    if not rows:
+        raise AtrapError(f"{path}: holds no targets; expected x,y,z rows in metres")
+    return np.array(rows, dtype=np.float64), lines
+
+
+def _row_problem(fields: list[str]) -> str:
+    """What is wrong with one row's fields ("" when it is three finite numbers)."""
+    shown = ",".join(fields)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    if len(fields) != 3:
+        return f"expected 3 values x,y,z, got {len(fields)}: {shown!r}"
+    for name, field in zip("xyz", fields, strict=True):
+        try:
+            value = float(field)
+        except ValueError:
+            return f"{name} is {field[:40]!r}, not a number"
+        if not math.isfinite(value):
+            return f"{name} is {field[:40]!r}; a target needs finite coordinates"
+    return ""
+
+
+def solutions_csv(targets: np.ndarray, result: LearnedIKResult, status: list[str]) -> str:
+    """The solutions as CSV text: the target, joint angles (rad), error (mm) and status."""
+    joints = result.q.shape[1]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["x", "y", "z", *(f"joint{i + 1}_rad" for i in range(joints)), "error_mm", "status"]
+    writer.writerow(header)
+    q = result.q.numpy().tolist()
+    error_mm = (result.error.numpy() * 1000.0).tolist()
+    for target, angles, err, state in zip(targets.tolist(), q, error_mm, status, strict=True):
+        writer.writerow([*map(repr, target), *map(repr, angles), repr(err), state])
+    return out.getvalue()
+
+
+def _statuses(result: LearnedIKResult) -> list[str]:
+    reached = result.reached.tolist()
+    beyond = result.beyond_reach.tolist()
+    return [
+        STATUS_REACHED if r else STATUS_BEYOND if b else STATUS_MISSED
+        for r, b in zip(reached, beyond, strict=True)
+    ]
+
+
+def _warn_flagged(
+    path: Path,
+    targets: np.ndarray,
+    lines: list[int],
+    result: LearnedIKResult,
+    status: list[str],
+    solver: LearnedIK,
+    refine: int,
+) -> None:
+    """Name the rows not reached on stderr: beyond the arm's reach, or missed by the solve."""
+    flagged = [i for i, state in enumerate(status) if state != STATUS_REACHED]
+    reach = solver.geometry.reach
+    for i in flagged[:MAX_NAMED]:
+        x, y, z = targets[i]
+        where = f"{path} line {lines[i]}: target ({x:g}, {y:g}, {z:g})"
+        if status[i] == STATUS_BEYOND:
+            distance = math.hypot(x, y, z)
+            why = (
+                f"is {distance:.4g} m from the base, beyond the arm's reach of {reach:.4g} m; "
+                "the answer stretches the arm towards it"
+            )
+        else:
+            more = "; more --refine steps may help" if refine < 100 else ""
+            why = f"not reached: {float(result.error[i]) * 1000:.3g} mm away{more}"
+        print(f"warning: {where} {why}", file=sys.stderr)
+    if len(flagged) > MAX_NAMED:
+        print(
+            f"warning: ... and {len(flagged) - MAX_NAMED} more rows not reached (status in "
+            "the solutions)",
+            file=sys.stderr,
+        )
+
+
+def _mm(value: float) -> str:
+    return f"{value:.3g} mm"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write the whole file or none of it: a half-written solutions file would look valid."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _positive_mm(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of mm, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a distance above 0 mm, got {text}")
+    return value

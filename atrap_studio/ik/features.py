@@ -1,0 +1,34 @@
+"""What the arm's sensors read, as functions of a pose and a target: one definition shared by the
+sensor nodes (training) and learned IK (solving), so a network is fed what it learned from."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+#: Modes of ``sensor.distance_to_target``: what it reads of the tip-to-target vector.
+DISTANCE_MODES = ("length", "vector", "direction", "log_length")
+
+
+def joint_quaternions(q: Tensor, axis_index: tuple[int, ...]) -> Tensor:
+    """Each joint's rotation about its own axis as a quaternion (w, x, y, z), (N, 4 J)."""
+    half = q / 2
+    quat = torch.zeros(q.shape[0], q.shape[1], 4, dtype=q.dtype, device=q.device)
+    quat[..., 0] = torch.cos(half)
+    axes = torch.tensor(axis_index, device=q.device)
+    quat.scatter_(
+        2, (axes + 1).view(1, -1, 1).expand(q.shape[0], -1, 1), torch.sin(half)[..., None]
+    )
+    return quat.reshape(q.shape[0], -1)
+
+
+def tip_to_target(delta: Tensor, mode: str) -> Tensor:
+    """The target minus the tip (N, 3) read as ``sensor.distance_to_target`` does in ``mode``."""
+    if mode == "vector":
+        return delta
+    length: Tensor = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
+    if mode == "direction":
+        return delta / length.clamp(min=1e-9)
+    if mode == "log_length":
+        return torch.log1p(length * 1000.0)
+    return length
