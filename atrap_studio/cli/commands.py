@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from atrap_studio.cli.stops import STOP_SIGNALS, exit_code
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.reference import node_reference, number_text
 from atrap_studio.core.registry import Registry
@@ -92,12 +93,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Signals that stop a run as Ctrl+C does (``kill``, ``docker stop``, a closed SSH session).
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
 def _cut_short(signum: int, graph: Path, result: Any) -> int:
     """Say how to go on from a run stopped by a signal; its exit code tells scripts it was."""
     name = signal.Signals(signum).name
@@ -107,7 +102,7 @@ def _cut_short(signum: int, graph: Path, result: Any) -> int:
         else ""
     )
     print(f"  stopped by {name}{how}", file=sys.stderr)
-    return 130 if signum == signal.SIGINT else 128 + signum
+    return exit_code(signum)
 
 
 def _snapshot_writer(args: argparse.Namespace, runner: Any, total: int) -> Any:

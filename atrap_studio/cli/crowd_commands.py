@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,8 +84,8 @@ def serve(args: argparse.Namespace) -> int:
     folder = CrowdFolder(Path(args.folder))
     folder.prepare(["localhost", "127.0.0.1", *args.name])
     aggregator = Aggregator(folder, host=args.host, port=args.port)
-    aggregator.start()
     try:
+        aggregator.start()
         registered = aggregator.register_all()
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(
@@ -285,7 +286,14 @@ def experiment(args: argparse.Namespace) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    if args.command == "experiment":
-        return experiment(args)
-    handlers = {"serve": serve, "join": join, "key": key, "local": local}
-    return handlers[args.crowd_command](args)
+    try:
+        if args.command == "experiment":
+            return experiment(args)
+        handlers = {"serve": serve, "join": join, "key": key, "local": local}
+        return handlers[args.crowd_command](args)
+    finally:
+        # However the command ends (a stop signal, an error, or a signal that cut a clean-up
+        # short), no Flower process outlives it. Loaded only if it started one (torch, Flower).
+        processes = sys.modules.get("atrap_studio.crowd.processes")
+        if processes is not None:
+            processes.stop_all()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from atrap_studio import __version__
-from atrap_studio.cli import crowd_commands, ik_command
+from atrap_studio.cli import crowd_commands, ik_command, stops
 from atrap_studio.core.errors import AtrapError, AtrapWarning
 from atrap_studio.nodes.specs.nn import ACTIVATIONS
 
@@ -213,7 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ik": ik_command.run,
     }[args.command]
     try:
-        return handler(args)
+        with stops.stopped_by_signals():
+            return handler(args)
+    except stops.Stopped as stop:  # SIGINT, SIGTERM or SIGHUP: clean-ups have run
+        print(f"stopped by {stop.name}", file=sys.stderr)
+        return stop.code
     except AtrapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -68,20 +68,22 @@ def merge(args: argparse.Namespace) -> int:
         first = sources[0].network.manifest.architecture
         student = mlp(first.inputs, args.hidden, first.outputs, activation=args.activation)
     bar = _Progress(args.steps) if args.method == "distill" and not args.quiet else None
-    merged = merging.merge(
-        sources,
-        args.method,
-        weights=args.weights,
-        unrelated=args.unrelated,
-        student=student,
-        steps=args.steps,
-        lr=args.lr,
-        seed=args.seed,
-        episodes=args.episodes,
-        progress=bar.update if bar else None,
-    )
-    if bar:
-        bar.close()
+    try:
+        merged = merging.merge(
+            sources,
+            args.method,
+            weights=args.weights,
+            unrelated=args.unrelated,
+            student=student,
+            steps=args.steps,
+            lr=args.lr,
+            seed=args.seed,
+            episodes=args.episodes,
+            progress=bar.update if bar else None,
+        )
+    finally:  # a stop signal too: the terminal gets its cursor back
+        if bar:
+            bar.close()
     save_network(args.out, merged.module, merged.manifest)
     if args.json:
         report = merged.report

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -121,6 +122,67 @@ def tool(name: str) -> str:
     return found
 
 
+#: Processes started and not yet stopped: what :func:`stop_all` stops.
+_RUNNING: set[Process] = set()
+
+
+def stop_all() -> None:
+    """Stop every Flower process this program started and has not stopped yet (with their
+    children): the last clean-up of a command, whichever way it ends."""
+    for process in list(_RUNNING):
+        process.stop()
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes ``pid`` started and those they started, from /proc (Linux); elsewhere
+    none are known, and only ``pid`` itself is stopped."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return set()
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except OSError:
+        if os.path.isdir("/proc"):
+            return False
+    try:  # no /proc (not Linux): ask the system
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal(pids: set[int], signum: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+
 class Process:
     """A Flower process whose output goes to a log file; stopped and reaped on ``stop``."""
 
@@ -135,6 +197,8 @@ class Process:
         except OSError as exc:
             self._handle.close()
             raise CrowdError(f"cannot start the {name}: {exc}") from exc
+        self._tree: set[int] = set()
+        _RUNNING.add(self)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -147,13 +211,34 @@ class Process:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.alive():
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        """Stop the process and every process it started, asking first (SIGTERM), then forcing.
+
+        Flower's own children outlive it: a SuperNode's SuperExec starts ClientApps, the
+        SuperLink's starts ServerApps in a session of their own, and neither passes SIGTERM on.
+        So the whole tree is found (again while it stops: a child started meanwhile) and
+        signalled, not the one process.
+        """
+        tree = self._tree  # what an earlier stop, cut short by a signal, had found
+        if self.popen.poll() is None:  # once ended, its number may be another process's
+            tree |= {self.popen.pid} | _descendants(self.popen.pid)
+        _signal({pid for pid in tree if _running(pid)}, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.popen.poll()  # reap ours, so that it no longer counts as running
+            running = {pid for pid in tree if _running(pid)}
+            late = set[int]().union(*(_descendants(pid) for pid in running)) - tree
+            _signal(late, signal.SIGTERM)
+            tree |= late
+            if not running and not late:
+                break
+            time.sleep(0.05)
+        else:
+            _signal({pid for pid in tree if _running(pid)}, signal.SIGKILL)
+        self.popen.wait()
+        self._forget()
+
+    def _forget(self) -> None:
+        _RUNNING.discard(self)
         self._handle.close()
 
 
