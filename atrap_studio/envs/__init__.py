@@ -1,7 +1,7 @@
 """Gymnasium environments of our graphs, registered on import.
 
 ``atrap/Graph-v0`` is any valid graph (``gymnasium.make("atrap/Graph-v0", graph="g.yaml")``);
-``atrap/RobotArm-v0`` is the robot-arm reaching task.
+``atrap/RobotArm-v0`` is the robot-arm reaching task; ``atrap/TankArena-v0`` the tank duel.
 
 Only gymnasium is imported here; the entry-point modules (and torch) load on ``make()``.
 """
@@ -14,14 +14,18 @@ import gymnasium
 
 ROBOT_ARM_ID = "atrap/RobotArm-v0"
 GRAPH_ID = "atrap/Graph-v0"
+TANK_ARENA_ID = "atrap/TankArena-v0"
 
 __all__ = [
     "GRAPH_ID",
     "ROBOT_ARM_ID",
+    "TANK_ARENA_ID",
     "GraphEnv",
     "GraphVectorEnv",
     "RobotArmEnv",
     "RobotArmVectorEnv",
+    "TankArenaEnv",
+    "TankArenaVectorEnv",
     "register_envs",
 ]
 
@@ -30,6 +34,8 @@ _LAZY = {
     "RobotArmVectorEnv": "atrap_studio.envs.robot_arm",
     "GraphEnv": "atrap_studio.envs.graph_env",
     "GraphVectorEnv": "atrap_studio.envs.graph_env",
+    "TankArenaEnv": "atrap_studio.envs.tank_arena",
+    "TankArenaVectorEnv": "atrap_studio.envs.tank_arena",
 }
 
 
@@ -40,6 +46,12 @@ def register_envs() -> None:
             id=ROBOT_ARM_ID,
             entry_point="atrap_studio.envs.robot_arm:RobotArmEnv",
             vector_entry_point="atrap_studio.envs.robot_arm:RobotArmVectorEnv",
+        )
+    if TANK_ARENA_ID not in gymnasium.registry:
+        gymnasium.register(
+            id=TANK_ARENA_ID,
+            entry_point="atrap_studio.envs.tank_arena:TankArenaEnv",
+            vector_entry_point="atrap_studio.envs.tank_arena:TankArenaVectorEnv",
         )
     if GRAPH_ID not in gymnasium.registry:
         gymnasium.register(

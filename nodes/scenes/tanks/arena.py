@@ -236,18 +236,19 @@ class TankArena:
         """What ``tank`` sees over ``fov`` radians in ``rays`` rays, left to right:
         distance to the first thing each ray meets (metres) and what it is
         (0 wall, 1 pillar, 2 the other tank), each (N, rays)."""
-        n = self.instances
         offsets = torch.linspace(fov / 2, -fov / 2, rays, device=self.position.device)
         angle = self.heading[:, tank, None] + offsets[None]
         direction = unit(angle)  # (N, R, 2)
-        origin = self.position[:, tank, None, :].expand(n, rays, 2)
-        other = self.position[:, 1 - tank, None, :]
+        origin = self.position[:, tank, None, :]  # shared by every ray of the arena
+        # the other tank (while alive) is one more circle beside the pillars
         alive = (self.health[:, 1 - tank, None] > 0).to(origin.dtype)
-        to_other = ray_circles(origin, direction, other, self.rules.tank_radius * alive)[..., 0]
-        to_pillars = ray_circles(origin, direction, self.pillars[..., :2], self.pillars[..., 2])
-        nearest_pillar = to_pillars.amin(-1)
+        circles = torch.cat([self.pillars[..., :2], self.position[:, 1 - tank, None, :]], 1)
+        radii = torch.cat([self.pillars[..., 2], self.rules.tank_radius * alive], 1)
+        to_circles = ray_circles(origin, direction, circles, radii)
         to_wall = ray_box(origin, direction, self.rules.half)
-        distance = torch.stack([to_wall, nearest_pillar, to_other], dim=-1)
+        distance = torch.stack(
+            [to_wall, to_circles[..., :-1].amin(-1), to_circles[..., -1]], dim=-1
+        )
         depth, what = distance.min(-1)
         return depth, what
 

@@ -27,18 +27,28 @@ def ray_box(origin: Tensor, direction: Tensor, half: float) -> Tensor:
 def ray_circles(origin: Tensor, direction: Tensor, centres: Tensor, radii: Tensor) -> Tensor:
     """Distance along each ray to each circle it enters ahead of it, FAR where it misses.
 
-    origin (N, R, 2), direction (N, R, 2), centres (N, C, 2), radii (N, C) -> (N, R, C).
-    A ray that starts inside a circle hits it at once (distance 0).
+    origin (N, R, 2) or (N, 1, 2) when all rays of a row start together (a camera),
+    direction (N, R, 2), centres (N, C, 2), radii (N, C) -> (N, R, C). A ray that starts inside
+    a circle hits it at once (distance 0).
+
+    With o the origin, d the direction and c a centre, the ray meets the circle where
+    t² + 2bt + k = 0, b = d·(o - c), k = |o - c|² - r². The products with the centres are
+    batched matrix products, and k depends on the origin only, so a camera's shared origin
+    costs one (N, 1, C) row instead of one per ray.
     """
-    offset = origin[:, :, None, :] - centres[:, None, :, :]  # (N, R, C, 2)
-    b = (offset * direction[:, :, None, :]).sum(-1)
-    c = offset.square().sum(-1) - radii[:, None, :].square()
-    disc = b.square() - c
+    centres_t = centres.transpose(1, 2)  # (N, 2, C)
+    b = (origin * direction).sum(-1, keepdim=True) - torch.bmm(direction, centres_t)
+    k = (
+        origin.square().sum(-1, keepdim=True)
+        - 2 * torch.bmm(origin, centres_t)
+        + (centres.square().sum(-1) - radii.square())[:, None, :]
+    )
+    k = torch.where(radii[:, None, :] > 0, k, FAR)  # radius 0: no circle there
+    disc = b.square() - k
     root = torch.sqrt(disc.clamp(min=0.0))
-    near = -b - root
-    inside = c <= 0
-    ahead = (disc >= 0) & ((near >= 0) | inside) & (radii[:, None, :] > 0)
-    return torch.where(ahead, torch.where(inside, torch.zeros_like(near), near), FAR)
+    # the far root ahead: the circle is in front of the origin, or the origin is inside it
+    hit = (disc >= 0) & (root >= b)
+    return torch.where(hit, (-b - root).clamp(min=0.0), FAR)
 
 
 def unit(angle: Tensor) -> Tensor:
