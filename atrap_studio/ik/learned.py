@@ -308,17 +308,24 @@ class LearnedIK:
         targets_c = targets.detach().to(chain.dtype)
         # A target beyond reach is aimed at through the point of the reach sphere on the way
         # to it: the stretched arm pointing at it, and no overflow for absurd distances.
-        distance = _distance(targets_c, torch.zeros_like(targets_c)).unsqueeze(1)
-        aim = targets_c * torch.clamp(self.geometry.reach / distance, max=1.0)
+        distance = _distance(targets_c, torch.zeros_like(targets_c))
+        beyond = distance > self.geometry.reach
+        aim = targets_c * torch.clamp(self.geometry.reach / distance, max=1.0).unsqueeze(1)
         # The guess in the refinement's dtype and limits: the pose DLS starts from, exactly.
         q_guess = chain.clamp(self.guess(aim, q_start).to(chain.dtype))
         guess_error = _distance(chain.effector(q_guess), targets_c)
         if refine == 0:
             return _Chunk(q_guess, guess_error, guess_error, 0)
         refined = solve_dls(chain, aim, q_guess, iterations=refine)
-        # DLS keeps its best pose for the aim; measured against the target itself, keep the
-        # guess where it was closer (only possible beyond reach), so refining never hurts.
-        error = _distance(chain.effector(refined.q), targets_c)
+        # DLS keeps its best pose, the guess included, for the aim; the aim is the target
+        # itself except beyond reach, where the error is measured again against the target.
+        error = refined.error
+        if bool(beyond.any()):
+            far = beyond.nonzero().squeeze(1)
+            error = error.clone()
+            error[far] = _distance(chain.effector(refined.q[far]), targets_c[far])
+        # Keep the guess wherever it was closer (beyond reach, or a rounding apart), so
+        # refining never makes an answer worse.
         better = error <= guess_error
         q = torch.where(better.unsqueeze(1), refined.q, q_guess)
         return _Chunk(q, torch.where(better, error, guess_error), guess_error, refined.iterations)
