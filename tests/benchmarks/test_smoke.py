@@ -38,6 +38,12 @@ SMOKE = {
     ),
     "test_editor": Smoke("editor.py", "--updates", "5", "--threads", "1"),
     "test_trainer_cost": Smoke("trainer_cost.py", "--instances", "64", "--updates", "2"),
+    "test_tanks": Smoke(
+        "tanks.py",
+        *("--instances", "16", "--rays", "8", "--seconds", "0.05", "--budget", "1"),
+        *("--test-every", "0.5", "--games", "8"),
+        *("--chart", "{out}/tanks.png", "--json", "{out}/tanks.json"),
+    ),
 }
 smoke_runs, ran = smoke_fixtures(SMOKE, "offscreen")
 
@@ -154,3 +160,16 @@ def test_trainer_cost(ran: Ran) -> None:
     one_line(ran.output, r"trainer\s+update\s+scene\s+forward\s+learning\s+bookkeeping.*")
     for trainer in (r"PPO \(the example's settings\)", r"PPO \(8 steps, 4 epochs\)", r"SAC .*"):
         one_line(ran.output, rf"{trainer}\s+[\d.]+ ms(\s+\d+%){{5}}")
+
+
+def test_tanks(ran: Ran) -> None:
+    one_line(ran.output, r"arena \+ 8-ray camera at 16 arenas, graph step, no network")
+    for threads in ("1 thread", "2 threads"):
+        one_line(ran.output, rf"\s+{threads}\s+[\d,]+ env-steps/s")
+    one_line(ran.output, r"\s+(PASS|MISS) goal >= 100,000 env-steps/s .*")
+    for opponent in ("wanderer", "hunter"):
+        assert lines(ran.output, rf"\s+{opponent}\s+[\d.]+ s\s+[\d,]+ steps\s+wins\s+[\d.]+%")
+        one_line(ran.output, rf"{opponent}: \d+% wins after (\d+\.\d s|not reached); .*")
+    assert (ran.out / "tanks.png").stat().st_size > 1000
+    record = json.loads((ran.out / "tanks.json").read_text())
+    assert set(record["throughput"]) == {"1", "2"} and len(record["curves"]) == 2

@@ -1,0 +1,203 @@
+"""The tank arena: how fast the scene steps with its camera, and how fast the example learns.
+
+Two measurements in one run:
+
+1. Throughput: the arena with the agent's camera (``--rays`` rays), a scripted wanderer, the
+   example's status sensor and rewards, stepped through the compiled graph with a fixed move
+   (no network), on 1 and on 2 torch threads. Goal (issue 13): ≥ 100,000 env-steps/s at
+   1,024 arenas on 2 cores.
+2. Learning: the shipped example (PPO from the camera) trained against each ``--opponents``
+   level for ``--budget`` seconds of training on one thread, tested every ``--test-every``
+   seconds on ``--games`` fresh fights with the greedy network (the clock paused while
+   testing). Prints the win rate over time and the time to the issue's goals (90% against the
+   wanderer, 60% against the hunter), and draws the curves into ``--chart``.
+
+    .venv/bin/python benchmarks/tanks.py [--instances 1024] [--rays 64] [--seconds 3]
+        [--opponents wanderer hunter] [--budget 600] [--test-every 30] [--games 200]
+        [--chart docs/images/tanks-learning.png] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.examples import example_path
+from atrap_studio.nodes import builtin_registry
+from atrap_studio.runtime.pipeline import Pipeline
+
+GOALS = {"wanderer": 0.9, "hunter": 0.6, "idle": 0.9}
+COLOURS = {"wanderer": "#3a78c2", "hunter": "#d9452b", "idle": "#4a9a4a"}
+
+
+def example(opponent: str, instances: int | None = None, rays: int | None = None) -> GraphDocument:
+    doc = load_graph(example_path("tanks_camera_ppo"))
+    arena, camera = doc.node("arena"), doc.node("eye")
+    assert arena is not None and camera is not None
+    arena.props["opponent"] = opponent
+    if instances is not None:
+        arena.props["instances"] = instances
+    if rays is not None:
+        camera.props["rays"] = rays
+    return doc
+
+
+def throughput(instances: int, rays: int, seconds: float, threads: int) -> float:
+    """Env-steps per second of the arena, its sensors and rewards, with a fixed move."""
+    torch.set_num_threads(threads)
+    pipeline = Pipeline(example("wanderer", instances, rays), builtin_registry(), seed=0)
+    scene = pipeline.scene
+    move = torch.full((instances, 8), -1.0)
+    move[:, 5] = 1.0  # forward and left: the tanks keep meeting walls, pillars and shells
+    count, start = 0, time.perf_counter()
+    with torch.no_grad():
+        while count < 3 or time.perf_counter() - start < seconds:
+            scene.begin_step()
+            pipeline.observe(scene)
+            pipeline.act(scene, move)
+            pipeline.rewards(scene)
+            count += 1
+    return count * instances / (time.perf_counter() - start)
+
+
+@dataclass
+class Curve:
+    opponent: str
+    points: list[tuple[float, int, float]] = field(default_factory=list)  # seconds, steps, wins
+
+    def time_to(self, share: float) -> float | None:
+        return next((seconds for seconds, _, wins in self.points if wins >= share), None)
+
+
+def learn(opponent: str, args: argparse.Namespace) -> Curve:
+    torch.set_num_threads(1)
+    pipeline = Pipeline(example(opponent), builtin_registry(), seed=0)
+    trainer = pipeline.trainer
+    trainer.plan(trainer.budget.steps)
+    curve = Curve(opponent)
+    trained, steps, update, next_test = 0.0, 0, 0, args.test_every
+    while trained < args.budget:
+        start = time.perf_counter()
+        trainer.step(update)
+        trained += time.perf_counter() - start
+        update += 1
+        steps += trainer.env_steps_per_update
+        if trained >= next_test or trained >= args.budget:
+            next_test += args.test_every
+            test = pipeline.evaluate(trainer.policy, args.games, seed=10_000 + update)
+            wins = float(test.summary()["success_rate"])
+            curve.points.append((round(trained, 1), steps, wins))
+            print(f"  {opponent:<9} {trained:7.1f} s {steps:>11,} steps   wins {wins:6.1%}")
+    return curve
+
+
+def chart(curves: list[Curve], budget: float, path: Path) -> None:
+    """Win rate against training time, one line per opponent, goals dashed."""
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    del app
+    width, height, left, bottom, top, right = 900, 420, 70, 50, 40, 160
+    image = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
+    image.fill(QtGui.QColor("white"))
+    painter = QtGui.QPainter(image)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    plot = QtCore.QRectF(left, top, width - left - right, height - top - bottom)
+
+    def at(seconds: float, share: float) -> QtCore.QPointF:
+        x = plot.left() + plot.width() * seconds / max(budget, 1e-9)
+        return QtCore.QPointF(x, plot.bottom() - plot.height() * share)
+
+    painter.setPen(QtGui.QColor("black"))
+    painter.drawText(
+        QtCore.QRectF(0, 8, width, 24),
+        QtCore.Qt.AlignmentFlag.AlignCenter,
+        "Tanks from the camera (PPO): share of fights won against training time, 1 thread",
+    )
+    painter.drawRect(plot)
+    for tick in range(0, 101, 20):
+        point = at(0, tick / 100)
+        painter.drawText(
+            QtCore.QRectF(0, point.y() - 10, left - 8, 20),
+            QtCore.Qt.AlignmentFlag.AlignRight,
+            f"{tick}%",
+        )
+    for tick in range(5):
+        seconds = budget * tick / 4
+        point = at(seconds, 0)
+        painter.drawText(
+            QtCore.QRectF(point.x() - 40, plot.bottom() + 4, 80, 20),
+            QtCore.Qt.AlignmentFlag.AlignCenter,
+            f"{seconds:.0f} s",
+        )
+    for index, curve in enumerate(curves):
+        colour = QtGui.QColor(COLOURS.get(curve.opponent, "#555555"))
+        goal = GOALS.get(curve.opponent)
+        if goal is not None:
+            painter.setPen(QtGui.QPen(colour, 1, QtCore.Qt.PenStyle.DashLine))
+            painter.drawLine(at(0, goal), at(budget, goal))
+        painter.setPen(QtGui.QPen(colour, 2.5))
+        points = [at(0, 0.0)] + [at(seconds, wins) for seconds, _, wins in curve.points]
+        painter.drawPolyline(points)
+        painter.drawText(
+            QtCore.QPointF(plot.right() + 12, top + 20 + 22 * index),
+            f"against the {curve.opponent}",
+        )
+    painter.end()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1024)
+    parser.add_argument("--rays", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per throughput measurement")
+    parser.add_argument(
+        "--opponents",
+        nargs="*",
+        default=["wanderer", "hunter"],
+        choices=["idle", "wanderer", "hunter"],
+    )
+    parser.add_argument("--budget", type=float, default=600.0, help="training seconds each")
+    parser.add_argument("--test-every", type=float, default=30.0)
+    parser.add_argument("--games", type=int, default=200)
+    parser.add_argument("--chart", type=Path, default=Path("docs/images/tanks-learning.png"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    print(f"arena + {args.rays}-ray camera at {args.instances:,} arenas, graph step, no network")
+    speeds = {}
+    for threads in (1, 2):
+        speeds[threads] = throughput(args.instances, args.rays, args.seconds, threads)
+        label = f"{threads} thread{'s' if threads > 1 else ''}"
+        print(f"  {label:<9} {speeds[threads]:>11,.0f} env-steps/s")
+    verdict = "PASS" if speeds[2] >= 100_000 else "MISS"
+    print(f"  {verdict} goal >= 100,000 env-steps/s at 1,024 arenas on 2 cores")
+
+    curves = []
+    for opponent in args.opponents:
+        print(f"learning against the {opponent} (PPO example, 1 thread):")
+        curves.append(learn(opponent, args))
+    for curve in curves:
+        goal = GOALS[curve.opponent]
+        reached = curve.time_to(goal)
+        last = curve.points[-1][2] if curve.points else 0.0
+        shown = f"{reached:.1f} s" if reached is not None else "not reached"
+        print(f"{curve.opponent}: {goal:.0%} wins after {shown}; last test {last:.1%}")
+    if curves:
+        chart(curves, args.budget, args.chart)
+        print(f"chart: {args.chart}")
+    if args.json:
+        record = {"throughput": speeds, "curves": [asdict(c) for c in curves]}
+        args.json.write_text(json.dumps(record, indent=1))
+
+
+if __name__ == "__main__":
+    main()
