@@ -33,13 +33,20 @@ FACTORY = NodeSpec(
         PropSpec(
             "hidden",
             "int_list",
-            [128, 128],
-            "Neurons in each hidden layer, e.g. [128, 128].",
+            [256, 256, 256, 256, 256],
+            "Neurons in each hidden layer. Deep and wide (5 x 256) learns the arm's reach "
+            "precisely; small scenes learned by trial (CartPole) do well with [64, 64].",
             min=1,
             max=65_536,
             max_items=32,
         ),
-        PropSpec("activation", "choice", "tanh", "Activation between layers.", choices=ACTIVATIONS),
+        PropSpec(
+            "activation",
+            "choice",
+            "silu",
+            "Activation between layers (silu suits deep networks; tanh is usual for small ones).",
+            choices=ACTIVATIONS,
+        ),
         PropSpec(
             "output",
             "choice",

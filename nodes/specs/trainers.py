@@ -86,7 +86,15 @@ DIRECT = NodeSpec(
     impl="atrap_studio.runtime.trainers.direct:DirectTrainer",
     inputs=_INPUTS,
     props=(
-        PropSpec("lr", "float", 0.003, "Learning rate (Adam).", min=1e-7, max=1.0),
+        PropSpec(
+            "lr",
+            "float",
+            0.006,
+            "Peak learning rate (Adam); the arm's 5 x 256 network learns best near 0.006 "
+            "(0.003: coarser, 0.012: diverges).",
+            min=1e-7,
+            max=1.0,
+        ),
         PropSpec(
             "lr_schedule",
             "choice",
@@ -98,7 +106,7 @@ DIRECT = NodeSpec(
         PropSpec(
             "grad_clip", "float", 1.0, "Largest gradient norm (0: no clipping).", min=0.0, max=1e6
         ),
-        *_budget_and_exploration(steps=4000, explore_from=0.5, explore_steps=400),
+        *_budget_and_exploration(steps=3000, explore_from=0.5, explore_steps=300),
     ),
     requires_facts=("differentiable",),
 )
@@ -133,7 +141,13 @@ PPO = NodeSpec(
             choices=("constant", "cosine", "linear"),
         ),
         PropSpec(
-            "horizon", "int", 4, "Steps each scene instance plays per update.", min=1, max=100_000
+            "horizon",
+            "int",
+            2,
+            "Steps each scene instance plays per update (few for thousands of arms; 64-128 for "
+            "a few gym scenes).",
+            min=1,
+            max=100_000,
         ),
         PropSpec("epochs", "int", 1, "Passes over each batch of experience.", min=1, max=100),
         PropSpec("minibatches", "int", 16, "Minibatches per pass.", min=1, max=1024),
@@ -182,7 +196,7 @@ PPO = NodeSpec(
             min=0.0,
             max=10.0,
         ),
-        *_budget_and_exploration(steps=400, explore_from=0.3, explore_steps=50),
+        *_budget_and_exploration(steps=1100, explore_from=0.3, explore_steps=50),
     ),
 )
 
