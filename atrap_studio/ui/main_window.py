@@ -34,10 +34,12 @@ from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController
+from atrap_studio.ui.run_speed import SpeedWatch, ThreadChoice
 from atrap_studio.ui.session_files import AppPaths, run_folder
 from atrap_studio.ui.window_layout import shrinkable
 
 Buttons = QtWidgets.QMessageBox.StandardButton
+TRAINING = "Training… (Pause F6, Stop Shift+F5)"
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -54,7 +56,6 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.registry = registry
         self.paths = paths
-        self.threads = threads
         paths.config.mkdir(parents=True, exist_ok=True)
         self.settings = QtCore.QSettings(
             str(paths.settings_file), QtCore.QSettings.Format.IniFormat
@@ -85,6 +86,8 @@ class MainWindow(QtWidgets.QMainWindow):
             parent=self,
         )
         self.runs = RunController(registry, parent=self)
+        self.thread_choice = ThreadChoice(self.settings, threads, self.say, parent=self)
+        self.speed = SpeedWatch(self.settings, parent=self)
         self.networks = NetworkFiles(self)
         self.crowd_panel = QtCrowdPanel(
             lambda: self.session.path, lambda p: self.networks.use_files([p])
@@ -309,6 +312,8 @@ class MainWindow(QtWidgets.QMainWindow):
         run = bar.addMenu("&Run")
         for name in ("run", "pause", "step", "stop"):
             run.addAction(acts[name])
+        run.addSeparator()
+        self.thread_choice.fill(run.addMenu("&Threads"))
         help_menu = bar.addMenu("&Help")
         for name in ("quick_start", "reference", "about"):
             help_menu.addAction(acts[name])
@@ -345,6 +350,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runs.event_received.connect(self._on_run_event)
         self.runs.state_changed.connect(lambda _: self._update_run_actions())
         self.runs.log.connect(self.log)
+        self.runs.event_received.connect(self.speed.on_event)
+        self.speed.slow.connect(lambda text: self.say(text or TRAINING))
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -470,7 +477,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 return False
             resume = answer == Buttons.Yes
         self.problems.show_run_problem(None)
-        self.say("Training… (Pause F6, Stop Shift+F5)")
+        self.say(TRAINING)
         scene_id = self.editor.analysis.scene
         if scene_id is not None:
             instances = self.editor.analysis.props[scene_id].get("instances", 1)
@@ -479,13 +486,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.show()
         self.curves.node_names = self.node_names()  # "reward/near" reads "Reward: Distance…"
         resume_from = checkpoint if resume and checkpoint else None
+        threads = self.thread_choice.threads
+        self.speed.expect(self.editor.doc, threads)
         self.runs.start(  # a new run goes to a numbered sibling if out_dir holds one; logged
             self.editor.doc,
             resume_from.parent.parent if resume_from else out_dir,
             resume_from=resume_from,
             steps=steps,
             source=str(self.session.path or self.editor.doc.name),
-            threads=self.threads,
+            threads=threads,
         )
         return True
 

@@ -46,6 +46,7 @@ class RunController(QtCore.QObject):
         #: The folder the run writes into: the one asked for, then the one claimed (a numbered
         #: sibling when the one asked for holds a previous run).
         self.out_dir: Path | None = None
+        self.threads: int | None = None
         #: How the running graph's scene judges its episodes (from the ``started`` event).
         self.outcome: Outcome = GENERIC
         self._thread: threading.Thread | None = None
@@ -68,7 +69,7 @@ class RunController(QtCore.QObject):
         """Compile and train ``doc`` in a worker thread (it must not already be running)."""
         if self.state != "idle":
             raise RuntimeError("a run is already in progress")
-        self.out_dir = Path(out_dir)
+        self.out_dir, self.threads = Path(out_dir), threads
         self.result = None
         self._snapshot_pending = False
         self._set_state("starting")
@@ -153,6 +154,7 @@ class RunController(QtCore.QObject):
         threads: int | None,
     ) -> None:
         from atrap_studio.runtime.run_setup import prepare_run
+        from atrap_studio.runtime.runner import configure_threads
 
         try:
             prepared = prepare_run(
@@ -165,6 +167,7 @@ class RunController(QtCore.QObject):
                 threads=threads,
             )
             self.out_dir = prepared.out_dir  # read on the GUI thread once "started" arrives
+            self.threads = configure_threads()  # what this (training) thread really uses
             prepared.events.subscribe(self._relay.emit)
             prepared.runner.shown_instances = list(self._shown)
             self.runner = prepared.runner
@@ -194,7 +197,8 @@ class RunController(QtCore.QObject):
             resumed = event.data.get("resumed_from")
             how = f"resumed from {resumed}" if resumed else "started"
             self.log.emit(f"Run folder: {self.out_dir}")
-            self.log.emit(f"Training {how}: {event.data.get('steps', 0):,} updates.")
+            on = f" on {self.threads} thread(s)" if self.threads else ""
+            self.log.emit(f"Training {how}: {event.data.get('steps', 0):,} updates{on}.")
         elif kind == "paused":
             if self.state != "stopping":
                 self._set_state("paused")

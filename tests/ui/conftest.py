@@ -16,10 +16,13 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
 
+from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.registry import Registry
+from atrap_studio.core.yaml_io import save_graph
 from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.main_window import MainWindow
 from atrap_studio.ui.session_files import AppPaths
+from tests.conftest import shrink
 
 Answer = Callable[[QtWidgets.QMessageBox.StandardButton], list[str]]
 
@@ -71,6 +74,22 @@ def window(make_window: Callable[..., MainWindow]) -> MainWindow:
     win = make_window()
     assert win.open_example("robot_arm_reach")
     return win
+
+
+@pytest.fixture
+def small_window(
+    make_window: Callable[..., MainWindow], arm_doc: GraphDocument, tmp_path: Path
+) -> Callable[..., MainWindow]:
+    """A window on a shrunk copy of the arm example saved in a temporary folder."""
+
+    def make(**trainer: object) -> MainWindow:
+        path = tmp_path / "small.yaml"
+        save_graph(shrink(arm_doc, **trainer), path)
+        window = make_window()
+        assert window.open_file(path, ask=False)
+        return window
+
+    return make
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
@@ -19,22 +18,6 @@ from tests.ui.conftest import Answer
 
 Buttons = QtWidgets.QMessageBox.StandardButton
 RUN_TIMEOUT_MS = 240_000
-
-
-@pytest.fixture
-def small_window(
-    make_window: Callable[..., MainWindow], arm_doc: GraphDocument, tmp_path: Path
-) -> Callable[..., MainWindow]:
-    """A window on a shrunk copy of the arm example saved in a temporary folder."""
-
-    def make(**trainer: object) -> MainWindow:
-        path = tmp_path / "small.yaml"
-        save_graph(shrink(arm_doc, **trainer), path)
-        window = make_window()
-        assert window.open_file(path, ask=False)
-        return window
-
-    return make
 
 
 def click_tool(window: MainWindow, name: str) -> None:
