@@ -334,6 +334,15 @@ def main() -> None:
         result, seconds = timed(partial(refine, k), args.min_time)
         err = error_mm(chain64, result.q, targets64)
         rows.append(make_row(f"network + {k} DLS", torch.float32, err, seconds, result.iterations))
+    # What `atrap ik` does by default: targets still over 1 mm get full DLS from a cold start.
+    k = max(REFINE_STEPS)
+    result, seconds = timed(
+        partial(learned.solve, targets32, refine=k, q_start=q_start32, fallback=True),
+        args.min_time,
+    )
+    err = error_mm(chain64, result.q, targets64)
+    name = f"network + {k} DLS, cold DLS on misses"
+    rows.append(make_row(name, torch.float32, err, seconds, result.iterations))
 
     # -- numerical baselines, batched, from the cold start ---------------------------------
     baselines: list[tuple[str, Callable[[ArmChain, Tensor], IKResult]]] = [

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,13 @@ def add_parser(
         help="distance that counts as reached, mm (default %(default)s)",
     )
     ik.add_argument(
+        "--no-fallback",
+        dest="fallback",
+        action="store_false",
+        help="leave targets the refinement misses as they are; by default they are solved "
+        "again by DLS from a cold start (slower for them, right for nearly all)",
+    )
+    ik.add_argument(
         "-o", "--out", metavar="CSV", help="where to write the solutions (default: stdout)"
     )
     ik.add_argument(
@@ -96,9 +104,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     tolerance = args.tolerance_mm / 1000.0
     target_t = torch.from_numpy(targets)
-    solver.solve(target_t[:_WARM_UP], refine=args.refine, tolerance=tolerance)
+    solve = partial(solver.solve, refine=args.refine, tolerance=tolerance, fallback=args.fallback)
+    solve(target_t[:_WARM_UP])
     started = time.perf_counter()
-    result = solver.solve(target_t, refine=args.refine, tolerance=tolerance)
+    result = solve(target_t)
     seconds = time.perf_counter() - started
 
     status = _statuses(result)
@@ -110,13 +119,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
         report = sys.stderr
-    _warn_flagged(targets_path, targets, lines, result, status, solver, args.refine)
+    _warn_flagged(targets_path, targets, lines, result, status, solver, args)
 
     error_mm = result.error.numpy() * 1000.0
     guess_mm = result.guess_error.numpy() * 1000.0
     n = len(error_mm)
     reached = int(result.reached.sum())
     steps = f"network + up to {args.refine} DLS steps" if args.refine else "network alone"
+    if args.fallback:
+        steps += ", cold-start DLS where they miss"
     print(
         f"{args.network}: {solver.joints}-joint arm, {steps}, {args.threads} thread(s)",
         file=report,
@@ -131,6 +142,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"the network alone: median {_mm(np.median(guess_mm))}, "
             f"p95 {_mm(np.percentile(guess_mm, 95))}",
+            file=report,
+        )
+    rescued = int(result.rescued.sum())
+    if rescued:
+        print(
+            f"{rescued:,} target(s) ({rescued / n:.1%}) missed by the network and its refinement "
+            "were solved again by DLS from a cold start",
             file=report,
         )
     print(
@@ -246,7 +264,7 @@ def _warn_flagged(
     result: LearnedIKResult,
     status: list[str],
     solver: LearnedIK,
-    refine: int,
+    args: argparse.Namespace,
 ) -> None:
     """Name the rows not reached on stderr: beyond the arm's reach, or missed by the solve."""
     flagged = [i for i, state in enumerate(status) if state != STATUS_REACHED]
@@ -261,8 +279,14 @@ def _warn_flagged(
                 "the answer stretches the arm towards it"
             )
         else:
-            more = "; more --refine steps may help" if refine < 100 else ""
-            why = f"not reached: {float(result.error[i]) * 1000:.3g} mm away{more}"
+            away = f"{float(result.error[i]) * 1000:.3g} mm away"
+            if args.fallback:
+                why = (
+                    f"not reached, even by DLS from a cold start: {away} (within the arm's "
+                    "length, but its joint limits may keep the tip from it)"
+                )
+            else:
+                why = f"not reached: {away}; more --refine steps or the fallback may help"
         print(f"warning: {where} {why}", file=sys.stderr)
     if len(flagged) > MAX_NAMED:
         print(

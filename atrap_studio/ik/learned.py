@@ -61,11 +61,14 @@ class LearnedIKResult(IKResult):
         beyond_reach: (N,) True where the target lies farther from the base than the
             stretched arm: no solver can reach it; ``q`` stretches the arm towards it (near,
             not exactly at, the closest the arm gets).
+        rescued: (N,) True where the fallback (DLS from a cold start, for targets the
+            refinement left beyond the tolerance) gave the answer.
     """
 
     guess_error: Tensor
     reached: Tensor
     beyond_reach: Tensor
+    rescued: Tensor
 
 
 def trained_arm(manifest: NetManifest, geometry: ArmGeometry | None = None) -> ArmGeometry:
@@ -255,6 +258,7 @@ class LearnedIK:
         refine: int = 3,
         q_start: Tensor | None = None,
         tolerance: float = 1e-3,
+        fallback: bool = False,
         chunk: int = DEFAULT_CHUNK,
     ) -> LearnedIKResult:
         """The network's guess, then up to ``refine`` DLS steps from it, ``chunk`` targets at a
@@ -268,6 +272,10 @@ class LearnedIK:
             refine: DLS steps after the guess (0: the network alone).
             q_start: Start poses (N, J) the network reads (see :meth:`guess`).
             tolerance: Distance in metres that counts as reached (``result.reached``).
+            fallback: Solve the targets within reach that are still beyond ``tolerance``
+                again with full DLS from a cold start, keeping the better answer: the few
+                targets the network misses by far (a few % of the example's) cost little
+                this way, and all the others keep the learned speed.
             chunk: Most targets solved at once.
 
         Returns:
@@ -288,22 +296,24 @@ class LearnedIK:
                 targets[i : i + chunk],
                 None if q_start is None else q_start[i : i + chunk],
                 refine,
+                tolerance if fallback else None,
             )
             for i in range(0, targets.shape[0], chunk)
         ]
-        q = torch.cat([p.q for p in parts])
         error = torch.cat([p.error for p in parts])
-        targets_c = targets.detach().to(self.chain.dtype)
         return LearnedIKResult(
-            q=q,
+            q=torch.cat([p.q for p in parts]),
             error=error,
             iterations=max((p.iterations for p in parts), default=0),
             guess_error=torch.cat([p.guess_error for p in parts]),
             reached=error <= tolerance,
-            beyond_reach=_distance(targets_c, torch.zeros_like(targets_c)) > self.geometry.reach,
+            beyond_reach=torch.cat([p.beyond for p in parts]),
+            rescued=torch.cat([p.rescued for p in parts]),
         )
 
-    def _solve_chunk(self, targets: Tensor, q_start: Tensor | None, refine: int) -> _Chunk:
+    def _solve_chunk(
+        self, targets: Tensor, q_start: Tensor | None, refine: int, fallback_above: float | None
+    ) -> _Chunk:
         chain = self.chain
         targets_c = targets.detach().to(chain.dtype)
         # A target beyond reach is aimed at through the point of the reach sphere on the way
@@ -314,21 +324,41 @@ class LearnedIK:
         # The guess in the refinement's dtype and limits: the pose DLS starts from, exactly.
         q_guess = chain.clamp(self.guess(aim, q_start).to(chain.dtype))
         guess_error = _distance(chain.effector(q_guess), targets_c)
-        if refine == 0:
-            return _Chunk(q_guess, guess_error, guess_error, 0)
-        refined = solve_dls(chain, aim, q_guess, iterations=refine)
-        # DLS keeps its best pose, the guess included, for the aim; the aim is the target
-        # itself except beyond reach, where the error is measured again against the target.
-        error = refined.error
+        q, error, iterations = q_guess, guess_error, 0
+        if refine:
+            refined = solve_dls(chain, aim, q_guess, iterations=refine)
+            q, error = self._better(q, error, refined, targets_c, beyond)
+            iterations = refined.iterations
+        rescued = torch.zeros_like(beyond)
+        if fallback_above is not None:
+            missed = ((error > fallback_above) & ~beyond).nonzero().squeeze(1)
+            if missed.numel():
+                cold = solve_dls(chain, aim[missed])  # its own iterations and tolerance
+                keep = cold.error < error[missed]
+                rows = missed[keep]
+                q, error, rescued = q.clone(), error.clone(), rescued.clone()
+                q[rows], error[rows], rescued[rows] = cold.q[keep], cold.error[keep], True
+        return _Chunk(q, error, guess_error, iterations, beyond, rescued)
+
+    def _better(
+        self, q: Tensor, error: Tensor, found: IKResult, targets: Tensor, beyond: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Per target, the closer of (q, error) and what DLS found, measured to the target.
+
+        DLS measures its error to the aim, which is the target itself except beyond reach:
+        there it is measured again. Keeping the closer one (beyond reach, or a rounding
+        apart) is what makes refining never worse.
+        """
+        found_error = found.error
         if bool(beyond.any()):
             far = beyond.nonzero().squeeze(1)
-            error = error.clone()
-            error[far] = _distance(chain.effector(refined.q[far]), targets_c[far])
-        # Keep the guess wherever it was closer (beyond reach, or a rounding apart), so
-        # refining never makes an answer worse.
-        better = error <= guess_error
-        q = torch.where(better.unsqueeze(1), refined.q, q_guess)
-        return _Chunk(q, torch.where(better, error, guess_error), guess_error, refined.iterations)
+            found_error = found_error.clone()
+            found_error[far] = _distance(self.chain.effector(found.q[far]), targets[far])
+        better = found_error <= error
+        return (
+            torch.where(better.unsqueeze(1), found.q, q),
+            torch.where(better, found_error, error),
+        )
 
     def _state(self, q_start: Tensor, targets: Tensor) -> Tensor:
         """The network's input, slice by slice as the manifest lists its sensors."""
@@ -355,6 +385,8 @@ class _Chunk:
     error: Tensor
     guess_error: Tensor
     iterations: int
+    beyond: Tensor
+    rescued: Tensor
 
 
 def _distance(a: Tensor, b: Tensor) -> Tensor:

@@ -90,6 +90,7 @@ def test_ik(ran: Ran) -> None:
     names = [
         "network",
         *(f"network \\+ {k} DLS" for k in (1, 2, 3)),
+        r"network \+ 3 DLS, cold DLS on misses",
         r"DLS \(cold start\)",
         r"plain DLS \(cold start, no restarts\)",
         r"FABRIK \(cold start\)",
@@ -103,7 +104,7 @@ def test_ik(ran: Ran) -> None:
     one_line(out, r"\s+\d of 6 goals met.*")
     one_line(out, r"reproduce: .*benchmarks/ik\.py --targets 50 .*--network .*")
     document = json.loads((ran.out / "ik.json").read_text())
-    assert len(document["rows"]) == 14
+    assert len(document["rows"]) == 15
     assert len(document["goals"]) == 6
 
 

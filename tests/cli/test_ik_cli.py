@@ -42,16 +42,17 @@ def test_solves_a_file_of_targets_and_flags_the_unreachable(
     lines = ["x,y,z", "# a comment, then a blank line", ""]
     lines += [",".join(map(repr, t)) for t in targets[:20]]
     lines.append(f"{2 * ARM.reach}, 0, 0")  # line 24: beyond the stretched arm
+    lines.append("0,0,-0.5")  # line 25: within its length, below the base: the limits forbid it
     lines += [" , ".join(map(repr, t)) for t in targets[20:]]  # spaces around fields are fine
     source = tmp_path / "targets.csv"
     source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "solutions.csv"
 
     args = ["ik", str(net), "--targets", str(source), "-o", str(out), "--threads", "1"]
-    assert main([*args, "--refine", "10"]) == 0
+    assert main([*args, "--refine", "3"]) == 0
     printed = capsys.readouterr()
     rows = read_solutions(out)
-    assert len(rows) == 41
+    assert len(rows) == 42
     assert list(rows[0]) == [
         "x",
         "y",
@@ -72,24 +73,31 @@ def test_solves_a_file_of_targets_and_flags_the_unreachable(
     written = torch.tensor([float(r["error_mm"]) for r in rows], dtype=torch.float64)
     torch.testing.assert_close(fk_mm, written, rtol=1e-9, atol=1e-9)
     statuses = [r["status"] for r in rows]
-    assert statuses[20] == "beyond_reach"
-    assert statuses.count("reached") >= 36  # 10 float64 DLS steps from the guess
+    assert statuses[20] == "beyond_reach" and statuses[21] == "missed"
+    # The network's misses solved again from a cold start (the default): all the rest reached.
+    assert statuses.count("reached") == 40
     assert all(float(r["error_mm"]) <= 1.0 for r in rows if r["status"] == "reached")
     assert f"{source} line 24: target (2.3, 0, 0) is 2.3 m from the base" in printed.err
     assert "beyond the arm's reach of 1.15 m" in printed.err
+    assert f"{source} line 25: target (0, 0, -0.5) not reached, even by DLS from a cold " in (
+        printed.err
+    )
     summary = printed.out
-    assert "41 targets: error median" in summary and "p95" in summary
+    assert "42 targets: error median" in summary and "p95" in summary
     assert "within 1 mm" in summary and "the network alone: median" in summary
     assert "solves/s" in summary and f"solutions: {out}" in summary
+    assert "were solved again by DLS from a cold start" in summary
 
-    # Fewer refinement steps leave more error; none leaves the network's guess alone.
+    # Without the fallback: fewer refinement steps leave more error, and misses are named.
     medians = {}
     for steps in (0, 3):
-        assert main([*args, "--refine", str(steps)]) == 0
+        assert main([*args, "--refine", str(steps), "--no-fallback"]) == 0
         errors = sorted(float(r["error_mm"]) for r in read_solutions(out))
         medians[steps] = errors[len(errors) // 2]
     assert medians[3] < medians[0]
-    assert "network alone" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "network alone" in printed.out and "cold start" not in printed.out
+    assert "not reached:" in printed.err and "more --refine steps or the fallback" in printed.err
 
 
 @pytest.mark.parametrize(

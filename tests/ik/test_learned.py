@@ -146,3 +146,18 @@ def test_networks_that_cannot_solve_ik_are_refused_naming_why(
     broken.write_bytes(arm_net.read_bytes()[:100])
     with pytest.raises(NetworkFileError):
         LearnedIK.from_file(broken)
+
+
+def test_the_fallback_solves_again_only_what_the_refinement_missed(arm_net: Path) -> None:
+    solver = LearnedIK.from_file(arm_net, dtype=torch.float64)
+    targets = targets_of(solver, 400, seed=11)
+    plain = solver.solve(targets, refine=2)
+    saved = solver.solve(targets, refine=2, fallback=True)
+    missed = ~plain.reached
+    assert int(missed.sum()) > 40  # a network of 40 updates misses many: the test means something
+    assert not bool(plain.rescued.any())
+    assert bool(saved.rescued.any()) and not bool((saved.rescued & ~missed).any())
+    assert bool(saved.reached.all())  # DLS from a cold start reaches every reachable target
+    kept = ~saved.rescued
+    assert torch.equal(saved.q[kept], plain.q[kept])
+    assert bool((saved.error <= plain.error).all())
