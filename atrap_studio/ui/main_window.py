@@ -36,6 +36,7 @@ from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController
 from atrap_studio.ui.run_speed import SpeedWatch, ThreadChoice
 from atrap_studio.ui.session_files import AppPaths, run_folder
+from atrap_studio.ui.tank_play import PlayAction
 from atrap_studio.ui.window_layout import shrinkable
 
 Buttons = QtWidgets.QMessageBox.StandardButton
@@ -314,6 +315,9 @@ class MainWindow(QtWidgets.QMainWindow):
             run.addAction(acts[name])
         run.addSeparator()
         self.thread_choice.fill(run.addMenu("&Threads"))
+        run.addSeparator()
+        self.play = PlayAction(self, lambda: self.editor.doc, lambda: self.runs.out_dir)
+        self.play.add_to(run)
         help_menu = bar.addMenu("&Help")
         for name in ("quick_start", "reference", "about"):
             help_menu.addAction(acts[name])

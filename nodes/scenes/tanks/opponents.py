@@ -101,4 +101,22 @@ class Hunter:
         return torch.stack([drive, turn, fire.to(drive.dtype) * 2 - 1], dim=-1)
 
 
+class Player:
+    """A person at the keyboard: the controls are whatever the play view last set in
+    ``state["controls"]`` (drive, turn, fire per arena)."""
+
+    def initial_state(self, instances: int, device: torch.device) -> State:
+        controls = torch.zeros(instances, 3, device=device)
+        controls[:, 2] = -1.0
+        return {"controls": controls}
+
+    def restart(self, state: State, index: Tensor, generator: torch.Generator) -> None:
+        pass
+
+    def act(self, arena: TankArena, state: State, generator: torch.Generator) -> Tensor:
+        return state["controls"].clone()
+
+
+#: The scripted levels a graph may choose; the player joins only in play mode.
 OPPONENTS: dict[str, Opponent] = {"idle": Idle(), "wanderer": Wanderer(), "hunter": Hunter()}
+PLAYER = Player()

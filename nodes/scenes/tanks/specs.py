@@ -171,6 +171,18 @@ CONTROLS = NodeSpec(
         ),
     ),
     outputs=(PortSpec("command", "Action", "Link into the arena's 'actuators'."),),
+    props=(
+        PropSpec(
+            "difficulty",
+            "float",
+            1.0,
+            "How well the trained tank plays when you play against it (Run → Play Against the "
+            "Network): 1 as trained; lower, it reacts later and makes more random moves. "
+            "Training ignores it.",
+            min=0.0,
+            max=1.0,
+        ),
+    ),
     requires_facts=("tank_actions",),
 )
 

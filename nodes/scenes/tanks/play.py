@@ -1,0 +1,132 @@
+"""Play against a trained tank: one arena where a person drives the enemy tank.
+
+The trained network drives the agent's tank from its camera exactly as in training; the person's
+keys drive the other tank. A difficulty in [0, 1] makes the network beatable the way game AI is
+tuned: it reacts late (its moves are played up to ``MAX_DELAY`` steps after it chose them), it
+lapses (a share of its moves are random), and with continuous controls its aim wobbles. At 1 it
+plays as trained.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import torch
+
+from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.errors import RunError
+from atrap_studio.nodes import builtin_registry
+from atrap_studio.nodes.scenes.tanks.arena import TankArena
+from atrap_studio.nodes.scenes.tanks.opponents import PLAYER
+from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
+from atrap_studio.runtime.pipeline import Pipeline
+
+#: Steps (of 0.1 s) the network's moves arrive late at difficulty 0.
+MAX_DELAY = 5
+#: Share of random moves at difficulty 0.
+MAX_LAPSES = 0.6
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the play view shows after a step: the arena, and the fight's end if it ended."""
+
+    snapshot: TankSnapshot
+    ended: str  # "", "won" (the person won), "lost" or "draw"
+
+
+class Duel:
+    """One fight after another in a single arena of ``doc``'s tank scene.
+
+    Args:
+        doc: a graph whose scene is a tank arena (its sensors, network and action are used).
+        weights: the trained network's state dict (from a network file or a running trainer).
+        difficulty: 1 plays as trained, 0 reacts slowly and lapses often.
+        seed: the arenas' and the lapses' random stream.
+
+    Raises:
+        RunError: the graph has no tank arena, or the weights do not fit its network.
+    """
+
+    def __init__(
+        self,
+        doc: GraphDocument,
+        weights: dict[str, torch.Tensor],
+        *,
+        difficulty: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        single = doc.model_copy(deep=True)
+        scenes = [node for node in single.nodes if node.type == "scene.tank_arena"]
+        if not scenes:
+            raise RunError("play mode needs a graph whose scene is a tank arena")
+        scenes[0].props["instances"] = 1
+        self.pipeline = Pipeline(single, builtin_registry(), seed=seed)
+        try:
+            self.pipeline.network.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise RunError(
+                f"the network does not fit the graph's network '{self.pipeline.network_id}': {exc}",
+                node=self.pipeline.network_id,
+            ) from None
+        arena = self.pipeline.scene
+        assert isinstance(arena, TankArena)
+        self.arena = arena
+        arena.opponent, arena.opponent_name = PLAYER, "player"
+        arena.opponent_state = PLAYER.initial_state(1, arena.position.device)
+        arena.restart(seed)
+        self.generator = torch.Generator().manual_seed(seed + 1)
+        self.difficulty = difficulty
+        self._late: deque[torch.Tensor] = deque()
+        self.score = {"won": 0, "lost": 0, "draw": 0}
+
+    @property
+    def difficulty(self) -> float:
+        return self._difficulty
+
+    @difficulty.setter
+    def difficulty(self, value: float) -> None:
+        self._difficulty = min(1.0, max(0.0, float(value)))
+
+    def step(self, drive: float, turn: float, fire: bool) -> Frame:
+        """Play 0.1 s: the person's controls for the enemy tank, the network's for its own."""
+        arena = self.arena
+        arena.begin_step()
+        arena.opponent_state["controls"] = torch.tensor([[drive, turn, 1.0 if fire else -1.0]])
+        with torch.no_grad():
+            values = self.pipeline.network(self.pipeline.observe(arena))
+        self.pipeline.act(arena, self._handicap(values))
+        ended = ""
+        if bool(arena.done[0]):
+            result = float(arena.result()[0])
+            ended = "lost" if result > 0 else "won" if result < 0 else "draw"
+            self.score[ended] += 1
+            self._late.clear()
+        return Frame(arena.snapshot([0]), ended)
+
+    def _handicap(self, values: torch.Tensor) -> torch.Tensor:
+        """The network's move, made late, sometimes random, and (continuous) less precise."""
+        weakness = 1.0 - self._difficulty
+        discrete = values.shape[-1] != 3
+        if float(torch.rand((), generator=self.generator)) < MAX_LAPSES * weakness:
+            if discrete:
+                choice = torch.randint(values.shape[-1], (1,), generator=self.generator)
+                values = torch.nn.functional.one_hot(choice, values.shape[-1]).float() * 2 - 1
+            else:
+                values = torch.rand(values.shape, generator=self.generator) * 2 - 1
+        elif not discrete:
+            wobble = torch.randn((), generator=self.generator) * weakness * math.sqrt(0.5)
+            values = values.clone()
+            values[:, 1] += wobble
+        self._late.append(values)
+        delay = round(MAX_DELAY * weakness)
+        while len(self._late) > delay + 1:
+            self._late.popleft()
+        if len(self._late) > delay:
+            return self._late[0]
+        waiting = torch.full_like(values, -1.0)  # discrete: move 0, wait
+        if not discrete:
+            waiting[:, :2] = 0.0  # stand still, hold fire
+        return waiting
