@@ -107,6 +107,25 @@ class Canvas(NodeGraph):
                 return (node.inputs() if side == "in" else node.outputs())[name]
         return None
 
+    @property
+    def doc(self) -> GraphDocument:
+        """The document the canvas shows now."""
+        return self._doc
+
+    def port_views(self) -> list[tuple[Endpoint, str, Any]]:
+        """Every port drawn: its document end, its side ("in"/"out") and NodeGraphQt's item."""
+        found = []
+        for (key, side, name), end in self._port_ends.items():
+            node = self._views.get(key)
+            ports = (node.inputs() if side == "in" else node.outputs()) if node else {}
+            if name in ports:
+                found.append((end, side, ports[name].view))
+        return found
+
+    def endpoint_of(self, port_view: Any) -> tuple[Endpoint, str] | None:
+        """The document end and side a NodeGraphQt port item shows, if it shows one."""
+        return self._endpoint(port_view)
+
     def select_ids(self, ids: list[str]) -> None:
         """Select the view items that show the given node ids."""
         self.select_keys(list(dict.fromkeys(self.view_key_of(i) for i in ids)))

@@ -21,6 +21,7 @@ from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.messages import Messages
 from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
+from atrap_studio.ui.wire_feedback import WireFeedback
 
 BLOCK_FILTER = "ATRAP blocks (*.block.yaml *.yaml);;All files (*)"
 
@@ -65,6 +66,7 @@ class CanvasController(QtCore.QObject):
         canvas.node_requested.connect(self.add_node_at)
         canvas.selection_ids_changed.connect(self._selection_changed)
         quick_add.chosen.connect(self.add_node_at)
+        self.wire_feedback = WireFeedback(canvas, messages.say, parent=self)
         viewer = canvas.viewer()
         viewer.viewport().installEventFilter(self)
         tab = QtGui.QShortcut(QtGui.QKeySequence("Tab"), viewer)

@@ -5,6 +5,9 @@
 - Dragging from a connected input picks up its wire by that end, as in ComfyUI: dropped on
   empty canvas the link is removed, dropped on another input it moves there. NodeGraphQt alone
   starts a new wire from a multi-link input, so a link could only be cut with Alt+Shift.
+- A wire being dragged is announced (``wire_started``, ``wire_ended``) so the canvas can show
+  where it may be dropped, and a drop NodeGraphQt refuses without a word (on a port of the same
+  side) is reported (``wire_refused``) so the person is told why.
 - The Ctrl/Shift hint ("CTRL: Deselect Nodes") and the modifier state behind it follow the
   keys really held: a key released while a dialog had the focus (Ctrl+G's name box) used to
   leave the hint on the canvas and Ctrl "held", so the next click deselected instead of selecting.
@@ -29,7 +32,19 @@ CLICK_SLOP = 2.0
 
 
 class CanvasViewer(NodeViewer):
-    """The graphics view of the canvas (see the module docstring for what it adds)."""
+    """The graphics view of the canvas (see the module docstring for what it adds).
+
+    Signals:
+        wire_started(PortItem, PortItem | None): a wire is dragged from a port; the second is the
+            input it was taken off (a wire picked up by its end), else None.
+        wire_ended(): the dragged wire was dropped (linked, refused or let go).
+        wire_refused(PortItem, PortItem): dropped on a port of its own side (output on output,
+            input on input), which NodeGraphQt refuses silently.
+    """
+
+    wire_started = QtCore.Signal(object, object)
+    wire_ended = QtCore.Signal()
+    wire_refused = QtCore.Signal(object, object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, undo_stack: Any = None) -> None:
         super().__init__(parent, undo_stack=undo_stack)
@@ -76,6 +91,27 @@ class CanvasViewer(NodeViewer):
         self.start_live_connection(pipe.output_port)
         self._LIVE_PIPE.draw_path(self._start_port, cursor_pos=at)
         pipe.delete()
+
+    def start_live_connection(self, selected_port: Any) -> None:
+        super().start_live_connection(selected_port)
+        if selected_port is not None:
+            self.wire_started.emit(selected_port, self._detached_port)
+
+    def end_live_connection(self) -> None:
+        dragging = self._start_port is not None
+        super().end_live_connection()
+        if dragging:
+            self.wire_ended.emit()
+
+    def apply_live_connection(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        start = self._start_port
+        if self._LIVE_PIPE.isVisible() and start is not None:
+            end = next(
+                (i for i in self.scene().items(event.scenePos()) if isinstance(i, PortItem)), None
+            )
+            if end is not None and end is not start and end.port_type == start.port_type:
+                self.wire_refused.emit(start, end)
+        super().apply_live_connection(event)
 
     def _topmost(self, pos: QtCore.QPointF) -> tuple[Any, Any, Any]:
         """The node, port or wire under a point, as NodeGraphQt ranks them (one of the three)."""

@@ -158,3 +158,57 @@ def test_the_ctrl_hint_goes_when_ctrl_is_released_in_the_group_dialog(
     centre = viewer.mapFromScene(node.mapToScene(node.boundingRect().center()))
     QTest.mouseClick(viewer.viewport(), LEFT, NO_KEYS, centre)
     assert window.canvas.selected_ids() == ["near"]
+
+
+def _marks(window: MainWindow, side: str, end: str) -> tuple[bool, float]:
+    """Whether a port wears the 'drop here' ring, and how opaque it is drawn."""
+    item = window.canvas.port_item(Endpoint.parse(end), side).view
+    ringed = any(child.data(0) == "drop here" for child in item.childItems())
+    return ringed, item.opacity()
+
+
+def test_dragging_a_wire_rings_the_ports_it_fits_and_fades_the_others(
+    window: MainWindow,
+) -> None:
+    window.editor.unlink("arm.scene", "near.scene")
+    _shown(window)
+    viewport = window.canvas.viewer().viewport()
+    start, goal = _port_point(window, "arm.scene", "out"), _port_point(window, "near.scene", "in")
+    QTest.mousePress(viewport, LEFT, NO_KEYS, start)
+    for step in range(1, 4):
+        QTest.mouseMove(viewport, start + (goal - start) * (step / 6))
+    assert _marks(window, "in", "near.scene") == (True, 1.0), "a free Scene input fits"
+    for side, end in (
+        ("in", "teach.network"),  # takes a Network
+        ("in", "brain.state"),  # takes a Vector
+        ("in", "q.scene"),  # already linked to arm.scene
+        ("out", "brain.action"),  # an output
+    ):
+        ringed, opacity = _marks(window, side, end)
+        assert not ringed and opacity < 0.5, end
+    assert "1 input can take" in window.status_message.text()
+    QTest.mouseRelease(viewport, LEFT, NO_KEYS, start + (goal - start) * 0.5)  # empty canvas
+    for side, end in (("in", "near.scene"), ("in", "teach.network"), ("out", "brain.action")):
+        assert _marks(window, side, end) == (False, 1.0), f"{end} keeps a mark after the drag"
+    assert ("arm.scene", "near.scene") not in _links(window)
+
+
+def test_a_wire_dropped_on_a_port_of_its_own_side_says_why_it_was_refused(
+    window: MainWindow,
+) -> None:
+    _shown(window)
+    before = window.editor.doc
+    drag(window, _port_point(window, "brain.action", "out"), _port_point(window, "q.value", "out"))
+    assert window.editor.doc == before
+    text = window.status_message.text()
+    assert "two outputs cannot be linked" in text and "drag from an output" in text
+    window.editor.unlink("near.reward", "teach.reward")  # a free input, so the drag starts there
+    _shown(window)
+    unlinked = window.editor.doc
+    reward, values = (
+        _port_point(window, "teach.reward", "in"),
+        _port_point(window, "move.values", "in"),
+    )
+    drag(window, reward, values)
+    assert "two inputs cannot be linked" in window.status_message.text()
+    assert window.editor.doc == unlinked
