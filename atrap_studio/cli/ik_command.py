@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     if args.fallback:
         steps += ", cold-start DLS where they miss"
     print(
-        f"{args.network}: {solver.joints}-joint arm, {steps}, {args.threads} thread(s)",
+        f"{args.network}: {solver.joints}-joint arm{_variant(solver)}, {steps}, "
+        f"{args.threads} thread(s)",
         file=report,
     )
     print(
@@ -294,6 +295,13 @@ def _warn_flagged(
             "the solutions)",
             file=sys.stderr,
         )
+
+
+def _variant(solver: LearnedIK) -> str:
+    """Where in the workspace the network learned, when it learned in part of it only: its
+    guesses elsewhere are poor (the refinement and fallback still reach those targets)."""
+    variant = solver.manifest.provenance.variant
+    return f" (trained on {variant})" if variant and variant != "whole world" else ""
 
 
 def _mm(value: float) -> str:

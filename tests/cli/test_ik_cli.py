@@ -13,6 +13,7 @@ import torch
 
 from atrap_studio.cli.main import main
 from atrap_studio.ik import ArmChain, ArmGeometry
+from atrap_studio.runtime.netfile import load_network, save_network
 from tests.ik.nets import arm_doc, train
 
 ARM = ArmGeometry.industrial(3)  # the arm of the tests' shrunk example
@@ -169,3 +170,19 @@ def test_the_command_writes_solutions_to_stdout_and_the_summary_to_stderr(
     rows = list(csv.DictReader(done.stdout.splitlines()))
     assert len(rows) == 5 and all(r["status"] in ("reached", "missed") for r in rows)
     assert "5 targets: error median" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_summary_says_when_the_network_learned_one_region_only(
+    net: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loaded = load_network(net)
+    provenance = loaded.manifest.provenance.model_copy(update={"variant": "region 2 of 4"})
+    regional = tmp_path / "regional.atrapnet"
+    save_network(
+        regional, loaded.module, loaded.manifest.model_copy(update={"provenance": provenance})
+    )
+    source = tmp_path / "targets.csv"
+    source.write_text("\n".join(",".join(map(repr, t)) for t in reachable(3)) + "\n")
+    for network, says in ((regional, True), (net, False)):
+        assert main(["ik", str(network), "--targets", str(source), "--threads", "1"]) == 0
+        assert ("3-joint arm (trained on region 2 of 4)," in capsys.readouterr().err) is says
