@@ -242,15 +242,22 @@ class TankArena:
         origin = self.position[:, tank, None, :]  # shared by every ray of the arena
         # the other tank (while alive) is one more circle beside the pillars
         alive = (self.health[:, 1 - tank, None] > 0).to(origin.dtype)
-        circles = torch.cat([self.pillars[..., :2], self.position[:, 1 - tank, None, :]], 1)
-        radii = torch.cat([self.pillars[..., 2], self.rules.tank_radius * alive], 1)
+        pillars = self.pillars[:, : self._pillar_slots()]
+        circles = torch.cat([pillars[..., :2], self.position[:, 1 - tank, None, :]], 1)
+        radii = torch.cat([pillars[..., 2], self.rules.tank_radius * alive], 1)
         to_circles = ray_circles(origin, direction, circles, radii)
         to_wall = ray_box(origin, direction, self.rules.half)
-        distance = torch.stack(
-            [to_wall, to_circles[..., :-1].amin(-1), to_circles[..., -1]], dim=-1
+        to_pillar = (
+            to_circles[..., :-1].amin(-1) if pillars.shape[1] else torch.full_like(to_wall, FAR)
         )
+        distance = torch.stack([to_wall, to_pillar, to_circles[..., -1]], dim=-1)
         depth, what = distance.min(-1)
         return depth, what
+
+    def _pillar_slots(self) -> int:
+        """Pillar slots some arena uses (the first ones): the camera skips the empty rest."""
+        used = (self.pillars[..., 2] > 0).any(0).nonzero()
+        return int(used.max()) + 1 if used.numel() else 0
 
     def line_of_sight(self, tank: int) -> Tensor:
         """Whether ``tank`` sees the other one (no pillar between them), (N,)."""

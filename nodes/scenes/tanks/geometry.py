@@ -37,18 +37,20 @@ def ray_circles(origin: Tensor, direction: Tensor, centres: Tensor, radii: Tenso
     costs one (N, 1, C) row instead of one per ray.
     """
     centres_t = centres.transpose(1, 2)  # (N, 2, C)
-    b = (origin * direction).sum(-1, keepdim=True) - torch.bmm(direction, centres_t)
-    k = (
-        origin.square().sum(-1, keepdim=True)
-        - 2 * torch.bmm(origin, centres_t)
-        + (centres.square().sum(-1) - radii.square())[:, None, :]
+    # b = o·d - c·d, and k = |o|² - 2 o·c + (|c|² - r²), each one fused matrix product
+    b = torch.baddbmm((origin * direction).sum(-1, keepdim=True), direction, centres_t, alpha=-1)
+    circle = centres.square().sum(-1) - radii.square()
+    circle = torch.where(radii > 0, circle, FAR)  # radius 0: no circle there
+    k = torch.baddbmm(
+        origin.square().sum(-1, keepdim=True) + circle[:, None, :], origin, centres_t, alpha=-2
     )
-    k = torch.where(radii[:, None, :] > 0, k, FAR)  # radius 0: no circle there
-    disc = b.square() - k
-    root = torch.sqrt(disc.clamp(min=0.0))
+    disc = torch.addcmul(-k, b, b)  # b² - k
+    hit = disc >= 0
+    root = disc.clamp_(min=0.0).sqrt_()
     # the far root ahead: the circle is in front of the origin, or the origin is inside it
-    hit = (disc >= 0) & (root >= b)
-    return torch.where(hit, (-b - root).clamp(min=0.0), FAR)
+    hit &= root >= b
+    near = root.add_(b).neg_().clamp_(min=0.0)
+    return torch.where(hit, near, FAR)
 
 
 def unit(angle: Tensor) -> Tensor:
