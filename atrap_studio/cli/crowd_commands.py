@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.yaml_io import write_bytes_atomic
 
 if TYPE_CHECKING:
     from atrap_studio.crowd.status import CrowdStatus
@@ -160,7 +160,7 @@ def key(args: argparse.Namespace) -> int:
     print(f"private key: {path} (keep it on this PC)\npublic key:  {public} (send it to the "
           "aggregator's owner, who puts it in the crowd's peers/ folder)")  # fmt: skip
     if args.register_in:
-        shutil.copyfile(public, Path(args.register_in) / public.name)
+        write_bytes_atomic(public.read_bytes(), Path(args.register_in) / public.name)
     return 0
 
 

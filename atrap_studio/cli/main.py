@@ -7,6 +7,7 @@ code 1 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import warnings
@@ -223,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:  # a file or folder named on the command line
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
+        print(f"error: {where}{exc.strerror or exc}{full}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -212,22 +212,38 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
     write_bytes_atomic(text.encode("utf-8"), path)
 
 
-def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
-    """Write ``data`` so that ``path`` holds either the old file or the whole new one."""
+def write_bytes_atomic(
+    data: bytes, path: str | os.PathLike[str], *, mode: int | None = None
+) -> None:
+    """Write ``data`` so that ``path`` holds either the old file or the whole new one.
+
+    Args:
+        mode: the new file's permissions (e.g. 0o600 for a private key: the temp file is
+            private from the start); by default the old file's, or 0o644.
+
+    Raises:
+        OSError: naming ``path`` (never our temp file), e.g. for a full disk.
+    """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or "."
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(target)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
+        if mode is None:
+            mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(target)) from None
         raise
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from atrap_studio.core.yaml_io import write_bytes_atomic
 
 VALID_DAYS = 365
 
@@ -88,8 +89,8 @@ def make_certificates(
     )
     files = Certificates.in_folder(folder)
     pem = serialization.Encoding.PEM
-    files.ca.write_bytes(ca.public_bytes(pem))
-    files.certificate.write_bytes(server.public_bytes(pem))
+    write_bytes_atomic(ca.public_bytes(pem), files.ca)
+    write_bytes_atomic(server.public_bytes(pem), files.certificate)
     _write_private(
         files.key,
         server_key.private_bytes(
@@ -113,19 +114,24 @@ def make_peer_key(path: Path) -> Path:
         ),
     )
     public = path.with_name(path.name + ".pub")
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    try:
+        write_bytes_atomic(
+            key.public_key().public_bytes(
+                serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+            )
+            + b"\n",
+            public,
         )
-        + b"\n"
-    )
+    except BaseException:  # half a pair is no key: a new try must not find it in the way
+        path.unlink(missing_ok=True)
+        raise
     return public
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
+    """Whole or not at all (a full disk once left an empty key that refused to be replaced),
+    and readable by its owner only from the first byte."""
+    write_bytes_atomic(data, path, mode=0o600)
 
 
 def _name(common: str) -> x509.Name:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
+from atrap_studio.core.yaml_io import write_bytes_atomic
 from atrap_studio.ik.chain import ArmGeometry
 from atrap_studio.runtime.netfile import SUFFIX, LoadedNetwork, NetManifest
 
@@ -53,8 +53,8 @@ def export_network(
         except (ValueError, TypeError) as exc:  # sizes or values the page cannot use
             raise AtrapError(f"{source}: cannot be shown on a web page: {exc}") from None
     elif suffix == SUFFIX:
-        if source.resolve() != target.resolve():
-            shutil.copyfile(source, target)
+        if source.resolve() != target.resolve():  # whole or not at all, as every file we write
+            write_bytes_atomic(source.read_bytes(), target)
     else:
         known = ", ".join(FORMATS)
         raise AtrapError(f"{target.name}: unknown format {suffix or '(none)'}; use {known}")
