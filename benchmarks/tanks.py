@@ -11,6 +11,10 @@ Two measurements in one run:
    seconds on ``--games`` fresh fights with the greedy network (the clock paused while
    testing). Prints the win rate over time and the time to the issue's goals (90% against the
    wanderer, 60% against the hunter), and draws the curves into ``--chart``.
+3. Difficulty: each trained network against its opponent again at five difficulty levels of
+   play mode's handicap (late moves, lapses; ``nodes/scenes/tanks/play.py``), ``--games``
+   fights each. Goal (issue 13): against the hunter the win rate falls monotonically as the
+   difficulty is lowered, over at least 60 percentage points.
 
     .venv/bin/python benchmarks/tanks.py [--instances 1024] [--rays 64] [--seconds 3]
         [--opponents wanderer hunter] [--budget 600] [--test-every 30] [--games 200]
@@ -20,6 +24,7 @@ Two measurements in one run:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,9 +37,11 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.examples import example_path
 from atrap_studio.nodes import builtin_registry
+from atrap_studio.nodes.scenes.tanks.play import Handicap
 from atrap_studio.runtime.pipeline import Pipeline
 
 GOALS = {"wanderer": 0.9, "hunter": 0.6, "idle": 0.9}
+DIFFICULTIES = (1.0, 0.75, 0.5, 0.25, 0.0)
 COLOURS = {"wanderer": "#3a78c2", "hunter": "#d9452b", "idle": "#4a9a4a"}
 
 
@@ -72,6 +79,8 @@ def throughput(instances: int, rays: int, seconds: float, threads: int) -> float
 class Curve:
     opponent: str
     points: list[tuple[float, int, float]] = field(default_factory=list)  # seconds, steps, wins
+    #: win rate of the trained network at each of DIFFICULTIES
+    by_difficulty: list[float] = field(default_factory=list)
 
     def time_to(self, share: float) -> float | None:
         return next((seconds for seconds, _, wins in self.points if wins >= share), None)
@@ -96,6 +105,12 @@ def learn(opponent: str, args: argparse.Namespace) -> Curve:
             wins = float(test.summary()["success_rate"])
             curve.points.append((round(trained, 1), steps, wins))
             print(f"  {opponent:<9} {trained:7.1f} s {steps:>11,} steps   wins {wins:6.1%}")
+    for difficulty in DIFFICULTIES:
+        handicap = Handicap(difficulty, torch.Generator().manual_seed(7))
+        test = pipeline.evaluate(
+            lambda obs, h=handicap: h(pipeline.network(obs)), args.games, seed=20_000
+        )
+        curve.by_difficulty.append(float(test.summary()["success_rate"]))
     return curve
 
 
@@ -191,6 +206,16 @@ def main() -> None:
         last = curve.points[-1][2] if curve.points else 0.0
         shown = f"{reached:.1f} s" if reached is not None else "not reached"
         print(f"{curve.opponent}: {goal:.0%} wins after {shown}; last test {last:.1%}")
+    print("difficulty  " + "".join(f"{d:>8.2f}" for d in DIFFICULTIES))
+    for curve in curves:
+        rates = curve.by_difficulty
+        falls = all(a >= b for a, b in itertools.pairwise(rates))
+        span = (rates[0] - rates[-1]) * 100
+        print(
+            f"{curve.opponent:<11} "
+            + "".join(f"{rate:>8.1%}" for rate in rates)
+            + f"   {'monotonic' if falls else 'not monotonic'}, span {span:.0f} points"
+        )
     if curves:
         chart(curves, args.budget, args.chart)
         print(f"chart: {args.chart}")

@@ -171,6 +171,9 @@ def test_tanks(ran: Ran) -> None:
     for opponent in ("wanderer", "hunter"):
         assert lines(ran.output, rf"\s+{opponent}\s+[\d.]+ s\s+[\d,]+ steps\s+wins\s+[\d.]+%")
         one_line(ran.output, rf"{opponent}: \d+% wins after (\d+\.\d s|not reached); .*")
+    one_line(ran.output, r"difficulty\s+1\.00\s+0\.75\s+0\.50\s+0\.25\s+0\.00")
+    for opponent in ("wanderer", "hunter"):
+        one_line(ran.output, rf"{opponent}(\s+[\d.]+%){{5}}\s+(monotonic|not monotonic), span .*")
     assert (ran.out / "tanks.png").stat().st_size > 1000
     record = json.loads((ran.out / "tanks.json").read_text())
     assert set(record["throughput"]) == {"1", "2"} and len(record["curves"]) == 2

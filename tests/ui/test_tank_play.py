@@ -100,10 +100,10 @@ def test_difficulty_delays_the_networks_moves(registry: Registry) -> None:
     sharp, slow = Duel(doc, weights, difficulty=1.0), Duel(doc, weights, difficulty=0.0)
     fire = torch.full((1, 8), -1.0)
     fire[0, 7] = 1.0  # the network would fire at once
-    assert torch.equal(sharp._handicap(fire), fire)
-    played = [slow._handicap(fire) for _ in range(MAX_DELAY)]
+    assert torch.equal(sharp.handicap(fire), fire)
+    played = [slow.handicap(fire) for _ in range(MAX_DELAY)]
     assert all(int(p.argmax()) == 0 for p in played)  # it waits while its moves are on the way
-    lapses = sum(int(slow._handicap(fire).argmax()) != 7 for _ in range(200))
+    lapses = sum(int(slow.handicap(fire).argmax()) != 7 for _ in range(200))
     assert 60 < lapses < 180  # then about 60% of its moves are random (7/8 of those not 'fire')
 
 

@@ -77,10 +77,44 @@ class Duel:
         arena.opponent, arena.opponent_name = PLAYER, "player"
         arena.opponent_state = PLAYER.initial_state(1, arena.position.device)
         arena.restart(seed)
-        self.generator = torch.Generator().manual_seed(seed + 1)
+        self.handicap = Handicap(difficulty, torch.Generator().manual_seed(seed + 1))
+        self.score = {"won": 0, "lost": 0, "draw": 0}
+
+    @property
+    def difficulty(self) -> float:
+        return self.handicap.difficulty
+
+    @difficulty.setter
+    def difficulty(self, value: float) -> None:
+        self.handicap.difficulty = value
+
+    def step(self, drive: float, turn: float, fire: bool) -> Frame:
+        """Play 0.1 s: the person's controls for the enemy tank, the network's for its own."""
+        arena = self.arena
+        arena.begin_step()
+        arena.opponent_state["controls"] = torch.tensor([[drive, turn, 1.0 if fire else -1.0]])
+        with torch.no_grad():
+            values = self.pipeline.network(self.pipeline.observe(arena))
+        self.pipeline.act(arena, self.handicap(values))
+        ended = ""
+        if bool(arena.done[0]):
+            result = float(arena.result()[0])
+            ended = "lost" if result > 0 else "won" if result < 0 else "draw"
+            self.score[ended] += 1
+            self.handicap.reset()
+        return Frame(arena.snapshot([0]), ended)
+
+
+class Handicap:
+    """Weakens a network's moves, batched over arenas: each arena's move is random with
+    probability ``MAX_LAPSES · (1 - difficulty)``, continuous aim wobbles, and every move is
+    played ``round(MAX_DELAY · (1 - difficulty))`` steps after it was chosen (before that the
+    tank waits)."""
+
+    def __init__(self, difficulty: float, generator: torch.Generator) -> None:
+        self.generator = generator
         self.difficulty = difficulty
         self._late: deque[torch.Tensor] = deque()
-        self.score = {"won": 0, "lost": 0, "draw": 0}
 
     @property
     def difficulty(self) -> float:
@@ -90,37 +124,24 @@ class Duel:
     def difficulty(self, value: float) -> None:
         self._difficulty = min(1.0, max(0.0, float(value)))
 
-    def step(self, drive: float, turn: float, fire: bool) -> Frame:
-        """Play 0.1 s: the person's controls for the enemy tank, the network's for its own."""
-        arena = self.arena
-        arena.begin_step()
-        arena.opponent_state["controls"] = torch.tensor([[drive, turn, 1.0 if fire else -1.0]])
-        with torch.no_grad():
-            values = self.pipeline.network(self.pipeline.observe(arena))
-        self.pipeline.act(arena, self._handicap(values))
-        ended = ""
-        if bool(arena.done[0]):
-            result = float(arena.result()[0])
-            ended = "lost" if result > 0 else "won" if result < 0 else "draw"
-            self.score[ended] += 1
-            self._late.clear()
-        return Frame(arena.snapshot([0]), ended)
+    def reset(self) -> None:
+        """Forget the moves on their way (a new fight begins)."""
+        self._late.clear()
 
-    def _handicap(self, values: torch.Tensor) -> torch.Tensor:
-        """The network's move, made late, sometimes random, and (continuous) less precise."""
+    def __call__(self, values: torch.Tensor) -> torch.Tensor:
         weakness = 1.0 - self._difficulty
-        discrete = values.shape[-1] != 3
-        if float(torch.rand((), generator=self.generator)) < MAX_LAPSES * weakness:
-            if discrete:
-                choice = torch.randint(values.shape[-1], (1,), generator=self.generator)
-                values = torch.nn.functional.one_hot(choice, values.shape[-1]).float() * 2 - 1
-            else:
-                values = torch.rand(values.shape, generator=self.generator) * 2 - 1
-        elif not discrete:
-            wobble = torch.randn((), generator=self.generator) * weakness * math.sqrt(0.5)
+        rows, width = values.shape
+        discrete = width != 3
+        lapse = torch.rand(rows, generator=self.generator) < MAX_LAPSES * weakness
+        if discrete:
+            choice = torch.randint(width, (rows,), generator=self.generator)
+            random_moves = torch.nn.functional.one_hot(choice, width).to(values.dtype) * 2 - 1
+        else:
+            random_moves = torch.rand(values.shape, generator=self.generator) * 2 - 1
+            wobble = torch.randn(rows, generator=self.generator) * weakness * math.sqrt(0.5)
             values = values.clone()
             values[:, 1] += wobble
-        self._late.append(values)
+        self._late.append(torch.where(lapse[:, None], random_moves, values))
         delay = round(MAX_DELAY * weakness)
         while len(self._late) > delay + 1:
             self._late.popleft()
