@@ -62,7 +62,7 @@ def shrink(doc: GraphDocument, **trainer: object) -> GraphDocument:
                 goal_success_rate=0.0,
                 explore_steps=20,
             )
-            if node.type == "trainer.sac":  # learn from the first steps of 4 instances
+            if node.type in ("trainer.sac", "trainer.dqn"):  # learn from 4 instances' first steps
                 node.props["batch_size"] = 4
             ppo = node.type == "trainer.ppo"
             node.props.update({k: v for k, v in trainer.items() if ppo or k not in PPO_ONLY})

@@ -11,7 +11,7 @@ _INPUTS = (
 
 
 def _budget_and_exploration(
-    steps: int, explore_from: float, explore_steps: int
+    steps: int, explore_from: float, explore_steps: int, explore_to: float = 0.0
 ) -> tuple[PropSpec, ...]:
     """Properties every trainer shares: its budget, its goal and the exploration schedule."""
     return (
@@ -46,7 +46,7 @@ def _budget_and_exploration(
         PropSpec(
             "explore_to",
             "float",
-            0.0,
+            explore_to,
             "Share of random actions at the end of the schedule.",
             min=0.0,
             max=1.0,
@@ -292,4 +292,86 @@ SAC = NodeSpec(
     ),
 )
 
-SPECS = (DIRECT, PPO, SAC)
+DQN = NodeSpec(
+    type="trainer.dqn",
+    version=1,
+    title="DQN trainer",
+    category="trainer",
+    help=(
+        "Deep Q-learning: for a scene whose action is one of n options. The network gives one "
+        "value per option, the reward to expect after choosing it, and learns them off-policy "
+        "from a replay buffer of all the experience so far (double DQN, with a target copy). "
+        "While learning, a share of the choices is random (the exploration schedule); the rest, "
+        "and the trained network, take the option of highest value. Leave the network's output "
+        "linear."
+    ),
+    impl="atrap_studio.runtime.trainers.dqn:DQNTrainer",
+    inputs=_INPUTS,
+    props=(
+        PropSpec("lr", "float", 0.002, "Learning rate (Adam).", min=1e-7, max=1.0),
+        PropSpec(
+            "lr_schedule",
+            "choice",
+            "linear",
+            "How the rate changes over the run: constant; cosine, falling smoothly to 1% by "
+            "the last update; or linear, falling evenly to 1% (steadier values near the end).",
+            choices=("constant", "cosine", "linear"),
+        ),
+        PropSpec(
+            "horizon",
+            "int",
+            1,
+            "Steps each scene instance plays per update; each step is stored for replay.",
+            min=1,
+            max=100_000,
+        ),
+        PropSpec(
+            "updates",
+            "int",
+            1,
+            "Gradient steps per update, each on a minibatch drawn from the replay buffer.",
+            min=1,
+            max=10_000,
+        ),
+        PropSpec("batch_size", "int", 64, "Transitions in each minibatch.", min=1, max=1_000_000),
+        PropSpec(
+            "buffer_size",
+            "int",
+            100_000,
+            "Transitions the replay buffer keeps (the oldest give way); checkpoints hold them.",
+            min=1,
+            max=100_000_000,
+        ),
+        PropSpec("gamma", "float", 0.99, "Discount of future rewards.", min=0.0, max=1.0),
+        PropSpec(
+            "target_every",
+            "int",
+            128,
+            "Gradient steps between copies of the network into its target copy, which scores "
+            "the next states in the learning targets. Each copy lets the values grow by about "
+            "one step's reward, so longer is steadier but slower to learn long returns.",
+            min=1,
+            max=10**9,
+        ),
+        PropSpec(
+            "double",
+            "bool",
+            True,
+            "Double DQN: the network picks the next option and the target copy scores it, "
+            "which keeps values from creeping upwards (off: the copy's highest value).",
+        ),
+        PropSpec(
+            "grad_clip",
+            "float",
+            10.0,
+            "Largest gradient norm (0: no clipping).",
+            min=0.0,
+            max=1e6,
+        ),
+        *_budget_and_exploration(
+            steps=10_000, explore_from=1.0, explore_steps=1_000, explore_to=0.05
+        ),
+    ),
+)
+
+SPECS = (DIRECT, PPO, SAC, DQN)

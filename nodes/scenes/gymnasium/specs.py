@@ -168,7 +168,13 @@ GYMNASIUM = NodeSpec(
     ),
     facts=_facts,
     outcome=_outcome,
-    examples=("cartpole_ppo", "pendulum_ppo", "pendulum_sac", "inverted_pendulum_ppo"),
+    examples=(
+        "cartpole_ppo",
+        "pendulum_ppo",
+        "pendulum_sac",
+        "inverted_pendulum_ppo",
+        "cartpole_dqn",
+    ),
 )
 
 OBSERVATION = NodeSpec(
