@@ -167,3 +167,12 @@ def test_learns_from_the_camera_to_destroy_a_target(registry: Registry) -> None:
     after = pipeline.evaluate(trainer.policy, 256, seed=3).summary()["success_rate"]
     # measured: 0% -> 57% after 20 updates, 64% after 40
     assert before < 0.05 and after > 0.3
+
+
+def test_the_camera_of_some_arenas_is_their_rows_of_the_whole() -> None:
+    scene = arena(6, map_name="random", seed=2)
+    depth, what = scene.camera(0, 16, math.radians(120.0))
+    some = torch.tensor([4, 1])
+    part_depth, part_what = scene.camera(0, 16, math.radians(120.0), some)
+    torch.testing.assert_close(part_depth, depth[some])
+    assert torch.equal(part_what, what[some])

@@ -232,18 +232,21 @@ class TankArena:
 
     # -- what sensors, rewards and trainers read -------------------------------------------------
 
-    def camera(self, tank: int, rays: int, fov: float) -> tuple[Tensor, Tensor]:
+    def camera(
+        self, tank: int, rays: int, fov: float, arenas: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         """What ``tank`` sees over ``fov`` radians in ``rays`` rays, left to right:
         distance to the first thing each ray meets (metres) and what it is
-        (0 wall, 1 pillar, 2 the other tank), each (N, rays)."""
-        offsets = torch.linspace(fov / 2, -fov / 2, rays, device=self.position.device)
-        angle = self.heading[:, tank, None] + offsets[None]
-        direction = unit(angle)  # (N, R, 2)
-        origin = self.position[:, tank, None, :]  # shared by every ray of the arena
+        (0 wall, 1 pillar, 2 the other tank), each (N, rays) — or only for ``arenas``."""
+        pick = slice(None) if arenas is None else arenas
+        position, heading = self.position[pick], self.heading[pick]
+        offsets = torch.linspace(fov / 2, -fov / 2, rays, device=position.device)
+        direction = unit(heading[:, tank, None] + offsets[None])  # (N, R, 2)
+        origin = position[:, tank, None, :]  # shared by every ray of the arena
         # the other tank (while alive) is one more circle beside the pillars
-        alive = (self.health[:, 1 - tank, None] > 0).to(origin.dtype)
-        pillars = self.pillars[:, : self._pillar_slots()]
-        circles = torch.cat([pillars[..., :2], self.position[:, 1 - tank, None, :]], 1)
+        alive = (self.health[pick][:, 1 - tank, None] > 0).to(origin.dtype)
+        pillars = self.pillars[pick][:, : self._pillar_slots()]
+        circles = torch.cat([pillars[..., :2], position[:, 1 - tank, None, :]], 1)
         radii = torch.cat([pillars[..., 2], self.rules.tank_radius * alive], 1)
         to_circles = ray_circles(origin, direction, circles, radii)
         to_wall = ray_box(origin, direction, self.rules.half)
@@ -289,7 +292,7 @@ class TankArena:
     def snapshot(self, instances: list[int]) -> TankSnapshot:
         """Some arenas for the views, with the agent's camera rays."""
         index = torch.as_tensor(instances, dtype=torch.int64)
-        depth, what = self.camera(0, 32, math.radians(90.0))
+        depth, what = self.camera(0, 32, math.radians(90.0), index)
 
         def take(tensor: Tensor) -> np.ndarray:
             return tensor[index].detach().cpu().numpy().copy()
@@ -304,8 +307,8 @@ class TankArena:
             health=take(self.health),
             shells=take(self.shell),
             shell_alive=take(self.shell_alive),
-            ray_depth=take(depth),
-            ray_what=take(what),
+            ray_depth=depth.cpu().numpy(),
+            ray_what=what.cpu().numpy(),
             fov=math.radians(90.0),
             steps=take(self.t),
             opponent=self.opponent_name,
