@@ -12,6 +12,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from atrap_studio.core.errors import quoted
+
 FORMAT: Final = "atrap-graph"
 SCHEMA_VERSION: Final = 1
 
@@ -22,7 +24,7 @@ _ENDPOINT_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)
 def _slug(value: str) -> str:
     if not re.match(NODE_ID_PATTERN, value):
         raise ValueError(
-            f"id {value!r} must start with a letter or '_' and hold only letters, "
+            f"id {quoted(value)} must start with a letter or '_' and hold only letters, "
             "digits, '_' or '-' (no dots or spaces), for example 'brain'"
         )
     return value
@@ -49,7 +51,7 @@ class Endpoint(BaseModel):
     def parse(cls, text: str) -> Endpoint:
         match = _ENDPOINT_RE.match(text.strip()) if isinstance(text, str) else None
         if not match:
-            raise ValueError(f"{text!r} is not 'node.port' (for example 'brain.state')")
+            raise ValueError(f"{quoted(text)} is not 'node.port' (for example 'brain.state')")
         return cls(node=match.group(1), port=match.group(2))
 
 

@@ -63,3 +63,32 @@ class AtrapWarning(UserWarning):
 
     The CLI prints these as ``warning: <message>``; the message names the file and what to do.
     """
+
+
+#: How much of a value a message quotes: enough to recognise it, never a whole hostile file.
+QUOTE_CHARS = 60
+
+
+def quoted(value: object, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` for a message, cut short: ``'xxxx…' (100,000 characters)``.
+
+    Files come from strangers: a 100,000-character property must not fill a terminal, a log
+    or the editor's problem list.
+    """
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long for Python to write out
+        return "a number too long to show"
+    return _cut(text, value, limit)
+
+
+def shortened(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` as is, or cut short like :func:`quoted` (for names shown without quotes)."""
+    return _cut(text, text, limit)
+
+
+def _cut(text: str, value: object, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:limit]}…{size}"

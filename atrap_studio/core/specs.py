@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from atrap_studio.core.errors import quoted
 from atrap_studio.core.outcome import Outcome
 from atrap_studio.core.ports import PortType
 
@@ -152,7 +153,7 @@ class PropSpec:
             if self.choices and value not in self.choices:
                 return (
                     "prop.choice",
-                    f"{value!r} is not one of the choices",
+                    f"{quoted(value)} is not one of the choices",
                     "choose one of: " + ", ".join(self.choices),
                 )
             return None
@@ -163,7 +164,7 @@ class PropSpec:
         if (low is not None and value < low) or (high is not None and value > high):
             return (
                 "prop.range",
-                f"{value} is out of range",
+                f"{quoted(value)} is out of range",
                 f"use a value in {_range_text(low, high)}",
             )
         return None
@@ -276,12 +277,12 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"text {value!r}"
+        return f"text {quoted(value)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value)
+    return quoted(value)
 
 
 def _range_text(low: float | None, high: float | None) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from atrap_studio.core.document import GraphDocument, Link
+from atrap_studio.core.errors import quoted, shortened
 from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.specs import NodeSpec, PortSpec
@@ -243,7 +244,7 @@ def _check_nodes(doc: GraphDocument, registry: Registry, result: Analysis) -> No
                 result.issues.append(
                     Issue(
                         "prop.unknown",
-                        f"{spec.type} has no property '{name}'",
+                        f"{spec.type} has no property {quoted(name)}",
                         hint,
                         node=node.id,
                         prop=name,
@@ -280,11 +281,12 @@ def _check_links(doc: GraphDocument, result: Analysis) -> list[Link]:
     ids = {n.id for n in doc.nodes}
     for link in doc.links:
         pair = (str(link.src), str(link.dst))
+        said = (shortened(pair[0]), shortened(pair[1]))  # as messages show it: cut short
         if pair in seen:
             result.issues.append(
                 Issue(
                     "link.duplicate",
-                    f"the link {pair[0]} → {pair[1]} appears twice",
+                    f"the link {said[0]} → {said[1]} appears twice",
                     "remove one of them",
                     severity="warning",
                     node=link.dst.node,
@@ -299,7 +301,7 @@ def _check_links(doc: GraphDocument, result: Analysis) -> list[Link]:
                 result.issues.append(
                     Issue(
                         "link.node_unknown",
-                        f"the link {pair[0]} → {pair[1]} names a node '{end.node}' that is "
+                        f"the link {said[0]} → {said[1]} names a node {quoted(end.node)} that is "
                         "not in the graph",
                         "fix the node id in the link or remove the link",
                         node=link.dst.node if end is link.src else link.src.node,
@@ -317,14 +319,16 @@ def _check_links(doc: GraphDocument, result: Analysis) -> list[Link]:
                 names = ", ".join(p.name for p in ports) or "none"
                 hint = f"its {direction}s: {names}"
                 if any(p.name == end.port for p in other):
+                    kind = "input" if direction == "output" else "output"
                     hint = (
-                        f"'{end.port}' is an {'input' if direction == 'output' else 'output'}; "
+                        f"{quoted(end.port)} is an {kind}; "
                         f"links go from an output to an input ({hint})"
                     )
                 result.issues.append(
                     Issue(
                         "link.port_unknown",
-                        f"{spec.type} has no {direction} '{end.port}' (link {pair[0]} → {pair[1]})",
+                        f"{spec.type} has no {direction} {quoted(end.port)} "
+                        f"(link {said[0]} → {said[1]})",
                         hint,
                         node=end.node,
                         port=end.port,

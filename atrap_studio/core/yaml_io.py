@@ -21,7 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from atrap_studio.core.blocks import BLOCK_FORMAT, BlockFile
 from atrap_studio.core.document import FORMAT, GraphDocument
-from atrap_studio.core.errors import GraphFileError
+from atrap_studio.core.errors import GraphFileError, quoted, shortened
 from atrap_studio.core.migrations import migrate
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -122,6 +122,13 @@ def _read_tree(text: str, path: str | None, fmt: str, what: str) -> tuple[Any, d
         raise _syntax_error(exc, path) from None
     except (YAMLError, RecursionError) as exc:
         raise GraphFileError(f"YAML error: {exc}", path=path) from None
+    except ValueError as exc:  # Python refuses integers of over 4,300 digits
+        why = (
+            "it holds a whole number of over 4,300 digits, longer than Python reads"
+            if "integer string conversion" in str(exc)
+            else f"a value cannot be read: {shortened(str(exc), 200)}"
+        )
+        raise GraphFileError(why, path=path) from None
     if not isinstance(tree, CommentedMap):
         raise GraphFileError(
             f"expected a mapping starting with 'format: {fmt}', found {_kind(tree)}",
@@ -132,14 +139,14 @@ def _read_tree(text: str, path: str | None, fmt: str, what: str) -> tuple[Any, d
     if data.get("format") != fmt:
         found = data.get("format")
         raise GraphFileError(
-            f"not an ATRAP {what}: 'format' is {found!r}, expected '{fmt}'",
+            f"not an ATRAP {what}: 'format' is {quoted(found)}, expected '{fmt}'",
             path=path,
             line=_line(tree, ("format",)),
         )
     version = data.get("schema_version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise GraphFileError(
-            f"'schema_version' must be a whole number, found {version!r}",
+            f"'schema_version' must be a whole number, found {quoted(version)}",
             path=path,
             line=_line(tree, ("schema_version",)),
         )
@@ -277,7 +284,7 @@ def _check_events(yaml: YAML, text: str, path: str | None) -> None:
                 )
             if getattr(event, "tag", None) is not None:
                 raise GraphFileError(
-                    f"YAML tags such as {event.tag!r} are not allowed in graph files; "
+                    f"YAML tags such as {quoted(event.tag)} are not allowed in graph files; "
                     "a graph file holds plain data only",
                     path=path,
                     line=line,
@@ -374,7 +381,7 @@ def _kind(value: Any) -> str:
         return "nothing"
     if isinstance(value, list):
         return "a list"
-    return f"a single value ({value!r})"
+    return f"a single value ({quoted(value)})"
 
 
 def _flow_map(mapping: dict[str, Any]) -> CommentedMap:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,14 @@ from typing import Any
 import torch
 
 from atrap_studio.core.document import GraphDocument
-from atrap_studio.core.errors import NetworkFileError, RunError
+from atrap_studio.core.errors import NetworkFileError, RunError, quoted, shortened
 from atrap_studio.core.yaml_io import dump_graph, parse_graph
 from atrap_studio.runtime.pipeline import Pipeline
-from atrap_studio.runtime.safefile import read_safetensors_checked, write_safetensors_atomic
+from atrap_studio.runtime.safefile import (
+    declares_digests,
+    read_safetensors_checked,
+    write_safetensors_atomic,
+)
 
 FORMAT = "atrap-checkpoint"
 VERSION = 1
@@ -117,11 +122,19 @@ def same_pipeline(a: GraphDocument, b: GraphDocument) -> bool:
 
 def check_same_graph(checkpoint: Checkpoint, doc: GraphDocument) -> None:
     """Raise :class:`RunError` unless ``checkpoint`` was made with the graph ``doc``."""
-    if not same_pipeline(doc, checkpoint.graph):
+    if same_pipeline(doc, checkpoint.graph):
+        return
+    if _intact(checkpoint):
         raise RunError(
             f"{checkpoint.path} was made with a different graph (nodes, properties or links "
             "differ); resume it with the graph it was made with, or start a new run"
         )
+    raise RunError(
+        f"{checkpoint.path} does not match this graph (nodes, properties or links differ): "
+        "either it was made with another graph or it is damaged, and it has no content digest "
+        "(an older ATRAP Studio wrote it) to tell which; resume it with the graph it was made "
+        "with, or start a new run"
+    )
 
 
 def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
@@ -135,9 +148,52 @@ def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix) :]: v for k, v in checkpoint.tensors.items() if k.startswith(prefix)}
 
-    try:
-        pipeline.network.load_state_dict(part("network/"), strict=True)
+    def load_trainer() -> None:
         pipeline.trainer.load_state_tensors(part("trainer/"), checkpoint.trainer_meta)
-        pipeline.scene.load_state_tensors(part("scene/"))
-    except (KeyError, RuntimeError, ValueError) as exc:
-        raise RunError(f"{checkpoint.path} does not fit this pipeline: {exc}") from None
+        _check_optimizers(pipeline)
+
+    parts: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("network weights", lambda: pipeline.network.load_state_dict(part("network/"))),
+        ("trainer state", load_trainer),
+        ("scene state", lambda: pipeline.scene.load_state_tensors(part("scene/"))),
+    )
+    for what, load in parts:
+        try:
+            load()
+        except Exception as exc:  # any shape of damage in state that came from a file
+            missing = isinstance(exc, KeyError) and exc.args
+            problem = f"{quoted(exc.args[0])} is missing" if missing else exc
+            why = (
+                "the file is intact (its digests match), so another version of ATRAP Studio "
+                "wrote it; resume it with that version, or start a new run"
+                if _intact(checkpoint)
+                else "the file is damaged or incomplete (it has no content digest to tell "
+                "which); use another copy, or start a new run"
+            )
+            raise RunError(
+                f"{checkpoint.path}: its {what} does not fit this graph's run "
+                f"({shortened(str(problem), 300)}); {why}"
+            ) from None
+
+
+def _check_optimizers(pipeline: Pipeline) -> None:
+    """Refuse optimiser state with entries missing for some parameters: torch loads it without
+    a word and the first update after the resume fails (Adam: ``KeyError: 'exp_avg'``).
+
+    Raises:
+        KeyError: naming the first missing entry.
+    """
+    optimizers = getattr(pipeline.trainer, "optimizers", None)
+    for optimizer in optimizers().values() if optimizers is not None else ():
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        # A parameter that never had a gradient has no state at all, and needs none.
+        kept = [frozenset(optimizer.state[p]) for p in params if optimizer.state.get(p)]
+        every = frozenset[str]().union(*kept)
+        for keys in kept:
+            if keys != every:
+                raise KeyError(sorted(every - keys)[0])
+
+
+def _intact(checkpoint: Checkpoint) -> bool:
+    """Whether its digests vouched for it (read again: only a refusal needs to know)."""
+    return declares_digests(checkpoint.path, max_bytes=MAX_FILE_BYTES)

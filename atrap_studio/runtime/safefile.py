@@ -172,6 +172,24 @@ def read_safetensors_header(
     return infos, metadata
 
 
+def declares_digests(path: str | os.PathLike[str], *, max_bytes: int) -> bool:
+    """Whether a file carries a digest record, from its header alone.
+
+    For messages about a file that was read but does not fit: an intact file (its digests
+    matched) is another graph's or version's; one without digests may just as well be damaged.
+    ``False`` when the header cannot be read again.
+    """
+    where = os.fspath(path)
+    try:
+        size = _checked_size(where, max_bytes)
+        with open(where, "rb") as handle:
+            first = handle.read(8)
+            header = first + handle.read(_header_length(where, first, size))
+        return DIGEST_KEY in _parse_header(where, header, size)[1]
+    except (OSError, NetworkFileError):
+        return False
+
+
 def read_safetensors_checked(
     path: str | os.PathLike[str],
     *,
