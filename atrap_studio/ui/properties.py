@@ -16,6 +16,7 @@ from atrap_studio.core.document import NodeDoc
 from atrap_studio.core.specs import NodeSpec, PropSpec
 from atrap_studio.core.validation import Issue
 from atrap_studio.ui.editor import Editor
+from atrap_studio.ui.flow_layout import FlowLayout
 
 INT_LIMIT = 2**31 - 1
 
@@ -29,16 +30,17 @@ class ListEditor(QtWidgets.QWidget):
         super().__init__()
         self.prop = prop
         self._fields: list[QtWidgets.QWidget] = []
-        self._row = QtWidgets.QHBoxLayout()
-        self._row.setSpacing(2)
         self.add_button = QtWidgets.QToolButton(text="+", toolTip="Add an item")
         self.remove_button = QtWidgets.QToolButton(text="−", toolTip="Remove the last item")
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self._row)
-        layout.addWidget(self.add_button)
-        layout.addWidget(self.remove_button)
-        layout.addStretch(1)
+        # The fields and then the buttons wrap onto more rows in a narrow dock (one row pushed
+        # the buttons out of view).
+        self._flow = FlowLayout(self)
+        self._flow.addWidget(self.add_button)
+        self._flow.addWidget(self.remove_button)
+        policy = QtWidgets.QSizePolicy.Policy
+        size_policy = QtWidgets.QSizePolicy(policy.Preferred, policy.Preferred)
+        size_policy.setHeightForWidth(True)
+        self.setSizePolicy(size_policy)
         self.add_button.clicked.connect(self._add_item)
         self.remove_button.clicked.connect(self._remove_item)
 
@@ -47,7 +49,7 @@ class ListEditor(QtWidgets.QWidget):
 
     def set_value(self, items: list[Any]) -> None:
         while self._fields:
-            self._fields.pop().deleteLater()
+            self._drop(self._fields.pop())
         for item in items:
             self._append(item)
         self._update_buttons()
@@ -57,7 +59,7 @@ class ListEditor(QtWidgets.QWidget):
         field = _scalar_widget(kind, self.prop, item)
         field.setMaximumWidth(90)
         _on_commit(field, self._commit)
-        self._row.addWidget(field)
+        self._flow.insertWidget(len(self._fields), field)  # before the buttons
         self._fields.append(field)
 
     def _add_item(self) -> None:
@@ -67,8 +69,14 @@ class ListEditor(QtWidgets.QWidget):
 
     def _remove_item(self) -> None:
         if self._fields:
-            self._fields.pop().deleteLater()
+            self._drop(self._fields.pop())
             self._commit()
+
+    def _drop(self, field: QtWidgets.QWidget) -> None:
+        """Take a field out of the row at once (a deleted-later one would still take room)."""
+        self._flow.removeWidget(field)
+        field.hide()
+        field.deleteLater()
 
     def _commit(self) -> None:
         self._update_buttons()

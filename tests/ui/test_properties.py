@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from atrap_studio.examples import example_path
 from atrap_studio.ui.main_window import MainWindow
+from atrap_studio.ui.properties import ListEditor
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 
@@ -86,3 +87,33 @@ def test_an_unknown_choice_is_shown_and_any_choice_fixes_it(
     assert window.editor.doc.node("brain").props["activation"] == first  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: activation.property("atrap_wrong") is False)
     assert "sigmoidal" not in [activation.itemText(i) for i in range(activation.count())]
+
+
+def test_the_layer_buttons_stay_in_view_in_a_narrow_properties_dock(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    window.resize(1600, 1000)
+    dock = window.docks["Properties"]
+    window.resizeDocks([dock], [260], QtCore.Qt.Orientation.Horizontal)
+    window.canvas.select_ids(["brain"])
+    hidden = window.properties.widgets["hidden"]
+    assert isinstance(hidden, ListEditor)
+    QtWidgets.QApplication.processEvents()
+    window.resizeDocks([dock], [260], QtCore.Qt.Orientation.Horizontal)  # once the form is in
+    qtbot.waitUntil(lambda: dock.width() < 420)  # as narrow as the docks tabbed below allow
+    viewport = window.properties.viewport()
+    assert window.properties.horizontalScrollBar().maximum() == 0, "nothing hides to the right"
+    for button in (hidden.add_button, hidden.remove_button):
+        box = QtCore.QRect(button.mapTo(viewport, QtCore.QPoint(0, 0)), button.size())
+        assert viewport.rect().contains(box), (
+            f"{button.text()} at {box} is outside {viewport.rect()}"
+        )
+    for field in hidden._fields:
+        box = QtCore.QRect(field.mapTo(viewport, QtCore.QPoint(0, 0)), field.size())
+        assert viewport.rect().contains(box), "each layer's size can be read"
+    QTest.mouseClick(hidden.add_button, QtCore.Qt.MouseButton.LeftButton)
+    assert window.editor.doc.node("brain").props["hidden"] == [256] * 6  # type: ignore[union-attr]
+    hidden = window.properties.widgets["hidden"]
+    QTest.mouseClick(hidden.remove_button, QtCore.Qt.MouseButton.LeftButton)
+    QTest.mouseClick(hidden.remove_button, QtCore.Qt.MouseButton.LeftButton)
+    assert window.editor.doc.node("brain").props["hidden"] == [256] * 4  # type: ignore[union-attr]

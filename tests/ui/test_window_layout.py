@@ -21,13 +21,15 @@ def test_the_default_layout_at_1600x1000_gives_the_canvas_over_55_percent(
     window = make_window()
     window.resize(1600, 1000)  # before the first start's dock sizes are applied
     assert window.open_file(example_path("robot_arm_reach"), ask=False)
-    qtbot.wait(50)
+    canvas = window.canvas.widget
+    # The sizes are applied on the first turn of the event loop, which can come late while the
+    # previous tests' windows are still being deleted: wait for the turn, not a fixed time.
+    qtbot.waitUntil(lambda: canvas.width() * canvas.height() >= 0.55 * 1600 * 1000, timeout=3000)
     window.canvas.frame_ids(None)
     shot = window.grab()
     ARTIFACTS.mkdir(exist_ok=True)
     shot.save(str(ARTIFACTS / "editor-default-layout-1600x1000.png"))
     assert (shot.width(), shot.height()) == (1600, 1000)
-    canvas = window.canvas.widget
     where = QtCore.QRect(canvas.mapTo(window, QtCore.QPoint(0, 0)), canvas.size())
     share = where.width() * where.height() / (1600 * 1000)
     assert share >= 0.55, f"the canvas has {share:.0%} of the window"
