@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.parser import RoundTripParser
 
 from atrap_studio.core.blocks import BLOCK_FORMAT, BlockFile
 from atrap_studio.core.document import FORMAT, GraphDocument
@@ -114,8 +115,7 @@ def _read_tree(text: str, path: str | None, fmt: str, what: str) -> tuple[Any, d
         raise GraphFileError(f"the text is too large for a {what} file", path=path)
     if not text.strip():
         raise GraphFileError(f"the file is empty; a {what} starts with 'format: {fmt}'", path=path)
-    yaml = _reader()
-    _check_events(yaml, text, path)
+    yaml = _reader(path)
     try:
         tree = yaml.load(text)
     except MarkedYAMLError as exc:
@@ -254,9 +254,20 @@ def write_bytes_atomic(
         raise
 
 
-def _reader() -> YAML:
+def _reader(path: str | None = None) -> YAML:
+    """A strict round-trip reader: every event is checked as the parser yields it, so the file
+    is parsed once (checking it in a pass of its own took half the time of reading it)."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    check = _EventCheck(path)
+
+    class CheckedParser(RoundTripParser):
+        def get_event(self) -> Any:
+            event = super().get_event()
+            check(event)
+            return event
+
+    yaml.Parser = CheckedParser
     return yaml
 
 
@@ -267,48 +278,49 @@ def _writer() -> YAML:
     return yaml
 
 
-def _check_events(yaml: YAML, text: str, path: str | None) -> None:
-    """Refuse what the data model never needs, before anything is constructed."""
-    depth = 0
-    documents = 0
-    try:
-        for event in yaml.parse(text):
-            name = type(event).__name__
-            mark = getattr(event, "start_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            if name == "AliasEvent" or getattr(event, "anchor", None):
+class _EventCheck:
+    """Refuse what the data model never needs, event by event, before it is constructed:
+    anchors and aliases (no "billion laughs"), tags (nothing names Python code), a second
+    document, nesting deeper than MAX_DEPTH (checked before the composer recurses)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.depth = 0
+        self.documents = 0
+
+    def __call__(self, event: Any) -> None:
+        name = type(event).__name__
+        mark = getattr(event, "start_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        if name == "AliasEvent" or getattr(event, "anchor", None):
+            raise GraphFileError(
+                "YAML anchors and aliases (&name, *name) are not allowed in graph files",
+                path=self.path,
+                line=line,
+            )
+        if getattr(event, "tag", None) is not None:
+            raise GraphFileError(
+                f"YAML tags such as {quoted(event.tag)} are not allowed in graph files; "
+                "a graph file holds plain data only",
+                path=self.path,
+                line=line,
+            )
+        if name == "DocumentStartEvent":
+            self.documents += 1
+            if self.documents > 1:
                 raise GraphFileError(
-                    "YAML anchors and aliases (&name, *name) are not allowed in graph files",
-                    path=path,
+                    "the file holds several YAML documents; a graph file holds one",
+                    path=self.path,
                     line=line,
                 )
-            if getattr(event, "tag", None) is not None:
+        if name in ("MappingStartEvent", "SequenceStartEvent"):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
                 raise GraphFileError(
-                    f"YAML tags such as {quoted(event.tag)} are not allowed in graph files; "
-                    "a graph file holds plain data only",
-                    path=path,
-                    line=line,
+                    f"nested more than {MAX_DEPTH} levels deep", path=self.path, line=line
                 )
-            if name == "DocumentStartEvent":
-                documents += 1
-                if documents > 1:
-                    raise GraphFileError(
-                        "the file holds several YAML documents; a graph file holds one",
-                        path=path,
-                        line=line,
-                    )
-            if name in ("MappingStartEvent", "SequenceStartEvent"):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise GraphFileError(
-                        f"nested more than {MAX_DEPTH} levels deep", path=path, line=line
-                    )
-            elif name in ("MappingEndEvent", "SequenceEndEvent"):
-                depth -= 1
-    except MarkedYAMLError as exc:
-        raise _syntax_error(exc, path) from None
-    except YAMLError as exc:
-        raise GraphFileError(f"YAML error: {exc}", path=path) from None
+        elif name in ("MappingEndEvent", "SequenceEndEvent"):
+            self.depth -= 1
 
 
 def _syntax_error(exc: MarkedYAMLError, path: str | None) -> GraphFileError:

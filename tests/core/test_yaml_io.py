@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from ruamel.yaml.scanner import Scanner
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import GraphFileError
@@ -96,6 +97,24 @@ def test_bad_files_give_clear_errors(
     if line is not None:
         assert info.value.line == line, str(info.value)
     assert path.read_text() == text  # never modified
+
+
+def test_a_graph_file_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The strictness checks ride on the one parse that builds the document: a pass of their
+    own made a 5,000-node graph take twice as long to read."""
+    scanned: list[int] = []  # how often the scanner reached the end of the text
+    end = Scanner.fetch_stream_end
+
+    def counting(self: Scanner) -> None:
+        scanned.append(1)
+        end(self)
+
+    monkeypatch.setattr(Scanner, "fetch_stream_end", counting)
+    path = tmp_path / "graph.yaml"
+    save_graph(load_graph(example_path(example_names()[0])), path)
+    scanned.clear()
+    load_graph(path)
+    assert len(scanned) == 1
 
 
 def test_huge_file_refused_without_reading(tmp_path: Path) -> None:
