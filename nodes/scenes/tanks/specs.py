@@ -102,7 +102,7 @@ ARENA = NodeSpec(
     ),
     facts=_facts,
     outcome=_outcome,
-    examples=("tanks_camera_ppo",),
+    examples=("tanks_camera_ppo", "tanks_camera_dqn"),
 )
 
 CAMERA = NodeSpec(
