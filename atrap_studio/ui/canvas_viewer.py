@@ -37,12 +37,15 @@ class CanvasViewer(NodeViewer):
     Signals:
         wire_started(PortItem, PortItem | None): a wire is dragged from a port; the second is the
             input it was taken off (a wire picked up by its end), else None.
+        wire_over(PortItem | None, QPointF): the dragged wire's end is over a port (or none),
+            at a point of the scene.
         wire_ended(): the dragged wire was dropped (linked, refused or let go).
         wire_refused(PortItem, PortItem): dropped on a port of its own side (output on output,
             input on input), which NodeGraphQt refuses silently.
     """
 
     wire_started = QtCore.Signal(object, object)
+    wire_over = QtCore.Signal(object, object)
     wire_ended = QtCore.Signal()
     wire_refused = QtCore.Signal(object, object)
 
@@ -96,6 +99,14 @@ class CanvasViewer(NodeViewer):
         super().start_live_connection(selected_port)
         if selected_port is not None:
             self.wire_started.emit(selected_port, self._detached_port)
+
+    def sceneMouseMoveEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        super().sceneMouseMoveEvent(event)
+        start = self._start_port
+        if self._LIVE_PIPE.isVisible() and start is not None:
+            items = self.scene().items(event.scenePos())
+            port = next((i for i in items if isinstance(i, PortItem) and i is not start), None)
+            self.wire_over.emit(port, event.scenePos())
 
     def end_live_connection(self) -> None:
         dragging = self._start_port is not None

@@ -187,7 +187,16 @@ def test_dragging_a_wire_rings_the_ports_it_fits_and_fades_the_others(
         ringed, opacity = _marks(window, side, end)
         assert not ringed and opacity < 0.5, end
     assert "1 input can take" in window.status_message.text()
+    label = window.canvas_control.wire_feedback.label  # the verdict beside the cursor
+    assert not label.isVisible(), "nothing to say over empty canvas"
+    QTest.mouseMove(viewport, _port_point(window, "teach.network", "in"))
+    refused = "✗ Direct trainer · network takes Network, not Scene"
+    assert label.isVisible() and label.toPlainText() == refused
+    assert window.status_message.text() == label.toPlainText()
+    QTest.mouseMove(viewport, goal)
+    assert label.toPlainText() == "✓ link to Distance to target · scene"
     QTest.mouseRelease(viewport, LEFT, NO_KEYS, start + (goal - start) * 0.5)  # empty canvas
+    assert not label.isVisible()
     for side, end in (("in", "near.scene"), ("in", "teach.network"), ("out", "brain.action")):
         assert _marks(window, side, end) == (False, 1.0), f"{end} keeps a mark after the drag"
     assert ("arm.scene", "near.scene") not in _links(window)
