@@ -176,3 +176,21 @@ def test_the_camera_of_some_arenas_is_their_rows_of_the_whole() -> None:
     part_depth, part_what = scene.camera(0, 16, math.radians(120.0), some)
     torch.testing.assert_close(part_depth, depth[some])
     assert torch.equal(part_what, what[some])
+
+
+def test_dqn_learns_from_the_camera_to_fire_at_a_visible_target(registry: Registry) -> None:
+    doc = load_graph(example_path("tanks_camera_dqn"))
+    props = {"instances": 32, "opponent": "idle", "map": "open", "hits_to_kill": 1}
+    doc.node("arena").props.update(props, episode_steps=100)  # type: ignore[union-attr]
+    doc.node("brain").props["hidden"] = [32, 32]  # type: ignore[union-attr]
+    teach = {"explore_steps": 100, "batch_size": 128, "target_every": 100, "lr": 0.002}
+    doc.node("teach").props.update(teach)  # type: ignore[union-attr]
+    pipeline = Pipeline(doc, registry, seed=0)
+    trainer = pipeline.trainer
+    trainer.plan(400)
+    before = pipeline.evaluate(trainer.policy, 256, seed=3).summary()["success_rate"]
+    for step_index in range(250):
+        trainer.step(step_index)
+    after = pipeline.evaluate(trainer.policy, 256, seed=3).summary()["success_rate"]
+    # measured: 0% -> 41% after 200 updates, 47% after 300
+    assert before < 0.05 and after > 0.2
