@@ -250,12 +250,14 @@ class TankArena:
         radii = torch.cat([pillars[..., 2], self.rules.tank_radius * alive], 1)
         to_circles = ray_circles(origin, direction, circles, radii)
         to_wall = ray_box(origin, direction, self.rules.half)
-        to_pillar = (
-            to_circles[..., :-1].amin(-1) if pillars.shape[1] else torch.full_like(to_wall, FAR)
-        )
-        distance = torch.stack([to_wall, to_pillar, to_circles[..., -1]], dim=-1)
-        depth, what = distance.min(-1)
-        return depth, what
+        depth, what = to_wall, torch.zeros_like(to_wall, dtype=torch.int64)
+        if pillars.shape[1]:
+            to_pillar = to_circles[..., :-1].amin(-1)
+            what = torch.where(to_pillar < depth, 1, what)
+            depth = torch.minimum(depth, to_pillar)
+        to_enemy = to_circles[..., -1]
+        what = torch.where(to_enemy < depth, 2, what)
+        return torch.minimum(depth, to_enemy), what
 
     def _pillar_slots(self) -> int:
         """Pillar slots some arena uses (the first ones): the camera skips the empty rest."""
