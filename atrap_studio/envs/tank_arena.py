@@ -3,11 +3,12 @@
 Not a second copy of the game: each env is the graph env of ``tanks_camera_ppo.yaml`` with the
 arena and camera set from keyword arguments, so an outside RL library plays the very game our
 own trainers see. The observation is the camera strip (per ray: distance as a share of the
-arena's diagonal, then whether it sees the enemy) and the tank's status (health, gun loaded);
-the action is one score per move (the highest is played) with ``controls="discrete"``, or drive,
-turn and fire with ``controls="continuous"``; the reward is the example's (hits, the win, hits
-taken, aim). A fight ends when a tank is destroyed (terminated) or by the time limit
-(truncated); ``info`` then holds ``result`` (+1 won, 0 draw, -1 lost) and ``is_success``.
+arena's diagonal; then whether it sees the enemy; then whether it sees an enemy shell) and
+the tank's status (health, gun loaded); the action is one score per move (the highest is
+played) with ``controls="discrete"``, or drive, turn and fire with ``controls="continuous"``;
+the reward is the example's (hits, the win, hits taken, aim). A fight ends when a tank is
+destroyed (terminated) or by the time limit (truncated); ``info`` then holds ``result``
+(+1 won, 0 draw, -1 lost) and ``is_success``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ def test_passes_gymnasiums_checks_and_repeats_with_a_seed() -> None:
     first, _ = env.reset(seed=5)
     again, _ = gymnasium.make(TANK_ARENA_ID, opponent="idle", rays=16).reset(seed=5)
     np.testing.assert_array_equal(first, again)
-    assert first.shape == (2 * 16 + 2,) and env.action_space.shape == (8,)
+    assert first.shape == (3 * 16 + 2,) and env.action_space.shape == (8,)
 
 
 def test_a_hunter_ends_a_fight_against_a_tank_that_waits() -> None:

@@ -194,3 +194,14 @@ def test_dqn_learns_from_the_camera_to_fire_at_a_visible_target(registry: Regist
     after = pipeline.evaluate(trainer.policy, 256, seed=3).summary()["success_rate"]
     # measured: 0% -> 41% after 200 updates, 47% after 300
     assert before < 0.05 and after > 0.2
+
+
+def test_the_camera_sees_an_enemy_shell_coming() -> None:
+    scene = arena()
+    place(scene, (-4.0, 0.0), (4.0, 0.0))
+    scene.shell[0, 1] = torch.tensor([1.0, 0.0])  # the enemy's shell, 5 m ahead, on its way
+    scene.shell_alive[0, 1] = True
+    depth, what = scene.camera(0, rays=9, fov=math.radians(90.0))
+    assert int(what[0, 4]) == 3 and abs(float(depth[0, 4]) - (5.0 - 0.2)) < 1e-4
+    scene.shell_alive[0, 1] = False
+    assert int(scene.camera(0, rays=9, fov=math.radians(90.0))[1][0, 4]) == 2

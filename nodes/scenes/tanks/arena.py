@@ -24,6 +24,8 @@ from atrap_studio.runtime.context import Command
 MAPS = ("open", "pillars", "random")
 #: Pillars each arena holds (unused ones have radius 0), so every map batches alike.
 PILLARS = 6
+#: How large a shell in flight looks to a camera (metres).
+SHELL_RADIUS = 0.2
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,8 @@ class TankArena:
     ) -> tuple[Tensor, Tensor]:
         """What ``tank`` sees over ``fov`` radians in ``rays`` rays, left to right:
         distance to the first thing each ray meets (metres) and what it is
-        (0 wall, 1 pillar, 2 the other tank), each (N, rays) — or only for ``arenas``."""
+        (0 wall, 1 pillar, 2 the other tank, 3 the other tank's shell in flight), each
+        (N, rays) — or only for ``arenas``."""
         pick = slice(None) if arenas is None else arenas
         position, heading = self.position[pick], self.heading[pick]
         offsets = torch.linspace(fov / 2, -fov / 2, rays, device=position.device)
@@ -246,18 +249,24 @@ class TankArena:
         # the other tank (while alive) is one more circle beside the pillars
         alive = (self.health[pick][:, 1 - tank, None] > 0).to(origin.dtype)
         pillars = self.pillars[pick][:, : self._pillar_slots()]
-        circles = torch.cat([pillars[..., :2], position[:, 1 - tank, None, :]], 1)
-        radii = torch.cat([pillars[..., 2], self.rules.tank_radius * alive], 1)
+        # the other tank's shell, while in flight, is drawn as a small ball
+        flying = self.shell_alive[pick][:, 1 - tank, None].to(origin.dtype)
+        shell = self.shell[pick][:, 1 - tank, None, :]
+        circles = torch.cat([pillars[..., :2], shell, position[:, 1 - tank, None, :]], 1)
+        radii = torch.cat(
+            [pillars[..., 2], SHELL_RADIUS * flying, self.rules.tank_radius * alive], 1
+        )
         to_circles = ray_circles(origin, direction, circles, radii)
         to_wall = ray_box(origin, direction, self.rules.half)
         depth, what = to_wall, torch.zeros_like(to_wall, dtype=torch.int64)
         if pillars.shape[1]:
-            to_pillar = to_circles[..., :-1].amin(-1)
+            to_pillar = to_circles[..., :-2].amin(-1)
             what = torch.where(to_pillar < depth, 1, what)
             depth = torch.minimum(depth, to_pillar)
-        to_enemy = to_circles[..., -1]
-        what = torch.where(to_enemy < depth, 2, what)
-        return torch.minimum(depth, to_enemy), what
+        for kind, distance in ((3, to_circles[..., -2]), (2, to_circles[..., -1])):
+            what = torch.where(distance < depth, kind, what)
+            depth = torch.minimum(depth, distance)
+        return depth, what
 
     def _pillar_slots(self) -> int:
         """Pillar slots some arena uses (the first ones): the camera skips the empty rest."""

@@ -40,7 +40,8 @@ class Camera:
         depth, what = arena.camera(0, self.rays, self.fov)
         diagonal = 2 * math.sqrt(2) * arena.rules.half
         enemy = (what == 2).to(depth.dtype)
-        return {"value": torch.cat([depth / diagonal, enemy], dim=-1)}
+        shell = (what == 3).to(depth.dtype)
+        return {"value": torch.cat([depth / diagonal, enemy, shell], dim=-1)}
 
 
 class Status:

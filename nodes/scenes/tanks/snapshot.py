@@ -21,7 +21,7 @@ class TankSnapshot:
             health (K, 2) hits left.
         shells: (K, 2, 2) each tank's shell; shell_alive (K, 2).
         ray_depth, ray_what: (K, R) the agent's camera, left to right: distance and what each
-            ray meets (0 wall, 1 pillar, 2 the other tank), over ``fov`` radians.
+            ray meets (0 wall, 1 pillar, 2 the other tank, 3 its shell), over ``fov`` radians.
         steps: (K,) steps into each fight; opponent: its level.
     """
 

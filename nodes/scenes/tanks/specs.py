@@ -112,8 +112,8 @@ CAMERA = NodeSpec(
     category="sensor",
     help=(
         "What the agent's tank sees ahead: a strip of rays fanned over the field of view, each "
-        "telling how far the first thing it meets is and whether that is the enemy tank — a "
-        "one-line picture of depth and colour."
+        "telling how far the first thing it meets is and whether that is the enemy tank or a "
+        "shell the enemy fired — a one-line picture of depth and colour."
     ),
     impl="atrap_studio.nodes.scenes.tanks.nodes:Camera",
     inputs=(_SCENE_IN,),
@@ -121,9 +121,10 @@ CAMERA = NodeSpec(
         PortSpec(
             "value",
             "Vector",
-            "Per ray, left to right: the distance (as a share of the arena's diagonal), then "
-            "per ray whether it sees the enemy (1) or not (0).",
-            shape=lambda p, f: (2 * p["rays"],),
+            "Per ray, left to right: the distance (as a share of the arena's diagonal); then "
+            "per ray whether it sees the enemy (1) or not (0); then whether it sees an enemy "
+            "shell in flight.",
+            shape=lambda p, f: (3 * p["rays"],),
         ),
     ),
     props=(

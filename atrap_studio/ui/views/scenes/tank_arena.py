@@ -1,9 +1,9 @@
 """Renderers of the ``tank_arena`` snapshot kind: an arena seen from above.
 
 Walls, pillars, both tanks with their guns and health, shells in flight, and the agent's camera
-rays fanned out ahead of it, coloured by what each meets (grey a wall or pillar, red the enemy).
-The same painting serves the Scene dock's live view and the ``--snapshots`` pictures; plain
-QPainter, no OpenGL.
+rays fanned out ahead of it, coloured by what each meets (grey a wall or pillar, red the enemy
+or its shell). The same painting serves the Scene dock's live view and the ``--snapshots``
+pictures; plain QPainter, no OpenGL.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def paint(painter: QtGui.QPainter, area: QtCore.QRectF, snap: TankSnapshot) -> N
             float(position[0][0]) + math.cos(angle) * depth,
             float(position[0][1]) + math.sin(angle) * depth,
         )
-        painter.setPen(QtGui.QPen(RAY_ENEMY if snap.ray_what[0][index] == 2 else RAY, 1))
+        painter.setPen(QtGui.QPen(RAY_ENEMY if snap.ray_what[0][index] >= 2 else RAY, 1))
         painter.drawLine(at(*position[0]), at(*end))
     painter.setPen(QtCore.Qt.PenStyle.NoPen)
     painter.setBrush(PILLAR)
