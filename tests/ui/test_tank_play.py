@@ -28,7 +28,8 @@ Key = QtCore.Qt.Key
 def _game() -> GraphDocument:
     doc = load_graph(example_path("tanks_camera_ppo"))
     doc.node("arena").props.update(instances=8, hits_to_kill=1)  # type: ignore[union-attr]
-    doc.node("teach").props.update(steps=1, horizon=4, minibatches=1, epochs=1)  # type: ignore[union-attr]
+    teach = {"steps": 1, "horizon": 4, "minibatches": 1, "epochs": 1, "eval_episodes": 8}
+    doc.node("teach").props.update(teach)  # type: ignore[union-attr]
     return doc
 
 
