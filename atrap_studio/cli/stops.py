@@ -8,7 +8,9 @@ their child processes) and exits 128 + the signal, as shells report it (130 for 
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,9 +62,26 @@ def stopped_by_signals() -> Iterator[None]:
             signal.signal(number, ignore)
         raise Stopped(signum)
 
+    def unraisable(info: Any) -> None:
+        """Where Python swallows exceptions (a weakref callback of the import machinery, a
+        ``__del__``) a Stopped would be lost, and the command run on with its stop signals
+        ignored: deliver the signal again, to be raised in ordinary code."""
+        if isinstance(info.exc_value, Stopped):
+            for number in STOP_SIGNALS:
+                signal.signal(number, stop)
+            # a moment later, from another thread: raised in this hook, it would be swallowed
+            again = threading.Timer(0.05, os.kill, (os.getpid(), info.exc_value.signum))
+            again.daemon = True
+            again.start()
+            return
+        hook(info)
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        sys.unraisablehook = hook

@@ -234,3 +234,19 @@ def test_crowd_commands_stop_cleanly_and_leave_no_flower_process(
     _stopped_cleanly(serve, signal.SIGTERM)
     _stopped_cleanly(local, signal.SIGHUP)
     assert _commands(_marked(str(tmp_path))) == []
+
+
+def test_a_stop_swallowed_where_python_ignores_exceptions_still_stops() -> None:
+    """A signal that lands in a ``__del__`` or an import-lock callback (seen: a merge went on
+    for good after its SIGHUP) is delivered again and stops the block."""
+    from atrap_studio.cli.stops import Stopped, stopped_by_signals
+
+    class SignalsWhenCollected:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler's Stopped is raised in here
+
+    with pytest.raises(Stopped) as caught, stopped_by_signals():
+        SignalsWhenCollected()  # collected at once
+        for _ in range(200):
+            time.sleep(0.005)
+    assert caught.value.signum == signal.SIGTERM
