@@ -11,6 +11,7 @@ import torch
 
 from atrap_studio.runtime.context import NodeContext
 from atrap_studio.runtime.networks import Normalize
+from atrap_studio.runtime.trainers.replay import ReplayBuffer
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.pipeline import Pipeline
@@ -129,6 +130,25 @@ class Trainer:
             prefix = f"{name}/"
             own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             load_optimizer_state(optimizer, own, meta[_optimizer_meta_key(name)])
+
+
+class ReplayTrainer(Trainer):
+    """An off-policy trainer: its replay buffer is part of every checkpoint, so a resumed run
+    draws the same minibatches as one that never stopped."""
+
+    #: Set by each off-policy trainer before its first step.
+    buffer: ReplayBuffer
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors, meta = super().state_tensors()
+        replay, replay_meta = self.buffer.state_tensors()
+        tensors.update({f"replay/{name}": value for name, value in replay.items()})
+        return tensors, {**meta, "replay": replay_meta}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        super().load_state_tensors(tensors, meta)
+        replay = {k[len("replay/") :]: v for k, v in tensors.items() if k.startswith("replay/")}
+        self.buffer.load_state_tensors(replay, meta["replay"])
 
 
 def _optimizer_meta_key(name: str) -> str:

@@ -32,7 +32,7 @@ from atrap_studio.core.errors import RunError
 from atrap_studio.runtime.context import NodeContext
 from atrap_studio.runtime.trainers.base import (
     Metrics,
-    Trainer,
+    ReplayTrainer,
     learn_input_statistics,
     scheduled_lr,
 )
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from atrap_studio.runtime.pipeline import Pipeline
 
 
-class DQNTrainer(Trainer):
+class DQNTrainer(ReplayTrainer):
     """DQN with a replay buffer, a target copy, double-DQN targets and ε-greedy exploration.
 
     One :meth:`step` plays ``horizon`` scene steps on every instance, stores them, then makes
@@ -93,19 +93,6 @@ class DQNTrainer(Trainer):
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"target": self.target}
-
-    def state_tensors(self) -> tuple[dict[str, Tensor], dict[str, object]]:
-        tensors, meta = super().state_tensors()
-        replay, replay_meta = self.buffer.state_tensors()
-        tensors.update({f"replay/{name}": value for name, value in replay.items()})
-        return tensors, {**meta, "replay": replay_meta}
-
-    def load_state_tensors(self, tensors: dict[str, Tensor], meta: dict[str, object]) -> None:
-        super().load_state_tensors(tensors, meta)
-        replay = {k[len("replay/") :]: v for k, v in tensors.items() if k.startswith("replay/")}
-        replay_meta = meta["replay"]
-        assert isinstance(replay_meta, dict)
-        self.buffer.load_state_tensors(replay, replay_meta)
 
     # -- training ----------------------------------------------------------------------------
 

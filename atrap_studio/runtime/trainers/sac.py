@@ -26,7 +26,7 @@ from torch import Tensor
 from atrap_studio.core.errors import RunError
 from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.networks import Normalize, build_module
-from atrap_studio.runtime.trainers.base import Metrics, Trainer, learn_input_statistics
+from atrap_studio.runtime.trainers.base import Metrics, ReplayTrainer, learn_input_statistics
 from atrap_studio.runtime.trainers.critics import critic_architecture
 from atrap_studio.runtime.trainers.policies import LogStd
 from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
@@ -70,7 +70,7 @@ def squashed_sample(centre: Tensor, log_std: Tensor, noise: Tensor) -> tuple[Ten
     return torch.tanh(raw), log_prob - correction.sum(-1)
 
 
-class SACTrainer(Trainer):
+class SACTrainer(ReplayTrainer):
     """SAC with twin critics, target copies, a replay buffer and a self-tuning entropy weight.
 
     One :meth:`step` plays ``horizon`` scene steps on every instance, stores them, then makes
@@ -151,19 +151,6 @@ class SACTrainer(Trainer):
             "critic_opt": self.critic_optimizer,
             "alpha_opt": self.alpha_optimizer,
         }
-
-    def state_tensors(self) -> tuple[dict[str, Tensor], dict[str, object]]:
-        tensors, meta = super().state_tensors()
-        replay, replay_meta = self.buffer.state_tensors()
-        tensors.update({f"replay/{name}": value for name, value in replay.items()})
-        return tensors, {**meta, "replay": replay_meta}
-
-    def load_state_tensors(self, tensors: dict[str, Tensor], meta: dict[str, object]) -> None:
-        super().load_state_tensors(tensors, meta)
-        replay = {k[len("replay/") :]: v for k, v in tensors.items() if k.startswith("replay/")}
-        replay_meta = meta["replay"]
-        assert isinstance(replay_meta, dict)
-        self.buffer.load_state_tensors(replay, replay_meta)
 
     # -- training ----------------------------------------------------------------------------
 
