@@ -132,6 +132,42 @@ class Trainer:
             load_optimizer_state(optimizer, own, meta[_optimizer_meta_key(name)])
 
 
+class RolloutTally:
+    """What the curves show of the steps an update played: each reward node's mean per step,
+    and the outcome of the episodes that ended, averaged over them (tensors, read only when
+    reported)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.ended = 0
+        self.rewards: dict[str, torch.Tensor | float] = {}
+        self.outcomes: dict[str, torch.Tensor | float] = {}
+
+    def add(self, scene: Any, terms: dict[str, torch.Tensor], done: torch.Tensor) -> None:
+        """One step: its reward terms by node, and the episodes it ended (judged now, before
+        they restart at the next ``begin_step``)."""
+        self.steps += 1
+        for node_id, term in terms.items():
+            self.rewards[node_id] = self.rewards.get(node_id, 0.0) + term.mean()
+        if bool(done.any()):
+            self.ended += int(done.sum())
+            for name, value in scene.outcome().items():
+                total = value[done].to(torch.float64).sum()
+                self.outcomes[name] = self.outcomes.get(name, 0.0) + total
+
+    def metrics(self) -> Metrics:
+        """``reward/<node>``, and ``scene/<outcome>`` when an episode ended (a short rollout
+        of long episodes may end none)."""
+        metrics: Metrics = {
+            f"reward/{node_id}": total / max(1, self.steps)
+            for node_id, total in self.rewards.items()
+        }
+        for name, total in self.outcomes.items():
+            label = "success_rate" if name == "success" else name
+            metrics[f"scene/{label}"] = total / self.ended
+        return metrics
+
+
 class ReplayTrainer(Trainer):
     """An off-policy trainer: its replay buffer is part of every checkpoint, so a resumed run
     draws the same minibatches as one that never stopped."""

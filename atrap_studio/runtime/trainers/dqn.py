@@ -33,6 +33,7 @@ from atrap_studio.runtime.context import NodeContext
 from atrap_studio.runtime.trainers.base import (
     Metrics,
     ReplayTrainer,
+    RolloutTally,
     learn_input_statistics,
     scheduled_lr,
 )
@@ -116,9 +117,7 @@ class DQNTrainer(ReplayTrainer):
         share = self.explore.share(step)
         played: list[Tensor] = []
         raw_rewards: list[Tensor] = []
-        reward_sums: dict[str, Tensor] = {}
-        ended = 0
-        ended_sums: dict[str, Tensor] = {}
+        tally = RolloutTally()
         with torch.no_grad():
             for _ in range(self.horizon):
                 scene.begin_step()
@@ -137,13 +136,7 @@ class DQNTrainer(ReplayTrainer):
                 self.buffer.add(Batch(obs, choice[:, None].to(obs.dtype), reward, after, terminal))
                 played.append(obs)
                 raw_rewards.append(reward)
-                for node_id, term in terms.items():
-                    reward_sums[node_id] = reward_sums.get(node_id, 0.0) + term.mean()
-                if bool(done.any()):
-                    ended += int(done.sum())
-                    for name, value in scene.outcome().items():
-                        total = value[done].to(torch.float64).sum()
-                        ended_sums[name] = ended_sums.get(name, 0.0) + total
+                tally.add(scene, terms, done)
         learn_input_statistics(torch.cat(played), self.network)
 
         sums = torch.zeros(2, device=played[0].device)  # Huber loss, mean Q of the taken options
@@ -163,12 +156,7 @@ class DQNTrainer(ReplayTrainer):
         }
         if made:
             metrics.update({"loss/total": means[0], "loss/value": means[0], "value/q": means[1]})
-        for node_id, total in reward_sums.items():
-            metrics[f"reward/{node_id}"] = total / self.horizon
-        if ended:
-            for name, total in ended_sums.items():
-                label = "success_rate" if name == "success" else name
-                metrics[f"scene/{label}"] = total / ended
+        metrics.update(tally.metrics())
         return metrics
 
     def _update(self, batch: Batch) -> Tensor:

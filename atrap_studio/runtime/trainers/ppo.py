@@ -30,6 +30,7 @@ from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.networks import build_module
 from atrap_studio.runtime.trainers.base import (
     Metrics,
+    RolloutTally,
     Trainer,
     learn_input_statistics,
     scheduled_lr,
@@ -120,9 +121,7 @@ class PPOTrainer(Trainer):
         # -- rollout: `horizon` steps of the behaviour policy on every instance ----------------
         observations, actions, log_probs, values, rewards, dones = [], [], [], [], [], []
         raw_rewards: list[torch.Tensor] = []  # as the reward nodes gave them (for the curves)
-        reward_sums: dict[str, torch.Tensor] = {}
-        ended = 0  # episodes that ended in this rollout; their outcomes summed by key:
-        ended_sums: dict[str, torch.Tensor] = {}
+        tally = RolloutTally()
         with torch.no_grad():
             for _ in range(self.horizon):
                 scene.begin_step()
@@ -144,13 +143,7 @@ class PPOTrainer(Trainer):
                     reward = reward + self.gamma * torch.where(cut, final, 0.0)
                 rewards.append(reward)
                 dones.append(done)
-                for node_id, term in terms.items():
-                    reward_sums[node_id] = reward_sums.get(node_id, 0.0) + term.mean()
-                if bool(done.any()):  # judge each episode on its last step
-                    ended += int(done.sum())
-                    for name, value in scene.outcome().items():
-                        total = value[done].to(torch.float64).sum()
-                        ended_sums[name] = ended_sums.get(name, 0.0) + total
+                tally.add(scene, terms, done)
 
             # -- advantages: GAE, bootstrapped by the critic where an episode goes on ---------
             # Ended episodes restart only at the next begin_step(), so observing now sees the
@@ -242,12 +235,7 @@ class PPOTrainer(Trainer):
         }
         if isinstance(self.policy_kind, GaussianPolicy):
             metrics["policy/std"] = self.spread.log_std.detach().exp().mean()
-        for node_id, total in reward_sums.items():
-            metrics[f"reward/{node_id}"] = total / self.horizon
-        if ended:  # no episode may end within a short rollout of long episodes
-            for name, total in ended_sums.items():
-                label = "success_rate" if name == "success" else name
-                metrics[f"scene/{label}"] = total / ended
+        metrics.update(tally.metrics())
         # after the update, which used the statistics the rollout was played with
         learn_input_statistics(b_obs, self.network, self.critic)
         return metrics

@@ -26,7 +26,12 @@ from torch import Tensor
 from atrap_studio.core.errors import RunError
 from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.networks import Normalize, build_module
-from atrap_studio.runtime.trainers.base import Metrics, ReplayTrainer, learn_input_statistics
+from atrap_studio.runtime.trainers.base import (
+    Metrics,
+    ReplayTrainer,
+    RolloutTally,
+    learn_input_statistics,
+)
 from atrap_studio.runtime.trainers.critics import critic_architecture
 from atrap_studio.runtime.trainers.policies import LogStd
 from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
@@ -167,9 +172,7 @@ class SACTrainer(ReplayTrainer):
         share = self.explore.share(step)
         played: list[Tensor] = []
         raw_rewards: list[Tensor] = []
-        reward_sums: dict[str, Tensor] = {}
-        ended = 0
-        ended_sums: dict[str, Tensor] = {}
+        tally = RolloutTally()
         with torch.no_grad():
             for _ in range(self.horizon):
                 scene.begin_step()
@@ -190,13 +193,7 @@ class SACTrainer(ReplayTrainer):
                 self.buffer.add(Batch(obs, action, reward, after, terminal))
                 played.append(obs)
                 raw_rewards.append(reward)
-                for node_id, term in terms.items():
-                    reward_sums[node_id] = reward_sums.get(node_id, 0.0) + term.mean()
-                if bool(done.any()):
-                    ended += int(done.sum())
-                    for name, value in scene.outcome().items():
-                        total = value[done].to(torch.float64).sum()
-                        ended_sums[name] = ended_sums.get(name, 0.0) + total
+                tally.add(scene, terms, done)
         learn_input_statistics(torch.cat(played), self.network)
 
         # total, policy, Q, alpha, entropy, mean Q
@@ -225,12 +222,7 @@ class SACTrainer(ReplayTrainer):
                     "policy/alpha": self.log_alpha.value.detach().exp(),
                 }
             )
-        for node_id, total in reward_sums.items():
-            metrics[f"reward/{node_id}"] = total / self.horizon
-        if ended:
-            for name, total in ended_sums.items():
-                label = "success_rate" if name == "success" else name
-                metrics[f"scene/{label}"] = total / ended
+        metrics.update(tally.metrics())
         return metrics
 
     def _update(self, batch: Batch) -> Tensor:
