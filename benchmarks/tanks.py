@@ -6,10 +6,11 @@ Two measurements in one run:
    example's status sensor and rewards, stepped through the compiled graph with a fixed move
    (no network), on 1 and on 2 torch threads. Goal (issue 13): ≥ 100,000 env-steps/s at
    1,024 arenas on 2 cores.
-2. Learning: the shipped example (PPO from the camera) trained against each ``--opponents``
-   level for ``--budget`` seconds of training on one thread, tested every ``--test-every``
-   seconds on ``--games`` fresh fights with the greedy network (the clock paused while
-   testing). Prints the win rate over time and the time to the issue's goals (90% against the
+2. Learning: the shipped PPO example for each ``--opponents`` level (``tanks_camera_ppo``
+   against the wanderer, ``tanks_hunter_ppo`` against the hunter) trained from the camera
+   for ``--budget`` seconds of training on one thread, tested every ``--test-every`` seconds
+   on ``--games`` fresh fights with the greedy network (the clock paused while testing).
+   Prints the win rate over time and the time to the issue's goals (90% against the
    wanderer, 60% against the hunter), and draws the curves into ``--chart``.
 3. Difficulty: each trained network against its opponent again at five difficulty levels of
    play mode's handicap (late moves, lapses; ``nodes/scenes/tanks/play.py``), ``--games``
@@ -45,8 +46,16 @@ DIFFICULTIES = (1.0, 0.75, 0.5, 0.25, 0.0)
 COLOURS = {"wanderer": "#3a78c2", "hunter": "#d9452b", "idle": "#4a9a4a"}
 
 
+#: The shipped example that learns against each opponent.
+EXAMPLES = {
+    "wanderer": "tanks_camera_ppo",
+    "hunter": "tanks_hunter_ppo",
+    "idle": "tanks_camera_ppo",
+}
+
+
 def example(opponent: str, instances: int | None = None, rays: int | None = None) -> GraphDocument:
-    doc = load_graph(example_path("tanks_camera_ppo"))
+    doc = load_graph(example_path(EXAMPLES[opponent]))
     arena, camera = doc.node("arena"), doc.node("eye")
     assert arena is not None and camera is not None
     arena.props["opponent"] = opponent

@@ -26,6 +26,8 @@ MAPS = ("open", "pillars", "random")
 PILLARS = 6
 #: How large a shell in flight looks to a camera (metres).
 SHELL_RADIUS = 0.2
+#: The age of a shot never fired: older than any hearing memory.
+NEVER = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ class TankArena:
         self.episodes = 0
         #: Which tanks a shell hit in the last step, (N, 2).
         self.hits = torch.zeros(n, 2, dtype=torch.bool, device=device)
+        #: Where each tank fired its last shot, and how many steps ago (NEVER: not yet), so
+        #: that the other can hear it.
+        self.shot_at = torch.zeros(n, 2, 2, device=device)
+        self.shot_age = torch.full((n, 2), NEVER, dtype=torch.int64, device=device)
         self.opponent_state = self.opponent.initial_state(n, device)
         self.begin_step()
 
@@ -136,6 +142,7 @@ class TankArena:
         self.health[index] = rules.hits_to_kill
         self.reload[index] = 0
         self.shell_alive[index] = False
+        self.shot_age[index] = NEVER
         self.t[index] = 0
         self.opponent.restart(self.opponent_state, index, self.generator)
         self._resolve_collisions()
@@ -206,6 +213,8 @@ class TankArena:
         self.shell_heading = torch.where(fire, self.heading, self.shell_heading)
         self.shell_alive = self.shell_alive | fire
         self.reload = torch.where(fire, rules.reload_steps, (self.reload - 1).clamp(min=0))
+        self.shot_at = torch.where(fire[..., None], self.position, self.shot_at)
+        self.shot_age = torch.where(fire, 0, (self.shot_age + 1).clamp(max=NEVER))
 
     def _fly_shells(self) -> None:
         """Move every shell along its path; the first tank, pillar or wall on it stops it."""
@@ -284,9 +293,23 @@ class TankArena:
 
     def bearing(self, tank: int) -> Tensor:
         """Angle from ``tank``'s heading to the other tank, (N,) in (-π, π]."""
-        between = self.position[:, 1 - tank] - self.position[:, tank]
+        return self.bearing_to(tank, self.position[:, 1 - tank])
+
+    def bearing_to(self, tank: int, point: Tensor) -> Tensor:
+        """Angle from ``tank``'s heading to a point per arena (N, 2), (N,) in (-π, π]."""
+        between = point - self.position[:, tank]
         angle: Tensor = torch.atan2(between[:, 1], between[:, 0])
         return wrap(angle - self.heading[:, tank])
+
+    def heard(self, tank: int, memory: int, reach: float) -> Tensor:
+        """How loud the other tank's last shot still is to ``tank``, (N,) in [0, 1]: 1 in the
+        step it was fired, fading to 0 after ``memory`` steps; 0 beyond ``reach`` metres."""
+        age = self.shot_age[:, 1 - tank].to(self.position.dtype)
+        fresh = (1.0 - age / max(memory, 1)).clamp(min=0.0)
+        distance = torch.linalg.vector_norm(
+            self.shot_at[:, 1 - tank] - self.position[:, tank], dim=-1
+        )
+        return fresh * (distance <= reach)
 
     def result(self) -> Tensor:
         """Per arena: +1 the agent won, -1 it lost, 0 a draw or a fight still going."""
@@ -347,8 +370,12 @@ class TankArena:
         "reload",
         "shell",
         "shell_heading",
+        "shot_at",
+        "shot_age",
         "t",
     )
+
+    _SINCE_HEARING = ("shot_at", "shot_age")
 
     def state_tensors(self) -> dict[str, Tensor]:
         tensors = {name: getattr(self, name).clone() for name in self._STATE}
@@ -368,6 +395,8 @@ class TankArena:
                 f"{self.instances:,}"
             )
         for name in self._STATE:
+            if name in self._SINCE_HEARING and name not in tensors:
+                continue  # a checkpoint from before tanks could hear: no shot heard yet
             setattr(self, name, tensors[name].clone())
         self.shell_alive = tensors["shell_alive"].to(torch.bool)
         self.done = tensors["done"].to(torch.bool)

@@ -55,6 +55,20 @@ class Status:
         return {"value": torch.stack([health, loaded], dim=-1)}
 
 
+class Hearing:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.memory = int(ctx.props["memory_steps"])
+        self.reach = float(ctx.props["range_m"])
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        arena: TankArena = inputs["scene"]
+        loud = arena.heard(0, self.memory, self.reach)
+        bearing = arena.bearing_to(0, arena.shot_at[:, 1])
+        heard = (loud > 0).to(loud.dtype)
+        value = torch.stack([loud, torch.cos(bearing) * heard, torch.sin(bearing) * heard], -1)
+        return {"value": value}
+
+
 class Controls:
     """The network's values as (drive, turn, fire): the best-valued move of the discrete set,
     or the three values themselves."""

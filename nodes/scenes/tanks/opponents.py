@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import torch
 from torch import Tensor
 
-from atrap_studio.nodes.scenes.tanks.geometry import ray_box, unit, wrap
+from atrap_studio.nodes.scenes.tanks.geometry import ray_box, unit
 
 if TYPE_CHECKING:
     from atrap_studio.nodes.scenes.tanks.arena import TankArena
@@ -73,32 +73,93 @@ class Wanderer:
 
 
 class Hunter:
-    """Turns to where the agent will be when its shell arrives (aiming with lead), closes in to
-    mid range, backs off when too near, and fires as soon as its aim is true and the way clear.
+    """Hunts the agent with what it sees and hears, and takes cover while it reloads.
+
+    It knows where the agent is only while it sees it, or for a while after hearing it fire
+    (within ``HEARING_M``); otherwise it goes to where it last knew the agent to be. In sight
+    and loaded it aims where the agent will be when its shell arrives (leading a moving
+    target), keeps to mid range and fires as soon as its aim is true. While its gun reloads in
+    the agent's sight it drives to the far side of the nearest pillar.
     """
 
+    HEARING_M = 12.0
+    #: Steps a heard shot or a last sighting stays worth going to.
+    MEMORY = 60
+
     def initial_state(self, instances: int, device: torch.device) -> State:
-        return {"last": torch.zeros(instances, 2, device=device)}
+        return {
+            "last": torch.zeros(instances, 2, device=device),
+            "known": torch.zeros(instances, 2, device=device),
+            "known_age": torch.zeros(instances, dtype=torch.int64, device=device),
+        }
 
     def restart(self, state: State, index: Tensor, generator: torch.Generator) -> None:
         state["last"][index] = float("nan")  # no speed known yet
+        state["known_age"][index] = self.MEMORY  # nothing known: search
 
     def act(self, arena: TankArena, state: State, generator: torch.Generator) -> Tensor:
         rules = arena.rules
         agent, me = arena.position[:, AGENT], arena.position[:, ME]
-        known = ~state["last"].isnan().any(-1, keepdim=True)
-        velocity = torch.where(known, (agent - state["last"]) / rules.dt, 0.0)
-        state["last"] = agent.clone()
+        sees = arena.line_of_sight(ME)
+        hears = arena.heard(ME, memory=1, reach=self.HEARING_M) > 0
+        shot = arena.shot_at[:, AGENT]
+        state["known"] = torch.where(
+            sees[:, None], agent, torch.where(hears[:, None], shot, state["known"])
+        )
+        state["known_age"] = torch.where(sees | hears, 0, state["known_age"] + 1)
+        # the agent's speed, from two sightings in a row
+        seen_before = ~state["last"].isnan().any(-1, keepdim=True) & sees[:, None]
+        velocity = torch.where(seen_before, (agent - state["last"]) / rules.dt, 0.0)
+        state["last"] = torch.where(sees[:, None], agent, float("nan"))
         distance = torch.linalg.vector_norm(agent - me, dim=-1)
         lead = agent + velocity * (distance / rules.shell_speed)[:, None]
-        towards = lead - me
-        aim = wrap(torch.atan2(towards[:, 1], towards[:, 0]) - arena.heading[:, ME])
-        turn = (aim / (rules.turn_rate * rules.dt)).clamp(-1.0, 1.0)
-        drive = torch.where(distance > 5.0, 1.0, torch.where(distance < 3.0, -0.5, 0.0))
-        sees = arena.line_of_sight(ME)
-        drive = torch.where(sees, drive, torch.ones_like(drive))  # no sight: close in
-        fire = (aim.abs() < math.radians(4.0)) & sees
+        aim = arena.bearing_to(ME, lead)
+        fight_turn = (aim / (rules.turn_rate * rules.dt)).clamp(-1.0, 1.0)
+        fight_drive = torch.where(distance > 5.0, 1.0, torch.where(distance < 3.0, -0.5, 0.0))
+        # out of sight: go to where the agent was last seen or heard, else roam
+        search_turn, search_drive = _steer(arena, state["known"])
+        roaming = state["known_age"] >= self.MEMORY
+        ahead = ray_box(me, unit(arena.heading[:, ME]), rules.half)
+        search_turn = torch.where(roaming, (ahead < 2.0).to(me.dtype), search_turn)
+        search_drive = torch.where(roaming, 0.6, search_drive)
+        # reloading in sight: behind the nearest pillar, as seen from the agent
+        cover, has_cover = _cover(arena)
+        cover_turn, cover_drive = _steer(arena, cover)
+        loaded = (arena.reload[:, ME] <= 0) & ~arena.shell_alive[:, ME]
+        hide = sees & ~loaded & has_cover
+        turn = torch.where(sees, torch.where(hide, cover_turn, fight_turn), search_turn)
+        drive = torch.where(sees, torch.where(hide, cover_drive, fight_drive), search_drive)
+        fire = (aim.abs() < math.radians(4.0)) & sees & loaded
         return torch.stack([drive, turn, fire.to(drive.dtype) * 2 - 1], dim=-1)
+
+
+def _steer(arena: TankArena, point: Tensor) -> tuple[Tensor, Tensor]:
+    """Turn and drive that take the opponent towards ``point`` (N, 2): full speed when it
+    faces the way, slowly while it turns."""
+    rules = arena.rules
+    angle = arena.bearing_to(ME, point)
+    turn = (angle / (rules.turn_rate * rules.dt)).clamp(-1.0, 1.0)
+    gap = torch.linalg.vector_norm(point - arena.position[:, ME], dim=-1)
+    drive = torch.where(angle.abs() < math.radians(60.0), 1.0, 0.2) * (gap > 0.3)
+    return turn, drive
+
+
+def _cover(arena: TankArena) -> tuple[Tensor, Tensor]:
+    """Per arena, the spot just behind the pillar nearest the opponent, on the side away from
+    the agent, and whether there is a pillar at all."""
+    rules = arena.rules
+    centres, radii = arena.pillars[..., :2], arena.pillars[..., 2]
+    me, agent = arena.position[:, ME], arena.position[:, AGENT]
+    gaps = torch.linalg.vector_norm(centres - me[:, None], dim=-1)
+    gaps = torch.where(radii > 0, gaps, float("inf"))
+    nearest = gaps.argmin(-1)
+    rows = torch.arange(arena.instances, device=me.device)
+    centre, radius = centres[rows, nearest], radii[rows, nearest]
+    away = centre - agent
+    away = away / torch.linalg.vector_norm(away, dim=-1, keepdim=True).clamp(min=1e-6)
+    spot = centre + away * (radius + rules.tank_radius + 0.3)[:, None]
+    limit = rules.half - rules.tank_radius
+    return spot.clamp(-limit, limit), radii.amax(-1) > 0
 
 
 class Player:

@@ -102,7 +102,7 @@ ARENA = NodeSpec(
     ),
     facts=_facts,
     outcome=_outcome,
-    examples=("tanks_camera_ppo", "tanks_camera_dqn"),
+    examples=("tanks_camera_ppo", "tanks_camera_dqn", "tanks_hunter_ppo"),
 )
 
 CAMERA = NodeSpec(
@@ -148,6 +148,48 @@ STATUS = NodeSpec(
             "Vector",
             "Health as a share of a full tank, and 1 when it can fire (else 0).",
             shape=lambda p, f: (2,),
+        ),
+    ),
+    requires_facts=("tank_arena",),
+)
+
+HEARING = NodeSpec(
+    type="sensor.hearing",
+    version=1,
+    title="Hearing",
+    category="sensor",
+    help=(
+        "Where the enemy's last shot came from, heard even when the enemy is out of sight: "
+        "how loud it still is (1 when fired, fading to 0) and its direction from where the "
+        "agent's tank faces (3 values)."
+    ),
+    impl="atrap_studio.nodes.scenes.tanks.nodes:Hearing",
+    inputs=(_SCENE_IN,),
+    outputs=(
+        PortSpec(
+            "value",
+            "Vector",
+            "Loudness in [0, 1], then the cosine and sine of the shot's bearing (ahead: 1, 0; "
+            "to the left: 0, 1), both 0 while nothing is heard.",
+            shape=lambda p, f: (3,),
+        ),
+    ),
+    props=(
+        PropSpec(
+            "memory_steps",
+            "int",
+            10,
+            "Steps over which a heard shot fades away (10 steps are 1 s).",
+            min=1,
+            max=10_000,
+        ),
+        PropSpec(
+            "range_m",
+            "float",
+            12.0,
+            "Farthest a shot is heard from, in metres (the arena is 16 m across).",
+            min=0.0,
+            max=1_000.0,
         ),
     ),
     requires_facts=("tank_arena",),
@@ -215,4 +257,4 @@ EVENT = NodeSpec(
     requires_facts=("tank_arena",),
 )
 
-SPECS = (ARENA, CAMERA, STATUS, CONTROLS, EVENT)
+SPECS = (ARENA, CAMERA, STATUS, HEARING, CONTROLS, EVENT)
