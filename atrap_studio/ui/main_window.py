@@ -35,6 +35,7 @@ from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
 from atrap_studio.ui.run_control import RunController
 from atrap_studio.ui.run_speed import SpeedWatch, ThreadChoice
+from atrap_studio.ui.run_summary import run_summary
 from atrap_studio.ui.session_files import AppPaths, run_folder
 from atrap_studio.ui.tank_play import PlayAction
 from atrap_studio.ui.window_layout import shrinkable
@@ -351,11 +352,13 @@ class MainWindow(QtWidgets.QMainWindow):
         cv.files_dropped.connect(self.drop_files)
         self.node_palette.add_requested.connect(self.canvas_control.add_node_at)
         self.problems.node_clicked.connect(self.canvas_control.show_node)
+        # the speed watch sees each event first: its "speed is fine again" at a run's end must
+        # not replace the run's summary with "Training…" (bug 6 of issue 12)
+        self.runs.event_received.connect(self.speed.on_event)
         self.runs.event_received.connect(self._on_run_event)
         self.runs.state_changed.connect(lambda _: self._update_run_actions())
         self.runs.log.connect(self.log)
-        self.runs.event_received.connect(self.speed.on_event)
-        self.speed.slow.connect(lambda text: self.say(text or TRAINING))
+        self.speed.slow.connect(self._speed_said)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -363,6 +366,13 @@ class MainWindow(QtWidgets.QMainWindow):
         """A short message in the status bar (refusals, confirmations)."""
         self.status_message.setText(text)
         self.statusBar().setToolTip(text)
+
+    def _speed_said(self, warning: str) -> None:
+        """Show the speed watch's warning, or the plain training message once it is fine."""
+        if warning:
+            self.say(warning)
+        elif self.runs.state in ("running", "paused"):
+            self.say(TRAINING)
 
     def log(self, text: str) -> None:
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
@@ -557,14 +567,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks["Problems"].raise_()
             self.say("The run stopped on an error: see the Problems panel.")
         elif event.kind == "finished":
-            reason = data.get("reason", "completed")
-            evaluation = data.get("evaluation") or {}
-            summary = f"Run {reason} at update {event.step:,}"
-            headline = self.runs.outcome.headline(evaluation)
-            if headline:
-                summary += f": {headline}"
-            self.say(summary + ".")
-            self.log(summary + ".")
+            summary = run_summary(
+                str(data.get("reason", "completed")),
+                event.step,
+                data.get("evaluation") or {},
+                self.runs.last_test,
+                self.runs.outcome,
+            )
+            self.say(summary)
+            self.log(summary)
 
     # -- window life cycle ------------------------------------------------------------------
 

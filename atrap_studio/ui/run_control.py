@@ -49,6 +49,8 @@ class RunController(QtCore.QObject):
         self.threads: int | None = None
         #: How the running graph's scene judges its episodes (from the ``started`` event).
         self.outcome: Outcome = GENERIC
+        #: The last test the run reported: (update, its evaluation summary), None before one.
+        self.last_test: tuple[int, dict[str, float]] | None = None
         self._thread: threading.Thread | None = None
         self._shown: list[int] = [0]
         self._snapshot_pending = False
@@ -71,6 +73,7 @@ class RunController(QtCore.QObject):
             raise RuntimeError("a run is already in progress")
         self.out_dir, self.threads = Path(out_dir), threads
         self.result = None
+        self.last_test = None
         self._snapshot_pending = False
         self._set_state("starting")
         snapshot = doc.model_copy(deep=True)
@@ -208,6 +211,7 @@ class RunController(QtCore.QObject):
         elif kind == "checkpoint":
             self.log.emit(f"Checkpoint at update {event.step:,}: {event.data.get('path')}")
         elif kind == "episode":
+            self.last_test = (event.step, dict(event.data))
             headline = self.outcome.headline(event.data)
             if headline:
                 self.log.emit(f"Test at update {event.step:,}: {headline}.")

@@ -104,6 +104,42 @@ def test_pause_step_stop_and_resume(
     qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
 
 
+def test_a_stop_between_tests_says_which_test_each_figure_comes_from(
+    small_window: Callable[..., MainWindow], qtbot: QtBot
+) -> None:
+    """Bug 6 of issue 12: Stop logged "2.7%" right after a test said 10.2%: the stop tests the
+    network as it is then, one or more updates after the test the person read."""
+    window = small_window(steps=100_000, log_every=5, eval_every=5, checkpoint_every=1000)
+    events = record(window)
+    assert window.run()
+    qtbot.waitUntil(lambda: any(e.kind == "episode" for e in events), timeout=RUN_TIMEOUT_MS)
+    click_tool(window, "pause")
+    qtbot.waitUntil(lambda: window.runs.state == "paused", timeout=RUN_TIMEOUT_MS)
+    paused_at = [e for e in events if e.kind == "paused"][-1].step
+    click_tool(window, "step")  # one update more: never a test's update (every 5th)
+    qtbot.waitUntil(
+        lambda: [e.step for e in events if e.kind == "paused"][-1] == paused_at + 1,
+        timeout=RUN_TIMEOUT_MS,
+    )
+    if (paused_at + 1) % 5 == 0:  # paused one update before a test: one more step passes it
+        click_tool(window, "step")
+        qtbot.waitUntil(
+            lambda: [e.step for e in events if e.kind == "paused"][-1] == paused_at + 2,
+            timeout=RUN_TIMEOUT_MS,
+        )
+    click_tool(window, "stop")
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    test = [e for e in events if e.kind == "episode"][-1]
+    finished = events[-1]
+    outcome = window.runs.outcome
+    assert finished.step > test.step
+    said = window.status_message.text()
+    assert said.startswith(f"Run stopped at update {finished.step:,}. Final test, of the network")
+    assert outcome.headline(finished.data["evaluation"]) in said
+    assert f"the test at update {test.step:,} said {outcome.headline(test.data)}" in said
+    assert said in window.log_view.toPlainText()
+
+
 def test_a_failing_run_shows_in_problems_and_leaves_the_graph_alone(
     small_window: Callable[..., MainWindow], qtbot: QtBot, answer: Answer
 ) -> None:
