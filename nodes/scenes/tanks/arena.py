@@ -117,6 +117,11 @@ class TankArena:
         self.opponent_state = self.opponent.initial_state(n, device)
         self.begin_step()
 
+    def seat(self, opponent: Opponent, name: str) -> None:
+        """Hand tank 1 to another driver (a person's keys, an outside agent) in every arena."""
+        self.opponent, self.opponent_name = opponent, name
+        self.opponent_state = opponent.initial_state(self.instances, self.position.device)
+
     # -- episodes -----------------------------------------------------------------------------
 
     def begin_step(self) -> None:

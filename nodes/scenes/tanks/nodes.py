@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from atrap_studio.nodes.scenes.tanks.arena import Rules, TankArena
-from atrap_studio.nodes.scenes.tanks.specs import DISCRETE_CONTROLS
+from atrap_studio.nodes.scenes.tanks.specs import DISCRETE_CONTROLS, EVENTS
 from atrap_studio.runtime.context import Command, NodeContext
 
 
@@ -30,18 +30,52 @@ class TankArenaScene:
         )
 
 
+def camera_view(arena: TankArena, tank: int, rays: int, fov: float) -> torch.Tensor:
+    """What ``tank``'s camera gives: per ray the depth as a share of the arena's diagonal, then
+    whether each ray sees the enemy, then whether it sees an enemy shell, (N, 3 * rays)."""
+    depth, what = arena.camera(tank, rays, fov)
+    diagonal = 2 * math.sqrt(2) * arena.rules.half
+    enemy = (what == 2).to(depth.dtype)
+    shell = (what == 3).to(depth.dtype)
+    return torch.cat([depth / diagonal, enemy, shell], dim=-1)
+
+
+def status_view(arena: TankArena, tank: int) -> torch.Tensor:
+    """``tank``'s health as a share of a full tank and whether its gun is loaded, (N, 2)."""
+    health = arena.health[:, tank].to(torch.float32) / arena.rules.hits_to_kill
+    loaded = ((arena.reload[:, tank] <= 0) & ~arena.shell_alive[:, tank]).to(torch.float32)
+    return torch.stack([health, loaded], dim=-1)
+
+
+def event_value(arena: TankArena, tank: int, event: str) -> torch.Tensor:
+    """How much of ``event`` happened to ``tank`` in the last step, (N,) float."""
+    alive = arena.health > 0
+    other = 1 - tank
+    if event == "hit_given":
+        value = arena.hits[:, other]
+    elif event == "hit_taken":
+        value = arena.hits[:, tank]
+    elif event == "won":
+        value = alive[:, tank] & ~alive[:, other]
+    elif event == "lost":
+        value = ~alive[:, tank]
+    elif event == "time":
+        value = torch.ones_like(alive[:, tank])
+    elif event == "aim":  # cosine of the bearing, positive and in sight only
+        facing = torch.cos(arena.bearing(tank)).clamp(min=0.0)
+        return facing * arena.line_of_sight(tank)
+    else:
+        raise ValueError(f"a tank event is one of {EVENTS}, not {event!r}")
+    return value.to(torch.float32)
+
+
 class Camera:
     def __init__(self, ctx: NodeContext) -> None:
         self.rays = int(ctx.props["rays"])
         self.fov = math.radians(float(ctx.props["fov_deg"]))
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        arena: TankArena = inputs["scene"]
-        depth, what = arena.camera(0, self.rays, self.fov)
-        diagonal = 2 * math.sqrt(2) * arena.rules.half
-        enemy = (what == 2).to(depth.dtype)
-        shell = (what == 3).to(depth.dtype)
-        return {"value": torch.cat([depth / diagonal, enemy, shell], dim=-1)}
+        return {"value": camera_view(inputs["scene"], 0, self.rays, self.fov)}
 
 
 class Status:
@@ -49,10 +83,7 @@ class Status:
         pass
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        arena: TankArena = inputs["scene"]
-        health = arena.health[:, 0].to(torch.float32) / arena.rules.hits_to_kill
-        loaded = ((arena.reload[:, 0] <= 0) & ~arena.shell_alive[:, 0]).to(torch.float32)
-        return {"value": torch.stack([health, loaded], dim=-1)}
+        return {"value": status_view(inputs["scene"], 0)}
 
 
 class Hearing:
@@ -90,19 +121,4 @@ class Event:
         self.weight = float(ctx.props["weight"])
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        arena: TankArena = inputs["scene"]
-        alive = arena.health > 0
-        if self.event == "hit_given":
-            value = arena.hits[:, 1]
-        elif self.event == "hit_taken":
-            value = arena.hits[:, 0]
-        elif self.event == "won":
-            value = alive[:, 0] & ~alive[:, 1]
-        elif self.event == "lost":
-            value = ~alive[:, 0]
-        elif self.event == "time":
-            value = torch.ones_like(alive[:, 0])
-        else:  # aim: cosine of the bearing, positive and in sight only
-            facing = torch.cos(arena.bearing(0)).clamp(min=0.0)
-            return {"reward": self.weight * facing * arena.line_of_sight(0)}
-        return {"reward": self.weight * value.to(torch.float32)}
+        return {"reward": self.weight * event_value(inputs["scene"], 0, self.event)}

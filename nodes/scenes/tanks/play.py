@@ -74,8 +74,7 @@ class Duel:
         arena = self.pipeline.scene
         assert isinstance(arena, TankArena)
         self.arena = arena
-        arena.opponent, arena.opponent_name = PLAYER, "player"
-        arena.opponent_state = PLAYER.initial_state(1, arena.position.device)
+        arena.seat(PLAYER, "player")
         arena.restart(seed)
         self.handicap = Handicap(difficulty, torch.Generator().manual_seed(seed + 1))
         self.score = {"won": 0, "lost": 0, "draw": 0}

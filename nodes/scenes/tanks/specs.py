@@ -19,6 +19,8 @@ DISCRETE_CONTROLS = (
     ("forward right", (1, -1, -1)),
     ("fire", (0, 0, 1)),
 )
+#: What a tank can be rewarded for (``reward.tank_event``'s events).
+EVENTS = ("hit_given", "hit_taken", "won", "lost", "time", "aim")
 _SCENE_IN = PortSpec("scene", "Scene", "The tank arena.")
 
 
@@ -250,7 +252,7 @@ EVENT = NodeSpec(
             "the enemy was destroyed; lost: the agent was destroyed; time: every step (a "
             "negative weight hurries it); aim: how well the gun points at an enemy in sight "
             "(1 dead on, 0 at 90° or more, or out of sight) — a shaping term.",
-            choices=("hit_given", "hit_taken", "won", "lost", "time", "aim"),
+            choices=EVENTS,
         ),
         PropSpec("weight", "float", 1.0, "Multiplies the reward.", min=-1e6, max=1e6),
     ),
