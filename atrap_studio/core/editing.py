@@ -116,7 +116,11 @@ def remove_nodes(doc: GraphDocument, node_ids: Iterable[str]) -> GraphDocument:
 def link_problem(
     doc: GraphDocument, registry: Registry, src: Endpoint, dst: Endpoint
 ) -> str | None:
-    """Why a link from output ``src`` to input ``dst`` cannot be made, or ``None`` if it can."""
+    """Why a link from output ``src`` to input ``dst`` cannot be made, or ``None`` if it can.
+
+    The reason names nodes and ports as the canvas shows them ("Joint angles · value"), never
+    by their ids.
+    """
     nodes = {n.id: n for n in doc.nodes}
     if src.node not in nodes or dst.node not in nodes:
         missing = src.node if src.node not in nodes else dst.node
@@ -127,29 +131,57 @@ def link_problem(
     for node_id, spec in ((src.node, src_spec), (dst.node, dst_spec)):
         if spec is None:
             return (
-                f"node '{node_id}' has a type this version does not know "
+                f"'{node_label(doc, registry, node_id)}' has a type this version does not know "
                 f"('{nodes[node_id].type}'), so its ports cannot be checked"
             )
     assert src_spec is not None and dst_spec is not None
     out_port, in_port = src_spec.output(src.port), dst_spec.input(dst.port)
     if out_port is None:
-        return f"'{src_spec.title}' has no output '{src.port}'"
+        return f"'{node_label(doc, registry, src.node)}' has no output '{src.port}'"
     if in_port is None:
-        return f"'{dst_spec.title}' has no input '{dst.port}'"
+        return f"'{node_label(doc, registry, dst.node)}' has no input '{dst.port}'"
+    said_src, said_dst = end_label(doc, registry, src), end_label(doc, registry, dst)
     out_type, in_type = out_port.port_type, in_port.port_type
     if not in_type.accepts(out_type):
+        kinds = out_type.kind != in_type.kind  # "Vector[3]" only where the sizes differ
+        gives, takes = (out_type.kind, in_type.kind) if kinds else (out_type, in_type)
         return (
-            f"{src} gives {out_type} but {dst} takes {in_type}: "
-            f"link it to an input that takes {out_type.kind}"
+            f"{said_src} → {said_dst}: a {gives} cannot feed '{dst.port}', which takes a "
+            f"{takes}; link it to an input that takes a {gives}"
         )
     if Link(src=src, dst=dst) in doc.links:
-        return f"{src} is already linked to {dst}"
+        return f"{said_src} is already linked to {said_dst}"
     if not in_port.feedback and _reaches(doc, registry, dst.node, src.node):
         return (
-            f"linking {src} to {dst} would close a loop ('{src.node}' already depends on "
-            f"'{dst.node}'); only a scene's actuators may take a value back from later nodes"
+            f"linking {said_src} to {said_dst} would close a loop "
+            f"('{node_label(doc, registry, src.node)}' already depends on "
+            f"'{node_label(doc, registry, dst.node)}'); only a scene's actuators may take a "
+            "value back from later nodes"
         )
     return None
+
+
+def node_label(doc: GraphDocument, registry: Registry, node_id: str) -> str:
+    """A node as the canvas names it: its name, else its type's title, else its id; with its
+    id in brackets where another node shows the same name (``NN Factory (brain)``)."""
+    node = doc.node(node_id)
+    if node is None:
+        return node_id
+    shown = _shown_name(node, registry)
+    twins = sum(1 for other in doc.nodes if _shown_name(other, registry) == shown)
+    return shown if twins <= 1 or shown == node_id else f"{shown} ({node_id})"
+
+
+def _shown_name(node: NodeDoc, registry: Registry) -> str:
+    if node.name:
+        return node.name
+    spec = registry.get(node.type)
+    return spec.title if spec is not None else node.id
+
+
+def end_label(doc: GraphDocument, registry: Registry, end: Endpoint) -> str:
+    """A port as the canvas shows it: ``NN Factory · state``."""
+    return f"{node_label(doc, registry, end.node)} · {end.port}"
 
 
 def connect(doc: GraphDocument, registry: Registry, src: Endpoint, dst: Endpoint) -> GraphDocument:

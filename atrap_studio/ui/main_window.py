@@ -30,6 +30,7 @@ from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.live_views import LiveViews
 from atrap_studio.ui.network_files import NetworkFiles, is_network_file
 from atrap_studio.ui.palette import QtPalette
+from atrap_studio.ui.plain_words import PlainWords
 from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
@@ -358,6 +359,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runs.event_received.connect(self._on_run_event)
         self.runs.state_changed.connect(lambda _: self._update_run_actions())
         self.runs.log.connect(self.log)
+        self.runs.speak = lambda text: PlainWords(self.editor.doc, self.registry).text(text)
         self.speed.slow.connect(self._speed_said)
 
     # -- messages ---------------------------------------------------------------------------
@@ -446,8 +448,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
 
     def _show_analysis(self, analysis: Analysis) -> None:
-        self.canvas.show_issues(analysis.issues)
-        self.problems.show_validation(analysis.issues)
+        words = PlainWords(self.editor.doc, self.registry)
+        self.canvas.show_issues([words.issue(issue) for issue in analysis.issues])
+        self.problems.show_validation(analysis.issues, words)
         errors = len(analysis.errors)
         warnings = len(analysis.issues) - errors
         title = "Problems" + (f" ({len(analysis.issues)})" if analysis.issues else "")
@@ -528,8 +531,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _why_not_runnable(self, analysis: Analysis) -> str:
         errors = analysis.errors
-        first = errors[0]
-        where = f"node '{first.node}': " if first.node else ""
+        words = PlainWords(self.editor.doc, self.registry)
+        first = words.issue(errors[0])
+        where = f"{words.node(first.node)}: " if first.node else ""
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return f"Cannot run yet: {where}{first.message}{more}."
 

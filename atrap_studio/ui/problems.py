@@ -1,10 +1,15 @@
-"""The Problems dock: every validation issue and run error, one click from its node."""
+"""The Problems dock: every validation issue and run error, one click from its node.
+
+Issues are shown in the person's words (:class:`~atrap_studio.ui.plain_words.PlainWords`):
+the node's name and port where the core says ids; the code and the ids stay in the tooltip.
+"""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.validation import Issue
+from atrap_studio.ui.plain_words import PlainWords
 
 NODE_ROLE = QtCore.Qt.ItemDataRole.UserRole
 
@@ -17,7 +22,7 @@ class QtProblems(QtWidgets.QTreeWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setColumnCount(3)
-        self.setHeaderLabels(["", "Node", "Problem"])
+        self.setHeaderLabels(["", "Where", "Problem"])
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
         self.setWordWrap(True)  # the dock is a narrow column: long problems take more lines
@@ -25,10 +30,13 @@ class QtProblems(QtWidgets.QTreeWidget):
         self.header().setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self._validation: list[Issue] = []
         self._run: list[Issue] = []
+        self._words: PlainWords | None = None
         self.itemClicked.connect(self._clicked)
 
-    def show_validation(self, issues: list[Issue]) -> None:
+    def show_validation(self, issues: list[Issue], words: PlainWords | None = None) -> None:
+        """Show validation's issues, named with ``words`` (the graph they were found in)."""
         self._validation = list(issues)
+        self._words = words
         self._refill()
 
     def show_run_problem(self, issue: Issue | None) -> None:
@@ -47,10 +55,14 @@ class QtProblems(QtWidgets.QTreeWidget):
             "warning": style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning),
         }
         for issue in self.issues():
-            text = issue.message + (f" — {issue.hint}" if issue.hint else "")
-            item = QtWidgets.QTreeWidgetItem(["", issue.node or "graph", text])
+            said = self._words.issue(issue) if self._words else issue
+            where = self._words.where(issue) if self._words else issue.node or "graph"
+            text = said.message + (f" — {said.hint}" if said.hint else "")
+            item = QtWidgets.QTreeWidgetItem(["", where, text])
             item.setIcon(0, icons[issue.severity])
-            item.setToolTip(2, f"{issue.code}: {text}")
+            raw = issue.message + (f" — {issue.hint}" if issue.hint else "")
+            item.setToolTip(2, f"{text}\n\n{issue.code}: {raw}")
+            item.setToolTip(1, f"node id: {issue.node}" if issue.node else "the whole graph")
             item.setData(0, NODE_ROLE, issue.node)
             if issue.severity == "error":
                 item.setForeground(2, QtGui.QColor(240, 120, 120))

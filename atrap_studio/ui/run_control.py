@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +52,8 @@ class RunController(QtCore.QObject):
         self.outcome: Outcome = GENERIC
         #: The last test the run reported: (update, its evaluation summary), None before one.
         self.last_test: tuple[int, dict[str, float]] | None = None
+        #: Rewrites the runtime's messages in the person's words (node names for ids).
+        self.speak: Callable[[str], str] = str
         self._thread: threading.Thread | None = None
         self._shown: list[int] = [0]
         self._snapshot_pending = False
@@ -216,7 +219,7 @@ class RunController(QtCore.QObject):
             if headline:
                 self.log.emit(f"Test at update {event.step:,}: {headline}.")
         elif kind == "error":
-            self.log.emit(f"Error: {event.data.get('message')}")
+            self.log.emit(f"Error: {self.speak(str(event.data.get('message')))}")
         elif kind == "finished":
             self.runner = None
             reason = event.data.get("reason", "completed")

@@ -147,10 +147,16 @@ REFUSALS = [
         "kind mismatch",
         "arm.scene",
         "brain.state",
-        "arm.scene gives Scene but brain.state takes Vector",
+        "Robot arm · scene → NN Factory · state: a Scene cannot feed 'state', which takes a "
+        "Vector; link it to an input that takes a Scene",
     ),
-    ("reward into network", "near.reward", "teach.network", "takes Network"),
-    ("duplicate", "goal.value", "brain.state", "goal.value is already linked to brain.state"),
+    ("reward into network", "near.reward", "teach.network", "which takes a Network"),
+    (
+        "duplicate",
+        "goal.value",
+        "brain.state",
+        "Target position · value is already linked to NN Factory · state",
+    ),
 ]
 
 
@@ -183,7 +189,7 @@ def test_cycle_is_refused_but_feedback_is_allowed(
     doc = connect(doc, registry, ep("brain.action"), ep(f"{brain2}.state"))
     problem = link_problem(doc, registry, ep(f"{brain2}.action"), ep("brain.state"))
     assert problem is not None and "would close a loop" in problem
-    assert f"'{brain2}' already depends on 'brain'" in problem
+    assert f"'NN Factory ({brain2})' already depends on 'NN Factory (brain)'" in problem
     # a longer loop: brain → brain2 → brain3 → brain
     doc, brain3 = add_node(doc, spec(registry, "nn.factory"))
     doc = connect(doc, registry, ep(f"{brain2}.action"), ep(f"{brain3}.state"))

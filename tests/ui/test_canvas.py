@@ -154,7 +154,9 @@ def test_a_drag_between_incompatible_ports_is_refused_with_the_reason(window: Ma
         window, _port_point(window, "arm.scene", "out"), _port_point(window, "teach.network", "in")
     )
     assert editor.doc == before
-    assert "gives Scene but teach.network takes Network" in window.status_message.text()
+    said = window.status_message.text()
+    assert "Robot arm · scene → Direct trainer · network: a Scene cannot feed" in said
+    assert "arm.scene" not in said and "teach" not in said  # names, not ids
     assert drawn_links(window.canvas) == {tuple(lk.to_pair()) for lk in before.links}
 
 

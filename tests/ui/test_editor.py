@@ -61,7 +61,7 @@ def test_a_refused_link_changes_nothing_and_says_why(editor: Editor, qtbot: QtBo
     before, steps = editor.doc, editor.undo_stack.count()
     with qtbot.waitSignal(editor.refused) as refused:
         assert not editor.link(f"{ids['arm']}.scene", f"{ids['brain']}.state")
-    assert "gives Scene but" in refused.args[0] and "takes Vector" in refused.args[0]
+    assert "Robot arm · scene → NN Factory · state: a Scene cannot feed" in refused.args[0]
     assert editor.doc == before and editor.undo_stack.count() == steps
 
 

@@ -194,7 +194,7 @@ def test_run_is_disabled_while_errors_remain_and_says_why(window: MainWindow, qt
     window.editor.delete(["near"])
     qtbot.waitUntil(lambda: not window.acts["run"].isEnabled())
     tip = window.acts["run"].toolTip()
-    assert tip.startswith("Cannot run yet") and "teach" in tip
+    assert tip.startswith("Cannot run yet: Direct trainer: ") and "teach" not in tip
     assert not window.run()
     issues = window.problems.issues()
     assert any(i.node == "teach" for i in issues)
