@@ -106,9 +106,12 @@ class CanvasController(QtCore.QObject):
     # -- the right-click menu and Tab --------------------------------------------------------
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        """A right click on the canvas opens the editing menu (NodeGraphQt's own is off)."""
+        """A right click on the canvas opens the editing menu (NodeGraphQt's own is off); with
+        Ctrl held it cuts wires instead (Ctrl+right-drag), so no menu opens."""
         viewer = self.canvas.viewer()
         if watched is viewer.viewport() and isinstance(event, QtGui.QContextMenuEvent):
+            if viewer.cutting or event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier:
+                return True
             viewer.RMB_state = False
             self.canvas_menu(event.pos()).popup(event.globalPos())
             return True

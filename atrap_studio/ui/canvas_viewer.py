@@ -5,6 +5,9 @@
 - Dragging from a connected input picks up its wire by that end, as in ComfyUI: dropped on
   empty canvas the link is removed, dropped on another input it moves there. NodeGraphQt alone
   starts a new wire from a multi-link input, so a link could only be cut with Alt+Shift.
+- Ctrl+right-drag draws a cutting line, as in Blender: every wire it crosses is removed when
+  the button is let go (one step of Undo); the right-click menu stays closed while Ctrl is
+  held. (NodeGraphQt's own Alt+Shift+drag does the same, undocumented.)
 - A wire being dragged is announced (``wire_started``, ``wire_ended``) so the canvas can show
   where it may be dropped, and a drop NodeGraphQt refuses without a word (on a port of the same
   side) is reported (``wire_refused``) so the person is told why.
@@ -52,6 +55,8 @@ class CanvasViewer(NodeViewer):
     def __init__(self, parent: QtWidgets.QWidget | None = None, undo_stack: Any = None) -> None:
         super().__init__(parent, undo_stack=undo_stack)
         self._clicked_wire: tuple[Any, Any] | None = None  # (input, output) port items
+        #: Whether a Ctrl+right-drag is drawing the cutting line now.
+        self.cutting = False
 
     # -- wires --------------------------------------------------------------------------------
 
@@ -143,11 +148,45 @@ class CanvasViewer(NodeViewer):
 
     def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
         self._sync_modifiers(event.modifiers())
+        ctrl = event.modifiers() == QtCore.Qt.KeyboardModifier.ControlModifier
+        if ctrl and event.button() == QtCore.Qt.MouseButton.RightButton:
+            self._start_cut(event.position().toPoint())
+            return
         super().mousePressEvent(event)
 
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self.cutting:
+            start = self._SLICER_PIPE.path().pointAtPercent(0)
+            at = event.position().toPoint()
+            self._SLICER_PIPE.draw_path(start, self.mapToScene(at))
+            self._previous_pos = at
+            return
+        super().mouseMoveEvent(event)
+
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
-        super().mouseReleaseEvent(event)
+        if self.cutting and event.button() == QtCore.Qt.MouseButton.RightButton:
+            self._end_cut()
+        else:
+            super().mouseReleaseEvent(event)
         self._sync_modifiers(event.modifiers())
+
+    # -- cutting wires (Ctrl+right-drag) -------------------------------------------------------
+
+    def _start_cut(self, at: QtCore.QPoint) -> None:
+        self.cutting = True
+        self._origin_pos = self._previous_pos = at
+        point = self.mapToScene(at)
+        self._SLICER_PIPE.draw_path(point, point)
+        self._SLICER_PIPE.setVisible(True)
+        self._cursor_text.setVisible(False)
+
+    def _end_cut(self) -> None:
+        """Report every wire the line crosses (``connection_sliced``), then hide the line."""
+        self.cutting = False
+        self._on_pipes_sliced(self._SLICER_PIPE.path())
+        origin = QtCore.QPointF(0.0, 0.0)
+        self._SLICER_PIPE.draw_path(origin, origin)
+        self._SLICER_PIPE.setVisible(False)
 
     def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
         super().focusOutEvent(event)

@@ -221,3 +221,30 @@ def test_a_wire_dropped_on_a_port_of_its_own_side_says_why_it_was_refused(
     drag(window, reward, values)
     assert "two inputs cannot be linked" in window.status_message.text()
     assert window.editor.doc == unlinked
+
+
+def test_ctrl_right_drag_across_wires_cuts_them_as_one_undo_step(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Blender's gesture: Ctrl+right-drag draws a line; the wires it crosses are cut."""
+    _shown(window)
+    viewer = window.canvas.viewer()
+    before = _links(window)
+    # a line across the two wires above the arm's feedback wire: into and out of Joint angles
+    left = _wire_point(window, "arm.scene", "q.scene")
+    right = _wire_point(window, "q.value", "brain.state")
+    start, end = left + (left - right) * 0.1, right + (right - left) * 0.1
+    ctrl = QtCore.Qt.KeyboardModifier.ControlModifier
+    QTest.mousePress(viewer.viewport(), RIGHT, ctrl, start)
+    for step in range(1, 6):
+        QTest.mouseMove(viewer.viewport(), start + (end - start) * (step / 5))
+    assert viewer._SLICER_PIPE.isVisible(), "the cutting line is drawn while dragging"
+    QTest.mouseRelease(viewer.viewport(), RIGHT, ctrl, end)
+    cut = {("arm.scene", "q.scene"), ("q.value", "brain.state")}
+    assert _links(window) == before - cut
+    assert not cut & drawn_links(window.canvas)
+    assert not viewer._SLICER_PIPE.isVisible()
+    assert QtWidgets.QApplication.activePopupWidget() is None, "no menu opened"
+    assert window.editor.undo_stack.undoText() == "Remove 2 links"
+    window.acts["undo"].trigger()
+    assert _links(window) == before
