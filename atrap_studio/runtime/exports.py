@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import write_bytes_atomic
-from atrap_studio.ik.chain import ArmGeometry
 from atrap_studio.runtime.netfile import SUFFIX, LoadedNetwork, NetManifest
 
 #: What each suffix writes, as the user would call it.
@@ -33,7 +34,7 @@ def export_network(
 
     Raises:
         AtrapError: an unknown suffix, or a network the format cannot hold (a web page shows
-            robot arms only); nothing is written then.
+            robot arms and tank arenas only); nothing is written then.
     """
     suffix = (suffix or target.suffix).lower()
     if suffix == ".json":
@@ -45,13 +46,7 @@ def export_network(
 
         save_network_onnx(target, network)
     elif suffix == ".html":
-        from atrap_studio.runtime.webpage import write_policy_page
-
-        geometry = arm_geometry(source, network.manifest, registry)
-        try:
-            write_policy_page(target, network, geometry)
-        except (ValueError, TypeError) as exc:  # sizes or values the page cannot use
-            raise AtrapError(f"{source}: cannot be shown on a web page: {exc}") from None
+        write_web_page(source, network, target, registry)
     elif suffix == SUFFIX:
         if source.resolve() != target.resolve():  # whole or not at all, as every file we write
             write_bytes_atomic(source.read_bytes(), target)
@@ -61,23 +56,47 @@ def export_network(
     return FORMATS[suffix]
 
 
-#: Snapshot kinds the web page can draw (its scene is re-implemented in JavaScript).
-WEB_PAGE_KINDS = ("arm",)
+#: Snapshot kinds a web page can draw (its scene is re-implemented in JavaScript). The arm's
+#: page is the runtime's own; a scene plug-in's page lives in its folder and is imported, as
+#: node implementations are, only when one is written.
+WEB_PAGES: dict[str, str] = {
+    "arm": "atrap_studio.runtime.webpage:write_arm_page",
+    "tank_arena": "atrap_studio.nodes.scenes.tanks.webpage:write_tank_page",
+}
 
 
-def arm_geometry(source: Path, manifest: NetManifest, registry: Registry) -> ArmGeometry:
-    """The arm a network was trained on, from the scene its provenance names.
+def write_web_page(source: Path, network: LoadedNetwork, target: Path, registry: Registry) -> None:
+    """Write the web page of the scene ``network`` was trained in (its provenance names it).
 
     Raises:
-        AtrapError: the scene is not one the web page can draw (by its snapshot kind).
+        AtrapError: no scene, one without a page, or a network or scene the page cannot run;
+            nothing is written then.
     """
+    scene, kind, props = _scene_of(source, network.manifest, registry)
+    if kind not in WEB_PAGES:
+        raise AtrapError(
+            f"{source}: the web page draws scenes of kind {', '.join(WEB_PAGES)}, and this "
+            f"network was trained in {scene} (kind '{kind}'); export it as JSON or ONNX instead"
+        )
+    module_name, _, name = WEB_PAGES[kind].partition(":")
+    writer = getattr(importlib.import_module(module_name), name)
+    try:
+        writer(target, network, props)
+    except (ValueError, TypeError) as exc:  # sizes, sensors or values the page cannot use
+        raise AtrapError(f"{source}: cannot be shown on a web page: {exc}") from None
+
+
+def _scene_of(
+    source: Path, manifest: NetManifest, registry: Registry
+) -> tuple[str, str, dict[str, Any]]:
+    """The scene a network was trained in: its type, snapshot kind and checked properties."""
     scene = manifest.provenance.scene
     spec = registry.get(scene.type) if scene is not None else None
     if scene is None or spec is None:
         found = "no scene" if scene is None else f"the unknown scene {scene.type!r}"
         raise AtrapError(
-            f"{source}: the web page draws robot arms, and this file names {found}; "
-            "export it as JSON or ONNX instead"
+            f"{source}: the web page draws robot arms and tank arenas, and this file names "
+            f"{found}; export it as JSON or ONNX instead"
         )
     props = spec.resolved_props(scene.props)
     for prop in spec.props:
@@ -88,15 +107,4 @@ def arm_geometry(source: Path, manifest: NetManifest, registry: Registry) -> Arm
         kind = spec.outcome(props).snapshot if spec.outcome is not None else "none"
     except ValueError as exc:
         raise AtrapError(f"{source}: its scene {scene.type} cannot be set up: {exc}") from None
-    if kind not in WEB_PAGE_KINDS:
-        raise AtrapError(
-            f"{source}: the web page draws scenes of kind {', '.join(WEB_PAGE_KINDS)}, and this "
-            f"network was trained in {scene.type} (kind '{kind}'); export it as JSON or ONNX "
-            "instead"
-        )
-    try:
-        return ArmGeometry.from_props(
-            props["joints"], props["axes"], props["link_lengths"], props["limits_deg"]
-        )
-    except ValueError as exc:
-        raise AtrapError(f"{source}: the scene it names is not a valid arm: {exc}") from None
+    return scene.type, kind, props

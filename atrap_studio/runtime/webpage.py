@@ -3,7 +3,9 @@
 The page carries the network's JSON form and the arm's geometry, and re-implements the layers,
 the forward kinematics, the sensors and the action in plain JavaScript (in float64), so that
 someone without Python or torch can watch a trained network reach for a target that follows
-the mouse. Nothing is fetched: the file works offline and can be mailed around.
+the mouse. Nothing is fetched: the file works offline and can be mailed around. The layers'
+script (``network.js``) and the filling of a template are shared with the pages of scene
+plug-ins (the tank arena's).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -32,7 +35,7 @@ SENSOR_TYPES = (
     "sensor.distance_to_target",
 )
 ACTION_TYPES = ("action.joint_targets", "action.joint_deltas")
-_TOKEN = re.compile(r"__ATRAP_(TITLE|DATA)__")
+_TOKEN = re.compile(r"__ATRAP_(TITLE|DATA|NETWORK)__")
 
 
 def write_policy_page(
@@ -47,14 +50,31 @@ def write_policy_page(
     write_text_atomic(policy_page_html(network, geometry), path)
 
 
+def write_arm_page(
+    path: str | os.PathLike[str], network: LoadedNetwork, props: Mapping[str, Any]
+) -> None:
+    """Write the page for ``network`` on the arm that a robot-arm scene's properties describe.
+
+    Raises:
+        ValueError: the properties are not a valid arm, or the page cannot run the network.
+    """
+    try:
+        geometry = ArmGeometry.from_props(
+            props["joints"], props["axes"], props["link_lengths"], props["limits_deg"]
+        )
+    except ValueError as exc:
+        raise ValueError(f"the scene it names is not a valid arm: {exc}") from None
+    write_policy_page(path, network, geometry)
+
+
 def policy_page_html(network: LoadedNetwork, geometry: ArmGeometry) -> str:
     """The page's text (see :func:`write_policy_page`)."""
     manifest = network.manifest
     data = {
-        "title": _title(network),
-        "about": _about(network),
+        "title": network_title(network, "ATRAP policy"),
+        "about": network_about(network),
         "network": network_to_json(network),
-        "layers": _layers(network.module),
+        "layers": network_layers(network.module),
         "geometry": {
             "axes": list(geometry.axes),
             "link_lengths": list(geometry.link_lengths),
@@ -63,19 +83,27 @@ def policy_page_html(network: LoadedNetwork, geometry: ArmGeometry) -> str:
         "inputs": [_sensor(port, geometry.joints) for port in manifest.inputs],
         "action": _action(manifest.outputs, geometry.joints),
     }
+    return fill_page("policy_page.html", data)
+
+
+def fill_page(template: str, data: dict[str, Any]) -> str:
+    """The page ``template`` (a file of resources/web) with ``data["title"]``, ``data`` as JSON
+    and the layers' script put in place of its ``__ATRAP_TITLE__``, ``__ATRAP_DATA__`` and
+    ``__ATRAP_NETWORK__``."""
     # "<" only ever occurs inside JSON strings, where \u003c means the same: no "</script>".
     text = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
-    values = {"TITLE": html.escape(str(data["title"])), "DATA": text}
-    template = _template()
-    if sorted(_TOKEN.findall(template)) != ["DATA", "TITLE"]:
-        raise RuntimeError("policy_page.html must hold __ATRAP_TITLE__ and __ATRAP_DATA__ once")
+    values = {"TITLE": html.escape(str(data["title"])), "DATA": text, "NETWORK": _web("network.js")}
+    page = _web(template)
+    if sorted(_TOKEN.findall(page)) != ["DATA", "NETWORK", "TITLE"]:
+        raise RuntimeError(
+            f"{template} must hold __ATRAP_TITLE__, __ATRAP_DATA__ and __ATRAP_NETWORK__ once"
+        )
     # One pass, so that a token inside the inserted text is never replaced in turn.
-    return _TOKEN.sub(lambda match: values[match.group(1)], template)
+    return _TOKEN.sub(lambda match: values[match.group(1)], page)
 
 
-def _template() -> str:
-    page = resources.files("atrap_studio.resources") / "web" / "policy_page.html"
-    return page.read_text(encoding="utf-8")
+def _web(name: str) -> str:
+    return (resources.files("atrap_studio.resources") / "web" / name).read_text(encoding="utf-8")
 
 
 def _provenance(network: LoadedNetwork) -> dict[str, Any]:
@@ -84,13 +112,14 @@ def _provenance(network: LoadedNetwork) -> dict[str, Any]:
     return provenance if isinstance(provenance, dict) else {}
 
 
-def _title(network: LoadedNetwork) -> str:
+def network_title(network: LoadedNetwork, what: str) -> str:
+    """``<graph name> — <what>``, or ``what`` alone for a network without a graph name."""
     provenance = _provenance(network)
     graph = provenance.get("graph_name") or provenance.get("graph")
-    return f"{graph} — ATRAP policy" if isinstance(graph, str) and graph else "ATRAP policy"
+    return f"{graph} — {what}" if isinstance(graph, str) and graph else what
 
 
-def _about(network: LoadedNetwork) -> str:
+def network_about(network: LoadedNetwork) -> str:
     """One line for the reader: what the network sees, does, and how it was trained."""
     manifest = network.manifest
     sees = ", ".join(f"{p.node} ({p.type.removeprefix('sensor.')})" for p in manifest.inputs)
@@ -105,7 +134,7 @@ def _about(network: LoadedNetwork) -> str:
     return "; ".join(parts)
 
 
-def _layers(module: torch.nn.Sequential) -> list[dict[str, Any]]:
+def network_layers(module: torch.nn.Sequential) -> list[dict[str, Any]]:
     """Each layer's kind and constants, read from the module so the page uses torch's own."""
     layers: list[dict[str, Any]] = []
     for index, layer in enumerate(module):

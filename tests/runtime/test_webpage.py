@@ -1,20 +1,17 @@
 """The policy web page: its JavaScript network, kinematics, sensors and action agree with torch.
 
-The page is run in headless Chromium: its ``#selftest=`` hook writes what it computes for given
-joint angles and targets into the DOM, which ``--dump-dom`` hands back for comparison.
+The page is run in headless Chromium (tests/chromium.py): its ``#selftest=`` hook writes what it
+computes for given joint angles and targets into the DOM.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
 import html
 import json
 import re
 import shutil
 import struct
-import subprocess
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,13 +41,9 @@ from atrap_studio.runtime.networks import (
     mlp,
 )
 from atrap_studio.runtime.webpage import write_policy_page
+from tests.chromium import needs_chromium, run_chromium, selftest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
-)
 
 SENSORS: dict[str, Any] = {
     "sensor.joint_angles": JointAngles,
@@ -177,42 +170,6 @@ def _network(case: Case, graph_name: str = "reach test") -> LoadedNetwork:
     return LoadedNetwork(module=module, manifest=manifest)
 
 
-def _chromium(url: str, tmp_path: Path, *options: str) -> str:
-    """Run headless Chromium on ``url`` with a fresh profile; its standard output."""
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        *options,
-        url,
-    ]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"Chromium did not finish within 60 s on {url[:120]}")
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
-
-
-def _selftest(page: Path, tmp_path: Path, cases: dict[str, Any]) -> dict[str, Any]:
-    payload = base64.urlsafe_b64encode(json.dumps(cases).encode()).decode().rstrip("=")
-    dom = _chromium(f"{page.as_uri()}#selftest={payload}", tmp_path, "--dump-dom")
-    found = re.search(r'<pre id="selftest"[^>]*>(.*?)</pre>', dom, re.DOTALL)
-    assert found, "the page wrote no selftest result:\n" + dom[-2000:]
-    result: dict[str, Any] = json.loads(html.unescape(found.group(1)))
-    assert "error" not in result, result.get("error")
-    return result
-
-
 def _close(page: list[list[float]], expected: torch.Tensor, what: str, atol: float = 1e-5) -> None:
     torch.testing.assert_close(
         torch.tensor(page, dtype=torch.float64),
@@ -237,7 +194,7 @@ def test_page_computes_what_torch_computes(name: str, tmp_path: Path) -> None:
     reach = case.geometry.reach
     target = (torch.rand(len(q), 3, generator=generator) * 2 - 1) * reach
     raw = (torch.rand(32, case.architecture.inputs, generator=generator) * 2 - 1) * 8
-    result = _selftest(
+    result = selftest(
         page, tmp_path, {"q": q.tolist(), "target": target.tolist(), "observations": raw.tolist()}
     )
 
@@ -275,7 +232,7 @@ def test_page_draws_the_arm(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     write_policy_page(page, _network(case), case.geometry)
     picture = tmp_path / "page.png"
-    _chromium(page.as_uri(), tmp_path, f"--screenshot={picture}", "--window-size=800,500")
+    run_chromium(page.as_uri(), tmp_path, f"--screenshot={picture}", "--window-size=800,500")
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copyfile(picture, ARTIFACTS / "policy-page.png")
     assert _png_colours(picture.read_bytes()) > 20, "the page looks blank"

@@ -26,7 +26,7 @@ from atrap_studio.runtime.netjson import network_to_json
 from atrap_studio.runtime.webpage import fill_page, network_about, network_layers, network_title
 
 #: Sensors and the action the page re-implements; a network with others is refused.
-SENSOR_TYPES = ("sensor.camera", "sensor.tank_status")
+SENSOR_TYPES = ("sensor.camera", "sensor.tank_status", "sensor.hearing")
 ACTION_TYPE = "action.tank_controls"
 
 
@@ -72,33 +72,42 @@ def tank_page_html(network: LoadedNetwork, props: Mapping[str, Any]) -> str:
 
 
 def _sensor(port: PortMeaning) -> dict[str, Any]:
-    """A sensor as the page reads it, its size checked against its properties."""
+    """A sensor as the page reads it, its properties checked and its size with them."""
     if port.type not in SENSOR_TYPES:
         raise ValueError(
             f"the tank page cannot compute input '{port.node}' of type {port.type!r}; "
             f"it knows {', '.join(SENSOR_TYPES)}"
         )
-    if port.type == "sensor.tank_status":
-        expected, resolved = 2, {"node": port.node, "type": port.type}
-    else:
-        rays, fov_deg = port.props.get("rays", 32), port.props.get("fov_deg", 90.0)
-        if not isinstance(rays, int) or isinstance(rays, bool) or rays < 1:
-            raise ValueError(f"input '{port.node}': rays must be a whole number ≥ 1, not {rays!r}")
-        if not isinstance(fov_deg, int | float) or not 0 < float(fov_deg) <= 360:
-            raise ValueError(f"input '{port.node}': fov_deg must be in (0, 360], not {fov_deg!r}")
+    resolved: dict[str, Any] = {"node": port.node, "type": port.type}
+    expected = 2  # the tank status: health and loaded
+    if port.type == "sensor.hearing":
+        resolved["memory"] = _number(port, "memory_steps", 10, 1, math.inf, whole=True)
+        resolved["reach"] = _number(port, "range_m", 12.0, 0.0, math.inf)
+        expected = 3
+    elif port.type == "sensor.camera":
+        resolved["rays"] = rays = int(_number(port, "rays", 32, 1, math.inf, whole=True))
+        resolved["fov"] = math.radians(_number(port, "fov_deg", 90.0, 1.0, 360.0))
         expected = 3 * rays
-        resolved = {
-            "node": port.node,
-            "type": port.type,
-            "rays": rays,
-            "fov": math.radians(float(fov_deg)),
-        }
     if port.size != expected:
         raise ValueError(
             f"input '{port.node}' ({port.type}) has size {port.size}, but its properties give "
             f"{expected}"
         )
     return resolved
+
+
+def _number(
+    port: PortMeaning, name: str, default: float, low: float, high: float, *, whole: bool = False
+) -> float:
+    """A sensor's numeric property (its default when absent), checked to lie in [low, high]."""
+    value = port.props.get(name, default)
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(
+            f"input '{port.node}': {name} must be {kind} in [{low:g}, {high:g}], not {value!r}"
+        )
+    return float(value)
 
 
 def _action(outputs: list[PortMeaning]) -> dict[str, Any]:
