@@ -24,6 +24,7 @@ from atrap_studio.core.blocks import BLOCK_FORMAT, BlockFile
 from atrap_studio.core.document import FORMAT, GraphDocument
 from atrap_studio.core.errors import GraphFileError, quoted, shortened
 from atrap_studio.core.migrations import migrate
+from atrap_studio.core.yaml_fast import plain_data
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 32
@@ -88,6 +89,12 @@ def _read_some(fd: int, name: str) -> bytes:
 
 def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
     """Parse graph YAML text into a document, migrating older schema versions."""
+    data = _quick_data(text, FORMAT)
+    if data is not None:
+        try:
+            return GraphDocument.model_validate(data)
+        except ValidationError:
+            pass  # read again carefully: its messages name the lines
     tree, data = _read_tree(text, path, FORMAT, "graph")
     try:
         return GraphDocument.model_validate(data)
@@ -97,6 +104,12 @@ def parse_graph(text: str, *, path: str | None = None) -> GraphDocument:
 
 def parse_block(text: str, *, path: str | None = None) -> BlockFile:
     """Parse a block file (a re-usable group of nodes) as strictly as a graph file."""
+    data = _quick_data(text, BLOCK_FORMAT)
+    if data is not None:
+        try:
+            return BlockFile.model_validate(data)
+        except ValidationError:
+            pass  # read again carefully: its messages name the lines
     tree, data = _read_tree(text, path, BLOCK_FORMAT, "block")
     try:
         return BlockFile.model_validate(data)
@@ -107,6 +120,24 @@ def parse_block(text: str, *, path: str | None = None) -> BlockFile:
 def load_block(path: str | os.PathLike[str]) -> BlockFile:
     """Read and parse a block file (it is never modified)."""
     return parse_block(_read_text(path), path=str(path))
+
+
+def _quick_data(text: str, fmt: str) -> dict[str, Any] | None:
+    """The data of a plain, well-formed file whose ``format`` is ``fmt``, read fast (see
+    :mod:`yaml_fast`); ``None`` for anything else, which :func:`_read_tree` then reads and
+    refuses with its careful messages."""
+    if len(text) > MAX_FILE_BYTES:
+        return None
+    data = plain_data(text, MAX_DEPTH)
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        return None
+    version = data.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        return None
+    try:
+        return migrate(data, version)
+    except ValueError:
+        return None
 
 
 def _read_tree(text: str, path: str | None, fmt: str, what: str) -> tuple[Any, dict[str, Any]]:

@@ -22,7 +22,7 @@ from atrap_studio.core.yaml_io import dump_graph, parse_graph
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.safefile import (
     declares_digests,
-    read_safetensors_checked,
+    open_safetensors,
     write_safetensors_atomic,
 )
 
@@ -79,9 +79,8 @@ def save_checkpoint(
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read and check a checkpoint file; raises :class:`NetworkFileError` for a bad one."""
     where = str(path)
-    tensors, metadata = read_safetensors_checked(
-        path, max_bytes=MAX_FILE_BYTES, allowed_dtypes=_DTYPES
-    )
+    header = open_safetensors(path, max_bytes=MAX_FILE_BYTES, allowed_dtypes=_DTYPES)
+    metadata = header.metadata
     if metadata.get("format") != FORMAT:
         raise NetworkFileError(
             f"{where}: not an ATRAP checkpoint (format {metadata.get('format')!r})"
@@ -91,21 +90,25 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             f"{where}: checkpoint version {metadata.get('version')!r}; this ATRAP Studio reads "
             f"version {VERSION}"
         )
+    pending = header.read_data()  # the tensors' digests are checked while the graph is parsed
     try:
         meta = json.loads(metadata["run"])
         graph = parse_graph(meta["graph"], path=f"{where} (graph)")
-        return Checkpoint(
-            path=Path(path),
-            step=int(meta["step"]),
-            env_steps=int(meta["env_steps"]),
-            elapsed_s=float(meta["elapsed_s"]),
-            seed=int(meta["seed"]),
-            graph=graph,
-            tensors=tensors,
-            trainer_meta=dict(meta["trainer"]),
-        )
+        step, env_steps = int(meta["step"]), int(meta["env_steps"])
+        elapsed_s, seed = float(meta["elapsed_s"]), int(meta["seed"])
+        trainer_meta = dict(meta["trainer"])
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise NetworkFileError(f"{where}: the checkpoint's run record is damaged ({exc})") from None
+    return Checkpoint(
+        path=Path(path),
+        step=step,
+        env_steps=env_steps,
+        elapsed_s=elapsed_s,
+        seed=seed,
+        graph=graph,
+        tensors=pending.tensors(),
+        trainer_meta=trainer_meta,
+    )
 
 
 def same_pipeline(a: GraphDocument, b: GraphDocument) -> bool:

@@ -21,8 +21,7 @@ from atrap_studio.runtime.provenance import Provenance, SceneVariant, Text
 from atrap_studio.runtime.safefile import (
     MAX_HEADER_BYTES,
     all_finite,
-    read_safetensors_checked,
-    read_safetensors_header,
+    open_safetensors,
     write_safetensors_atomic,
 )
 
@@ -125,7 +124,8 @@ def load_network(path: str | os.PathLike[str]) -> LoadedNetwork:
 
     Every check that depends only on the header (format, version, manifest, parameter count,
     names and shapes) runs before the weights are read or any module is built, so a file that
-    claims a giant network costs nothing.
+    claims a giant network costs nothing; the module is built while the weights' digests are
+    checked, and receives them only once they matched.
 
     Raises:
         NetworkFileError: for every way the file can be wrong; nothing else escapes.
@@ -183,10 +183,8 @@ def _summary(values: dict[str, Any], limit: int = 8) -> str:
 
 
 def _load(where: str) -> LoadedNetwork:
-    infos, metadata = read_safetensors_header(
-        where, max_bytes=MAX_FILE_BYTES, allowed_dtypes=(torch.float32,)
-    )
-    manifest = _manifest_from_metadata(where, metadata)
+    header = open_safetensors(where, max_bytes=MAX_FILE_BYTES, allowed_dtypes=(torch.float32,))
+    manifest = _manifest_from_metadata(where, header.metadata)
     arch = manifest.architecture
     count = arch.parameter_count()
     if count > MAX_PARAMETERS:
@@ -195,16 +193,14 @@ def _load(where: str) -> LoadedNetwork:
             f"{MAX_PARAMETERS:,}"
         )
     expected = arch.parameter_shapes()
-    problems = _shape_problems(expected, {name: info.shape for name, info in infos.items()})
+    problems = _shape_problems(expected, {name: i.shape for name, i in header.infos.items()})
     if problems:
         raise NetworkFileError(f"{where}: the weights do not match the manifest: {problems}")
-    tensors, metadata_again = read_safetensors_checked(where, max_bytes=MAX_FILE_BYTES)
-    problems = _shape_problems(expected, {name: tuple(t.shape) for name, t in tensors.items()})
-    if metadata_again != metadata or problems:
-        raise NetworkFileError(f"{where}: the file changed while it was being read")
-    # The values are overwritten by load_state_dict: a fixed cheap init keeps loading repeatable.
+    pending = header.read_data()
+    # Built while the digests are checked; its values are overwritten by load_state_dict, and
+    # a fixed cheap init keeps loading repeatable.
     module = build_module(arch, init="default", generator=torch.Generator().manual_seed(0))
-    module.load_state_dict(tensors, strict=True)
+    module.load_state_dict(pending.tensors(), strict=True)
     return LoadedNetwork(module=module, manifest=manifest)
 
 

@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import struct
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ from atrap_studio.runtime.digests import (
     check_names,
     metadata_digest,
     split_record,
+    start_check,
     tensor_digest,
     warn_undigested,
 )
@@ -141,17 +142,114 @@ def _named(exc: OSError | SafetensorError, target: Path) -> OSError:
     return OSError(number, os.strerror(number), os.fspath(target))
 
 
-def read_safetensors_header(
+@dataclass(frozen=True)
+class SafetensorsHeader:
+    """A file whose header passed every check that needs no tensor data.
+
+    Lets a caller refuse a file by its metadata (format, version, shapes) before the weights
+    are read, then read them with :meth:`read_data`.
+    """
+
+    where: str
+    size: int
+    #: The 8 length bytes and the header, as read: the data read must start with them.
+    head: bytes
+    infos: dict[str, TensorInfo]
+    #: The metadata without the digest record, as the file's writer gave it.
+    metadata: dict[str, str]
+    record: DigestRecord | None
+    allowed_dtypes: tuple[torch.dtype, ...] | None
+
+    def read_data(self) -> PendingTensors:
+        """Read the whole file and start checking its tensor data against its digests.
+
+        A file without digests (written before they existed) is read with an
+        :class:`AtrapWarning`.
+
+        Raises:
+            NetworkFileError: the file cannot be read or changed since its header was read.
+        """
+        try:
+            with open(self.where, "rb") as handle:
+                data = handle.read(self.size + 1)
+        except OSError as exc:
+            raise NetworkFileError(f"{self.where}: cannot be read: {exc.strerror or exc}") from exc
+        if len(data) != self.size or not data.startswith(self.head):
+            raise NetworkFileError(f"{self.where}: the file changed while it was being read")
+        if self.record is None:
+            warn_undigested(self.where)
+        return PendingTensors(self, data)
+
+
+class PendingTensors:
+    """A file's bytes in memory, their digests being checked (see :func:`digests.start_check`);
+    :meth:`tensors` waits for the check, so nothing damaged is ever handed out."""
+
+    def __init__(self, header: SafetensorsHeader, data: bytes) -> None:
+        self._header = header
+        self._data = data
+        self._damaged: Callable[[], str | None] = lambda: None
+        if header.record is not None:
+            body = memoryview(data)[len(header.head) :]
+            stored = [
+                (name, info.dtype, info.shape, body[info.begin : info.end])
+                for name, info in sorted(header.infos.items(), key=lambda item: item[1].begin)
+            ]
+            self._damaged = start_check(header.record, stored)
+
+    def tensors(self, *, require_finite: bool = True) -> dict[str, torch.Tensor]:
+        """The tensors, once their digests matched; checked for dtype and, if
+        ``require_finite``, for NaN and infinity.
+
+        Raises:
+            NetworkFileError: naming the file and the damaged tensor or the problem.
+        """
+        where = self._header.where
+        damaged = self._damaged()
+        if damaged is not None:
+            raise NetworkFileError(
+                f"{where}: tensor {damaged!r} does not match its digest: its data was damaged "
+                "after the file was written (a bad disk, copy or download); use another copy"
+            )
+        try:
+            tensors = _load_bytes(self._data)
+        except (SafetensorError, ValueError, RuntimeError, TypeError) as exc:
+            raise NetworkFileError(f"{where}: safetensors could not load the data: {exc}") from exc
+        if set(tensors) != set(self._header.infos):
+            raise NetworkFileError(
+                f"{where}: the loaded tensors differ from those the header lists"
+            )
+        allowed_dtypes = self._header.allowed_dtypes
+        allowed = None if allowed_dtypes is None else {_DTYPE_NAMES.get(d) for d in allowed_dtypes}
+        for name, tensor in tensors.items():
+            if allowed is not None and _DTYPE_NAMES.get(tensor.dtype) not in allowed:
+                raise NetworkFileError(f"{where}: tensor {name!r} loaded as {tensor.dtype}")
+            if require_finite and tensor.is_floating_point() and not all_finite(tensor):
+                bad = int((~torch.isfinite(tensor)).sum())
+                raise NetworkFileError(
+                    f"{where}: tensor {name!r} holds {bad} non-finite value(s) (NaN or "
+                    "infinity); the file is damaged or was saved from a diverged run"
+                )
+        return tensors
+
+
+def open_safetensors(
     path: str | os.PathLike[str],
     *,
     max_bytes: int,
     allowed_dtypes: Collection[torch.dtype] | None = None,
-) -> tuple[dict[str, TensorInfo], dict[str, str]]:
-    """Check a file's structure and return its declared tensors and metadata, loading no data.
+) -> SafetensorsHeader:
+    """Check a file's structure, its metadata against its digest and its declared dtypes,
+    reading the header only.
 
-    Lets a caller refuse a file by its metadata (format, version, shapes) before reading the
-    weights. Raises NetworkFileError on every check that `read_safetensors_checked` makes
-    before loading.
+    Refused: a missing, empty or irregular file, one over `max_bytes`, a pickle or zip file, a
+    header that is too long, not JSON or not an object, tensors whose data range falls outside
+    the file, overlaps or disagrees with shape times dtype size, metadata that does not match
+    its digest, tensor names other than those the digests cover, dtypes outside
+    `allowed_dtypes` (any dtype when ``None``).
+
+    Raises:
+        NetworkFileError: naming the file and the problem.
     """
     where = os.fspath(path)
     size = _checked_size(where, max_bytes)
@@ -159,17 +257,25 @@ def read_safetensors_header(
         with open(where, "rb") as handle:
             first = handle.read(8)
             length = _header_length(where, first, size)
-            header = first + handle.read(length)
+            head = first + handle.read(length)
     except OSError as exc:
         raise NetworkFileError(f"{where}: cannot be read: {exc.strerror or exc}") from exc
-    if len(header) != 8 + length:
+    if len(head) != 8 + length:
         raise NetworkFileError(f"{where}: the file changed while it was being read")
-    infos, metadata = _parse_header(where, header, size)
+    infos, metadata = _parse_header(where, head, size)
     record, metadata = split_record(where, metadata)
     if record is not None:
         check_names(where, record, set(infos))
     _check_dtypes(where, infos, allowed_dtypes)
-    return infos, metadata
+    return SafetensorsHeader(
+        where=where,
+        size=size,
+        head=head,
+        infos=infos,
+        metadata=metadata,
+        record=record,
+        allowed_dtypes=None if allowed_dtypes is None else tuple(allowed_dtypes),
+    )
 
 
 def declares_digests(path: str | os.PathLike[str], *, max_bytes: int) -> bool:
@@ -199,14 +305,11 @@ def read_safetensors_checked(
 ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Load a safetensors file after checking that it is one and that it is sane.
 
-    Refused before loading: a missing or empty file, one over `max_bytes`, a pickle or zip
-    file, a header that is too long, not JSON or not an object, tensors whose data range falls
-    outside the file, overlaps or disagrees with shape times dtype size, metadata or tensor
-    data that do not match their digests, dtypes outside `allowed_dtypes`. After loading,
-    non-finite floating values if `require_finite`. A file without digests (written before
-    they existed) is read with an :class:`AtrapWarning`.
-    The file is read once into memory, so every check sees the same bytes the tensors come
-    from, and the tensors share no memory with the file.
+    Every check of :func:`open_safetensors`, then the tensor data against its digests before
+    safetensors parses any, then non-finite floating values if `require_finite`. A file without
+    digests (written before they existed) is read with an :class:`AtrapWarning`. The data is
+    read once into memory, so every check sees the same bytes the tensors come from, and the
+    tensors share no memory with the file.
 
     Returns:
         The tensors by name and the metadata (empty when the file has none), without the
@@ -215,41 +318,8 @@ def read_safetensors_checked(
     Raises:
         NetworkFileError: naming the file and the problem.
     """
-    where = os.fspath(path)
-    _checked_size(where, max_bytes)
-    try:
-        with open(where, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise NetworkFileError(f"{where}: cannot be read: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
-        raise NetworkFileError(f"{where}: the file is larger than the limit of {max_bytes} bytes")
-    length = _header_length(where, data[:8], len(data))
-    infos, metadata = _parse_header(where, data[: 8 + length], len(data))
-    record, metadata = split_record(where, metadata)
-    if record is None:
-        warn_undigested(where)
-    else:
-        _check_digests(where, record, infos, memoryview(data)[8 + length :])
-    _check_dtypes(where, infos, allowed_dtypes)
-    try:
-        tensors = _load_bytes(data)
-    except (SafetensorError, ValueError, RuntimeError, TypeError) as exc:
-        raise NetworkFileError(f"{where}: safetensors could not load the data: {exc}") from exc
-    del data
-    if set(tensors) != set(infos):
-        raise NetworkFileError(f"{where}: the loaded tensors differ from those the header lists")
-    allowed = {_DTYPE_NAMES.get(d) for d in allowed_dtypes}
-    for name, tensor in tensors.items():
-        if _DTYPE_NAMES.get(tensor.dtype) not in allowed:
-            raise NetworkFileError(f"{where}: tensor {name!r} loaded as {tensor.dtype}")
-        if require_finite and tensor.is_floating_point() and not all_finite(tensor):
-            bad = int((~torch.isfinite(tensor)).sum())
-            raise NetworkFileError(
-                f"{where}: tensor {name!r} holds {bad} non-finite value(s) (NaN or infinity); "
-                "the file is damaged or was saved from a diverged run"
-            )
-    return tensors, metadata
+    header = open_safetensors(path, max_bytes=max_bytes, allowed_dtypes=allowed_dtypes)
+    return header.read_data().tensors(require_finite=require_finite), header.metadata
 
 
 def _digest_of(tensor: torch.Tensor) -> str:
@@ -259,22 +329,6 @@ def _digest_of(tensor: torch.Tensor) -> str:
         raise TypeError(f"tensors of dtype {tensor.dtype} cannot be stored")
     raw = tensor.reshape(-1).view(torch.uint8).numpy()
     return tensor_digest(name, tuple(tensor.shape), raw.data)
-
-
-def _check_digests(
-    where: str, record: DigestRecord, infos: Mapping[str, TensorInfo], data: memoryview
-) -> None:
-    """Compare each tensor's stored bytes with its digest, before safetensors parses any."""
-    check_names(where, record, set(infos))
-    for name, info in sorted(infos.items(), key=lambda item: item[1].begin):
-        if (
-            tensor_digest(info.dtype, info.shape, data[info.begin : info.end])
-            != record.tensors[name]
-        ):
-            raise NetworkFileError(
-                f"{where}: tensor {name!r} does not match its digest: its data was damaged "
-                "after the file was written (a bad disk, copy or download); use another copy"
-            )
 
 
 def all_finite(tensor: torch.Tensor) -> bool:

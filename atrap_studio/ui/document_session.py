@@ -7,6 +7,7 @@ session holds what makes it a file, and tells the window when that changes.
 
 from __future__ import annotations
 
+import errno
 import re
 import time
 from pathlib import Path
@@ -58,6 +59,7 @@ class DocumentSession(QtCore.QObject):
         self.layout: CommentedMap | None = None  # the file's comments and text, kept for saving
         self.recent = RecentFiles(settings)
         self.autosaver = Autosaver(paths.autosave_dir)
+        self._autosave_failing = False  # said in the log once per run of failures
         self._autosave_timer = QtCore.QTimer(self)
         self._autosave_timer.setInterval(autosave_ms)
         self._autosave_timer.timeout.connect(self.autosave)
@@ -275,14 +277,32 @@ class DocumentSession(QtCore.QObject):
         return False
 
     def autosave(self) -> Path | None:
-        """Write the autosave copy if there are unsaved edits (the timer calls this)."""
+        """Write the autosave copy if there are unsaved edits (the timer calls this).
+
+        A copy that cannot be written (a full disk, a read-only folder) is said in the status
+        bar each time and in the log when it starts failing; the edits stay open, the user's
+        file is not touched, and the next tick tries again.
+        """
         if not self.modified:
             return None
         try:
-            return self.autosaver.write(self.editor.doc, self.path)
+            copy = self.autosaver.write(self.editor.doc, self.path)
         except OSError as exc:
-            self.messages.say(f"Autosave failed: {exc}")
+            full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
+            where = exc.filename or self.autosaver.folder
+            text = (
+                f"Autosave failed: {where}: {exc.strerror or exc}{full}. Your edits are still "
+                "here; save them where there is room."
+            )
+            self.messages.say(text)
+            if not self._autosave_failing:
+                self.messages.log(text)
+            self._autosave_failing = True
             return None
+        if self._autosave_failing:
+            self.messages.log(f"Autosave works again ({copy}).")
+            self._autosave_failing = False
+        return copy
 
 
 def _slug(text: str) -> str:

@@ -72,9 +72,9 @@ class Autosaver:
         if self.current is not None and self.current != copy:
             self.discard()
         write_text_atomic(dump_graph(doc), copy)
+        self.current = copy  # discarded on save even if its note below cannot be written
         note = {"source": str(source) if source else None, "saved_at": time.time()}
         write_text_atomic(json.dumps({**note, "pid": os.getpid()}), copy.with_suffix(".json"))
-        self.current = copy
         return copy
 
     def discard(self) -> None:

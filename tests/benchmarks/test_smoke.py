@@ -14,7 +14,7 @@ import json
 from tests.benchmarks.smoke import NUMBER, Ran, Smoke, lines, one_line, smoke_fixtures
 
 SMOKE = {
-    "test_validation": Smoke("validation.py"),
+    "test_validation": Smoke("validation.py", "--file-sizes", "200", "--repeats", "1"),
     "test_throughput": Smoke("throughput.py", "--instances", "8", "--seconds", "0.1"),
     "test_rl_against_stable_baselines3": Smoke(
         "rl.py",
@@ -52,6 +52,9 @@ def test_validation(ran: Ran) -> None:
     one_line(ran.output, r"\s*100\s+\d+\.\d{3}")
     for size in ("1,000", "10,000"):  # with the growth factor against the size before
         one_line(ran.output, rf"\s*{size}\s+\d+\.\d{{3}}\s+\d+\.\d")
+    seconds = rf"\s+{NUMBER} s"
+    one_line(ran.output, rf"\s*200 nodes{seconds}{seconds}\s+{NUMBER}x{seconds}{seconds}")
+    one_line(ran.output, rf"`atrap validate` of the 7-node arm example .*: {NUMBER} s")
 
 
 def test_throughput(ran: Ran) -> None:

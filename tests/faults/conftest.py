@@ -5,6 +5,7 @@ disk, fed damaged files. Graphs are the arm example shrunk to a run of milliseco
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +71,15 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str] | Non
         if time.monotonic() > deadline:
             pytest.fail("the condition was not reached in time")
         time.sleep(0.05)
+
+
+def namespace_works() -> bool:
+    """Whether ``unshare -rm`` works here: a user and mount namespace, in which a test may mount
+    a small tmpfs without privileges."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=WAIT_S)
+    return probe.returncode == 0
 
 
 def checkpoints(out: Path) -> list[Path]:

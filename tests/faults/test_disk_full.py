@@ -6,7 +6,6 @@ files say which file the full disk refused and leave nothing half-written."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from shlex import quote
@@ -21,19 +20,12 @@ from atrap_studio.runtime.netjson import save_network_json
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.runner import Runner
 from tests.conftest import shrink
-from tests.faults.conftest import ATRAP, WAIT_S
+from tests.faults.conftest import ATRAP, WAIT_S, namespace_works
 
 PAGE = 4096
 
 
-def _namespace_works() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=WAIT_S)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _namespace_works(), reason="needs unshare -rm (user namespaces)")
+@pytest.mark.skipif(not namespace_works(), reason="needs unshare -rm (user namespaces)")
 def test_a_full_disk_mid_run_stops_cleanly(
     graph: Path, tmp_path: Path, arm_doc: GraphDocument, registry: Registry
 ) -> None:
@@ -73,7 +65,7 @@ def test_a_full_disk_mid_run_stops_cleanly(
     assert (copy / "metrics.csv").read_text().startswith("step,")
 
 
-@pytest.mark.skipif(not _namespace_works(), reason="needs unshare -rm (user namespaces)")
+@pytest.mark.skipif(not namespace_works(), reason="needs unshare -rm (user namespaces)")
 def test_a_full_disk_under_each_output_is_named_and_leaves_nothing_behind(
     tmp_path: Path, arm_doc: GraphDocument, registry: Registry
 ) -> None:

@@ -119,6 +119,21 @@ def test_a_flip_in_a_tensor_name_is_refused(tmp_path: Path) -> None:
         load_network(path)
 
 
+def test_every_flip_in_the_digest_records_own_name_is_refused(tmp_path: Path) -> None:
+    """A flipped name would hide the record, and the file would load as one from before
+    digests (unchecked, with a warning); the record is recognised under any name."""
+    path, _ = _network(tmp_path)
+    blob = path.read_bytes()
+    start = blob.index(f'"{DIGEST_KEY}"'.encode()) + 1
+    for offset in range(start, start + len(DIGEST_KEY)):
+        for bit in range(8):
+            flipped = bytearray(blob)
+            flipped[offset] ^= 1 << bit
+            path.write_bytes(flipped)
+            with pytest.raises(NetworkFileError):
+                load_network(path)
+
+
 def test_a_file_without_digests_loads_with_a_warning_and_gains_one(tmp_path: Path) -> None:
     path, module = _network(tmp_path)
     _without_digest(path)

@@ -16,8 +16,8 @@ from atrap_studio.core.errors import AtrapError, NetworkFileError
 from atrap_studio.runtime.safefile import (
     MAX_HEADER_BYTES,
     all_finite,
+    open_safetensors,
     read_safetensors_checked,
-    read_safetensors_header,
     write_safetensors_atomic,
 )
 
@@ -121,7 +121,8 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
 def test_header_only_read(tmp_path: Path) -> None:
     path = tmp_path / "t.safetensors"
     write_safetensors_atomic(path, _tensors(), {"k": "v"})
-    infos, metadata = read_safetensors_header(path, max_bytes=LIMIT)
+    header = open_safetensors(path, max_bytes=LIMIT)
+    infos, metadata = header.infos, header.metadata
     assert metadata == {"k": "v"}
     assert {n: (i.dtype, i.shape) for n, i in infos.items()} == {
         "a.weight": ("F32", (4, 3)),
@@ -257,7 +258,7 @@ def test_torch_save_file_is_refused_as_pickle(tmp_path: Path, legacy: bool) -> N
     path.write_bytes(buffer.getvalue())
     _refused(path, "pickle/torch.save", "never unpickles")
     with pytest.raises(NetworkFileError, match="never unpickles"):
-        read_safetensors_header(path, max_bytes=LIMIT)
+        open_safetensors(path, max_bytes=LIMIT)
 
 
 def test_trailing_bytes_after_the_tensors(tmp_path: Path) -> None:
