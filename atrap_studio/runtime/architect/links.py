@@ -152,12 +152,14 @@ def restore_links(
     function is unchanged) with fresh optimiser state, and learn from there."""
     position = _position(arch, linear)
     name = f"{position}.weight"
-    weight = dict(module.named_parameters())[name]
-    chosen = _mask(weight, links) & masks.cut.get(name, torch.zeros_like(weight, dtype=torch.bool))
+    chosen = _mask(dict(module.named_parameters())[name], links)
+    was_cut = masks.cut.get(name, torch.zeros_like(chosen))
+    if bool((chosen & ~was_cut).any()):
+        stray = [tuple(pair) for pair in (chosen & ~was_cut).nonzero().tolist()]
+        raise ValueError(f"links {stray} of linear layer {linear} are not cut")
     remaining = {k: v for k, v in masks.cut.items() if k != name}
-    left = masks.cut[name] & ~chosen if name in masks.cut else None
-    if left is not None and bool(left.any()):
-        remaining[name] = left
+    if bool((was_cut & ~chosen).any()):
+        remaining[name] = was_cut & ~chosen
     description = f"restored {int(chosen.sum())} links of linear layer {linear}"
     return _rewritten(arch, module, {}, {name: chosen}, description), LinkMasks(remaining)
 

@@ -3,7 +3,7 @@
 Adam's moments are per entry, so after a change each kept weight keeps its own history. A new
 entry starts with zero momentum; its second moment starts at the old tensor's mean (or, for a
 copied neuron, its source's), not at zero: Adam divides by the root of that moment with the
-tensor's old step count, so a zero there would make the new entry's first steps 3 to 6 times
+tensor's old step count, so a zero there would make the new entry's first steps 3 to 6.5 times
 the learning rate.
 """
 

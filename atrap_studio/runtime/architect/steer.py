@@ -47,7 +47,8 @@ def resize(
     generator: torch.Generator,
     method: WidenMethod = "fresh",
 ) -> Surgery | None:
-    """One change in the direction ``action`` asks, or None when the bounds allow none.
+    """One change in the direction ``action`` asks, or None when the bounds allow none (or
+    the network has no hidden layer).
 
     grow: widen the narrowest hidden layer below ``max_width`` by ``step``; when every layer is
     at ``max_width``, insert a layer after the last one (up to ``max_hidden_layers``).
@@ -59,6 +60,8 @@ def resize(
     measured plateau (docs/architect.md).
     """
     widths = hidden_widths(arch)
+    if not widths:  # a single linear layer: no hidden layer to widen or to insert after
+        return None
     if action == "grow":
         room = [i for i, w in enumerate(widths) if w < bounds.max_width]
         if room:

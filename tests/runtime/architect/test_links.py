@@ -95,5 +95,7 @@ def test_masks_round_trip_as_data_and_refuse_what_does_not_fit() -> None:
         LinkMasks.from_data({"2.weight": [[6, 0]]}, module)
     with pytest.raises(ValueError, match="outside"):
         cut_links(arch, module, LinkMasks(), 1, [(0, 8)])
+    with pytest.raises(ValueError, match=r"links \[\(1, 1\)\] of linear layer 1 are not cut"):
+        restore_links(arch, module, masks, 1, [(0, 7), (1, 1)])
     with pytest.raises(ValueError, match="linear layer 3 does not exist"):
         cut_links(arch, module, LinkMasks(), 3, [(0, 0)])

@@ -13,7 +13,7 @@ from atrap_studio.runtime.architect.surgery import (
     remove_layer,
     widen,
 )
-from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, Layer
+from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, Layer, build_module
 
 from .nets import inputs, max_change, network
 
@@ -164,8 +164,6 @@ def test_a_layer_norm_inside_the_block_is_refused() -> None:
             Layer(kind="linear", in_features=8, out_features=2),
         ],
     )
-    from atrap_studio.runtime.networks import build_module
-
     module = build_module(arch, generator=SEED(0))
     with pytest.raises(ValueError, match="linear → layernorm → relu"):
         widen(arch, module, 0, 9, generator=SEED(0))
