@@ -62,9 +62,10 @@ class Played:
     duel: list[dict[str, Any]]
 
 
-def _graph(controls: str, *, hearing: bool = False) -> GraphDocument:
+def _graph(controls: str, *, hearing: bool = False, map_name: str = "pillars") -> GraphDocument:
     doc = load_graph(example_path("tanks_camera_ppo"))
-    doc.node("arena").props.update(instances=1, controls=controls)  # type: ignore[union-attr]
+    arena = doc.node("arena")
+    arena.props.update(instances=1, controls=controls, map=map_name)  # type: ignore[union-attr]
     doc.node("eye").props.update(rays=RAYS, fov_deg=FOV_DEG)  # type: ignore[union-attr]
     doc.node("drive").props["difficulty"] = 0.7  # type: ignore[union-attr]
     if hearing:
@@ -174,7 +175,9 @@ def _torch_view(arena: TankArena) -> dict[str, Any]:
 def _play(controls: str, registry: Registry, folder: Path) -> Played:
     """A seeded network of the example graph (its last layer scaled up, so that its outputs
     and choices are not all near zero), its page, and the same fight played in a Duel."""
-    doc = _graph(controls, hearing=controls == "discrete")
+    # the discrete network also hears; the continuous one fights on random maps
+    discrete = controls == "discrete"
+    doc = _graph(controls, hearing=discrete, map_name="pillars" if discrete else "random")
     pipeline = Pipeline(doc, registry, seed=3)
     module = pipeline.network
     assert isinstance(module, torch.nn.Sequential)
@@ -362,23 +365,34 @@ def test_continuous_aim_wobbles_and_waits_as_play_mode_does(continuous: Played) 
 
 
 @needs_chromium
-def test_new_fights_start_as_the_arena_starts_them(discrete: Played) -> None:
-    data = _page_data(discrete.page)
+@needs_chromium
+@pytest.mark.parametrize("kind", ["discrete", "continuous"])
+def test_new_fights_start_as_the_arena_starts_them(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    played: Played = request.getfixturevalue(kind)
+    data = _page_data(played.page)
     rules = data["rules"]
-    scene = TankArenaScene(SimpleNamespace(props=discrete.props)).create(torch.Generator())
+    scene = TankArenaScene(SimpleNamespace(props=played.props)).create(torch.Generator())
     assert rules == dataclasses.asdict(scene.rules), "the page's rules are the scene's"
-    fights = discrete.result["restarts"]
+    fights = played.result["restarts"]
     limit = rules["half"] - rules["tank_radius"]
     gaps = []
     for fight in fights:
-        assert fight["pillars"] == data["arena"]["pillars"]
+        if played.props["map"] == "pillars":  # the map's own four
+            assert fight["pillars"] == data["arena"]["pillars"] == scene.pillars[0].tolist()
+        else:  # six of random size and place, new for every fight (arena.py map_pillars)
+            pillars = torch.tensor(fight["pillars"])
+            assert pillars.shape == (6, 3) and pillars[:, :2].abs().max() <= rules["half"] - 2
+            assert pillars[:, 2].min() >= 0.4 and pillars[:, 2].max() <= 1.0
+            assert fight["pillars"] != fights[0]["pillars"] or fight is fights[0]
         assert all(abs(v) <= limit for tank in fight["position"] for v in tank)
         assert fight["health"] == [3, 3] and fight["t"] == 0 and not any(fight["shell_alive"])
         (ax, ay), (bx, by) = fight["position"]
         gaps.append(math.hypot(ax - bx, ay - by))
     assert min(gaps) >= 2 * rules["tank_radius"] - 1e-9
     assert sorted(gaps)[len(gaps) // 2] >= 0.66 * rules["half"] - 1e-9
-    assert discrete.result["colours"] > 20, "the arena is drawn"
+    assert played.result["colours"] > 20, "the arena is drawn"
 
 
 def _page_data(page: Path) -> dict[str, Any]:
