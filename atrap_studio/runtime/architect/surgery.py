@@ -173,7 +173,7 @@ def widen(
     layers = list(arch.layers)
     layers[start] = _linear(layers[start].in_features, width)
     layers[consumer] = _linear(width, layers[consumer].out_features)
-    new_arch = arch.model_copy(update={"layers": layers})
+    new_arch = _with_layers(arch, layers)
     tensors = {
         f"{start}.weight": (new_w_in, _rows_origin(f"{start}.weight", w_in, source_rows, copied)),
         f"{start}.bias": (new_b_in, _rows_origin(f"{start}.bias", b_in, source_rows, copied)),
@@ -238,7 +238,7 @@ def narrow(
     layers = list(arch.layers)
     layers[start] = _linear(layers[start].in_features, width)
     layers[consumer] = _linear(width, layers[consumer].out_features)
-    new_arch = arch.model_copy(update={"layers": layers})
+    new_arch = _with_layers(arch, layers)
     tensors = {
         f"{start}.weight": (w_in[keep], _rows_origin(f"{start}.weight", w_in, keep)),
         f"{start}.bias": (b_in[keep], _rows_origin(f"{start}.bias", b_in, keep)),
@@ -301,7 +301,7 @@ def insert_layer(
         how = f"identity with inputs shifted by {shift:g}"
     layers = list(arch.layers)
     layers[consumer:consumer] = [_linear(width, width), Layer(kind=activation)]
-    new_arch = arch.model_copy(update={"layers": layers})
+    new_arch = _with_layers(arch, layers)
     old_of_new: list[int | None] = [
         *range(consumer),
         None,
@@ -354,7 +354,7 @@ def remove_layer(
     layers = list(arch.layers)
     layers[consumer] = _linear(feeding, layers[consumer].out_features)
     del layers[start : start + 2]
-    new_arch = arch.model_copy(update={"layers": layers})
+    new_arch = _with_layers(arch, layers)
     old_of_new: list[int | None] = [
         *range(start),
         *range(start + 2, len(arch.layers)),
@@ -373,6 +373,11 @@ def remove_layer(
 
 def _width(arch: Architecture, position: int) -> int:
     return arch.layers[position].out_features or 0
+
+
+def _with_layers(arch: Architecture, layers: list[Layer]) -> Architecture:
+    """A validated architecture (model_copy would skip the checks that sizes chain)."""
+    return Architecture(kind=arch.kind, inputs=arch.inputs, outputs=arch.outputs, layers=layers)
 
 
 def _linear(size_in: int | None, size_out: int | None) -> Layer:
