@@ -103,6 +103,21 @@ class Steerable(Protocol):
     def set_target(self, instance: int, position: Sequence[float]) -> None: ...
 
 
+#: What the pipeline hands a self-playing scene: the commands the graph's action nodes give
+#: when each of some networks plays in a given (mirrored) scene.
+PlayAs = Callable[[Any, list[torch.nn.Module]], list[list[Command]]]
+
+
+@runtime_checkable
+class PlaysItself(Protocol):
+    """A scene in which the learning network may also play the other side (self-play).
+
+    The pipeline hands it the live network (to take frozen copies of) and :data:`PlayAs`.
+    """
+
+    def meet_own_network(self, network: torch.nn.Module, play: PlayAs) -> None: ...
+
+
 @runtime_checkable
 class SceneNode(Protocol):
     """A scene node's implementation: builds the scene from the node's properties."""

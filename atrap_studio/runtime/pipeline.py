@@ -21,11 +21,12 @@ from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry, load_impl
 from atrap_studio.core.validation import Analysis, Issue, analyse
 from atrap_studio.core.yaml_io import dump_graph
-from atrap_studio.runtime.context import NodeContext, derive_seed
+from atrap_studio.runtime.context import Command, NodeContext, derive_seed
 from atrap_studio.runtime.contracts import (
     CATEGORY_PROTOCOLS,
     Helper,
     NetworkSource,
+    PlaysItself,
     Scene,
     Trainer,
 )
@@ -195,6 +196,8 @@ class Pipeline:
                 f"the scene '{self.scene_id}' does not fit the Scene protocol", node=self.scene_id
             )
         self.scene: Scene = scene
+        if isinstance(scene, PlaysItself):
+            scene.meet_own_network(self.network, self.play_as)
         self.trainer: Trainer = self._instantiate(self.trainer_id, analysis, self)
         self._memo: dict[str, dict[str, Any]] = {}
         #: Nodes that act between updates (saving the network on a schedule).
@@ -272,6 +275,20 @@ class Pipeline:
             raise RunError(
                 f"the scene '{self.scene_id}' failed: {exc}", node=self.scene_id
             ) from exc
+
+    def play_as(self, scene: Any, networks: list[torch.nn.Module]) -> list[list[Command]]:
+        """The commands the graph's action nodes give when each of ``networks`` plays in
+        ``scene``: its sensors read once, each network answers, nothing is applied. A scene
+        whose opponent is the agent's own past self (self-play) asks this of its mirrored view.
+        """
+        observed: dict[str, dict[str, Any]] = {}
+        observation = self._input(self.network_id, "state", scene, observed)
+        answers = []
+        for network in networks:
+            memo = dict(observed)
+            memo[self.network_id] = {"action": network(observation), "network": network}
+            answers.append(self._input(self.scene_id, "actuators", scene, memo))
+        return answers
 
     def rewards(self, scene: Any) -> dict[str, torch.Tensor]:
         """Each reward linked into the trainer, by its node id, (N,) each, after the step."""

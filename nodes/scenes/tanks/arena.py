@@ -9,6 +9,7 @@ could have gone on). Everything per arena is a tensor row; one ``apply`` steps e
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -17,9 +18,10 @@ import torch
 from torch import Tensor
 
 from atrap_studio.nodes.scenes.tanks.geometry import FAR, ray_box, ray_circles, unit, wrap
-from atrap_studio.nodes.scenes.tanks.opponents import OPPONENTS, Opponent
+from atrap_studio.nodes.scenes.tanks.opponents import OPPONENTS, Opponent, PastSelf
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
 from atrap_studio.runtime.context import Command
+from atrap_studio.runtime.contracts import PlayAs
 
 MAPS = ("open", "pillars", "random")
 #: Pillars each arena holds (unused ones have radius 0), so every map batches alike.
@@ -89,7 +91,7 @@ class TankArena:
         self.instances = instances
         self.map_name = map_name
         self.opponent_name = opponent
-        self.opponent: Opponent = OPPONENTS[opponent]
+        self.opponent: Opponent = OPPONENTS[opponent]()
         self.episode_steps = episode_steps
         self.rules = rules
         self.generator = generator
@@ -116,6 +118,20 @@ class TankArena:
         self.shot_age = torch.full((n, 2), NEVER, dtype=torch.int64, device=device)
         self.opponent_state = self.opponent.initial_state(n, device)
         self.begin_step()
+
+    def meet_own_network(self, network: torch.nn.Module, play: PlayAs) -> None:
+        """Self-play: the past-self opponent copies ``network`` and plays it through ``play``."""
+        if isinstance(self.opponent, PastSelf):
+            self.opponent.meet(network, play)
+            self.opponent.pool_state(self.opponent_state)
+
+    def mirrored(self) -> TankArena:
+        """The arenas as the other tank sees them: tanks 0 and 1 swapped (shared pillars), so
+        that the agent's sensors read the opponent's view."""
+        view = copy.copy(self)
+        for name in self._PER_TANK:
+            setattr(view, name, getattr(self, name).flip(1))
+        return view
 
     def seat(self, opponent: Opponent, name: str) -> None:
         """Hand tank 1 to another driver (a person's keys, an outside agent) in every arena."""
@@ -358,7 +374,7 @@ class TankArena:
     def spawn(
         self, instances: int, generator: torch.Generator, *, whole_world: bool = False
     ) -> TankArena:
-        return TankArena(
+        arena = TankArena(
             instances=instances,
             map_name=self.map_name,
             opponent=self.opponent_name,
@@ -366,6 +382,17 @@ class TankArena:
             rules=self.rules,
             generator=generator,
         )
+        if isinstance(self.opponent, PastSelf) and self.opponent.network is not None:
+            # a test plays against the pool as it is now, and adds nothing to it
+            assert self.opponent.play is not None
+            arena.meet_own_network(self.opponent.network, self.opponent.play)
+            assert isinstance(arena.opponent, PastSelf)
+            arena.opponent.takes_copies = False
+            for name, value in self.opponent_state.items():
+                if name not in ("choice", "steps"):
+                    arena.opponent_state[name] = value.clone()
+            arena.restart()  # the first fights draw from the copied pool
+        return arena
 
     _STATE = (
         "pillars",
@@ -381,6 +408,19 @@ class TankArena:
     )
 
     _SINCE_HEARING = ("shot_at", "shot_age")
+    #: Tensors with one entry per tank (dimension 1), swapped in :meth:`mirrored`.
+    _PER_TANK = (
+        "position",
+        "heading",
+        "health",
+        "reload",
+        "shell",
+        "shell_heading",
+        "shell_alive",
+        "hits",
+        "shot_at",
+        "shot_age",
+    )
 
     def state_tensors(self) -> dict[str, Tensor]:
         tensors = {name: getattr(self, name).clone() for name in self._STATE}

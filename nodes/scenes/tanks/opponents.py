@@ -6,7 +6,9 @@ own per-arena state (a dict of tensors) so that checkpoints hold it and a resume
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import torch
@@ -16,6 +18,7 @@ from atrap_studio.nodes.scenes.tanks.geometry import ray_box, unit
 
 if TYPE_CHECKING:
     from atrap_studio.nodes.scenes.tanks.arena import TankArena
+    from atrap_studio.runtime.contracts import PlayAs
 
 State = dict[str, Tensor]
 ME, AGENT = 1, 0
@@ -178,6 +181,92 @@ class Player:
         return state["controls"].clone()
 
 
-#: The scripted levels a graph may choose; the player joins only in play mode.
-OPPONENTS: dict[str, Opponent] = {"idle": Idle(), "wanderer": Wanderer(), "hunter": Hunter()}
+class PastSelf:
+    """The agent's own network from earlier in training, playing the other tank (self-play).
+
+    Every ``EVERY`` steps a frozen copy of the learning network joins a pool of the last
+    ``POOL`` copies (the first is the untrained network), and each fight draws one of them.
+    The copy sees the arena from the other tank (a mirrored view) through the graph's own
+    sensors and drives it through the graph's own action node, so it plays exactly as the
+    agent would in its place. The pool lives in the per-arena state, so checkpoints keep it.
+    """
+
+    POOL = 5
+    EVERY = 3_000
+
+    def __init__(self) -> None:
+        self.network: torch.nn.Module | None = None
+        self.play: PlayAs | None = None
+        self._frozen: list[torch.nn.Module] = []
+        #: False in a test's arenas: they play the pool as it is and add nothing to it.
+        self.takes_copies = True
+
+    def meet(self, network: torch.nn.Module, play: PlayAs) -> None:
+        """Learn which network to copy and how the graph plays one; called once per scene."""
+        self.network, self.play = network, play
+        self._frozen = [
+            copy.deepcopy(network).eval().requires_grad_(False) for _ in range(self.POOL)
+        ]
+
+    def initial_state(self, instances: int, device: torch.device) -> State:
+        return {
+            "choice": torch.zeros(instances, dtype=torch.int64, device=device),
+            "copies": torch.zeros(1, dtype=torch.int64, device=device),  # taken so far
+            "steps": torch.zeros(1, dtype=torch.int64, device=device),
+        }
+
+    def pool_state(self, state: State) -> None:
+        """Add the pool's slots to ``state``: each slot is a frozen copy's own tensors, so
+        checkpoints (which save the state) keep the pool and loading one refills it."""
+        for slot, frozen in enumerate(self._frozen):
+            for name, value in frozen.state_dict().items():
+                state[f"pool{slot}/{name}"] = value
+
+    def restart(self, state: State, index: Tensor, generator: torch.Generator) -> None:
+        filled = int(min(int(state["copies"][0]), self.POOL))
+        if filled:
+            pick = torch.randint(0, filled, (int(index.numel()),), generator=generator)
+            state["choice"][index] = pick.to(state["choice"].device)
+
+    def act(self, arena: TankArena, state: State, generator: torch.Generator) -> Tensor:
+        if self.network is None or self.play is None:
+            raise ValueError(
+                "the past-self opponent plays with the graph's network: run it from a graph"
+            )
+        self._refill(state)
+        if self.takes_copies and int(state["steps"][0]) % self.EVERY == 0:
+            self._take_copy(state)
+        state["steps"] += 1
+        slots = state["choice"].unique().tolist()
+        with torch.no_grad():
+            answers = self.play(arena.mirrored(), [self._frozen[slot] for slot in slots])
+        controls = torch.zeros(arena.instances, 3, device=arena.position.device)
+        for slot, commands in zip(slots, answers, strict=True):
+            rows = state["choice"] == slot
+            controls[rows] = commands[-1].values.to(controls.dtype)[rows]
+        return controls.clamp(-1.0, 1.0)
+
+    def _refill(self, state: State) -> None:
+        """After a checkpoint was loaded the state holds new tensors: copy them in."""
+        for slot, frozen in enumerate(self._frozen):
+            for name, value in frozen.state_dict().items():
+                loaded = state[f"pool{slot}/{name}"]
+                if loaded is not value and loaded.data_ptr() != value.data_ptr():
+                    value.copy_(loaded)
+                    state[f"pool{slot}/{name}"] = value
+
+    def _take_copy(self, state: State) -> None:
+        assert self.network is not None
+        slot = int(state["copies"][0]) % self.POOL
+        self._frozen[slot].load_state_dict(self.network.state_dict())
+        state["copies"] += 1
+
+
+#: The levels a graph may choose, each made anew per scene; the player joins only in play mode.
+OPPONENTS: dict[str, Callable[[], Opponent]] = {
+    "idle": Idle,
+    "wanderer": Wanderer,
+    "hunter": Hunter,
+    "past_self": PastSelf,
+}
 PLAYER = Player()

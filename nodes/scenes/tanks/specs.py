@@ -79,9 +79,11 @@ ARENA = NodeSpec(
             "choice",
             "wanderer",
             "Who the agent fights: idle (a target that stands still), wanderer (drives about "
-            "and fires when it happens to face the agent), hunter (aims ahead of a moving agent "
-            "and closes in).",
-            choices=("idle", "wanderer", "hunter"),
+            "and fires when it happens to face the agent), hunter (goes after what it sees and "
+            "hears, aims ahead of a moving agent, hides behind a pillar while it reloads), "
+            "past_self (self-play: the agent's own network from earlier in training, one of "
+            "its last 5 copies, a new copy every 3,000 steps).",
+            choices=("idle", "wanderer", "hunter", "past_self"),
         ),
         PropSpec(
             "episode_steps",
@@ -104,7 +106,7 @@ ARENA = NodeSpec(
     ),
     facts=_facts,
     outcome=_outcome,
-    examples=("tanks_camera_ppo", "tanks_camera_dqn", "tanks_hunter_ppo"),
+    examples=("tanks_camera_ppo", "tanks_camera_dqn", "tanks_hunter_ppo", "tanks_self_play_ppo"),
 )
 
 CAMERA = NodeSpec(
