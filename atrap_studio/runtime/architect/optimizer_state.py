@@ -9,6 +9,7 @@ the learning rate.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -60,7 +61,10 @@ def carry_optimizer_state(
         if not placed:
             params.extend(members[index])
         groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": params})
-    new = type(old)(groups, **old.defaults)
+    # Each group already holds every setting; the constructor takes the defaults it names
+    # (AdamW keeps one in its defaults that its constructor does not accept).
+    accepted = inspect.signature(type(old).__init__).parameters
+    new = type(old)(groups, **{k: v for k, v in old.defaults.items() if k in accepted})
     for param in (p for group in groups for p in group["params"]):
         if id(param) in old_names:
             continue

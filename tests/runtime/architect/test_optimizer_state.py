@@ -180,3 +180,27 @@ def test_restored_links_start_from_zero_and_learn() -> None:
     assert float(carried.state[restored.module[0].weight]["exp_avg"][1, 2]) == 0.0
     train(restored.module, carried, 20, seed=4)
     assert float(restored.module[0].weight.detach()[1, 2]) != 0.0
+
+
+@pytest.mark.parametrize(
+    ("make", "first", "second"),
+    [
+        (lambda p: torch.optim.SGD(p, lr=1e-2, momentum=0.9), "momentum_buffer", None),
+        (lambda p: torch.optim.AdamW(p, lr=1e-3, amsgrad=True), "exp_avg", "max_exp_avg_sq"),
+    ],
+)
+def test_other_optimisers_carry_their_own_state(
+    make: Callable[[object], torch.optim.Optimizer], first: str, second: str | None
+) -> None:
+    arch, module = network("relu")
+    optimizer = make(module.parameters())
+    train(module, optimizer, 5, seed=0)
+    result = widen(arch, module, 0, 10, generator=torch.Generator().manual_seed(0), method="fresh")
+    carried = carry_optimizer_state(optimizer, result.module, result.state_map)
+    assert type(carried) is type(optimizer) and carried.defaults == optimizer.defaults
+    old, new = optimizer.state[module[0].weight], carried.state[result.module[0].weight]
+    assert torch.equal(new[first][:8], old[first]) and not new[first][8:].any()
+    if second is not None:  # a new entry's scale: the tensor's mean, not zero
+        assert torch.equal(new[second][:8], old[second])
+        assert torch.allclose(new[second][8:], old[second].mean().expand(2, 3))
+    train(result.module, carried, 5, seed=1)
