@@ -14,6 +14,7 @@ included; a 7-node example shows what start-up alone costs).
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,15 +65,19 @@ def medians(readers: dict[str, Callable[[], object]], repeats: int) -> dict[str,
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def cli_seconds(path: Path, repeats: int) -> float:
-    """Median wall-clock seconds of `atrap validate PATH` in a fresh process."""
+def cli_seconds(path: Path, repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of `atrap validate PATH` in a fresh process (the CPU
+    time, user and system, says what it costs on a machine that others share)."""
     command = [sys.executable, "-m", "atrap_studio.cli.main", "validate", str(path)]
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, capture_output=True, check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -93,7 +98,7 @@ def main() -> None:
         previous = seconds
     print(
         f"\n{'from a file':>12} {'ruamel only':>12} {'load_graph':>11} {'ratio':>7} "
-        f"{'validate':>9} {'atrap validate':>15}"
+        f"{'validate':>9} {'atrap validate':>15} {'(CPU)':>8}"
     )
     with tempfile.TemporaryDirectory() as folder:
         startup = cli_seconds(example_path("robot_arm_reach"), args.repeats)
@@ -113,9 +118,12 @@ def main() -> None:
             print(
                 f"{f'{n:,} nodes':>12} {reading['careful']:>10.3f} s {reading['now']:>9.3f} s "
                 f"{reading['careful'] / reading['now']:>6.1f}x {validating:>7.3f} s "
-                f"{cli_seconds(path, args.repeats):>13.2f} s"
+                "{:>13.2f} s {:>6.2f} s".format(*cli_seconds(path, args.repeats))
             )
-    print(f"`atrap validate` of the 7-node arm example (start-up, imports): {startup:.2f} s")
+    print(
+        "`atrap validate` of the 7-node arm example (start-up, imports): "
+        "{:.2f} s (CPU {:.2f} s)".format(*startup)
+    )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,10 @@ def test_validation(ran: Ran) -> None:
     for size in ("1,000", "10,000"):  # with the growth factor against the size before
         one_line(ran.output, rf"\s*{size}\s+\d+\.\d{{3}}\s+\d+\.\d")
     seconds = rf"\s+{NUMBER} s"
-    one_line(ran.output, rf"\s*200 nodes{seconds}{seconds}\s+{NUMBER}x{seconds}{seconds}")
-    one_line(ran.output, rf"`atrap validate` of the 7-node arm example .*: {NUMBER} s")
+    one_line(ran.output, rf"\s*200 nodes{seconds}{seconds}\s+{NUMBER}x{seconds}{seconds}{seconds}")
+    one_line(
+        ran.output, rf"`atrap validate` of the 7-node arm example .*: {NUMBER} s \(CPU {NUMBER} s\)"
+    )
 
 
 def test_throughput(ran: Ran) -> None:
