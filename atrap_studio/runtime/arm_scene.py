@@ -180,12 +180,15 @@ class ArmScene:
             f"{have} of {count} targets found; use fewer regions or another arm layout"
         )
 
-    def set_target(self, instance: int, position: Tensor | Sequence[float]) -> None:
+    def set_target(
+        self, instance: int, position: Tensor | Sequence[float], *, hold: bool = False
+    ) -> None:
         """Move one instance's target (the user helping the network).
 
-        The point is pulled inside the arm's reach. With ``target_mode == "user_driven"`` the
-        target stays where it was put for the following episodes too; otherwise the next
-        episode of that instance draws a new one as usual.
+        The point is pulled inside the arm's reach. A held target (``hold``, or any target
+        placed when ``target_mode == "user_driven"``) stays where it was put for the following
+        episodes too, until :meth:`release_target`; otherwise the next episode of that instance
+        draws a new one as usual (with one-step episodes, at the very next update).
         """
         if not 0 <= instance < self.target.shape[0]:
             raise ValueError(f"there is no instance {instance} (the scene has {len(self.q)})")
@@ -197,9 +200,22 @@ class ArmScene:
             point = point * (limit / length)
         self.target[instance] = point
         self.user_moves += 1
-        if self.target_mode == "user_driven":
+        if hold or self.target_mode == "user_driven":
             self.user_targets.add(instance)
             self._placed[instance] = True
+
+    def hold_target(self, instance: int, position: Tensor | Sequence[float]) -> None:
+        """Put one instance's target at ``position`` and keep it there whatever the target
+        mode, episode after episode, until :meth:`release_target` (the scene view's drag)."""
+        self.set_target(instance, position, hold=True)
+
+    def release_target(self, instance: int) -> None:
+        """Let a held target go: that instance's next episode draws a new target as its mode
+        says. A user-driven scene keeps the target where it was put: placing them is its mode."""
+        if self.target_mode == "user_driven" or not 0 <= instance < self.target.shape[0]:
+            return
+        self.user_targets.discard(instance)
+        self._placed[instance] = False
 
     def metrics(self) -> dict[str, float]:
         """What the scene reports each logging step: how far the curriculum has widened."""

@@ -70,7 +70,9 @@ class LiveViews(QtCore.QObject):
         runs.event_received.connect(self.on_event)
         runs.event_received.connect(self.curves.on_event)
         self.scene_view.instances_changed.connect(runs.set_shown_instances)
-        self.scene_view.target_moved.connect(runs.set_target)
+        self.scene_view.target_held.connect(runs.hold_target)
+        self.scene_view.target_released.connect(runs.release_target)
+        self.scene_view.target_placed.connect(runs.announce_hold)
 
     def on_event(self, event: Event) -> None:
         data = event.data
@@ -81,6 +83,7 @@ class LiveViews(QtCore.QObject):
             outcome = data.get("outcome")
             if outcome is not None:
                 self.scene_view_for(outcome.snapshot)
+            self.scene_view.forget_hold()  # a hold belonged to the run before
             if data.get("resumed_from") is None:  # a new run: its views start empty
                 self.neuron_view.clear()
                 self.scene_view.clear_trail()

@@ -123,19 +123,38 @@ class RunController(QtCore.QObject):
         if self.runner is not None:
             self.runner.shown_instances = list(self._shown)
 
-    def set_target(self, instance: int, position: Any) -> bool:
-        """Move a scene instance's target, on the training thread between two updates."""
+    def hold_target(self, instance: int, position: Any) -> bool:
+        """Put a scene instance's target at ``position`` and keep it there (whatever the scene's
+        target mode) until :meth:`release_target`; applied on the training thread."""
         runner = self.runner
         if runner is None:
             return False
         point = tuple(float(v) for v in position)
-        from atrap_studio.runtime.commands import move_target  # torch: only once a run is on
+        from atrap_studio.runtime.commands import hold_target  # torch: only once a run is on
 
-        runner.submit(move_target(instance, point))
-        self.log.emit(
-            f"Target of arm {instance} moved to ({point[0]:.2f}, {point[1]:.2f}, {point[2]:.2f}) m."
-        )
+        runner.submit(hold_target(instance, point))
         return True
+
+    def release_target(self, instance: int) -> bool:
+        """Let a held target go: the instance's episodes draw targets as the scene says again."""
+        runner = self.runner
+        if runner is None:
+            return False
+        from atrap_studio.runtime.commands import release_target
+
+        runner.submit(release_target(instance))
+        self.log.emit(f"Target of arm {instance} is no longer held.")
+        return True
+
+    def announce_hold(self, instance: int, position: Any, seconds: float) -> None:
+        """Log where a person let a held target go, and for how long it stays held."""
+        if self.runner is None:
+            return
+        x, y, z = (float(v) for v in position)
+        self.log.emit(
+            f"Target of arm {instance} moved to ({x:.2f}, {y:.2f}, {z:.2f}) m and held there "
+            f"for {seconds:.0f} s (a user-driven scene keeps it until it is moved again)."
+        )
 
     def active(self) -> bool:
         """Whether a training thread is alive (its last events may still be on their way)."""

@@ -65,11 +65,15 @@ def test_ctrl_drag_projection_round_trips_and_moving_the_target_is_announced(
     np.testing.assert_allclose(
         view.gl.unproject_on_target_plane(pixel.x(), pixel.y()), target, atol=1e-4
     )
-    with qtbot.waitSignal(view.target_moved) as moved:
+    view.hold_after_s = 0.2
+    with qtbot.waitSignal(view.target_held) as held:
         view.move_target([0.2, 0.1, 0.3])
-    instance, point = moved.args
-    assert instance == 0
+    instance, point = held.args
+    assert instance == 0 and view.held == 0
     np.testing.assert_allclose(point, [0.2, 0.1, 0.3])
+    with qtbot.waitSignal(view.target_released) as released:  # the hold's time is up
+        pass
+    assert released.args == [0] and view.held is None
 
 
 def test_choosing_instances_asks_for_them(qtbot: QtBot) -> None:

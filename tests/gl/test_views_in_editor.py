@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6 import QtCore
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from atrap_studio.core.document import GraphDocument
@@ -20,12 +22,16 @@ from tests.conftest import shrink
 TIMEOUT_MS = 240_000
 
 
-@pytest.fixture
+@pytest.fixture(params=["user_driven"])
 def window(
-    qtbot: QtBot, registry: Registry, arm_doc: GraphDocument, tmp_path: Path
+    request: pytest.FixtureRequest,
+    qtbot: QtBot,
+    registry: Registry,
+    arm_doc: GraphDocument,
+    tmp_path: Path,
 ) -> Iterator[MainWindow]:
     doc = shrink(arm_doc, steps=100_000, log_every=5, checkpoint_every=10_000)
-    doc.node("arm").props["target"] = "user_driven"  # type: ignore[union-attr]
+    doc.node("arm").props["target"] = request.param  # type: ignore[union-attr]
     path = tmp_path / "arm.yaml"
     save_graph(doc, path)
     win = MainWindow(registry, AppPaths(tmp_path / "c", tmp_path / "d"), threads=1)
@@ -91,3 +97,48 @@ def test_hidden_views_ask_for_no_snapshots(window: MainWindow, qtbot: QtBot) -> 
     window.docks["Scene"].show()
     window.docks["Scene"].raise_()
     qtbot.waitUntil(lambda: any(e.kind == "snapshot" for e in events), timeout=TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("window", ["random_in_reach"], indirect=True)
+def test_a_target_dragged_in_the_scene_view_is_held_then_let_go(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Issue 12: the example's one-step episodes draw a new target at every update, so a target
+    could not be grabbed; carried with Ctrl+drag it stays put while the button is down and for a
+    while after, whatever the target mode, and the view says so."""
+    view = window.scene_view
+    view.hold_after_s = 4.0
+    window.docks["Scene"].raise_()
+    assert window.run(resume=False)
+    qtbot.waitUntil(lambda: view.snapshot is not None, timeout=TIMEOUT_MS)
+    gl_window = view.gl
+    start = gl_window.project(np.asarray(view.snapshot.target[0], dtype=float)).toPoint()  # type: ignore[union-attr]
+    ctrl = QtCore.Qt.KeyboardModifier.ControlModifier
+    left = QtCore.Qt.MouseButton.LeftButton
+    QTest.mousePress(gl_window, left, ctrl, start)
+    QTest.mouseMove(gl_window, start + QtCore.QPoint(20, -10))
+    qtbot.wait(50)  # a window's mouse events are delivered through the event loop
+    carried = np.asarray(gl_window.target, dtype=float)
+    assert not np.allclose(carried, view.snapshot.target[0]), "the target follows the cursor"  # type: ignore[union-attr]
+    held_at = view.step
+
+    def target_later() -> np.ndarray:
+        """The shown target a few updates (each a new one-step episode) from now."""
+        step = view.step
+        qtbot.waitUntil(lambda: view.step >= step + 3, timeout=TIMEOUT_MS)
+        return np.asarray(view.snapshot.target[0], dtype=float)  # type: ignore[union-attr]
+
+    for _ in range(3):  # while the button is down the target stays
+        np.testing.assert_allclose(target_later(), carried, atol=1e-5)
+    assert "held by you while you drag" in view.status.text()
+    assert view.step > held_at
+    QTest.mouseRelease(gl_window, left, ctrl, start + QtCore.QPoint(20, -10))
+    qtbot.wait(50)
+    let_go = np.asarray(gl_window.target, dtype=float)  # where the cursor put it last
+    np.testing.assert_allclose(target_later(), let_go, atol=1e-5)
+    assert "held by you for" in view.status.text()
+    assert "held there for 4 s" in window.log_view.toPlainText()
+    qtbot.waitUntil(lambda: view.held is None, timeout=20_000)  # the hold's time is up
+    first, second = target_later(), target_later()
+    assert not np.allclose(first, second), "let go: each update draws a new target again"
+    assert "Target of arm 0 is no longer held." in window.log_view.toPlainText()

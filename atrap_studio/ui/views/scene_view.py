@@ -2,8 +2,11 @@
 
 Links are shaded cylinders and joints spheres for the shown instance; a few more instances can
 be drawn as ghosts; the target is a sphere that turns green on success, and the tip leaves a
-trail. Ctrl+drag moves the target (the user helping the network): the view emits
-``target_moved`` and the run controller hands the new target to the training thread.
+trail. Ctrl+drag carries the target (the user helping the network): the target is held where
+the cursor puts it while the button is down and for :data:`HOLD_AFTER_S` after it is let go,
+whatever the scene's target mode, so it can be grabbed even when every update starts new
+episodes with new targets. The view emits ``target_held`` and ``target_released``; the run
+controller hands them to the training thread.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ LINK = (0.55, 0.62, 0.72, 1.0)
 JOINT = (0.95, 0.75, 0.25, 1.0)
 GHOST = (0.7, 0.75, 0.85, 0.25)
 NOT_RUN = "Run the graph to see the scene."
+#: How long a target stays held after the person lets go of it (a user-driven scene keeps it).
+HOLD_AFTER_S = 10.0
+HELP = (
+    "Drag to orbit, right-drag or wheel to zoom. Ctrl+drag carries the shown arm's target: "
+    f"it stays where you put it while you drag and for {HOLD_AFTER_S:.0f} s after you let go "
+    "(in a user-driven scene, until you move it again)."
+)
 
 
 class ArmGLView(GLViewWindow):
@@ -36,10 +46,19 @@ class ArmGLView(GLViewWindow):
         super().__init__()
         self.target: np.ndarray | None = None
         self._dragging = False
+        #: Where the target was when the drag began: the plane it is carried in goes through
+        #: it for the whole drag (one plane, so the cursor and the target never drift apart).
+        self._anchor: np.ndarray | None = None
+
+    @property
+    def carrying(self) -> bool:
+        """Whether the person is carrying the target now (Ctrl and the button held)."""
+        return self._dragging
 
     def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
         ctrl = event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier
         if ctrl and event.button() == QtCore.Qt.MouseButton.LeftButton and self.target is not None:
+            self._anchor = self.target.copy()
             self._dragging = True
             self._drag_to(event.position())
             return
@@ -53,8 +72,8 @@ class ArmGLView(GLViewWindow):
 
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
         if self._dragging:
-            self._dragging = False
             point = self.unproject_on_target_plane(event.position().x(), event.position().y())
+            self._dragging, self._anchor = False, None
             if point is not None:
                 self.dragged.emit(point)
             return
@@ -73,8 +92,10 @@ class ArmGLView(GLViewWindow):
         return QtCore.QPointF((ndc[0] + 1) / 2 * self.width(), (1 - ndc[1]) / 2 * self.height())
 
     def unproject_on_target_plane(self, x: float, y: float) -> np.ndarray | None:
-        """The point under a pixel on the plane through the target that faces the camera."""
-        if self.target is None:
+        """The point under a pixel on the plane through the target that faces the camera (the
+        target where a drag began, while one goes on)."""
+        anchor = self._anchor if self._dragging and self._anchor is not None else self.target
+        if anchor is None:
             return None
         inverse = np.linalg.inv(self.mvp())
         ndc = np.array([2 * x / max(self.width(), 1) - 1, 1 - 2 * y / max(self.height(), 1)])
@@ -83,11 +104,11 @@ class ArmGLView(GLViewWindow):
         near, far = near[:3] / near[3], far[:3] / far[3]
         direction = far - near
         camera = np.array(list(self.cameraPosition()), dtype=float)
-        normal = self.target - camera
+        normal = anchor - camera
         denom = float(normal @ direction)
         if abs(denom) < 1e-12:
             return None
-        t = float(normal @ (self.target - near)) / denom
+        t = float(normal @ (anchor - near)) / denom
         result: np.ndarray = near + t * direction
         return result
 
@@ -97,11 +118,17 @@ class QtSceneView(QtWidgets.QWidget):
 
     Signals:
         instances_changed(list[int]): the instances snapshots should carry (shown one first).
-        target_moved(int, ndarray): the user put the shown instance's target somewhere.
+        target_held(int, ndarray): hold that instance's target at that point (while it is
+            carried, and once more where it is let go).
+        target_released(int): the hold of that instance's target is over.
+        target_placed(int, ndarray, float): the person let the target go there; it stays held
+            for that many seconds (for the log).
     """
 
     instances_changed = QtCore.Signal(object)
-    target_moved = QtCore.Signal(int, object)
+    target_held = QtCore.Signal(int, object)
+    target_released = QtCore.Signal(int)
+    target_placed = QtCore.Signal(int, object, float)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +140,10 @@ class QtSceneView(QtWidgets.QWidget):
         self.ghosts.setToolTip("How many more arms to draw faintly behind it")
         reset = QtWidgets.QPushButton("Reset view")
         self.status = QtWidgets.QLabel(NOT_RUN)
+        # a longer line must not widen the dock (and move the 3-D view under a dragged target)
+        self.status.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         bar = QtWidgets.QHBoxLayout()
         bar.addWidget(QtWidgets.QLabel("Arm"))
         bar.addWidget(self.instance)
@@ -125,7 +156,7 @@ class QtSceneView(QtWidgets.QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.gl.container, 1)
         layout.addWidget(self.status)
-        self.gl.setToolTip("Drag to orbit, right-drag or wheel to zoom; Ctrl+drag moves the target")
+        self.gl.setToolTip(HELP)
         self._grid = gl.GLGridItem(size=QtGui.QVector3D(2, 2, 1))
         self.gl.addItem(self._grid)
         self._links: list[gl.GLMeshItem] = []
@@ -148,9 +179,13 @@ class QtSceneView(QtWidgets.QWidget):
         self.instance.valueChanged.connect(self._instances_changed)
         self.ghosts.valueChanged.connect(self._instances_changed)
         reset.clicked.connect(self.reset_view)
-        self.gl.dragging.connect(
-            lambda point: self._place_target(point, self.snapshot.reach if self.snapshot else 1.0)
-        )
+        #: The instance whose target is held, and the timer that lets it go.
+        self.held: int | None = None
+        self.hold_after_s = HOLD_AFTER_S
+        self._hold = QtCore.QTimer(self)
+        self._hold.setSingleShot(True)
+        self._hold.timeout.connect(self.release_target)
+        self.gl.dragging.connect(self._carry)
         self.gl.dragged.connect(self.move_target)
 
     # -- API --------------------------------------------------------------------------------
@@ -181,7 +216,8 @@ class QtSceneView(QtWidgets.QWidget):
             mesh.translate(*point)
         success = bool(snap.success[0])
         self._target.setColor(SUCCESS if success else MISS)
-        self._place_target(snap.target[0], snap.reach)
+        if not self.gl.carrying:  # the sphere stays under the cursor while it is carried
+            self._place_target(snap.target[0], snap.reach)
         tip = joints[-1]
         if self._trail_points and np.linalg.norm(self._trail_points[-1] - tip) > snap.reach:
             self._trail_points.clear()
@@ -197,11 +233,21 @@ class QtSceneView(QtWidgets.QWidget):
         if not self._framed:
             self.reset_view()
         instance = int(snap.instances[0])
-        placed = " (placed by you)" if instance in snap.user_targets else ""
         self.status.setText(
             f"update {step:,} · arm {instance}: {snap.error_mm[0]:.1f} mm from the target"
-            f"{placed} · {'reached' if success else 'reaching'}"
+            f"{self._held_words(instance, snap)} · {'reached' if success else 'reaching'}"
         )
+
+    def _held_words(self, instance: int, snap: ArmSnapshot) -> str:
+        """What the status line says of a target the person holds."""
+        if instance != self.held and instance not in snap.user_targets:
+            return ""
+        if instance == self.held and self.gl.carrying:
+            return " (held by you while you drag)"
+        if instance == self.held and self._hold.isActive():
+            left = max(1, round(self._hold.remainingTime() / 1000))
+            return f" (held by you for {left} s more)"
+        return " (placed by you)" if instance in snap.user_targets else ""
 
     def clear(self) -> None:
         """Show no arm (another graph is open; its run has not started)."""
@@ -212,6 +258,7 @@ class QtSceneView(QtWidgets.QWidget):
         self._ghosts.setVisible(False)
         self._target.setVisible(False)
         self.gl.target = None
+        self.forget_hold()
         self.clear_trail()
         self.status.setText(NOT_RUN)
 
@@ -221,10 +268,40 @@ class QtSceneView(QtWidgets.QWidget):
         self._trail.setVisible(False)
 
     def move_target(self, position: object) -> None:
-        """Put the shown arm's target at ``position`` (what Ctrl+drag does)."""
+        """Put the shown arm's target at ``position`` and hold it there for
+        :attr:`hold_after_s` (what letting go after a Ctrl+drag does)."""
+        point = self._carry(position)
+        self._hold.start(int(self.hold_after_s * 1000))
+        assert self.held is not None
+        self.target_placed.emit(self.held, point, self.hold_after_s)
+        self.status.setText(
+            f"Target of arm {self.held} held at ({point[0]:.2f}, {point[1]:.2f}, "
+            f"{point[2]:.2f}) m for {self.hold_after_s:.0f} s: watch the arm reach for it."
+        )
+
+    def forget_hold(self) -> None:
+        """Drop the hold without telling the run (a new run starts with none)."""
+        self._hold.stop()
+        self.held = None
+
+    def release_target(self) -> None:
+        """End the hold now (its time is up, another arm is shown, or the run is new)."""
+        self._hold.stop()
+        held, self.held = self.held, None
+        if held is not None:
+            self.target_released.emit(held)
+
+    def _carry(self, position: object) -> np.ndarray:
+        """Hold the shown arm's target at ``position`` (each move of a Ctrl+drag)."""
+        instance = self.instance.value()
+        if self.held is not None and self.held != instance:
+            self.release_target()  # one held target at a time
+        self._hold.stop()
+        self.held = instance
         point = np.asarray(position, dtype=float).reshape(3)
         self._place_target(point, self.snapshot.reach if self.snapshot else 1.0)
-        self.target_moved.emit(self.instance.value(), point)
+        self.target_held.emit(instance, point)
+        return point
 
     def reset_view(self) -> None:
         reach = self.snapshot.reach if self.snapshot else 1.0
@@ -276,6 +353,7 @@ class QtSceneView(QtWidgets.QWidget):
         self.gl.target = np.asarray(point, dtype=float)
 
     def _instances_changed(self) -> None:
+        self.release_target()
         self.clear_trail()
         self.instances_changed.emit(self.wanted_instances())
 
