@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import pytest
@@ -204,3 +205,15 @@ def test_other_optimisers_carry_their_own_state(
         assert torch.equal(new[second][:8], old[second])
         assert torch.allclose(new[second][8:], old[second].mean().expand(2, 3))
     train(result.module, carried, 5, seed=1)
+
+
+def test_a_carried_optimiser_checkpoints_into_one_built_afresh_over_the_new_module() -> None:
+    """What a resume does: a new Adam over the rebuilt module loads the carried state."""
+    arch, module, optimizer = trained()
+    result = insert_layer(arch, module, 1, inputs=inputs())
+    carried = carry_optimizer_state(optimizer, result.module, result.state_map)
+    train(result.module, carried, 3, seed=5)
+    twin = copy.deepcopy(result.module)
+    resumed = torch.optim.Adam(twin.parameters(), lr=3e-3)
+    resumed.load_state_dict(copy.deepcopy(carried.state_dict()))  # as if from a file
+    assert train(result.module, carried, 5, seed=6) == train(twin, resumed, 5, seed=6)
