@@ -30,10 +30,11 @@ from atrap_studio.ui.editor import Editor
 from atrap_studio.ui.live_views import LiveViews
 from atrap_studio.ui.network_files import NetworkFiles, is_network_file
 from atrap_studio.ui.palette import QtPalette
-from atrap_studio.ui.plain_words import PlainWords
+from atrap_studio.ui.plain_words import PlainWords, network_meanings
 from atrap_studio.ui.problems import QtProblems
 from atrap_studio.ui.properties import QtProperties
 from atrap_studio.ui.quick_add import QtQuickAdd
+from atrap_studio.ui.run_compare import comparison
 from atrap_studio.ui.run_control import RunController
 from atrap_studio.ui.run_speed import SpeedWatch, ThreadChoice
 from atrap_studio.ui.run_summary import run_summary
@@ -502,6 +503,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setValue(0)
         self.progress.show()
         self.curves.node_names = self.node_names()  # "reward/near" reads "Reward: Distance…"
+        self.neuron_view.meanings = network_meanings(
+            self.editor.doc, self.editor.analysis, self.registry
+        )
         resume_from = checkpoint if resume and checkpoint else None
         threads = self.thread_choice.threads
         self.speed.expect(self.editor.doc, threads)
@@ -571,15 +575,24 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks["Problems"].raise_()
             self.say("The run stopped on an error: see the Problems panel.")
         elif event.kind == "finished":
+            reason, evaluation = str(data.get("reason", "completed")), data.get("evaluation") or {}
             summary = run_summary(
-                str(data.get("reason", "completed")),
-                event.step,
-                data.get("evaluation") or {},
-                self.runs.last_test,
-                self.runs.outcome,
+                reason, event.step, evaluation, self.runs.last_test, self.runs.outcome
             )
-            self.say(summary)
             self.log(summary)
+            previous, doc = self.runs.previous, self.runs.run_doc
+            if previous is not None and doc is not None and evaluation and reason != "error":
+                judged, lines = comparison(
+                    previous, doc, evaluation, event.step, self.runs.outcome, self.registry
+                )
+                for line in lines:
+                    self.log(line)
+                then = self.runs.outcome.headline(previous.evaluation)
+                if judged == "about the same":
+                    summary += f" About the same as the last run ({then})."
+                else:
+                    summary += f" {judged.capitalize()} than the last run ({then}): see the Log."
+            self.say(summary)
 
     # -- window life cycle ------------------------------------------------------------------
 

@@ -15,7 +15,11 @@ import re
 from atrap_studio.core.document import Endpoint, GraphDocument
 from atrap_studio.core.editing import end_label, node_label
 from atrap_studio.core.registry import Registry
-from atrap_studio.core.validation import Issue
+from atrap_studio.core.validation import Analysis, Issue
+
+#: What the input and the output neurons of a network stand for, in order: (label, size)
+#: slices, e.g. ``[("Joint angles · value", 6), ("Target position · value", 3)]``.
+Meanings = tuple[list[tuple[str, int]], list[tuple[str, int]]]
 
 _WORDS = re.compile(
     r"(?P<dotted>(?<![\w.-])[A-Za-z_][\w-]*\.[A-Za-z_]\w*(?![\w-]|\.\w))"
@@ -79,3 +83,38 @@ def _listed(message: str, start: int, end: int) -> bool:
     opens = before.endswith(("(", ", ", "→ "))
     closes = after.startswith((")", ",", " →")) or not after
     return (opens or after.startswith(" →")) and closes
+
+
+def network_meanings(doc: GraphDocument, analysis: Analysis, registry: Registry) -> Meanings:
+    """What the trained network's input and output neurons stand for, from the graph: the
+    sensors linked into its ``state`` (in link order) and the actions its ``action`` feeds."""
+    trainer = analysis.trainer
+    network = next(
+        (
+            lk.src.node
+            for lk in doc.links
+            if trainer and lk.dst == Endpoint(node=trainer, port="network")
+        ),
+        None,
+    )
+    if network is None:
+        return [], []
+    inputs = [
+        (end_label(doc, registry, lk.src), _size(analysis.outputs.get((lk.src.node, lk.src.port))))
+        for lk in doc.links
+        if lk.dst == Endpoint(node=network, port="state")
+    ]
+    feeds = [lk.dst for lk in doc.links if lk.src == Endpoint(node=network, port="action")]
+    total = _size(analysis.outputs.get((network, "action")))
+    outputs = [
+        (
+            end_label(doc, registry, end),
+            total if len(feeds) == 1 else _size(analysis.inputs.get((end.node, end.port))),
+        )
+        for end in feeds
+    ]
+    return inputs, outputs
+
+
+def _size(shape: tuple[int, ...] | None) -> int:
+    return int(shape[0]) if shape else 0

@@ -20,6 +20,7 @@ from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.events import Event
 from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry
+from atrap_studio.ui.run_compare import PreviousRun, find_previous_run
 
 State = Literal["idle", "starting", "running", "paused", "stopping"]
 
@@ -52,6 +53,10 @@ class RunController(QtCore.QObject):
         self.outcome: Outcome = GENERIC
         #: The last test the run reported: (update, its evaluation summary), None before one.
         self.last_test: tuple[int, dict[str, float]] | None = None
+        #: The graph the current (or last) run trains: a copy, unchanged by later edits.
+        self.run_doc: GraphDocument | None = None
+        #: The last run of the same graph, to compare with (None: none, or a resumed run).
+        self.previous: PreviousRun | None = None
         #: Rewrites the runtime's messages in the person's words (node names for ids).
         self.speak: Callable[[str], str] = str
         self._thread: threading.Thread | None = None
@@ -80,6 +85,7 @@ class RunController(QtCore.QObject):
         self._snapshot_pending = False
         self._set_state("starting")
         snapshot = doc.model_copy(deep=True)
+        self.run_doc, self.previous = snapshot, None
         self._thread = threading.Thread(
             target=self._work,
             args=(snapshot, self.out_dir, resume_from, steps, source, threads),
@@ -191,6 +197,8 @@ class RunController(QtCore.QObject):
                 steps=steps,
                 threads=threads,
             )
+            if resume_from is None:  # read on the GUI thread once "finished" arrives
+                self.previous = find_previous_run(out_dir, prepared.out_dir)
             self.out_dir = prepared.out_dir  # read on the GUI thread once "started" arrives
             self.threads = configure_threads()  # what this (training) thread really uses
             prepared.events.subscribe(self._relay.emit)

@@ -289,10 +289,17 @@ def test_neuron_at_finds_the_neuron_under_a_point_and_hover_names_it(
     QtWidgets.QApplication.sendEvent(view.gl, move)
     value = float(view.neuron_values()[sum(SIZES) - 2])
     qtbot.waitUntil(lambda: QtWidgets.QToolTip.text() != "", timeout=2000)
-    assert QtWidgets.QToolTip.text() == f"layer 3 (output), neuron 1: {value:.4g} (activation)"
-    assert view.describe(1, 0).startswith("layer 1 (hidden 1), neuron 0: ")
+    assert QtWidgets.QToolTip.text() == f"output 2: {value:.4g} (activation)"
+    assert view.describe(1, 0).startswith("hidden layer 1, neuron 1: ")
     view.set_quantity("bias")
-    assert view.describe(0, 3) == "layer 0 (input), neuron 3: n/a (bias)"
+    assert view.describe(0, 3) == "input 4: n/a (bias)"
+    # with the graph's meanings (the editor sets them when a run starts), in its words
+    view.meanings = (
+        [("Joint angles · value", 3), ("Target position · value", 3)],
+        [("Joint targets · values", 3)],
+    )
+    assert view.describe(0, 3) == "input 4: Target position · value, value 1 of 3: n/a (bias)"
+    assert view.describe(3, 1).startswith("output 2: Joint targets · values, value 2 of 3: ")
 
 
 def test_the_camera_frames_the_network_until_the_user_moves_it(

@@ -10,10 +10,10 @@ from pytestqt.qtbot import QtBot
 
 from atrap_studio.core.document import Endpoint, GraphDocument, Link, NodeDoc
 from atrap_studio.core.registry import Registry
-from atrap_studio.core.validation import validate
+from atrap_studio.core.validation import analyse, validate
 from atrap_studio.core.yaml_io import save_graph
 from atrap_studio.ui.main_window import MainWindow
-from atrap_studio.ui.plain_words import PlainWords
+from atrap_studio.ui.plain_words import PlainWords, network_meanings
 
 ep = Endpoint.parse
 
@@ -91,3 +91,11 @@ def test_the_problems_dock_and_the_run_button_speak_in_names(
     assert any("link.type_mismatch: cannot link arm.scene" in tip for tip in tips), (
         "the code and the ids stay in the tooltip, for whoever edits the file"
     )
+
+
+def test_the_network_s_neurons_are_named_from_the_graph(
+    arm_doc: GraphDocument, registry: Registry
+) -> None:
+    inputs, outputs = network_meanings(arm_doc, analyse(arm_doc, registry), registry)
+    assert inputs == [("Joint angles · value", 6), ("Target position · value", 3)]
+    assert outputs == [("Joint targets · values", 6)]

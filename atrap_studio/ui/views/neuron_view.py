@@ -24,6 +24,7 @@ import pyqtgraph.opengl as pgl
 from OpenGL import GL
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from atrap_studio.ui.plain_words import Meanings
 from atrap_studio.ui.views.colormaps import gradient_rgb, infrared, normalise, robust_range
 from atrap_studio.ui.views.gl_window import GLViewWindow
 from atrap_studio.ui.views.neuron_data import QUANTITIES, Record
@@ -104,6 +105,20 @@ def layer_name(layer: int, layers: int) -> str:
     if layer == 0:
         return "input"
     return "output" if layer == layers - 1 else f"hidden {layer}"
+
+
+def neuron_words(layer: int, index: int, layers: int, meanings: Meanings) -> str:
+    """A neuron as a person names it, counting from 1: ``input 8: Target position · value,
+    value 2 of 3``, ``hidden layer 1, neuron 17``, ``output 4: Joint targets · values…``."""
+    if 0 < layer < layers - 1:
+        return f"hidden layer {layer}, neuron {index + 1}"
+    side, slices = ("input", meanings[0]) if layer == 0 else ("output", meanings[1])
+    start = 0
+    for label, size in slices:
+        if index < start + size:
+            return f"{side} {index + 1}: {label}, value {index - start + 1} of {size}"
+        start += size
+    return f"{side} {index + 1}"
 
 
 def link_colours(weights: np.ndarray) -> np.ndarray:
@@ -189,6 +204,8 @@ class QtNeuronView(QtWidgets.QWidget):
         self._max_bytes = max_bytes
         self._bytes = 0
         self._quantity = "activation"
+        #: What the input and output neurons mean (the editor sets it from the graph).
+        self.meanings: Meanings = ([], [])
         self._top_k = max(0, int(top_k))
         self._pinned: Record | None = None  # the record scrubbed to; None follows the latest
         self._shown: Record | None = None
@@ -402,13 +419,13 @@ class QtNeuronView(QtWidgets.QWidget):
         return screen, visible
 
     def describe(self, layer: int, index: int) -> str:
-        """The hover text for a neuron: its layer, index and the shown quantity's value."""
+        """The hover text for a neuron: what it stands for and the shown quantity's value."""
         if self._layout is None:
             return ""
         value = float(self._values[int(self._layout.offsets[layer]) + index])
         shown = f"{value:.4g}" if math.isfinite(value) else "n/a"
-        name = layer_name(layer, len(self._layout.sizes))
-        return f"layer {layer} ({name}), neuron {index}: {shown} ({self._quantity})"
+        words = neuron_words(layer, index, len(self._layout.sizes), self.meanings)
+        return f"{words}: {shown} ({self._quantity})"
 
     def render_image(self, width: int, height: int) -> QtGui.QImage:
         """A picture of the 3D view at the given size (for snapshot PNGs and tests): the user's
