@@ -122,16 +122,25 @@ def network_title(network: LoadedNetwork, what: str) -> str:
 def network_about(network: LoadedNetwork) -> str:
     """One line for the reader: what the network sees, does, and how it was trained."""
     manifest = network.manifest
-    sees = ", ".join(f"{p.node} ({p.type.removeprefix('sensor.')})" for p in manifest.inputs)
-    action = manifest.outputs[0].type.removeprefix("action.") if manifest.outputs else "?"
+    seen = list(dict.fromkeys(_spoken(p.type) for p in manifest.inputs))
+    sees = " and ".join([", ".join(seen[:-1]), seen[-1]] if len(seen) > 1 else seen)
+    action = _spoken(manifest.outputs[0].type) if manifest.outputs else "?"
     parts = [f"sees {sees}", f"acts by {action}"]
     trainer, steps = manifest.training.get("trainer"), manifest.training.get("steps")
     if isinstance(trainer, str):
-        parts.append(f"trained with {trainer}" + (f" for {steps} steps" if steps else ""))
+        updates = f" for {steps:,} updates" if isinstance(steps, int) and steps else ""
+        parts.append(f"trained by the {_spoken(trainer)} trainer{updates}")
     who = _provenance(network).get("trained_by")
     if isinstance(who, str) and who:
         parts.append(f"by {who}")
     return "; ".join(parts)
+
+
+def _spoken(type_id: str) -> str:
+    """A node type as words for the page's reader (issue 12: no ids): ``sensor.joint_angles``
+    reads "joint angles", ``trainer.ppo`` "PPO"."""
+    name = type_id.partition(".")[2] or type_id
+    return name.upper() if len(name) <= 3 else name.replace("_", " ")
 
 
 def network_layers(module: torch.nn.Sequential) -> list[dict[str, Any]]:

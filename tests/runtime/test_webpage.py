@@ -277,6 +277,9 @@ def test_page_is_self_contained_and_keeps_text_inert(tmp_path: Path) -> None:
     found = re.search(r'<script id="atrap-data" type="application/json">(.*?)</script>', text)
     assert found
     assert json.loads(found.group(1))["network"] == network_to_json(network)
+    about = json.loads(found.group(1))["about"]  # the subtitle speaks words, not ids
+    assert about.startswith("sees joint angles, ") and "trained by the direct trainer" in about
+    assert "sensor." not in about and "trainer.direct" not in about
 
 
 def _png_colours(data: bytes) -> int:
