@@ -25,6 +25,7 @@ LAST_LAYER_GAIN = 0.01  # initial outputs near zero: early actions are gentle, n
 
 LayerKind = Literal[
     "linear",
+    "conv",
     "layernorm",
     "normalize",
     "tanh",
@@ -63,17 +64,89 @@ _KAIMING_NAMES: dict[str, Literal["tanh", "relu", "sigmoid"]] = {
 
 
 class Layer(BaseModel):
-    """One layer of a sequential network: a linear map, a layer norm, an input normaliser (the
-    running statistics of the observations seen in training) or an activation."""
+    """One layer of a sequential network: a linear map, a convolution over the image at the
+    front of the inputs, a layer norm, an input normaliser (the running statistics of the
+    observations seen in training) or an activation.
+
+    A ``conv`` layer reads its first ``height * width * in_channels`` inputs as an image
+    (channels last, as image sensors give it), convolves it with ``kernel``-wide filters at
+    ``stride`` (along the height only where it is taller than one row), applies its own
+    ``activation`` and puts the feature map (channels last) first in its outputs; the inputs
+    after the image pass through unchanged, so a sequential network can see an image beside
+    other sensors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: LayerKind
     in_features: Size | None = None
     out_features: Size | None = None
+    height: Size | None = None
+    width: Size | None = None
+    in_channels: Size | None = None
+    out_channels: Size | None = None
+    kernel: Size | None = None
+    stride: Size | None = None
+    activation: str | None = None
+
+    @property
+    def kernel_size(self) -> tuple[int, int]:
+        """A conv layer's filter (rows, columns): one row on a one-row image."""
+        assert self.kernel is not None and self.height is not None
+        return (min(self.kernel, self.height), self.kernel)
+
+    @property
+    def strides(self) -> tuple[int, int]:
+        assert self.stride is not None and self.height is not None
+        return (self.stride if self.height > 1 else 1, self.stride)
+
+    @property
+    def out_image(self) -> tuple[int, int, int]:
+        """A conv layer's feature map (height, width, channels)."""
+        assert self.height is not None and self.width is not None
+        assert self.out_channels is not None
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        return ((self.height - kh) // sh + 1, (self.width - kw) // sw + 1, self.out_channels)
 
     @model_validator(mode="after")
     def _sizes_fit_kind(self) -> Layer:
+        conv_fields = (
+            self.height,
+            self.width,
+            self.in_channels,
+            self.out_channels,
+            self.kernel,
+            self.stride,
+            self.activation,
+        )
+        if self.kind == "conv":
+            if any(field is None for field in conv_fields):
+                raise ValueError(
+                    "a conv layer needs height, width, in_channels, out_channels, kernel, "
+                    "stride and activation"
+                )
+            _check_activation(self.activation or "", "conv activation")
+            assert self.height is not None and self.width is not None
+            assert self.in_channels is not None and self.kernel is not None
+            if self.kernel > self.width:
+                raise ValueError(
+                    f"a conv kernel of {self.kernel} is wider than its image ({self.width})"
+                )
+            image = self.height * self.width * self.in_channels
+            if self.in_features is None or self.in_features < image:
+                raise ValueError(
+                    f"a conv layer's in_features ({self.in_features}) must hold its "
+                    f"{self.height}x{self.width}x{self.in_channels} image ({image} values)"
+                )
+            h, w, c = self.out_image
+            expected = h * w * c + self.in_features - image
+            if self.out_features != expected:
+                raise ValueError(
+                    f"a conv layer's out_features is {self.out_features} but its feature map "
+                    f"and passed-through inputs make {expected}"
+                )
+            return self
+        if any(field is not None for field in conv_fields):
+            raise ValueError(f"a {self.kind} layer has no image fields: only conv layers do")
         if self.kind == "linear":
             if self.in_features is None or self.out_features is None:
                 raise ValueError("a linear layer needs both in_features and out_features")
@@ -105,7 +178,16 @@ class Architecture(BaseModel):
         source = "inputs"
         linears = 0
         for index, layer in enumerate(self.layers):
-            if layer.kind == "linear":
+            if layer.kind == "conv":
+                if layer.in_features != width:
+                    raise ValueError(
+                        f"layers.{index}: conv in_features is {layer.in_features} but the width "
+                        f"there is {width} (from {source}); make them equal"
+                    )
+                assert layer.out_features is not None  # guaranteed by Layer's validator
+                width = layer.out_features
+                source = f"layers.{index}.out_features"
+            elif layer.kind == "linear":
                 if layer.in_features != width:
                     raise ValueError(
                         f"layers.{index}: linear in_features is {layer.in_features} but the width "
@@ -133,7 +215,12 @@ class Architecture(BaseModel):
         """Names and shapes of the parameters, in the order `build_module`'s state_dict has them."""
         shapes: dict[str, tuple[int, ...]] = {}
         for index, layer in enumerate(self.layers):
-            if layer.kind == "linear":
+            if layer.kind == "conv":
+                assert layer.out_channels is not None and layer.in_channels is not None
+                kh, kw = layer.kernel_size
+                shapes[f"{index}.weight"] = (layer.out_channels, layer.in_channels, kh, kw)
+                shapes[f"{index}.bias"] = (layer.out_channels,)
+            elif layer.kind == "linear":
                 assert layer.in_features is not None and layer.out_features is not None
                 shapes[f"{index}.weight"] = (layer.out_features, layer.in_features)
                 shapes[f"{index}.bias"] = (layer.out_features,)
@@ -161,9 +248,15 @@ def mlp(
     activation: str = "tanh",
     output_activation: str | None = "tanh",
     normalize_inputs: bool = False,
+    image: tuple[int, int, int] | None = None,
+    conv_channels: Sequence[int] = (),
+    conv_kernel: int = 5,
+    conv_stride: int = 2,
 ) -> Architecture:
     """A plain multilayer perceptron: linear + activation per hidden size, then a linear output,
-    after an input normaliser when ``normalize_inputs``.
+    after an input normaliser when ``normalize_inputs``. With an ``image`` (height, width,
+    channels) at the front of the inputs, a conv layer per ``conv_channels`` entry comes first
+    (a small CNN whose feature map the perceptron reads beside the other inputs).
 
     Raises:
         ValueError: an unknown activation, or sizes the architecture refuses.
@@ -171,17 +264,59 @@ def mlp(
     _check_activation(activation, "activation")
     if output_activation is not None:
         _check_activation(output_activation, "output_activation")
-    widths = [operator.index(inputs), *(operator.index(h) for h in hidden), operator.index(outputs)]
+    width = operator.index(inputs)
     layers: list[Layer] = []
     if normalize_inputs:
-        layers.append(Layer(kind="normalize", in_features=widths[0]))
+        layers.append(Layer(kind="normalize", in_features=width))
+    if image is not None:
+        for channels in conv_channels:
+            conv = conv_layer(width, image, operator.index(channels), conv_kernel, conv_stride)
+            conv = conv.model_copy(update={"activation": activation})
+            layers.append(conv)
+            assert conv.out_features is not None
+            width, image = conv.out_features, conv.out_image
+    widths = [width, *(operator.index(h) for h in hidden), operator.index(outputs)]
     for index, (size_in, size_out) in enumerate(itertools.pairwise(widths)):
         layers.append(Layer(kind="linear", in_features=size_in, out_features=size_out))
         is_last = index == len(widths) - 2
         act = output_activation if is_last else activation
         if act is not None:
             layers.append(Layer(kind=act))
-    return Architecture(inputs=widths[0], outputs=widths[-1], layers=layers)
+    return Architecture(inputs=operator.index(inputs), outputs=widths[-1], layers=layers)
+
+
+def conv_layer(
+    in_features: int,
+    image: tuple[int, int, int],
+    channels: int,
+    kernel: int,
+    stride: int,
+    activation: str = "relu",
+) -> Layer:
+    """A conv layer over the ``image`` (height, width, channels) at the front of
+    ``in_features`` inputs, its out_features worked out (the kernel at most the image's width).
+
+    Raises:
+        ValueError: sizes a conv layer refuses.
+    """
+    height, width, depth = image
+    kernel = min(kernel, width)
+    rows = min(kernel, height)
+    h = (height - rows) // (stride if height > 1 else 1) + 1
+    w = (width - kernel) // stride + 1
+    out = h * w * channels + in_features - height * width * depth
+    return Layer(
+        kind="conv",
+        in_features=in_features,
+        out_features=out,
+        height=height,
+        width=width,
+        in_channels=depth,
+        out_channels=channels,
+        kernel=kernel,
+        stride=stride,
+        activation=activation,
+    )
 
 
 def build_module(
@@ -258,12 +393,42 @@ class Normalize(torch.nn.Module):
         self.count.fill_(total)
 
 
+class ImageConv(torch.nn.Module):
+    """A ``conv`` layer (see :class:`Layer`): a convolution over the image at the front of the
+    inputs, the rest passed through. Its parameters are ``weight`` and ``bias`` as a linear
+    layer's, so network files and the optimiser see them the same way."""
+
+    def __init__(self, layer: Layer) -> None:
+        super().__init__()
+        assert layer.height and layer.width and layer.in_channels and layer.out_channels
+        self.image = (layer.height, layer.width, layer.in_channels)
+        self.size = math.prod(self.image)
+        self.strides = layer.strides
+        kh, kw = layer.kernel_size
+        # empty: every value is set from the build's generator (torch's global RNG untouched)
+        self.weight = torch.nn.Parameter(torch.empty(layer.out_channels, layer.in_channels, kh, kw))
+        self.bias = torch.nn.Parameter(torch.zeros(layer.out_channels))
+        self.act = _make_layer(Layer.model_validate({"kind": layer.activation}))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead, features = x.shape[:-1], x.shape[-1]
+        flat = x.reshape(-1, features)
+        height, width, channels = self.image
+        image = flat[:, : self.size].reshape(-1, height, width, channels).permute(0, 3, 1, 2)
+        maps = torch.nn.functional.conv2d(image, self.weight, self.bias, stride=self.strides)
+        maps = self.act(maps).permute(0, 2, 3, 1).reshape(flat.shape[0], -1)
+        out = torch.cat([maps, flat[:, self.size :]], dim=1)
+        return out.reshape(*lead, out.shape[-1])
+
+
 def _check_activation(name: str, what: str) -> None:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown {what} {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
 def _make_layer(layer: Layer) -> torch.nn.Module:
+    if layer.kind == "conv":
+        return ImageConv(layer)
     if layer.kind == "linear":
         # Built on the meta device: torch's own init (and its draw from the global RNG) is
         # skipped; to_empty allocates, and every value is then set from our generator.
@@ -299,6 +464,17 @@ def _activation_after(layers: Sequence[Layer], index: int) -> str | None:
 def _initialise(
     module: torch.nn.Sequential, arch: Architecture, init: str, generator: torch.Generator
 ) -> None:
+    for index, layer in enumerate(arch.layers):
+        if layer.kind == "conv":
+            conv = module[index]
+            assert isinstance(conv, ImageConv)
+            weight = conv.weight.view(conv.weight.shape[0], -1)
+            if init == "default":
+                torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5.0), generator=generator)
+            else:  # the same gain for the activation after it as a hidden linear layer's
+                gain = _GAINS.get(layer.activation or "", 1.0)
+                torch.nn.init.orthogonal_(weight, gain=gain, generator=generator)
+            conv.bias.zero_()
     linear_indices = [i for i, layer in enumerate(arch.layers) if layer.kind == "linear"]
     last = linear_indices[-1]
     for index in linear_indices:

@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 from atrap_studio import __version__
 from atrap_studio.core.yaml_io import write_bytes_atomic
 from atrap_studio.runtime.netfile import LoadedNetwork
-from atrap_studio.runtime.networks import LEAKY_RELU_SLOPE, NORMALIZE_CLIP, NORMALIZE_EPS
+from atrap_studio.runtime.networks import LEAKY_RELU_SLOPE, NORMALIZE_CLIP, NORMALIZE_EPS, Layer
 
 OPSET: Final = 17  # LayerNormalization arrived in 17
 INPUT: Final = "observation"
@@ -54,6 +54,8 @@ def network_to_onnx(network: LoadedNetwork) -> onnx.ModelProto:
                 )
         elif layer.kind == "normalize":
             nodes += _normalize(state, current, out, index, weights)
+        elif layer.kind == "conv":
+            nodes += _conv(layer, state, current, out, index, weights)
         else:
             nodes += _activation(layer.kind, current, out, index, weights)
         current = out
@@ -97,6 +99,54 @@ def _normalize(
         helper.make_node("Sub", [source, names["mean"]], [f"n{index}"]),
         helper.make_node("Div", [f"n{index}", names["spread"]], [f"s{index}"]),
         helper.make_node("Clip", [f"s{index}", names["low"], names["high"]], [out]),
+    ]
+
+
+def _conv(
+    layer: Layer,
+    state: dict[str, np.ndarray],
+    source: str,
+    out: str,
+    index: int,
+    weights: list[onnx.TensorProto],
+) -> list[onnx.NodeProto]:
+    """networks.ImageConv: the image at the front of the row, channels last, convolved; the
+    rest of the row passed through."""
+    assert layer.height and layer.width and layer.in_channels and layer.in_features
+    size = layer.height * layer.width * layer.in_channels
+    p = f"c{index}"
+    constants = {
+        f"{p}_zero": np.array([0], np.int64),
+        f"{p}_size": np.array([size], np.int64),
+        f"{p}_end": np.array([layer.in_features], np.int64),
+        f"{p}_axis": np.array([1], np.int64),
+        f"{p}_image": np.array([-1, layer.height, layer.width, layer.in_channels], np.int64),
+        f"{p}_flat": np.array([0, -1], np.int64),
+    }
+    weights += [numpy_helper.from_array(value, name) for name, value in constants.items()]
+    for name in ("weight", "bias"):
+        weights.append(
+            numpy_helper.from_array(
+                np.ascontiguousarray(state[f"{index}.{name}"]), f"{index}.{name}"
+            )
+        )
+    (kh, kw), strides = layer.kernel_size, layer.strides
+    return [
+        helper.make_node("Slice", [source, f"{p}_zero", f"{p}_size", f"{p}_axis"], [f"{p}_pixels"]),
+        helper.make_node("Slice", [source, f"{p}_size", f"{p}_end", f"{p}_axis"], [f"{p}_rest"]),
+        helper.make_node("Reshape", [f"{p}_pixels", f"{p}_image"], [f"{p}_hwc"]),
+        helper.make_node("Transpose", [f"{p}_hwc"], [f"{p}_chw"], perm=[0, 3, 1, 2]),
+        helper.make_node(
+            "Conv",
+            [f"{p}_chw", f"{index}.weight", f"{index}.bias"],
+            [f"{p}_conv"],
+            kernel_shape=[kh, kw],
+            strides=list(strides),
+        ),
+        *_activation(layer.activation or "", f"{p}_conv", f"{p}_act", index, weights),
+        helper.make_node("Transpose", [f"{p}_act"], [f"{p}_maps"], perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", [f"{p}_maps", f"{p}_flat"], [f"{p}_row"]),
+        helper.make_node("Concat", [f"{p}_row", f"{p}_rest"], [out], axis=1),
     ]
 
 

@@ -7,6 +7,7 @@ network's input), *act* (from the network's output through actions into the scen
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,9 +122,11 @@ def network_meanings(
             props=analysis.props[node_id],
         )
 
+    # a picture comes first (flattened), then the sensors linked into 'state'
     inputs = [
-        meaning(link.src.node, analysis.outputs[(link.src.node, link.src.port)][0])
-        for link in doc.links_into(network_id, "state")
+        meaning(link.src.node, math.prod(analysis.outputs[(link.src.node, link.src.port)]))
+        for port in ("image", "state")
+        for link in doc.links_into(network_id, port)
     ]
     destination = doc.links_from(network_id, "action")[0].dst.node
     outputs = [meaning(destination, analysis.outputs[(network_id, "action")][0])]
@@ -171,6 +174,7 @@ class Pipeline:
             self._arriving.setdefault(key, []).append((link.src.node, link.src.port))
         networks = self._arriving.get((self.trainer_id, "network"), [])
         self.network_id: str = networks[0][0]
+        self._sees_image = (self.network_id, "image") in self._arriving
         self.impls: dict[str, Any] = {}
         for node_id in analysis.order:
             if node_id != self.trainer_id:
@@ -251,9 +255,15 @@ class Pipeline:
     # -- the phases of a step -----------------------------------------------------------
 
     def observe(self, scene: Any) -> torch.Tensor:
-        """What the network sees now: its 'state' input, (N, inputs)."""
+        """What the network sees now: its 'state' input after its flattened 'image', (N, inputs)."""
         self._memo = {}
-        value: torch.Tensor = self._input(self.network_id, "state", scene, self._memo)
+        return self._observation(scene, self._memo)
+
+    def _observation(self, scene: Any, memo: dict[str, dict[str, Any]]) -> torch.Tensor:
+        value: torch.Tensor = self._input(self.network_id, "state", scene, memo)
+        if self._sees_image:
+            image: torch.Tensor = self._input(self.network_id, "image", scene, memo)
+            value = torch.cat([image.flatten(1), value], dim=-1)
         return value
 
     def act(self, scene: Any, action: torch.Tensor) -> None:
@@ -282,7 +292,7 @@ class Pipeline:
         whose opponent is the agent's own past self (self-play) asks this of its mirrored view.
         """
         observed: dict[str, dict[str, Any]] = {}
-        observation = self._input(self.network_id, "state", scene, observed)
+        observation = self._observation(scene, observed)
         answers = []
         for network in networks:
             memo = dict(observed)

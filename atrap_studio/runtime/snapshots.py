@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from atrap_studio.runtime.networks import Normalize
+from atrap_studio.runtime.networks import ImageConv, Normalize
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,13 @@ def arm_snapshot(scene: Any, instances: list[int]) -> ArmSnapshot:
 def network_snapshot(
     network: torch.nn.Module, observation: torch.Tensor, instance: int
 ) -> NetworkSnapshot:
-    """Copy a sequential network's linear layers and its activations on one observation."""
-    linears = [m for m in network.modules() if isinstance(m, torch.nn.Linear)]
+    """Copy a sequential network's weighted layers and its activations on one observation.
+
+    A convolution layer is shown as the dense map it computes (each feature-map pixel a neuron
+    linked to the pixels its filter reads, the passed-through inputs linked one to one), when
+    that map is small enough to copy at every frame; otherwise its links are left out.
+    """
+    weighted = [m for m in network.modules() if isinstance(m, torch.nn.Linear | ImageConv)]
     with torch.no_grad():
         x = observation.detach()[instance : instance + 1].float()
         activations = [x[0].clone()]
@@ -121,21 +126,51 @@ def network_snapshot(
                 not follows_linear and not isinstance(layer, torch.nn.LayerNorm | Normalize)
             ):
                 activations.append(x[0].clone())
-        weights = tuple(m.weight.detach().numpy().astype(np.float32) for m in linears)
-        biases = tuple(
-            m.bias.detach().numpy().astype(np.float32)
-            if m.bias is not None
-            else np.zeros(m.out_features, np.float32)
-            for m in linears
-        )
-    sizes = (linears[0].in_features, *(m.out_features for m in linears)) if linears else ()
+        sizes: list[int] = [int(observation.shape[-1])] if weighted else []
+        weights, biases = [], []
+        for module in weighted:
+            weight, bias = _dense(module, sizes[-1])
+            weights.append(weight)
+            biases.append(bias)
+            sizes.append(int(bias.shape[0]))
     acts = tuple(a.numpy().astype(np.float32) for a in activations)
-    if len(acts) != len(sizes):  # not a plain stack of linear layers: no activations to show
+    if len(acts) != len(sizes):  # not a plain stack of weighted layers: no activations to show
         acts = tuple(np.zeros(n, np.float32) for n in sizes)
-    return NetworkSnapshot(sizes, weights, biases, acts, instance)
+    return NetworkSnapshot(tuple(sizes), tuple(weights), tuple(biases), acts, instance)
+
+
+#: Largest dense copy of a convolution layer (entries) the views are sent at every frame.
+MAX_DENSE_CONV = 2_000_000
+
+
+def _dense(module: torch.nn.Module, inputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """A weighted layer as an (out, in) matrix and an (out,) bias, as numpy float32."""
+    if isinstance(module, torch.nn.Linear):
+        bias: torch.Tensor = (
+            module.bias if module.bias is not None else torch.zeros(module.out_features)
+        )
+        return (
+            module.weight.detach().numpy().astype(np.float32),
+            bias.detach().numpy().astype(np.float32),
+        )
+    assert isinstance(module, ImageConv)
+    height, width, channels = module.image
+    rest = inputs - module.size
+    image = torch.zeros(1, module.size).reshape(1, height, width, channels).permute(0, 3, 1, 2)
+    maps = torch.nn.functional.conv2d(image, module.weight, module.bias, stride=module.strides)
+    bias = torch.cat([maps.permute(0, 2, 3, 1).reshape(-1), torch.zeros(rest)])
+    outputs = int(bias.shape[0])
+    if outputs * inputs > MAX_DENSE_CONV:
+        return np.zeros((outputs, inputs), np.float32), bias.numpy().astype(np.float32)
+    basis = torch.eye(module.size).reshape(-1, height, width, channels).permute(0, 3, 1, 2)
+    columns = torch.nn.functional.conv2d(basis, module.weight, stride=module.strides)
+    dense = torch.zeros(outputs, inputs)
+    dense[: outputs - rest, : module.size] = columns.permute(0, 2, 3, 1).reshape(module.size, -1).T
+    dense[outputs - rest :, module.size :] = torch.eye(rest)
+    return dense.numpy().astype(np.float32), bias.numpy().astype(np.float32)
 
 
 def _is_activation(layer: torch.nn.Module | None) -> bool:
     return layer is not None and not isinstance(
-        layer, torch.nn.Linear | torch.nn.LayerNorm | Normalize
+        layer, torch.nn.Linear | torch.nn.LayerNorm | Normalize | ImageConv
     )

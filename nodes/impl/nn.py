@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,13 +25,19 @@ class NNFactory:
     def __init__(self, ctx: NodeContext) -> None:
         props = ctx.props
         self.ctx = ctx
+        image = ctx.inputs.get("image")
+        picture = (int(image[0]), int(image[1]), int(image[2])) if image else None
         self.architecture: Architecture = mlp(
-            ctx.inputs["state"][0],
+            ctx.inputs["state"][0] + (math.prod(picture) if picture else 0),
             props["hidden"],
             ctx.outputs["action"][0],
             activation=props["activation"],
             output_activation=None if props["output"] == "linear" else props["output"],
             normalize_inputs=props["normalize_inputs"],
+            image=picture,
+            conv_channels=props["conv_channels"],
+            conv_kernel=props["conv_kernel"],
+            conv_stride=props["conv_stride"],
         )
 
     def build(self, seed: int) -> torch.nn.Sequential:

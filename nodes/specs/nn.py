@@ -14,7 +14,8 @@ FACTORY = NodeSpec(
     help=(
         "Builds a neural network (a multilayer perceptron) from its properties. Its input size "
         "is the sum of the sensors linked into 'state'; its output size is what the linked "
-        "actions need."
+        "actions need. A picture linked into 'image' is first read by a small convolutional "
+        "network (the 'conv_' properties), whose findings join the other sensors."
     ),
     impl="atrap_studio.nodes.impl.nn:NNFactory",
     inputs=(
@@ -23,6 +24,12 @@ FACTORY = NodeSpec(
             "Vector",
             "What the network sees: link one or more sensors (they are concatenated).",
             multiple=True,
+        ),
+        PortSpec(
+            "image",
+            "Image",
+            "A picture the network sees (a camera's 'image'), read by convolution layers.",
+            required=False,
         ),
     ),
     outputs=(
@@ -69,6 +76,32 @@ FACTORY = NodeSpec(
             "training (kept in the network file, so a shared network reads inputs the same way). "
             "Helps when inputs differ in size, as angles and distances do.",
         ),
+        PropSpec(
+            "conv_channels",
+            "int_list",
+            [16, 32],
+            "With a picture linked into 'image': feature maps of each convolution layer, in "
+            "order (more: sees more kinds of things, learns slower).",
+            min=1,
+            max=1_024,
+            max_items=8,
+        ),
+        PropSpec(
+            "conv_kernel",
+            "int",
+            5,
+            "Width in pixels of each convolution's filter (at most the picture's width).",
+            min=1,
+            max=64,
+        ),
+        PropSpec(
+            "conv_stride",
+            "int",
+            2,
+            "Pixels each filter moves at a time: 2 halves the picture at every layer.",
+            min=1,
+            max=16,
+        ),
         PropSpec("seed", "int", 0, "Seed of the initial weights.", min=0, max=2**31 - 1),
     ),
 )
@@ -78,6 +111,12 @@ _STATE = PortSpec(
     "Vector",
     "What the network sees: link the same sensors, in the same order, as when it was trained.",
     multiple=True,
+)
+_IMAGE = PortSpec(
+    "image",
+    "Image",
+    "The picture the network was trained to see, if it sees one (the same camera).",
+    required=False,
 )
 _OUTPUTS = (
     PortSpec("action", "Vector", "The network's decision, in [-1, 1] per value."),
@@ -105,7 +144,7 @@ LOAD = NodeSpec(
         "and refused when its inputs or outputs do not match this graph's sensors and actions."
     ),
     impl="atrap_studio.nodes.impl.nn:NNLoad",
-    inputs=(_STATE,),
+    inputs=(_STATE, _IMAGE),
     outputs=_OUTPUTS,
     props=(
         PropSpec(

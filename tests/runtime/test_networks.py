@@ -25,8 +25,9 @@ def _seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def test_layer_kinds_are_linear_layernorm_normalize_and_the_activations() -> None:
-    assert set(typing.get_args(LayerKind)) == {"linear", "layernorm", "normalize", *ACTIVATIONS}
+def test_layer_kinds_are_linear_conv_layernorm_normalize_and_the_activations() -> None:
+    expected = {"linear", "conv", "layernorm", "normalize", *ACTIVATIONS}
+    assert set(typing.get_args(LayerKind)) == expected
 
 
 def test_normalize_learns_the_statistics_of_everything_it_was_shown() -> None:

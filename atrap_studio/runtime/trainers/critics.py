@@ -6,11 +6,13 @@ from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, mlp
 
 
 def critic_architecture(actor: Architecture, *, action_inputs: int = 0) -> Architecture:
-    """A value network shaped like the actor (hidden sizes, activation), one unsquashed output.
+    """A value network shaped like the actor (convolution layers, hidden sizes, activation),
+    one unsquashed output.
 
     A state-value critic (PPO) takes the actor's inputs behind the same kind of input
     normaliser; an action-value critic (SAC) takes the normalised state and ``action_inputs``
     action values after it, so it has no normaliser of its own (actions are already in [-1, 1]).
+    An actor that sees a picture gets a critic that sees it through convolutions of its own.
     """
     linear = [i for i, layer in enumerate(actor.layers) if layer.kind == "linear"]
     hidden = [actor.layers[i].out_features or 0 for i in linear[:-1]]
@@ -18,6 +20,8 @@ def critic_architecture(actor: Architecture, *, action_inputs: int = 0) -> Archi
         (layer.kind for layer in actor.layers[: linear[-1]] if layer.kind in ACTIVATIONS), "tanh"
     )
     normalize = action_inputs == 0 and any(layer.kind == "normalize" for layer in actor.layers)
+    convs = [layer for layer in actor.layers if layer.kind == "conv"]
+    first = convs[0] if convs else None
     return mlp(
         actor.inputs + action_inputs,
         hidden,
@@ -25,4 +29,8 @@ def critic_architecture(actor: Architecture, *, action_inputs: int = 0) -> Archi
         activation=activation,
         output_activation=None,
         normalize_inputs=normalize,
+        image=(first.height or 0, first.width or 0, first.in_channels or 0) if first else None,
+        conv_channels=[layer.out_channels or 0 for layer in convs],
+        conv_kernel=first.kernel or 0 if first else 1,
+        conv_stride=first.stride or 0 if first else 1,
     )

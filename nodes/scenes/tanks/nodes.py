@@ -75,7 +75,10 @@ class Camera:
         self.fov = math.radians(float(ctx.props["fov_deg"]))
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {"value": camera_view(inputs["scene"], 0, self.rays, self.fov)}
+        strip = camera_view(inputs["scene"], 0, self.rays, self.fov)
+        # the picture: (N, 1 row, rays, 3 channels), from the channel-by-channel strip
+        image = strip.reshape(-1, 3, self.rays).transpose(1, 2).unsqueeze(1)
+        return {"value": strip, "image": image}
 
 
 class Status:

@@ -130,6 +130,14 @@ CAMERA = NodeSpec(
             "shell in flight.",
             shape=lambda p, f: (3 * p["rays"],),
         ),
+        PortSpec(
+            "image",
+            "Image",
+            "The same strip as a picture one pixel high and one pixel per ray, with three "
+            "channels (distance, enemy, enemy shell): link it into an NN Factory's 'image' to "
+            "read it with convolution layers.",
+            shape=lambda p, f: (1, p["rays"], 3),
+        ),
     ),
     props=(
         PropSpec("rays", "int", 32, "Rays across the field of view.", min=1, max=4096),
