@@ -14,6 +14,26 @@ from atrap_studio.ui.plain_words import PlainWords
 NODE_ROLE = QtCore.Qt.ItemDataRole.UserRole
 
 
+class _WrappedRows(QtWidgets.QStyledItemDelegate):
+    """Rows as tall as their problem's text wrapped to the column (Qt's tree sizes rows from
+    unwrapped text, so a long problem in a narrow dock ended in "…")."""
+
+    def sizeHint(
+        self, option: QtWidgets.QStyleOptionViewItem, index: QtCore.QModelIndex
+    ) -> QtCore.QSize:
+        hint = super().sizeHint(option, index)
+        view = self.parent()
+        if index.column() != 1 or not isinstance(view, QtWidgets.QTreeView):
+            return hint
+        width = max(40, view.header().sectionSize(1) - 10)
+        box = QtCore.QRect(0, 0, width, 100_000)
+        flags = int(QtCore.Qt.TextFlag.TextWordWrap)
+        text = str(index.data() or "")
+        return QtCore.QSize(
+            hint.width(), option.fontMetrics.boundingRect(box, flags, text).height() + 6
+        )
+
+
 class QtProblems(QtWidgets.QTreeWidget):
     """A list of issues; clicking one asks the window to select and frame its node."""
 
@@ -21,13 +41,19 @@ class QtProblems(QtWidgets.QTreeWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setColumnCount(3)
-        self.setHeaderLabels(["", "Where", "Problem"])
+        self.setColumnCount(2)
+        self.setHeaderLabels(["", "Problem"])
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
-        self.setWordWrap(True)  # the dock is a narrow column: long problems take more lines
+        # the dock is a narrow column: long problems take more lines instead of ending in "…"
+        self.setWordWrap(True)
+        self.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
+        self.setUniformRowHeights(False)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        self.header().setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.setItemDelegate(_WrappedRows(self))
+        self.header().sectionResized.connect(lambda *_: self.doItemsLayout())
         self._validation: list[Issue] = []
         self._run: list[Issue] = []
         self._words: PlainWords | None = None
@@ -57,15 +83,15 @@ class QtProblems(QtWidgets.QTreeWidget):
         for issue in self.issues():
             said = self._words.issue(issue) if self._words else issue
             where = self._words.where(issue) if self._words else issue.node or "graph"
-            text = said.message + (f" — {said.hint}" if said.hint else "")
-            item = QtWidgets.QTreeWidgetItem(["", where, text])
+            text = f"{where}: {said.message}" + (f" — {said.hint}" if said.hint else "")
+            item = QtWidgets.QTreeWidgetItem(["", text])
             item.setIcon(0, icons[issue.severity])
             raw = issue.message + (f" — {issue.hint}" if issue.hint else "")
-            item.setToolTip(2, f"{text}\n\n{issue.code}: {raw}")
-            item.setToolTip(1, f"node id: {issue.node}" if issue.node else "the whole graph")
+            node = f"node '{issue.node}'" if issue.node else "the whole graph"
+            item.setToolTip(1, f"{text}\n\nIn the graph file: {node}, {issue.code}: {raw}")
             item.setData(0, NODE_ROLE, issue.node)
             if issue.severity == "error":
-                item.setForeground(2, QtGui.QColor(240, 120, 120))
+                item.setForeground(1, QtGui.QColor(240, 120, 120))
             self.addTopLevelItem(item)
 
     def _clicked(self, item: QtWidgets.QTreeWidgetItem) -> None:
