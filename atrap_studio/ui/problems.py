@@ -19,7 +19,9 @@ class _WrappedRows(QtWidgets.QStyledItemDelegate):
     unwrapped text, so a long problem in a narrow dock ended in "…")."""
 
     def sizeHint(
-        self, option: QtWidgets.QStyleOptionViewItem, index: QtCore.QModelIndex
+        self,
+        option: QtWidgets.QStyleOptionViewItem,
+        index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
     ) -> QtCore.QSize:
         hint = super().sizeHint(option, index)
         view = self.parent()
