@@ -17,8 +17,13 @@ Two measurements in one run:
    fights each. Goal (issue 13): against the hunter the win rate falls monotonically as the
    difficulty is lowered, over at least 60 percentage points.
 
+With ``--sees image`` (or ``both``, side by side) the camera's picture goes into the NN
+Factory's convolution layers instead of its strip into the perceptron. With ``--self-play S``
+the self-play example trains for S seconds and is then tested against each scripted opponent.
+
     .venv/bin/python benchmarks/tanks.py [--instances 1024] [--rays 64] [--seconds 3]
-        [--opponents wanderer hunter] [--budget 600] [--test-every 30] [--games 200]
+        [--opponents wanderer hunter] [--sees strip|image|both] [--self-play SECONDS]
+        [--budget 600] [--test-every 30] [--games 200]
         [--chart docs/images/tanks-learning.png] [--json PATH]
 """
 
@@ -34,7 +39,8 @@ from pathlib import Path
 import torch
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from atrap_studio.core.document import GraphDocument
+from atrap_studio.core.document import Endpoint, GraphDocument
+from atrap_studio.core.editing import connect, disconnect
 from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.examples import example_path
 from atrap_studio.nodes import builtin_registry
@@ -54,8 +60,20 @@ EXAMPLES = {
 }
 
 
-def example(opponent: str, instances: int | None = None, rays: int | None = None) -> GraphDocument:
+def example(
+    opponent: str, instances: int | None = None, rays: int | None = None, *, sees: str = "strip"
+) -> GraphDocument:
+    """The example for ``opponent``; ``sees="image"`` links the camera's picture into the
+    factory's convolution layers instead of its strip into the perceptron."""
     doc = load_graph(example_path(EXAMPLES[opponent]))
+    if sees == "image":
+        registry = builtin_registry()
+        doc = disconnect(
+            doc, Endpoint(node="eye", port="value"), Endpoint(node="brain", port="state")
+        )
+        doc = connect(
+            doc, registry, Endpoint(node="eye", port="image"), Endpoint(node="brain", port="image")
+        )
     arena, camera = doc.node("arena"), doc.node("eye")
     assert arena is not None and camera is not None
     arena.props["opponent"] = opponent
@@ -87,20 +105,25 @@ def throughput(instances: int, rays: int, seconds: float, threads: int) -> float
 @dataclass
 class Curve:
     opponent: str
+    sees: str = "strip"
     points: list[tuple[float, int, float]] = field(default_factory=list)  # seconds, steps, wins
     #: win rate of the trained network at each of DIFFICULTIES
     by_difficulty: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.opponent if self.sees == "strip" else f"{self.opponent} (CNN)"
 
     def time_to(self, share: float) -> float | None:
         return next((seconds for seconds, _, wins in self.points if wins >= share), None)
 
 
-def learn(opponent: str, args: argparse.Namespace) -> Curve:
+def learn(opponent: str, args: argparse.Namespace, sees: str = "strip") -> Curve:
     torch.set_num_threads(1)
-    pipeline = Pipeline(example(opponent), builtin_registry(), seed=0)
+    pipeline = Pipeline(example(opponent, sees=sees), builtin_registry(), seed=0)
     trainer = pipeline.trainer
     trainer.plan(trainer.budget.steps)
-    curve = Curve(opponent)
+    curve = Curve(opponent, sees)
     trained, steps, update, next_test = 0.0, 0, 0, args.test_every
     while trained < args.budget:
         start = time.perf_counter()
@@ -113,7 +136,7 @@ def learn(opponent: str, args: argparse.Namespace) -> Curve:
             test = pipeline.evaluate(trainer.policy, args.games, seed=10_000 + update)
             wins = float(test.summary()["success_rate"])
             curve.points.append((round(trained, 1), steps, wins))
-            print(f"  {opponent:<9} {trained:7.1f} s {steps:>11,} steps   wins {wins:6.1%}")
+            print(f"  {curve.label:<9} {trained:7.1f} s {steps:>11,} steps   wins {wins:6.1%}")
     for difficulty in DIFFICULTIES:
         handicap = Handicap(difficulty, torch.Generator().manual_seed(7))
         test = pipeline.evaluate(
@@ -121,6 +144,38 @@ def learn(opponent: str, args: argparse.Namespace) -> Curve:
         )
         curve.by_difficulty.append(float(test.summary()["success_rate"]))
     return curve
+
+
+def self_play(seconds: float, games: int) -> dict[str, float]:
+    """Train ``tanks_self_play_ppo`` (the enemy: the network's own past copies) for ``seconds``
+    on one thread, then test it against each scripted opponent: what fighting itself taught."""
+    torch.set_num_threads(1)
+    doc = load_graph(example_path("tanks_self_play_ppo"))
+    pipeline = Pipeline(doc, builtin_registry(), seed=0)
+    trainer = pipeline.trainer
+    trainer.plan(trainer.budget.steps)
+    trained, update = 0.0, 0
+    while trained < seconds:
+        start = time.perf_counter()
+        trainer.step(update)
+        trained += time.perf_counter() - start
+        update += 1
+    weights = pipeline.network.state_dict()
+    wins = {}
+    for opponent in ("idle", "wanderer", "hunter"):
+        test_doc = doc.model_copy(deep=True)
+        arena = test_doc.node("arena")
+        assert arena is not None
+        arena.props["opponent"] = opponent
+        judge = Pipeline(test_doc, builtin_registry(), seed=0)
+        judge.network.load_state_dict(weights)
+        test = judge.evaluate(judge.trainer.policy, games, seed=30_000)
+        wins[opponent] = float(test.summary()["success_rate"])
+    print(
+        f"self-play for {trained:.1f} s ({update} updates), then against "
+        + ", ".join(f"the {name} {share:.1%}" for name, share in wins.items())
+    )
+    return wins
 
 
 def chart(curves: list[Curve], budget: float, path: Path) -> None:
@@ -166,12 +221,15 @@ def chart(curves: list[Curve], budget: float, path: Path) -> None:
         if goal is not None:
             painter.setPen(QtGui.QPen(colour, 1, QtCore.Qt.PenStyle.DashLine))
             painter.drawLine(at(0, goal), at(budget, goal))
-        painter.setPen(QtGui.QPen(colour, 2.5))
+        style = (
+            QtCore.Qt.PenStyle.SolidLine if curve.sees == "strip" else QtCore.Qt.PenStyle.DotLine
+        )
+        painter.setPen(QtGui.QPen(colour, 2.5, style))
         points = [at(0, 0.0)] + [at(seconds, wins) for seconds, _, wins in curve.points]
         painter.drawPolyline(points)
         painter.drawText(
             QtCore.QPointF(plot.right() + 12, top + 20 + 22 * index),
-            f"against the {curve.opponent}",
+            f"against the {curve.label}",
         )
     painter.end()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +247,21 @@ def main() -> None:
         default=["wanderer", "hunter"],
         choices=["idle", "wanderer", "hunter"],
     )
+    parser.add_argument(
+        "--sees",
+        choices=["strip", "image", "both"],
+        default="strip",
+        help="the camera's strip into the perceptron (as shipped), its picture into "
+        "convolution layers, or both side by side",
+    )
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds each")
+    parser.add_argument(
+        "--self-play",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also train the self-play example this long and test it against each opponent",
+    )
     parser.add_argument("--test-every", type=float, default=30.0)
     parser.add_argument("--games", type=int, default=200)
     parser.add_argument("--chart", type=Path, default=Path("docs/images/tanks-learning.png"))
@@ -206,30 +278,38 @@ def main() -> None:
     print(f"  {verdict} goal >= 100,000 env-steps/s at 1,024 arenas on 2 cores")
 
     curves = []
+    kinds = ["strip", "image"] if args.sees == "both" else [args.sees]
     for opponent in args.opponents:
-        print(f"learning against the {opponent} (PPO example, 1 thread):")
-        curves.append(learn(opponent, args))
+        for sees in kinds:
+            network = "PPO example" if sees == "strip" else "PPO example, picture into a CNN"
+            print(f"learning against the {opponent} ({network}, 1 thread):")
+            curves.append(learn(opponent, args, sees))
     for curve in curves:
         goal = GOALS[curve.opponent]
         reached = curve.time_to(goal)
         last = curve.points[-1][2] if curve.points else 0.0
         shown = f"{reached:.1f} s" if reached is not None else "not reached"
-        print(f"{curve.opponent}: {goal:.0%} wins after {shown}; last test {last:.1%}")
+        print(f"{curve.label}: {goal:.0%} wins after {shown}; last test {last:.1%}")
     print("difficulty  " + "".join(f"{d:>8.2f}" for d in DIFFICULTIES))
     for curve in curves:
         rates = curve.by_difficulty
         falls = all(a >= b for a, b in itertools.pairwise(rates))
         span = (rates[0] - rates[-1]) * 100
         print(
-            f"{curve.opponent:<11} "
+            f"{curve.label:<11} "
             + "".join(f"{rate:>8.1%}" for rate in rates)
             + f"   {'monotonic' if falls else 'not monotonic'}, span {span:.0f} points"
         )
+    trained_by_itself = self_play(args.self_play, args.games) if args.self_play > 0 else {}
     if curves:
         chart(curves, args.budget, args.chart)
         print(f"chart: {args.chart}")
     if args.json:
-        record = {"throughput": speeds, "curves": [asdict(c) for c in curves]}
+        record = {
+            "throughput": speeds,
+            "curves": [asdict(c) for c in curves],
+            "self_play": trained_by_itself,
+        }
         args.json.write_text(json.dumps(record, indent=1))
 
 

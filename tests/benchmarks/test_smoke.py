@@ -41,7 +41,7 @@ SMOKE = {
     "test_tanks": Smoke(
         "tanks.py",
         *("--instances", "16", "--rays", "8", "--seconds", "0.05", "--budget", "1"),
-        *("--test-every", "0.5", "--games", "8"),
+        *("--test-every", "1", "--games", "8", "--sees", "both", "--self-play", "0.5"),
         *("--chart", "{out}/tanks.png", "--json", "{out}/tanks.json"),
     ),
 }
@@ -174,11 +174,18 @@ def test_tanks(ran: Ran) -> None:
         one_line(ran.output, rf"\s+{threads}\s+[\d,]+ env-steps/s")
     one_line(ran.output, r"\s+(PASS|MISS) goal >= 100,000 env-steps/s .*")
     for opponent in ("wanderer", "hunter"):
-        assert lines(ran.output, rf"\s+{opponent}\s+[\d.]+ s\s+[\d,]+ steps\s+wins\s+[\d.]+%")
-        one_line(ran.output, rf"{opponent}: \d+% wins after (\d+\.\d s|not reached); .*")
+        for label in (opponent, rf"{opponent} \(CNN\)"):
+            assert lines(ran.output, rf"\s+{label}\s+[\d.]+ s\s+[\d,]+ steps\s+wins\s+[\d.]+%")
+            one_line(ran.output, rf"{label}: \d+% wins after (\d+\.\d s|not reached); .*")
+            one_line(ran.output, rf"{label}(\s+[\d.]+%){{5}}\s+(monotonic|not monotonic), span .*")
     one_line(ran.output, r"difficulty\s+1\.00\s+0\.75\s+0\.50\s+0\.25\s+0\.00")
-    for opponent in ("wanderer", "hunter"):
-        one_line(ran.output, rf"{opponent}(\s+[\d.]+%){{5}}\s+(monotonic|not monotonic), span .*")
+    one_line(
+        ran.output,
+        r"self-play for [\d.]+ s \(\d+ updates\), then against the idle [\d.]+%, "
+        r"the wanderer [\d.]+%, the hunter [\d.]+%",
+    )
     assert (ran.out / "tanks.png").stat().st_size > 1000
     record = json.loads((ran.out / "tanks.json").read_text())
-    assert set(record["throughput"]) == {"1", "2"} and len(record["curves"]) == 2
+    assert set(record["throughput"]) == {"1", "2"} and len(record["curves"]) == 4
+    assert [c["sees"] for c in record["curves"]] == ["strip", "image"] * 2
+    assert set(record["self_play"]) == {"idle", "wanderer", "hunter"}
