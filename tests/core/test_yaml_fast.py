@@ -41,7 +41,39 @@ def agree(text: str) -> bool:
 
 @pytest.mark.parametrize("name", example_names())
 def test_every_example_is_read_fast_and_alike(name: str) -> None:
-    assert agree(example_path(name).read_text(encoding="utf-8"))
+    text = example_path(name).read_text(encoding="utf-8")
+    assert agree(text)
+    assert agree(text.replace("\n", "\r\n"))  # saved on Windows
+
+
+EXAMPLES = [example_path(name).read_text(encoding="utf-8") for name in example_names()]
+EDITS = st.lists(
+    st.tuples(
+        st.floats(0, 1, exclude_max=True),
+        st.sampled_from(["insert", "delete", "replace"]),
+        st.sampled_from(list(" \n\r\t\u2028:-#[]{},'\"&*!|>%@`?09az.~\\é\x00")),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(EXAMPLES), EDITS)
+def test_a_damaged_example_is_read_alike_or_left_to_ruamel(
+    text: str, edits: list[tuple[float, str, str]]
+) -> None:
+    """Damage ruamel refuses must never be taken by the fast reader (seen: tabs, NEL)."""
+    chars = list(text)
+    for where, how, char in edits:
+        at = int(where * len(chars))
+        if how == "insert":
+            chars.insert(at, char)
+        elif how == "delete":
+            del chars[at]
+        else:
+            chars[at] = char
+    agree("".join(chars))
 
 
 TAKEN = [
@@ -78,6 +110,9 @@ def test_values_that_need_care_are_left_to_ruamel(value: str) -> None:
         "a: [1, 2\n",  # a syntax error: ruamel names the line
         "a: 1\n  b: 2\n",
         "a: " + "9" * 5000 + "\n",  # over Python's 4,300-digit limit
+        "a: b\tc\n",  # ruamel refuses some tabs that libyaml reads
+        "a: b\u2028c\n",  # a line break in YAML 1.1 (libyaml), a character in YAML 1.2
+        "a: b\x85c\n",
     ],
 )
 def test_texts_that_need_care_are_left_to_ruamel(text: str) -> None:
