@@ -3,17 +3,22 @@
 Walls, pillars, both tanks with their guns and health, shells in flight, and the agent's camera
 rays fanned out ahead of it, coloured by what each meets (grey a wall or pillar, red the enemy
 or its shell). The same painting serves the Scene dock's live view and the ``--snapshots``
-pictures; plain QPainter, no OpenGL.
+pictures; plain QPainter, no OpenGL. The live view can switch to a 3-D view
+(``views/tank_gl.py``, OpenGL) and hide the rays.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
 from atrap_studio.ui.views.pictures import BACKGROUND, TEXT
+
+if TYPE_CHECKING:
+    from atrap_studio.ui.views.tank_gl import TankGLView
 
 KIND = "tank_arena"
 AGENT = QtGui.QColor(90, 170, 255)
@@ -32,8 +37,10 @@ def caption(snap: TankSnapshot, step: int) -> str:
     return text + f", {seconds:.1f} s: health {int(health[0])} vs {int(health[1])}"
 
 
-def paint(painter: QtGui.QPainter, area: QtCore.QRectF, snap: TankSnapshot) -> None:
-    """The first arena of ``snap`` fitted into ``area``."""
+def paint(
+    painter: QtGui.QPainter, area: QtCore.QRectF, snap: TankSnapshot, *, rays: bool = True
+) -> None:
+    """The first arena of ``snap`` fitted into ``area`` (with the agent's camera rays)."""
     side = min(area.width(), area.height())
     scale = side / (2 * snap.half)
     centre = area.center()
@@ -47,9 +54,9 @@ def paint(painter: QtGui.QPainter, area: QtCore.QRectF, snap: TankSnapshot) -> N
     painter.drawRect(QtCore.QRectF(at(-snap.half, snap.half), at(snap.half, -snap.half)))
     position, heading = snap.position[0], snap.heading[0]
     # the agent's camera: each ray to what it meets
-    rays = len(snap.ray_depth[0])
-    for index in range(rays):
-        offset = snap.fov / 2 - snap.fov * index / max(1, rays - 1)
+    count = len(snap.ray_depth[0]) if rays else 0
+    for index in range(count):
+        offset = snap.fov / 2 - snap.fov * index / max(1, count - 1)
         angle = float(heading[0]) + offset
         depth = float(snap.ray_depth[0][index])
         end = (
@@ -95,8 +102,28 @@ def picture(snap: TankSnapshot, width: int, height: int, step: int) -> QtGui.QIm
     return image
 
 
+class TopDown(QtWidgets.QWidget):
+    """The arena seen from above, painted with QPainter (any Qt platform)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snap: TankSnapshot | None = None
+        self.show_rays = True
+        self.setMinimumSize(160, 120)
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        area = QtCore.QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        painter.fillRect(area, BACKGROUND)
+        if self.snap is not None:
+            paint(painter, area, self.snap, rays=self.show_rays)
+        painter.end()
+
+
 class TankArenaView(QtWidgets.QWidget):
-    """The Scene dock's view of one arena, repainted with each snapshot."""
+    """The Scene dock's view of one arena, repainted with each snapshot: from above, or in
+    3-D (an OpenGL view, made the first time the switch is turned on), with or without the
+    agent's camera rays."""
 
     instances_changed = QtCore.Signal(list)
 
@@ -106,17 +133,32 @@ class TankArenaView(QtWidgets.QWidget):
         self.arena.setPrefix("arena ")
         self.arena.setToolTip("Which arena to watch")
         self.arena.valueChanged.connect(lambda value: self.instances_changed.emit([value]))
+        self.three_d = QtWidgets.QCheckBox("3-D")
+        self.three_d.setToolTip("Watch the fight in 3-D (drag to orbit, wheel to zoom)")
+        self.rays = QtWidgets.QCheckBox("Camera rays")
+        self.rays.setChecked(True)
+        self.rays.setToolTip("Draw what the agent's camera sees: one line per ray")
         self.label = QtWidgets.QLabel("Run the graph to watch a fight.")
         self.label.setObjectName("caption")
+        self.label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         top = QtWidgets.QHBoxLayout()
-        top.addWidget(self.arena)
+        for widget in (self.arena, self.three_d, self.rays):
+            top.addWidget(widget)
         top.addWidget(self.label, 1)
+        self.top_down = TopDown()
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.top_down)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
-        layout.addStretch(1)
+        layout.addWidget(self.stack, 1)
         self.setMinimumSize(160, 160)
+        self.gl: TankGLView | None = None
         self._snap: TankSnapshot | None = None
+        self.three_d.toggled.connect(self._switch)
+        self.rays.toggled.connect(self._rays)
 
     def set_instance_count(self, count: int) -> None:
         self.arena.setMaximum(max(0, count - 1))
@@ -124,22 +166,44 @@ class TankArenaView(QtWidgets.QWidget):
     def show_snapshot(self, step: int, snap: TankSnapshot) -> None:
         self._snap = snap
         self.label.setText(caption(snap, step))
-        self.update()
+        self.top_down.snap = snap
+        if self.gl is not None and self.three_d.isChecked():
+            self.gl.show_snapshot(snap)
+        self.top_down.update()
 
     def paint_now(self) -> None:
-        self.repaint()
+        if self.gl is not None and self.three_d.isChecked():
+            self.gl.repaint()
+        else:
+            self.top_down.repaint()
 
     def render_image(self, width: int, height: int) -> QtGui.QImage:
         """The view as it is now, as a picture."""
-        return self.grab().toImage().scaled(width, height)
+        if self.gl is not None and self.three_d.isChecked():
+            return self.gl.render_image(width, height)
+        return self.top_down.grab().toImage().scaled(width, height)
 
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
-        painter = QtGui.QPainter(self)
-        area = QtCore.QRectF(self.rect()).adjusted(4, 34, -4, -4)
-        painter.fillRect(area, BACKGROUND)
-        if self._snap is not None:
-            paint(painter, area, self._snap)
-        painter.end()
+    def _switch(self, on: bool) -> None:
+        if on and self.gl is None:
+            from atrap_studio.ui.views.tank_gl import TankGLView  # OpenGL only when asked for
+
+            self.gl = TankGLView()
+            self.gl.show_rays = self.rays.isChecked()
+            self.stack.addWidget(self.gl.container)
+        if on and self.gl is not None:
+            self.stack.setCurrentWidget(self.gl.container)
+            if self._snap is not None:
+                self.gl.show_snapshot(self._snap)
+        else:
+            self.stack.setCurrentWidget(self.top_down)
+
+    def _rays(self, on: bool) -> None:
+        self.top_down.show_rays = on
+        self.top_down.update()
+        if self.gl is not None:
+            self.gl.show_rays = on
+            if self._snap is not None:
+                self.gl.show_snapshot(self._snap)
 
 
 def live_view() -> QtWidgets.QWidget:

@@ -1,0 +1,178 @@
+"""The tank arena in 3-D: ground, walls, pillars, both tanks with their guns, shells in flight
+and, on demand, each tank's camera rays — drawn from snapshots (it never simulates).
+
+An OpenGL window (:class:`~atrap_studio.ui.views.gl_window.GLViewWindow`), made only when the
+Scene dock's 3-D switch is turned on; orbit with the mouse as in the arm's view.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph.opengl as gl
+from PySide6 import QtGui
+
+from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
+from atrap_studio.ui.views.gl_window import GLViewWindow
+
+AGENT = (0.35, 0.67, 1.0, 1.0)
+ENEMY = (0.92, 0.35, 0.27, 1.0)
+DEAD = (0.25, 0.25, 0.27, 1.0)
+PILLAR = (0.55, 0.57, 0.6, 1.0)
+WALL = (0.72, 0.74, 0.78, 1.0)
+RAY = (0.8, 0.8, 0.8, 0.35)
+RAY_ENEMY = (1.0, 0.45, 0.35, 0.9)
+#: Heights in metres: tank body, gun, pillars, walls.
+BODY, GUN, PILLAR_H, WALL_H = 0.45, 0.5, 1.2, 0.5
+
+
+def _box(size: tuple[float, float, float]) -> gl.MeshData:
+    """A box of ``size`` (x, y, z) standing on the ground, centred on the z axis."""
+    hx, hy, top = size[0] / 2, size[1] / 2, size[2]
+    corners = np.array(
+        [
+            [sx * hx, sy * hy, h]
+            for h in (0.0, top)
+            for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+        ]
+    )
+    faces = np.array(
+        [
+            [0, 1, 2], [0, 2, 3], [4, 6, 5], [4, 7, 6],  # bottom, top
+            [0, 4, 5], [0, 5, 1], [1, 5, 6], [1, 6, 2],
+            [2, 6, 7], [2, 7, 3], [3, 7, 4], [3, 4, 0],
+        ]
+    )  # fmt: skip
+    return gl.MeshData(vertexes=corners, faces=faces)
+
+
+def _drum(sides: int = 24) -> gl.MeshData:
+    """A closed cylinder of radius 1 and height 1 standing on the ground (pyqtgraph's own is
+    open at both ends, so pillars looked hollow from above)."""
+    angles = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
+    ring = np.column_stack([np.cos(angles), np.sin(angles)])
+    vertexes = np.vstack(
+        [np.column_stack([ring, np.zeros(sides)]), np.column_stack([ring, np.ones(sides)]),
+         [[0.0, 0.0, 1.0]]]
+    )  # fmt: skip
+    top = 2 * sides
+    faces = []
+    for i in range(sides):
+        j = (i + 1) % sides
+        faces += [[i, j, sides + j], [i, sides + j, sides + i], [sides + i, sides + j, top]]
+    return gl.MeshData(vertexes=vertexes, faces=np.array(faces))
+
+
+class TankGLView(GLViewWindow):
+    """One arena of a snapshot in 3-D."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setBackgroundColor((24, 26, 30))
+        self.setCameraPosition(distance=19.0, elevation=40.0, azimuth=-70.0)
+        self.show_rays = True
+        self._half = 0.0
+        self._ground = gl.GLGridItem()
+        self.addItem(self._ground)
+        self._walls: list[gl.GLMeshItem] = []
+        self._pillars: list[gl.GLMeshItem] = []
+        self._pillar_key: bytes = b""
+        self._bodies = [
+            self._mesh(gl.MeshData.cylinder(1, 24, [1.0, 1.0], 1.0), c) for c in (AGENT, ENEMY)
+        ]
+        self._guns = [self._mesh(_box((1.0, 0.16, 0.14)), c) for c in (AGENT, ENEMY)]
+        self._shells = gl.GLScatterPlotItem(size=0.35, pxMode=False, color=(1.0, 0.9, 0.5, 1.0))
+        self._rays = gl.GLLinePlotItem(mode="lines", width=1.0)
+        for item in (self._shells, self._rays):
+            item.setVisible(False)
+            self.addItem(item)
+
+    def _mesh(self, data: gl.MeshData, colour: tuple[float, ...]) -> gl.GLMeshItem:
+        item = gl.GLMeshItem(meshdata=data, smooth=False, shader="shaded", color=colour)
+        item.setVisible(False)
+        self.addItem(item)
+        return item
+
+    def show_snapshot(self, snap: TankSnapshot) -> None:
+        """Place everything where the snapshot's first arena has it."""
+        if snap.half != self._half:
+            self._build_walls(snap.half)
+        self._place_pillars(snap.pillars[0])
+        position, heading, health = snap.position[0], snap.heading[0], snap.health[0]
+        for tank in (0, 1):
+            x, y = (float(v) for v in position[tank])
+            angle = math.degrees(float(heading[tank]))
+            colour = (AGENT, ENEMY)[tank] if health[tank] > 0 else DEAD
+            body, gun = self._bodies[tank], self._guns[tank]
+            body.resetTransform()
+            body.scale(snap.tank_radius, snap.tank_radius, BODY)
+            body.translate(x, y, 0.0)
+            gun.resetTransform()
+            gun.translate(0.5, 0.0, 0.0)  # the barrel starts at the tank's centre
+            gun.scale(snap.tank_radius * 1.6, 1.0, 1.0)
+            gun.rotate(angle, 0, 0, 1)
+            gun.translate(x, y, GUN - 0.07)
+            for item in (body, gun):
+                item.setColor(colour)
+                item.setVisible(True)
+        flying = [snap.shells[0][t] for t in (0, 1) if snap.shell_alive[0][t]]
+        if flying:
+            self._shells.setData(pos=np.array([[x, y, GUN] for x, y in flying]))
+        self._shells.setVisible(bool(flying))
+        self._draw_rays(snap)
+
+    def _draw_rays(self, snap: TankSnapshot) -> None:
+        """The agent's camera: a line from it to what each ray meets, red where it is the
+        enemy or its shell."""
+        depth = snap.ray_depth[0]
+        if not self.show_rays or not len(depth):
+            self._rays.setVisible(False)
+            return
+        x, y = (float(v) for v in snap.position[0][0])
+        offsets = np.linspace(snap.fov / 2, -snap.fov / 2, len(depth))
+        angles = float(snap.heading[0][0]) + offsets
+        ends = np.stack([x + np.cos(angles) * depth, y + np.sin(angles) * depth], -1)
+        starts = np.repeat([[x, y]], len(depth), axis=0)
+        segments = np.stack([starts, ends], 1).reshape(-1, 2)
+        points = np.column_stack([segments, np.full(len(segments), GUN)])
+        hot = np.repeat(np.asarray(snap.ray_what[0]) >= 2, 2)
+        colours = np.where(hot[:, None], RAY_ENEMY, RAY)
+        self._rays.setData(pos=points, color=colours)
+        self._rays.setVisible(True)
+
+    def _build_walls(self, half: float) -> None:
+        for item in self._walls:
+            self.removeItem(item)
+        self._half = half
+        self._ground.setSize(2 * half, 2 * half)
+        self._ground.setSpacing(1.0, 1.0)
+        self._walls = []
+        for x, y, sx, sy in ((0, half, 2 * half, 0.1), (0, -half, 2 * half, 0.1),
+                             (half, 0, 0.1, 2 * half), (-half, 0, 0.1, 2 * half)):  # fmt: skip
+            wall = self._mesh(_box((sx, sy, WALL_H)), WALL)
+            wall.translate(x, y, 0.0)
+            wall.setVisible(True)
+            self._walls.append(wall)
+
+    def _place_pillars(self, pillars: np.ndarray) -> None:
+        """Rebuild the pillars when the arena's map changed (a random map: every fight)."""
+        key = np.asarray(pillars, np.float32).tobytes()
+        if key == self._pillar_key:
+            return
+        self._pillar_key = key
+        for item in self._pillars:
+            self.removeItem(item)
+        self._pillars = []
+        for x, y, radius in pillars:
+            if radius <= 0:
+                continue
+            pillar = self._mesh(_drum(), PILLAR)
+            pillar.scale(float(radius), float(radius), PILLAR_H)
+            pillar.translate(float(x), float(y), 0.0)
+            pillar.setVisible(True)
+            self._pillars.append(pillar)
+
+    def render_image(self, width: int, height: int) -> QtGui.QImage:
+        """The view as a picture (rendered afresh into a framebuffer)."""
+        return self.grabFramebuffer().scaled(width, height)

@@ -1,0 +1,61 @@
+"""The tank arena in 3-D: the Scene dock's switch shows both tanks, the pillars and, on
+demand, the agent's camera rays, drawn with OpenGL from a real arena's snapshot."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6 import QtCore
+from pytestqt.qtbot import QtBot
+
+from atrap_studio.nodes.scenes.tanks.arena import TankArena
+from atrap_studio.ui.views.scenes.tank_arena import TankArenaView
+from tests.gl.conftest import rgba
+
+
+def _snapshot():
+    arena = TankArena(
+        instances=1, map_name="pillars", opponent="idle", generator=torch.Generator().manual_seed(0)
+    )
+    arena.position[0] = torch.tensor([[-5.0, 0.0], [5.0, 0.5]])
+    arena.heading[0] = torch.tensor([0.0, math.pi])
+    return arena.snapshot([0])
+
+
+def _share(pixels: np.ndarray, colour: tuple[int, int, int]) -> float:
+    """Share of pixels whose hue is near ``colour`` (shading changes brightness, not hue)."""
+    rgb = pixels[..., :3].astype(float)
+    target = np.array(colour, float)
+    cos = (rgb @ target) / (np.linalg.norm(rgb, axis=-1) * np.linalg.norm(target) + 1e-9)
+    return float(((cos > 0.985) & (rgb.sum(-1) > 120)).mean())
+
+
+def test_the_3d_switch_draws_both_tanks_and_the_rays_on_demand(
+    qtbot: QtBot, artifacts: Path
+) -> None:
+    view = TankArenaView()
+    qtbot.addWidget(view)
+    view.resize(700, 560)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_snapshot(3, _snapshot())
+    view.three_d.setChecked(True)
+    assert view.gl is not None
+    qtbot.waitUntil(view.gl.isValid)
+    with_rays = rgba(view.render_image(640, 480))
+    assert len(np.unique(with_rays.reshape(-1, 4), axis=0)) > 50, "the frame is blank"
+    view.gl.render_image(640, 480).save(str(artifacts / "tank-view-3d.png"))
+    assert _share(with_rays, (90, 170, 255)) > 0.0003, "the agent's blue tank is not drawn"
+    assert _share(with_rays, (235, 90, 70)) > 0.0003, "the enemy's red tank is not drawn"
+    view.rays.setChecked(False)
+    without = rgba(view.render_image(640, 480))
+    assert (with_rays != without).any(axis=-1).mean() > 0.002, "hiding the rays changed nothing"
+    view.three_d.setChecked(False)
+    assert view.stack.currentWidget() is view.top_down
+    # deleted now: a GL window container left to QApplication's destructor crashes it
+    view.close()
+    view.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
