@@ -75,6 +75,10 @@ def marker_lines(plot: pg.PlotWidget) -> list[pg.InfiniteLine]:
     return [i for i in plot.getPlotItem().items if isinstance(i, pg.InfiniteLine)]
 
 
+def legend_names(plot: pg.PlotWidget) -> list[str]:
+    return [label.text for _, label in plot.getPlotItem().legend.items]
+
+
 def x_range(widget: QtCurves) -> tuple[float, float]:
     low, high = next(iter(widget.plots().values())).getViewBox().viewRange()[0]
     return float(low), float(high)
@@ -211,6 +215,31 @@ def test_each_key_gets_one_curve_in_one_plot(qtbot: QtBot, curves: QtCurves) -> 
     assert len(loss.xData) == 20
 
 
+def test_a_narrow_dock_stacks_the_plots_and_legends_stay_off_the_data(
+    qtbot: QtBot, curves: QtCurves
+) -> None:
+    """Issue 12: in the default dock (about 360 px wide) two columns of plots crushed one of
+    them, and legends and checkpoint labels covered the curves."""
+    feed(curves, [step_event(step) for step in range(5, 105, 5)])
+    feed(curves, [Event("checkpoint", 50, {"path": "c.ckpt"})])
+    settle(qtbot, curves)
+
+    def columns() -> set[int]:
+        grid = curves._grid
+        return {grid.getItemPosition(grid.indexOf(plot))[1] for plot in curves.plots().values()}
+
+    assert columns() == {0, 1}  # 900 px: two columns
+    curves.resize(360, 700)
+    qtbot.waitUntil(lambda: columns() == {0})
+    curves.resize(900, 700)
+    qtbot.waitUntil(lambda: columns() == {0, 1})
+    for plot in curves.plots().values():
+        item = plot.getPlotItem()
+        data = item.vb.sceneBoundingRect()
+        legend = item.legend.sceneBoundingRect()
+        assert legend.top() >= data.bottom(), "the legend sits under the data, not on it"
+
+
 def test_redraws_are_coalesced(qtbot: QtBot) -> None:
     widget = QtCurves(max_fps=20.0)
     qtbot.addWidget(widget)
@@ -247,11 +276,19 @@ def test_checkpoint_and_architecture_markers_show_on_every_plot(
     assert curves.store.markers == [(10, "checkpoint")]
     for plot in curves.plots().values():
         (line,) = marker_lines(plot)
-        assert line.value() == 10 and line.label.format == "checkpoint"
+        assert line.value() == 10 and line.toolTip() == "checkpoint at update 10"
+        assert legend_names(plot)[-1] == "checkpoint (dashed)"
     curves.on_event(Event("architecture", 10, {}))
+    curves.on_event(Event("checkpoint", 10, {"path": "d.ckpt"}))
     settle(qtbot, curves)
-    for plot in curves.plots().values():
-        assert [line.label.format for line in marker_lines(plot)] == ["checkpoint", "architecture"]
+    for plot in curves.plots().values():  # each kind named once, in the legend, not on the data
+        assert [line.toolTip().partition(" at")[0] for line in marker_lines(plot)] == [
+            "checkpoint",
+            "architecture",
+            "checkpoint",
+        ]
+        assert legend_names(plot)[-2:] == ["checkpoint (dashed)", "network changed (dashed)"]
+        assert all(not hasattr(line, "label") for line in marker_lines(plot))
 
 
 def test_log_scale_toggles_every_plot_and_survives_values_at_or_below_zero(

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -81,7 +80,10 @@ PALETTE = (
     "#3fd4e4",
 )
 MARKER_COLOURS = {"checkpoint": "#8a8a8a", "architecture": "#ffb347"}
-LABEL_OPTS: dict[str, Any] = {"position": 0.98, "rotateAxis": (1, 0), "anchors": [(1, 1), (1, 1)]}
+#: Markers are named once per plot, in its legend (a label on every line covered the data).
+MARKER_NAMES = {"checkpoint": "checkpoint (dashed)", "architecture": "network changed (dashed)"}
+#: Each column of plots needs this much width; a narrower dock stacks them in one column.
+MIN_COLUMN_PX = 340
 AXIS_WIDTH = 58  # a fixed left axis keeps every plot's time axis at the same place
 
 
@@ -132,7 +134,8 @@ class QtCurves(QtWidgets.QWidget):
         self._log = False
         self._follow = True
         self._linking = False
-        self._plot_min_height = 110
+        self._plot_min_height = 170  # the data, and the legend under it
+        self._columns = 1
         #: Node names by id, so that ``reward/<id>`` reads as the node's name (set per run).
         self.node_names: dict[str, str] = {}
 
@@ -360,11 +363,15 @@ class QtCurves(QtWidgets.QWidget):
         plot = pg.PlotWidget()
         plot.setTitle(title, size="9pt")
         plot.setMinimumHeight(self._plot_min_height)
-        plot.addLegend(offset=(-6, 6), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 150))
+        item = plot.getPlotItem()
+        legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-6)
+        item.layout.addItem(legend, 4, 1)  # under the time axis: never over the data
+        item.legend = legend  # curves made with a name join it
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         plot.setLogMode(x=False, y=self._log)
         plot.getAxis("left").setWidth(AXIS_WIDTH)
+        plot.getAxis("left").enableAutoSIPrefix(False)  # "share", not "share (x0.001)"
         view = plot.getViewBox()
         view.setAutoVisible(y=True)
         view.enableAutoRange(axis=pg.ViewBox.XAxis, enable=False)
@@ -398,10 +405,21 @@ class QtCurves(QtWidgets.QWidget):
         if not plots:
             self._grid.addWidget(self._empty, 0, 0)
             return
-        columns = 1 if len(plots) <= 3 else 2
+        columns = self._columns_for(len(plots))
+        self._columns = columns
         for index, plot in enumerate(plots):
             self._grid.addWidget(plot, index // columns, index % columns)
         self._grid.activate()
+
+    def _columns_for(self, plots: int) -> int:
+        """One column for a few plots or a narrow dock; two for more plots if they fit."""
+        wide = self.scroller.viewport().width() >= 2 * MIN_COLUMN_PX
+        return 2 if plots > 3 and wide else 1
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._plots and self._columns_for(len(self._plots)) != self._columns:
+            self._relayout()
 
     def _draw_markers(self) -> None:
         markers = self.store.markers
@@ -411,6 +429,8 @@ class QtCurves(QtWidgets.QWidget):
                 for line in lines:
                     self._plots[title].removeItem(line)
                 lines.clear()
+                for name in MARKER_NAMES.values():
+                    self._plots[title].getPlotItem().legend.removeItem(name)
             drawn.clear()
         for step, label in markers[len(drawn) :]:
             for title in self._plots:
@@ -419,16 +439,15 @@ class QtCurves(QtWidgets.QWidget):
 
     def _add_marker_line(self, title: str, step: int, label: str) -> None:
         colour = MARKER_COLOURS.get(label, "#cccccc")
-        line = pg.InfiniteLine(
-            pos=step,
-            angle=90,
-            movable=False,
-            pen=pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine),
-            label=label,
-            labelOpts=LABEL_OPTS | {"color": colour},
-        )
-        self._plots[title].addItem(line, ignoreBounds=True)
+        pen = pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine)
+        line = pg.InfiniteLine(pos=step, angle=90, movable=False, pen=pen)
+        line.setToolTip(f"{label} at update {step:,}")
+        plot = self._plots[title]
+        plot.addItem(line, ignoreBounds=True)
         self._marker_lines[title].append(line)
+        legend, name = plot.getPlotItem().legend, MARKER_NAMES.get(label, label)
+        if all(text.text != name for _, text in legend.items):  # named once, in the legend
+            legend.addItem(pg.PlotDataItem(pen=pen), name)
 
     def _follow_newest(self) -> None:
         steps = self.store.steps()
