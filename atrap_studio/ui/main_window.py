@@ -590,7 +590,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 then = self.runs.outcome.headline(previous.evaluation)
                 if judged == "about the same":
                     summary += f" About the same as the last run ({then})."
-                else:
+                elif judged in ("better", "worse"):
                     summary += f" {judged.capitalize()} than the last run ({then}): see the Log."
             self.say(summary)
 

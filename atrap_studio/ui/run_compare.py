@@ -139,7 +139,18 @@ def comparison(
     outcome: Outcome,
     registry: Registry,
 ) -> tuple[str, list[str]]:
-    """The verdict, and the Log's lines: both scores side by side, then what changed."""
+    """The verdict, and the Log's lines: both scores side by side, then what changed.
+
+    Runs of different scenes are not judged against each other (their scores differ in kind).
+    """
+    scenes = [
+        sorted(n.type for n in d.nodes if n.type.startswith("scene.")) for d in (previous.doc, doc)
+    ]
+    if scenes[0] != scenes[1]:
+        return "not comparable", [
+            f"The last run of this graph ({previous.folder.name}) trained another scene "
+            f"({', '.join(scenes[0]) or 'none'}): its result is not compared with this one."
+        ]
     judged = verdict(evaluation, previous.evaluation, outcome)
     now, then = outcome.headline(evaluation), outcome.headline(previous.evaluation)
     lines = [

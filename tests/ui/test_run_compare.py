@@ -5,6 +5,7 @@ the graph and points at what changed")."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -14,7 +15,7 @@ from atrap_studio.core.editing import add_node, disconnect, set_prop
 from atrap_studio.core.outcome import GENERIC
 from atrap_studio.core.registry import Registry
 from atrap_studio.ui.main_window import MainWindow
-from atrap_studio.ui.run_compare import graph_changes, verdict
+from atrap_studio.ui.run_compare import PreviousRun, comparison, graph_changes, verdict
 from tests.ui.test_run import RUN_TIMEOUT_MS
 
 ep = Endpoint.parse
@@ -40,6 +41,26 @@ def test_what_changed_between_two_graphs_is_said_in_names(
         "link Target position · value → NN Factory · state removed",
     ]
     assert graph_changes(arm_doc, arm_doc, registry) == []
+
+
+def test_runs_of_different_scenes_are_not_judged(
+    arm_doc: GraphDocument, registry: Registry
+) -> None:
+    other = arm_doc.model_copy(
+        update={
+            "nodes": [
+                n.model_copy(update={"type": "scene.gymnasium"}) if n.id == "arm" else n
+                for n in arm_doc.nodes
+            ]
+        }
+    )
+    previous = PreviousRun(Path("runs/reach"), other, {"median_return": 200.0}, 100)
+    judged, lines = comparison(previous, arm_doc, {"success_rate": 0.5}, 100, GENERIC, registry)
+    assert judged == "not comparable"
+    assert lines == [
+        "The last run of this graph (reach) trained another scene (scene.gymnasium): its "
+        "result is not compared with this one."
+    ]
 
 
 @pytest.mark.parametrize(
