@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from atrap_studio.cli import help_command
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.yaml_io import write_bytes_atomic
 
@@ -87,15 +88,10 @@ def serve(args: argparse.Namespace) -> int:
     try:
         aggregator.start()
         registered = aggregator.register_all()
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(
-                "warning: Flower 1.42 serves its Control API (register keys, start runs) on "
-                "this same port, without authentication; let other PCs reach only the Fleet "
-                "API (paths /v1/fleet/) through a reverse proxy: see docs/crowd.md",
-                flush=True,
-            )
         print(
-            f"aggregator listening on {args.host}:{args.port} (TLS)\n"
+            f"aggregator listening for peers on {args.host}:{args.port} (TLS; only Flower's "
+            f"Fleet API answers there)\n"
+            f"  its Control API: {aggregator.control_address}, this machine only\n"
             f"  give peers the certificate {folder.certs.ca}\n"
             f"  {len(registered)} peer key(s) registered from {folder.peers}",
             flush=True,
@@ -146,7 +142,14 @@ def join(args: argparse.Namespace) -> int:
     finally:
         peer.stop()
     if code != 0:
-        raise AtrapError(f"the peer stopped (exit {code}):\n{peer.tail()}")
+        tail = peer.tail()
+        if "CERTIFICATE_VERIFY_FAILED" in tail:
+            raise AtrapError(
+                f"{args.address} is not the aggregator whose certificate {args.ca} vouches "
+                "for (certificate verify failed): ask its owner for the crowd's ca.crt, or "
+                f"check the address\n{tail}"
+            )
+        raise AtrapError(f"the peer stopped (exit {code}):\n{tail}")
     return 0
 
 
@@ -214,7 +217,8 @@ def add_parsers(
     serve_.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (see docs/crowd.md before opening it to other PCs)",
+        help="address peers dial (e.g. 0.0.0.0 for every network): only Flower's Fleet API "
+        "answers there; its Control API stays on 127.0.0.1",
     )
     serve_.add_argument("--port", type=positive, default=9092)
     serve_.add_argument(
@@ -269,9 +273,12 @@ def add_parsers(
     )
     vast.add_argument("--episodes", type=positive, default=4096, help="test episodes")
     vast.add_argument("--out", default="runs/vast-world")
+    help_command.add_parser(kinds, positive)
 
 
 def experiment(args: argparse.Namespace) -> int:
+    if args.experiment == "help-the-network":
+        return help_command.run(args)
     from atrap_studio.core.yaml_io import load_graph
     from atrap_studio.crowd import vast_world
     from atrap_studio.examples import example_path

@@ -35,24 +35,6 @@ from atrap_studio.runtime.merge import scene_pipeline, teach
 from atrap_studio.runtime.netfile import save_network
 from atrap_studio.runtime.pipeline import Pipeline
 
-#: Every run setting with its default; the app's pyproject declares exactly these.
-RUN_CONFIG: dict[str, str | int | float] = {
-    "graph-file": "",
-    "out-dir": "",
-    "num-rounds": 3,
-    "local-steps": 50,
-    "strategy": "fedavg",
-    "trim-beta": 0.2,
-    "min-peers": 2,
-    "round-timeout": 600.0,
-    "poll-interval": 0.5,
-    "eval-episodes": 1024,
-    "seed": 0,
-    "distill-steps": 0,
-    "distill-batch": 256,
-    "distill-lr": 1e-3,
-}
-
 #: What a peer agrees to do for an aggregator it joined (it runs on someone else's PC).
 MAX_LOCAL_STEPS = 100_000
 MAX_ROUNDS = 100_000
@@ -193,7 +175,13 @@ def main(grid: Grid, context: Context) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rounds = int(settings["num-rounds"])
     name = str(settings["strategy"])
-    status = CrowdStatus(graph=str(graph), strategy=name, rounds_planned=rounds, state="running")
+    status = CrowdStatus(
+        run_id=str(context.run_id),
+        graph=str(graph),
+        strategy=name,
+        rounds_planned=rounds,
+        state="running",
+    )
     status.save(out)
     try:
         pipeline = Pipeline(

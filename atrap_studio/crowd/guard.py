@@ -63,8 +63,13 @@ def reply_problem(
             f"it holds the records {sorted(content.keys())}, expected 'arrays', 'metrics' "
             "and 'peer'"
         )
-    record = content.array_records["arrays"]
-    problem = update_problem({name: array.numpy() for name, array in record.items()}, expected)
+    arrays = {}
+    for name, array in content.array_records["arrays"].items():
+        try:
+            arrays[name] = array.numpy()
+        except (ValueError, TypeError, EOFError) as exc:  # cut short, or not a NumPy array
+            return f"{_printable(name)} cannot be read: {_printable(str(exc))}"
+    problem = update_problem(arrays, expected)
     if problem:
         return problem
     metrics = content.metric_records["metrics"]
@@ -140,6 +145,7 @@ def guarded(
                     continue
                 problem = reply_problem(message, expected, max_weight)
                 if problem:
+                    problem = _printable(problem)
                     record.dropped[node] = problem
                     log(WARNING, "round %s: left out peer %s: %s", server_round, node, problem)
                     continue

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import IO
 
 from atrap_studio.core.errors import AtrapError
-from atrap_studio.core.yaml_io import write_text_atomic
-from atrap_studio.crowd.apps import RUN_CONFIG
+from atrap_studio.core.yaml_io import write_bytes_atomic, write_text_atomic
+from atrap_studio.crowd.app_check import RUN_CONFIG, own_app, write_launcher
 from atrap_studio.crowd.security import Certificates, make_certificates
 from atrap_studio.crowd.status import CrowdStatus, read_status
 
 FEDERATION = "atrap"
+LOOPBACK = "127.0.0.1"
 #: Telemetry and update checks off (the crowd may run offline); the SuperNode's own executor
 #: picks up work every 0.1 s instead of every second.
 FLOWER_ENV = {
@@ -72,6 +73,11 @@ class CrowdFolder:
     def app(self) -> Path:
         return self.root / "app"
 
+    @property
+    def bin(self) -> Path:
+        """The peer's ``flwr-clientapp`` command, which runs only our own app."""
+        return self.root / "bin"
+
     def prepare(self, hosts: Sequence[str]) -> None:
         """Create the folders, the certificates (once) and the app bundle's folder."""
         for folder in (self.home, self.peers, self.rounds, self.logs, self.app):
@@ -80,37 +86,18 @@ class CrowdFolder:
             make_certificates(self.root / "certs", hosts)
         write_app(self.app)
 
-    def env(self) -> dict[str, str]:
-        """Flower's processes start each other by command name: ours must come first."""
-        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    def env(self, *first: Path) -> dict[str, str]:
+        """Flower's processes start each other by command name: ours (``first``, then this
+        Python's) must come first."""
+        folders = [*(str(f.resolve()) for f in first), str(Path(sys.executable).parent)]
+        path = os.pathsep.join([*folders, os.environ.get("PATH", "")])
         return {**os.environ, **FLOWER_ENV, "FLWR_HOME": str(self.home), "PATH": path}
 
 
 def write_app(folder: Path) -> None:
-    """The Flower app bundle: only a pyproject naming our installed apps and their settings."""
-    settings = "\n".join(f"{key} = {_toml(value)}" for key, value in RUN_CONFIG.items())
-    text = f"""[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "atrap-crowd"
-version = "1.0.0"
-description = "ATRAP Studio crowd training (the code is the installed atrap_studio package)"
-license = "MIT"
-dependencies = []
-
-[tool.flwr.app]
-publisher = "atrap"
-
-[tool.flwr.app.components]
-serverapp = "atrap_studio.crowd.apps:server_app"
-clientapp = "atrap_studio.crowd.apps:client_app"
-
-[tool.flwr.app.config]
-{settings}
-"""
-    write_text_atomic(text, folder / "pyproject.toml")
+    """The Flower app bundle: only a pyproject naming our installed apps and their settings
+    (peers run no other bundle, see crowd/app_check.py)."""
+    write_bytes_atomic(own_app(), folder / "pyproject.toml")
 
 
 def tool(name: str) -> str:
@@ -243,40 +230,60 @@ class Process:
 
 
 class Aggregator:
-    """The SuperLink with TLS and peer authentication, and the runs submitted to it."""
+    """The SuperLink with TLS and peer authentication, and the runs submitted to it.
+
+    Peers dial ``host:port``, where only Flower's Fleet API answers; the Control and Runtime
+    APIs listen on loopback only, on a port chosen at each start (see crowd/superlink.py).
+    """
 
     def __init__(self, folder: CrowdFolder, *, host: str = "127.0.0.1", port: int = 9092) -> None:
         self.folder = folder
         self.host = host
         self.port = port
+        self.control_port = 0
         self.process: Process | None = None
 
     @property
     def address(self) -> str:
-        return f"{'127.0.0.1' if self.host in ('0.0.0.0', '::') else self.host}:{self.port}"
+        """Where peers on this machine dial (the public socket)."""
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+    @property
+    def control_address(self) -> str:
+        """Where the aggregator's own processes reach Flower's Control API (loopback only)."""
+        return f"{LOOPBACK}:{self.control_port}"
 
     def start(self) -> None:
         folder = self.folder
         certs = folder.certs
+        self.control_port = free_port()
         command = [
-            tool("flower-superlink"),
+            sys.executable, "-m", "atrap_studio.crowd.superlink",
+            "--public-host", self.host,
+            "--public-port", str(self.port),
             "--ssl-ca-certfile", str(certs.ca),
             "--ssl-certfile", str(certs.certificate),
             "--ssl-keyfile", str(certs.key),
             "--enable-supernode-auth",
             "--disable-runtime-dependency-installation",  # never download packages
             "--database", str(folder.root / "state.db"),
-            "--host", self.host,
-            "--port", str(self.port),
+            "--host", LOOPBACK,
+            "--port", str(self.control_port),
         ]  # fmt: skip
         self.process = Process("aggregator", command, folder.env(), folder.logs / "aggregator.log")
-        _wait_listening(self.process, "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host,
-                        self.port)  # fmt: skip
+        _wait_listening(self.process, LOOPBACK, self.control_port)
+        public = self.address.rpartition(":")[0].strip("[]")
+        _wait_listening(self.process, public, self.port)
         config = f"""[superlink]
 default = "{FEDERATION}"
 
 [superlink.{FEDERATION}]
-address = "{self.address}"
+address = "{self.control_address}"
 root-certificates = {_toml(str(certs.ca.resolve()))}
 """
         write_text_atomic(config, folder.home / "config.toml")
@@ -330,18 +337,20 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
         timeout: float,
         on_status: Callable[[CrowdStatus], None] | None = None,
     ) -> CrowdStatus:
-        """Follow a run until Flower says it finished; the crowd's final status."""
+        """Follow a run until our ServerApp or Flower says it ended; the crowd's final status."""
         deadline = time.monotonic() + timeout
         seen = -1
         state = "running"
         while time.monotonic() < deadline:
-            status = read_status(self.folder.rounds)
+            status = self._status(run_id)
             if status is not None and on_status is not None and len(status.rounds) != seen:
                 seen = len(status.rounds)
                 on_status(status)
+            if status is not None and status.state in ("finished", "failed"):
+                break  # the ServerApp's last word on this run
             if self.process is not None and not self.process.alive():
                 raise CrowdError(f"the aggregator stopped:\n{self.process.tail()}")
-            state = self.run_state(run_id)
+            state = self.run_state(run_id)  # ended without a word: did not start, or crashed
             if state.startswith("finished"):
                 break
             time.sleep(1.0)
@@ -350,13 +359,18 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
             raise CrowdError(
                 f"the crowd run did not finish within {timeout:.0f} s (Flower: {state})"
             )
-        status = read_status(self.folder.rounds) or CrowdStatus(state="failed")
+        status = self._status(run_id) or CrowdStatus(state="failed")
         if on_status is not None and len(status.rounds) != seen:
             on_status(status)
-        if state != "finished:completed" or status.state != "finished":
+        if status.state != "finished":
             detail = status.message or state
             raise CrowdError(f"the crowd run failed: {detail}")
         return status
+
+    def _status(self, run_id: str) -> CrowdStatus | None:
+        """The status our ServerApp wrote for ``run_id`` (not one left by an earlier run)."""
+        status = read_status(self.folder.rounds)
+        return status if status is not None and status.run_id == run_id else None
 
     def stop(self) -> None:
         if self.process is not None:
@@ -415,7 +429,11 @@ def start_peer(
         "--port", str(port),
     ]  # fmt: skip
     folder.logs.mkdir(parents=True, exist_ok=True)
-    return Process(name, command, folder.env(), folder.logs / f"{name}.log")
+    launcher = write_launcher(folder.bin)
+    env = folder.env(folder.bin)
+    if shutil.which("flwr-clientapp", path=env["PATH"]) != str(launcher.resolve()):
+        raise CrowdError(f"{launcher} is not the flwr-clientapp this peer would start")
+    return Process(name, command, env, folder.logs / f"{name}.log")
 
 
 def free_port() -> int:
@@ -430,11 +448,11 @@ def _wait_listening(process: Process, host: str, port: int) -> None:
     while time.monotonic() < deadline:
         if not process.alive():
             raise CrowdError(f"the {process.name} did not start:\n{process.tail()}")
-        with contextlib.closing(socket.socket()) as probe:
-            probe.settimeout(0.5)
-            if probe.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.1)
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
     process.stop()
     raise CrowdError(f"the {process.name} did not listen on {host}:{port} within a minute")
 

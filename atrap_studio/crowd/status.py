@@ -34,6 +34,7 @@ class CrowdStatus(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    run_id: str = ""  # Flower's id of the run
     graph: str = ""
     strategy: str = ""
     rounds_planned: int = 0

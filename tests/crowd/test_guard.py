@@ -26,13 +26,15 @@ def _arrays(value: float) -> dict[str, np.ndarray]:
     return {name: np.full(shape, value, np.float32) for name, shape in SHAPES.items()}
 
 
-def _reply(node: int, arrays: dict[str, np.ndarray], examples: object = 10) -> Message:
+def _reply(node: int, arrays: dict[str, np.ndarray | Array], examples: object = 10) -> Message:
     instruction = Message(
         RecordDict({"config": ConfigRecord()}), dst_node_id=node, message_type="train"
     )
     content = RecordDict(
         {
-            "arrays": ArrayRecord({k: Array(v) for k, v in arrays.items()}),
+            "arrays": ArrayRecord(
+                {k: v if isinstance(v, Array) else Array(v) for k, v in arrays.items()}
+            ),
             "metrics": MetricRecord(
                 {"num-examples": examples, "train-loss": 0.1, "local-median": 5.0}  # type: ignore[dict-item]
             ),
@@ -78,9 +80,11 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
         max_weight=1000,
         fraction_evaluate=0.0,
     )
-    strategy.sampled = ["2", "3", "4", "5", "6", "7", "8", "9"]  # set by configure_train
+    strategy.sampled = [str(n) for n in range(2, 11)]  # set by configure_train
     nan = _arrays(2.0)
     nan["0.weight"][0, 0] = np.nan
+    whole = Array(_arrays(1.0)["0.bias"])
+    cut = Array(dtype=whole.dtype, shape=whole.shape, stype=whole.stype, data=whole.data[:-3])
     replies = [
         _reply(2, _arrays(1.0)),
         _reply(3, _arrays(2.0)),
@@ -90,6 +94,7 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
         _reply(7, _arrays(1.0), examples=-1),
         _reply(8, _arrays(1.0), examples=10**9),
         _odd(9),
+        _reply(10, _arrays(1.0) | {"0.bias": cut}),  # cut short on its way
     ]
     arrays, _ = strategy.aggregate_train(1, replies)
     assert arrays is not None
@@ -106,6 +111,7 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
     assert "num-examples" in record.dropped["7"]
     assert "more than a round allows" in record.dropped["8"]
     assert "expected 'arrays', 'metrics'" in record.dropped["9"]
+    assert record.dropped["10"].startswith("0.bias cannot be read: EOF")
 
 
 def test_a_round_where_nobody_answers_keeps_the_network() -> None:
@@ -124,7 +130,8 @@ def test_the_distilling_aggregator_moves_the_merge_towards_each_region(
     import torch
 
     from atrap_studio.core.yaml_io import save_graph
-    from atrap_studio.crowd.apps import RUN_CONFIG, _distiller, with_region
+    from atrap_studio.crowd.app_check import RUN_CONFIG
+    from atrap_studio.crowd.apps import _distiller, with_region
     from atrap_studio.nodes import builtin_registry
     from atrap_studio.runtime.pipeline import Pipeline
     from atrap_studio.runtime.runner import Runner

@@ -221,12 +221,12 @@ def test_crowd_commands_stop_cleanly_and_leave_no_flower_process(
         "--key", str(key), "--folder", str(tmp_path / "joined"),
     )  # fmt: skip
     # Mid-round: the processes that used to be left behind (a run's ServerApp and a peer's
-    # ClientApp, children of Flower's children) are running.
+    # ClientApp, children of Flower's children; a peer's is ours, crowd/app_check.py) run.
     for each, folder, app in (
         (serve, served, "flwr-serverapp"),
-        (join, tmp_path / "joined", "flwr-clientapp"),
+        (join, tmp_path / "joined", "crowd.app_check"),
         (local, tmp_path / "local", "flwr-serverapp"),
-        (local, tmp_path / "local", "flwr-clientapp"),
+        (local, tmp_path / "local", "crowd.app_check"),
     ):
         _wait(lambda f=folder, a=app: _running_app(f, a), each, CROWD_WAIT_S)  # type: ignore[misc]
     assert join.popen.poll() is None, join.err.read_text()  # still in the crowd

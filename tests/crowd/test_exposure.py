@@ -1,0 +1,222 @@
+"""What an aggregator shows to other PCs, and what a peer agrees to run.
+
+The aggregator listens for peers on 127.0.0.2, standing for its network address (Linux routes
+all of 127/8 to loopback); its Control API is on 127.0.0.1 only. The peer dials 127.0.0.2.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from atrap_studio.core.yaml_io import load_graph, save_graph
+from atrap_studio.crowd.processes import (
+    Aggregator,
+    CrowdFolder,
+    Process,
+    free_port,
+    start_peer,
+    tool,
+)
+from atrap_studio.crowd.security import make_peer_key
+from atrap_studio.crowd.superlink import MAX_REQUEST_BYTES
+from atrap_studio.examples import example_path
+from tests.conftest import shrink
+
+OUTSIDE = "127.0.0.2"
+FAST = {"local-steps": 10, "eval-episodes": 256, "round-timeout": 120.0, "poll-interval": 0.2}
+
+
+class Crowd:
+    def __init__(self, folder: CrowdFolder, aggregator: Aggregator, peer: Process, graph: Path):
+        self.folder, self.aggregator, self.peer, self.graph = folder, aggregator, peer, graph
+
+
+@pytest.fixture(scope="module")
+def crowd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crowd]:
+    root = tmp_path_factory.mktemp("exposed")
+    try:
+        socket.create_server((OUTSIDE, 0)).close()
+    except OSError:
+        pytest.skip(f"{OUTSIDE} is not a loopback address here")
+    graph = root / "small.yaml"
+    save_graph(shrink(load_graph(example_path("robot_arm_reach"))), graph)
+    folder = CrowdFolder(root / "crowd")
+    folder.prepare(["localhost", "127.0.0.1", OUTSIDE])
+    key = root / "peer.key"
+    make_peer_key(key).replace(folder.peers / "peer.key.pub")
+    aggregator = Aggregator(folder, host=OUTSIDE, port=free_port())
+    aggregator.start()
+    try:
+        aggregator.register_all()
+        peer = start_peer(
+            folder,
+            "peer",
+            address=aggregator.address,
+            ca=folder.certs.ca,
+            key=key,
+            graph=graph,
+            port=free_port(),
+        )
+        try:
+            yield Crowd(folder, aggregator, peer, graph)
+        finally:
+            peer.stop()
+    finally:
+        aggregator.stop()
+
+
+def _routes() -> list[str]:
+    from flwr.supercore.routers.runtime.router import router as runtime
+    from flwr.superlink.routers.control.router import router as control
+
+    return [str(getattr(route, "path", "")) for route in [*control.routes, *runtime.routes]]
+
+
+def test_from_outside_only_the_fleet_api_answers(crowd: Crowd) -> None:
+    aggregator = crowd.aggregator
+    public = f"https://{aggregator.address}"
+    with httpx.Client(verify=ssl.create_default_context(cafile=crowd.folder.certs.ca)) as web:
+        for path in _routes():  # every Control and Runtime API call, and the API's pages
+            assert web.post(public + path, content=b"\0").status_code == 403, path
+        for path in ("/docs", "/openapi.json", "/health"):
+            assert web.get(public + path).status_code == 403, path
+        assert web.get(f"https://127.0.0.1:{aggregator.control_port}/health").status_code == 200
+    with pytest.raises(ConnectionRefusedError):  # the Control API's socket is loopback only
+        socket.create_connection((OUTSIDE, aggregator.control_port), timeout=5)
+
+    # Flower's own CLI, pointed at the public address, can register no key
+    home = crowd.folder.root / "outsider"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        f'[superlink]\ndefault = "x"\n[superlink.x]\naddress = "{aggregator.address}"\n'
+        f"root-certificates = {json.dumps(str(crowd.folder.certs.ca))}\n"
+    )
+    rogue = make_peer_key(crowd.folder.root / "rogue.key")
+    env = crowd.folder.env() | {"FLWR_HOME": str(home)}
+    command = [tool("flwr"), "supernode", "register", str(rogue), "x", "--format", "json"]
+    reply = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert not json.loads(reply.stdout or "{}").get("success"), reply.stdout
+
+    # a request larger than any a peer sends is refused before it is read
+    context = ssl.create_default_context(cafile=crowd.folder.certs.ca)
+    with (
+        socket.create_connection((OUTSIDE, aggregator.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=OUTSIDE) as tls,
+    ):
+        tls.sendall(
+            b"POST /v1/fleet/push-object HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/protobuf\r\n"
+            + f"Content-Length: {MAX_REQUEST_BYTES + 1}\r\n\r\n".encode()
+        )
+        assert tls.recv(100).startswith(b"HTTP/1.1 413")
+    log = aggregator.process.log.read_text() if aggregator.process else ""
+    assert "refused POST /v1/control/register-node from" in log
+    assert "only Flower's Fleet API is served on this address" in log
+    assert "refused POST /v1/fleet/push-object from" in log and "is more than" in log
+    assert aggregator.process and aggregator.process.alive() and crowd.peer.alive()
+
+
+FOREIGN_SERVER = """
+import time
+from pathlib import Path
+from flwr.app import ConfigRecord, Message, RecordDict
+from flwr.serverapp import Grid, ServerApp
+
+app = ServerApp()
+
+@app.main()
+def main(grid: Grid, context) -> None:
+    while not (nodes := list(grid.get_node_ids())):
+        time.sleep(0.2)
+    ask = [Message(RecordDict({"config": ConfigRecord({"server-round": 1})}), dst_node_id=n,
+                   message_type="train") for n in nodes]
+    replies = grid.send_and_receive(ask, timeout=90)
+    reasons = [r.error.reason for r in replies if r.has_error()]
+    Path(context.run_config["report"]).write_text("\\n".join(reasons))
+"""
+
+FOREIGN_CLIENT = """
+from pathlib import Path
+from flwr.clientapp import ClientApp
+
+MARKER = {marker!r}
+Path(MARKER).write_text("imported")
+app = ClientApp()
+
+@app.train()
+def train(message, context):
+    Path(MARKER).write_text("ran")
+    return message
+"""
+
+
+def test_a_run_with_other_code_never_runs_on_a_peer(crowd: Crowd, tmp_path: Path) -> None:
+    marker, report = tmp_path / "marker", tmp_path / "report.txt"
+    app = tmp_path / "foreign"
+    app.mkdir()
+    (app / "foreign_server.py").write_text(FOREIGN_SERVER)
+    (app / "foreign_client.py").write_text(FOREIGN_CLIENT.format(marker=str(marker)))
+    (app / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "atrap-crowd"\nversion = "0.1.0"\nlicense = "MIT"\n'
+        'dependencies = []\n[tool.flwr.app]\npublisher = "atrap"\n'
+        "[tool.flwr.app.components]\n"
+        'serverapp = "foreign_server:app"\nclientapp = "foreign_client:app"\n'
+        f"[tool.flwr.app.config]\nreport = {json.dumps(str(report))}\n"
+    )
+    # started where only the aggregator's owner can: on its machine, through loopback
+    command = [tool("flwr"), "run", str(app), "atrap", "--format", "json"]
+    started = subprocess.run(
+        command, env=crowd.folder.env(), capture_output=True, text=True, timeout=120
+    )
+    assert json.loads(started.stdout).get("success"), started.stdout + started.stderr
+    deadline = time.monotonic() + 180
+    while not report.exists():  # written by the foreign ServerApp once the peer answered
+        assert time.monotonic() < deadline, "the foreign run's ServerApp heard nothing"
+        time.sleep(0.5)
+    assert not marker.exists(), "the foreign app ran on the peer"
+    assert "refused to run the crowd run's app" in report.read_text()
+    said = crowd.peer.log.read_text()
+    assert "refused to run the crowd run's app: it brings files this peer's crowd app " in said
+    assert "'foreign_client.py'" in said
+    assert crowd.peer.alive()
+
+    # the peer is still in the crowd: our own app's round runs on it, through 127.0.0.2
+    run = {
+        "graph-file": str(crowd.graph.resolve()),
+        "out-dir": str(crowd.folder.rounds.resolve()),
+        "num-rounds": 1,
+        "min-peers": 1,
+        **FAST,
+    }
+    status = crowd.aggregator.wait(crowd.aggregator.submit(run), timeout=300)
+    assert status.state == "finished" and len(status.rounds[0].peers) == 1
+
+
+def test_a_peer_with_another_crowds_ca_is_told_and_the_crowd_goes_on(crowd: Crowd) -> None:
+    from atrap_studio.crowd.security import make_certificates
+
+    other = make_certificates(crowd.folder.root / "other-crowd")
+    key = crowd.folder.root / "keys" / "peer-other-ca"
+    make_peer_key(key).replace(crowd.folder.peers / "peer-other-ca.pub")
+    crowd.aggregator.register_all()  # registered: only the certificate is wrong
+    command = [
+        sys.executable, "-m", "atrap_studio.cli.main", "crowd", "join", crowd.aggregator.address,
+        str(crowd.graph), "--ca", str(other.ca), "--key", str(key),
+        "--folder", str(crowd.folder.root / "other-peer"),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert done.returncode != 0
+    assert "ask its owner for the crowd's ca.crt" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert crowd.aggregator.process and crowd.aggregator.process.alive() and crowd.peer.alive()
