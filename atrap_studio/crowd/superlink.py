@@ -21,6 +21,7 @@ import argparse
 import ipaddress
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from logging import WARNING
 from typing import Any
@@ -31,6 +32,15 @@ LOOPBACK = "127.0.0.1"
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 #: Longest piece of a refused request's path written to the log.
 MAX_LOGGED_PATH = 120
+#: Requests one address may make on the public socket: a burst, then so many a second. A peer
+#: polls every few seconds and moves a round's network in tens of requests; peers behind one
+#: router share an address.
+BURST = 1000
+PER_SECOND = 200.0
+#: A flood's refusals are logged at most once per this many seconds and address, counted.
+LOG_EVERY_S = 10.0
+#: Addresses remembered at most; those with a full allowance again are forgotten first.
+MAX_ADDRESSES = 10_000
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -68,20 +78,74 @@ def public_problem(
     return None
 
 
+class RequestRate:
+    """How often each address may call: a token bucket per address, so that a peer flooding
+    the aggregator is refused (429) while the others go on."""
+
+    def __init__(
+        self,
+        burst: int = BURST,
+        per_second: float = PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.burst, self.per_second, self.clock = burst, per_second, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # address -> (allowance, when)
+        self._refused: dict[str, tuple[float, int]] = {}  # address -> (last logged, since)
+
+    def allow(self, address: str) -> bool:
+        now = self.clock()
+        left, then = self._buckets.get(address, (float(self.burst), now))
+        left = min(float(self.burst), left + (now - then) * self.per_second)
+        allowed = left >= 1.0
+        self._buckets[address] = (left - 1.0 if allowed else left, now)
+        if len(self._buckets) > MAX_ADDRESSES:
+            self._forget(now)
+        return allowed
+
+    def to_log(self, address: str) -> int:
+        """How many refusals of ``address`` to report now (0: stay quiet, one was lately)."""
+        now = self.clock()
+        logged, since = self._refused.get(address, (-LOG_EVERY_S, 0))
+        if now - logged < LOG_EVERY_S:
+            self._refused[address] = (logged, since + 1)
+            return 0
+        self._refused[address] = (now, 0)
+        return since + 1
+
+    def _forget(self, now: float) -> None:
+        for address, (left, then) in list(self._buckets.items()):
+            if left + (now - then) * self.per_second >= self.burst:
+                del self._buckets[address]
+                self._refused.pop(address, None)
+
+
 class FleetOnlyOutside:
     """ASGI middleware in front of Flower's app: requests on the loopback socket pass; those
     on any other socket pass only if :func:`public_problem` finds nothing wrong."""
 
-    def __init__(self, app: App, internal_port: int, max_bytes: int = MAX_REQUEST_BYTES) -> None:
+    def __init__(
+        self,
+        app: App,
+        internal_port: int,
+        max_bytes: int = MAX_REQUEST_BYTES,
+        rate: RequestRate | None = None,
+    ) -> None:
         self.app = app
         self.internal = (LOOPBACK, internal_port)
         self.allowed = fleet_paths()
         self.max_bytes = max_bytes
+        self.rate = rate or RequestRate()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("server")
         if scope["type"] == "lifespan" or (server and tuple(server) == self.internal):
             await self.app(scope, receive, send)
+            return
+        address = str((scope.get("client") or ("?", 0))[0])
+        if not self.rate.allow(address):
+            count = self.rate.to_log(address)
+            reason = f"more than {self.rate.per_second:g} requests a second"
+            await _refuse(scope, receive, send, 429, reason, count)
             return
         problem = public_problem(scope, self.allowed, self.max_bytes)
         if problem is None:
@@ -91,7 +155,10 @@ class FleetOnlyOutside:
         await _refuse(scope, receive, send, status, reason)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, reason: str) -> None:
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, reason: str, count: int = 1
+) -> None:
+    """Answer ``status`` with the reason; log it unless ``count`` is 0 (a flood: quiet)."""
     from flwr.supercore import log
     from starlette.responses import PlainTextResponse
 
@@ -100,7 +167,10 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, reaso
     if len(path) > MAX_LOGGED_PATH:
         path = path[:MAX_LOGGED_PATH] + "…"
     what = f"{scope.get('method', scope['type'])} {path}"
-    log(WARNING, "refused %s from %s:%s: %s", what, client[0], client[1], reason)
+    if count == 1:
+        log(WARNING, "refused %s from %s:%s: %s", what, client[0], client[1], reason)
+    elif count > 1:
+        log(WARNING, "refused %d requests from %s (lately %s): %s", count, client[0], what, reason)
     if scope["type"] == "http":
         await PlainTextResponse(reason + "\n", status_code=status)(scope, receive, send)
     elif scope["type"] == "websocket":

@@ -220,3 +220,65 @@ def test_a_peer_with_another_crowds_ca_is_told_and_the_crowd_goes_on(crowd: Crow
     assert "ask its owner for the crowd's ca.crt" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert crowd.aggregator.process and crowd.aggregator.process.alive() and crowd.peer.alive()
+
+
+def test_a_flooding_address_is_refused_quietly_and_the_others_go_on() -> None:
+    """On Flower's own Fleet route, with the middleware's clock in the test's hands."""
+    import asyncio
+    import logging
+
+    from atrap_studio.crowd.superlink import FleetOnlyOutside, RequestRate
+
+    clock = [0.0]
+    served: list[str] = []
+
+    async def fleet(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        served.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    rate = RequestRate(burst=10, per_second=5, clock=lambda: clock[0])
+    app = FleetOnlyOutside(fleet, internal_port=1, rate=rate)
+
+    async def call(client: str) -> int:
+        statuses = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        scope = {
+            "type": "http", "method": "POST", "path": "/v1/fleet/pull-messages",
+            "headers": [(b"content-length", b"0")], "client": (client, 5),
+            "server": ("192.0.2.1", 9092),
+        }  # fmt: skip
+        await app(scope, receive, send)
+        return int(statuses[0])
+
+    async def calls(client: str, count: int) -> list[int]:
+        return [await call(client) for _ in range(count)]
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("flwr").addHandler(handler)
+    try:
+        flood = asyncio.run(calls("198.51.100.66", 50))
+        assert flood == [200] * 10 + [429] * 40
+        assert asyncio.run(calls("198.51.100.7", 3)) == [200] * 3  # another peer goes on
+        clock[0] = 1.0  # a second later the flooder may call five times more
+        assert asyncio.run(calls("198.51.100.66", 6)) == [200] * 5 + [429]
+        clock[0] = 11.0
+        asyncio.run(calls("198.51.100.66", 11))
+    finally:
+        logging.getLogger("flwr").removeHandler(handler)
+    assert served.count("198.51.100.66") == 25 and served.count("198.51.100.7") == 3
+    flood_lines = [line for line in lines if "198.51.100.66" in line]
+    assert flood_lines == [
+        "refused POST /v1/fleet/pull-messages from 198.51.100.66:5: more than 5 requests a second",
+        "refused 41 requests from 198.51.100.66 (lately POST /v1/fleet/pull-messages): more "
+        "than 5 requests a second",
+    ]

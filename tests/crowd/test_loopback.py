@@ -76,6 +76,8 @@ def test_a_peer_with_an_unregistered_key_is_refused(graph: Path, tmp_path: Path)
         assert code != 0
         assert "Failed to activate SuperNode" in rogue.tail(40)
         assert crowd.peers[0].alive()  # the registered peer is still in
+        said = crowd.folder.logs / "aggregator.log"
+        assert "No SuperNode found with the given public key" in said.read_text()
 
 
 def test_a_peer_killed_mid_run_is_left_out_and_the_rounds_go_on(
