@@ -57,15 +57,27 @@ class GraphInvalidError(RunError):
 _CHECKED = {"sensor": "observed", "reward": "rewarded"}
 
 
+#: Values this large are taken as a blown-up simulation, as NaN and infinity are.
+EXPLODED = 1e15
+
+
 def _check_finite(node_id: str, type_id: str, values: dict[str, Any]) -> None:
     for port, value in values.items():
-        if isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all()):
-            bad = (~torch.isfinite(value)).reshape(value.shape[0], -1).any(-1).nonzero()
+        # one reduction per output: NaN compares false, so it fails the bound too
+        if isinstance(value, torch.Tensor) and not bool((value.abs() < EXPLODED).all()):
+            rows = value.reshape(value.shape[0], -1) if value.dim() else value.reshape(1, 1)
+            bad = (~(rows.abs() < EXPLODED)).any(-1).nonzero()
+            first = rows[int(bad[0, 0])]
+            what = (
+                "a value that is not finite (NaN or infinite)"
+                if not bool(torch.isfinite(first).all())
+                else f"a value beyond ±{EXPLODED:.0e} (the scene blew up)"
+            )
             category = type_id.split(".")[0]
             raise RunError(
-                f"node '{node_id}' ({type_id}) {_CHECKED[category]} a value that is not finite "
-                f"(NaN or infinite) on '{port}' for instance {int(bad[0, 0])}; check its "
-                "properties and the scene it reads; the last good checkpoint is kept",
+                f"node '{node_id}' ({type_id}) {_CHECKED[category]} {what} on '{port}' for "
+                f"instance {int(bad[0, 0])}; check its properties and the scene it reads; the "
+                "last good checkpoint is kept",
                 node=node_id,
             )
 

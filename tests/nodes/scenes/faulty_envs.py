@@ -10,7 +10,8 @@ from gymnasium import spaces
 
 
 class FaultyEnv(gymnasium.Env[np.ndarray, np.ndarray]):
-    """Counts steps; at step ``fault_at`` returns NaN (``fault="nan"``) or raises."""
+    """Counts steps; at step ``fault_at`` returns NaN (``fault="nan"``), observations that
+    blew up (``fault="explode"``: finite, 1e20) or raises."""
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 - gymnasium reads it
 
@@ -33,6 +34,8 @@ class FaultyEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         if self.t >= self.fault_at:
             if self.fault == "raise":
                 raise RuntimeError("the simulator lost its licence")
+            if self.fault == "explode":
+                return np.full(2, 1e20, np.float32), 0.0, False, False, {}
             return np.full(2, np.nan, np.float32), 0.0, False, False, {}
         return (
             np.full(2, 0.1 * (self.t % 5), np.float32),
@@ -44,7 +47,7 @@ class FaultyEnv(gymnasium.Env[np.ndarray, np.ndarray]):
 
 
 def register() -> None:
-    for fault in ("nan", "raise"):
+    for fault in ("nan", "raise", "explode"):
         env_id = f"atrap-test/Faulty{fault.title()}-v0"
         if env_id not in gymnasium.registry:
             gymnasium.register(

@@ -134,6 +134,18 @@ def test_an_env_the_scene_cannot_carry_is_named_in_validation(
     assert len(setup) == 1 and setup[0].node == "cartpole" and words in setup[0].message
 
 
+def test_observations_that_blow_up_stop_the_run_naming_the_sensor(
+    registry: Registry, tmp_path: Path
+) -> None:
+    runner = Runner(Pipeline(_faulty_graph("explode"), registry), out_dir=tmp_path)
+    result = runner.run()
+    assert result.reason == "error"
+    assert "node 'sees' (sensor.env_observation) observed a value beyond ±1e+15" in (
+        result.error or ""
+    )
+    assert result.checkpoint is not None and result.checkpoint.is_file()  # the last good one
+
+
 def _faulty_graph(fault: str) -> GraphDocument:
     faulty_envs.register()
     doc = shrink(load_graph(example_path("pendulum_ppo")), steps=30, checkpoint_every=5)
