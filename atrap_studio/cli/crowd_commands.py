@@ -162,7 +162,8 @@ def key(args: argparse.Namespace) -> int:
     public = make_peer_key(path)
     print(f"private key: {path} (keep it on this PC)\npublic key:  {public} (send it to the "
           "aggregator's owner, who puts it in the crowd's peers/ folder)")  # fmt: skip
-    if args.register_in:
+    if args.register_in:  # e.g. a crowd's peers/ folder, made here before its first serve
+        Path(args.register_in).mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(public.read_bytes(), Path(args.register_in) / public.name)
     return 0
 
