@@ -1,5 +1,6 @@
 """The tank arena in 3-D: the Scene dock's switch shows both tanks, the pillars and, on
-demand, the agent's camera rays, drawn with OpenGL from a real arena's snapshot."""
+demand, the agent's or both tanks' camera rays, drawn with OpenGL from a real arena's
+snapshot."""
 
 from __future__ import annotations
 
@@ -50,9 +51,12 @@ def test_the_3d_switch_draws_both_tanks_and_the_rays_on_demand(
     view.gl.render_image(640, 480).save(str(artifacts / "tank-view-3d.png"))
     assert _share(with_rays, (90, 170, 255)) > 0.0003, "the agent's blue tank is not drawn"
     assert _share(with_rays, (235, 90, 70)) > 0.0003, "the enemy's red tank is not drawn"
-    view.rays.setChecked(False)
+    view.rays.setCurrentIndex(view.rays.findData("none"))
     without = rgba(view.render_image(640, 480))
     assert (with_rays != without).any(axis=-1).mean() > 0.002, "hiding the rays changed nothing"
+    view.rays.setCurrentIndex(view.rays.findData("both"))
+    both = rgba(view.render_image(640, 480))
+    assert (both != with_rays).any(axis=-1).mean() > 0.002, "the enemy's rays are not drawn"
     view.three_d.setChecked(False)
     assert view.stack.currentWidget() is view.top_down
     # deleted now: a GL window container left to QApplication's destructor crashes it

@@ -15,6 +15,7 @@ from PySide6 import QtGui
 
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
 from atrap_studio.ui.views.gl_window import GLViewWindow
+from atrap_studio.ui.views.scenes.tank_arena import RAY_TANKS, ray_segments
 
 AGENT = (0.35, 0.67, 1.0, 1.0)
 ENEMY = (0.92, 0.35, 0.27, 1.0)
@@ -71,7 +72,8 @@ class TankGLView(GLViewWindow):
         super().__init__()
         self.setBackgroundColor((24, 26, 30))
         self.setCameraPosition(distance=19.0, elevation=40.0, azimuth=-70.0)
-        self.show_rays = True
+        #: Whose camera rays are drawn: "none", "agent" or "both".
+        self.rays = "agent"
         self._half = 0.0
         self._ground = gl.GLGridItem()
         self.addItem(self._ground)
@@ -123,20 +125,16 @@ class TankGLView(GLViewWindow):
         self._draw_rays(snap)
 
     def _draw_rays(self, snap: TankSnapshot) -> None:
-        """The agent's camera: a line from it to what each ray meets, red where it is the
-        enemy or its shell."""
-        depth = snap.ray_depth[0]
-        if not self.show_rays or not len(depth):
+        """The cameras asked for: a line from each tank to what each ray meets, red where it is
+        the other tank or its shell."""
+        segments = [
+            segment for tank in range(RAY_TANKS[self.rays]) for segment in ray_segments(snap, tank)
+        ]
+        if not segments:
             self._rays.setVisible(False)
             return
-        x, y = (float(v) for v in snap.position[0][0])
-        offsets = np.linspace(snap.fov / 2, -snap.fov / 2, len(depth))
-        angles = float(snap.heading[0][0]) + offsets
-        ends = np.stack([x + np.cos(angles) * depth, y + np.sin(angles) * depth], -1)
-        starts = np.repeat([[x, y]], len(depth), axis=0)
-        segments = np.stack([starts, ends], 1).reshape(-1, 2)
-        points = np.column_stack([segments, np.full(len(segments), GUN)])
-        hot = np.repeat(np.asarray(snap.ray_what[0]) >= 2, 2)
+        points = np.array([[*point, GUN] for start, end, _ in segments for point in (start, end)])
+        hot = np.repeat([sees for _, _, sees in segments], 2)
         colours = np.where(hot[:, None], RAY_ENEMY, RAY)
         self._rays.setData(pos=points, color=colours)
         self._rays.setVisible(True)

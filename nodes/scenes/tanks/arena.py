@@ -345,9 +345,11 @@ class TankArena:
         return {}
 
     def snapshot(self, instances: list[int]) -> TankSnapshot:
-        """Some arenas for the views, with the agent's camera rays."""
+        """Some arenas for the views, with both tanks' camera rays."""
         index = torch.as_tensor(instances, dtype=torch.int64)
-        depth, what = self.camera(0, 32, math.radians(90.0), index)
+        cameras = [self.camera(tank, 32, math.radians(90.0), index) for tank in (0, 1)]
+        depth = torch.stack([depth for depth, _ in cameras], 1)
+        what = torch.stack([what for _, what in cameras], 1)
 
         def take(tensor: Tensor) -> np.ndarray:
             return tensor[index].detach().cpu().numpy().copy()

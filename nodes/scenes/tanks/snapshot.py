@@ -10,7 +10,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TankSnapshot:
-    """Some arenas, seen from above, with the agent's camera rays.
+    """Some arenas, seen from above, with each tank's camera rays.
 
     Attributes:
         instances: which arenas these are.
@@ -20,8 +20,9 @@ class TankSnapshot:
         position: (K, 2, 2) each tank's x, y (tank 0 is the agent); heading (K, 2) radians;
             health (K, 2) hits left.
         shells: (K, 2, 2) each tank's shell; shell_alive (K, 2).
-        ray_depth, ray_what: (K, R) the agent's camera, left to right: distance and what each
-            ray meets (0 wall, 1 pillar, 2 the other tank, 3 its shell), over ``fov`` radians.
+        ray_depth, ray_what: (K, 2, R) each tank's camera (tank 0 the agent's), left to right:
+            distance and what each ray meets (0 wall, 1 pillar, 2 the other tank, 3 its
+            shell), over ``fov`` radians.
         steps: (K,) steps into each fight; opponent: its level.
     """
 

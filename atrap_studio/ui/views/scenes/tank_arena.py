@@ -27,6 +27,8 @@ PILLAR = QtGui.QColor(120, 124, 132)
 WALL = QtGui.QColor(170, 174, 182)
 RAY = QtGui.QColor(200, 200, 200, 70)
 RAY_ENEMY = QtGui.QColor(255, 110, 90, 160)
+#: Whose camera rays are drawn, by choice: how many tanks, from the agent on.
+RAY_TANKS = {"none": 0, "agent": 1, "both": 2}
 
 
 def caption(snap: TankSnapshot, step: int) -> str:
@@ -37,10 +39,29 @@ def caption(snap: TankSnapshot, step: int) -> str:
     return text + f", {seconds:.1f} s: health {int(health[0])} vs {int(health[1])}"
 
 
+def ray_segments(
+    snap: TankSnapshot, tank: int
+) -> list[tuple[tuple[float, float], tuple[float, float], bool]]:
+    """``tank``'s camera rays in the first arena: from the tank to what each meets, and whether
+    that is the other tank or its shell."""
+    position, heading = snap.position[0][tank], float(snap.heading[0][tank])
+    depths, whats = snap.ray_depth[0][tank], snap.ray_what[0][tank]
+    count = len(depths)
+    start = (float(position[0]), float(position[1]))
+    segments = []
+    for index in range(count):
+        angle = heading + snap.fov / 2 - snap.fov * index / max(1, count - 1)
+        depth = float(depths[index])
+        end = (start[0] + math.cos(angle) * depth, start[1] + math.sin(angle) * depth)
+        segments.append((start, end, bool(whats[index] >= 2)))
+    return segments
+
+
 def paint(
-    painter: QtGui.QPainter, area: QtCore.QRectF, snap: TankSnapshot, *, rays: bool = True
+    painter: QtGui.QPainter, area: QtCore.QRectF, snap: TankSnapshot, *, rays: str = "agent"
 ) -> None:
-    """The first arena of ``snap`` fitted into ``area`` (with the agent's camera rays)."""
+    """The first arena of ``snap`` fitted into ``area``, with the camera rays ``rays`` asks
+    for (one of :data:`RAY_TANKS`)."""
     side = min(area.width(), area.height())
     scale = side / (2 * snap.half)
     centre = area.center()
@@ -53,18 +74,11 @@ def paint(
     painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
     painter.drawRect(QtCore.QRectF(at(-snap.half, snap.half), at(snap.half, -snap.half)))
     position, heading = snap.position[0], snap.heading[0]
-    # the agent's camera: each ray to what it meets
-    count = len(snap.ray_depth[0]) if rays else 0
-    for index in range(count):
-        offset = snap.fov / 2 - snap.fov * index / max(1, count - 1)
-        angle = float(heading[0]) + offset
-        depth = float(snap.ray_depth[0][index])
-        end = (
-            float(position[0][0]) + math.cos(angle) * depth,
-            float(position[0][1]) + math.sin(angle) * depth,
-        )
-        painter.setPen(QtGui.QPen(RAY_ENEMY if snap.ray_what[0][index] >= 2 else RAY, 1))
-        painter.drawLine(at(*position[0]), at(*end))
+    # the cameras: each ray to what it meets (the enemy's rays only when asked for)
+    for tank in range(RAY_TANKS[rays]):
+        for start, end, sees in ray_segments(snap, tank):
+            painter.setPen(QtGui.QPen(RAY_ENEMY if sees else RAY, 1))
+            painter.drawLine(at(*start), at(*end))
     painter.setPen(QtCore.Qt.PenStyle.NoPen)
     painter.setBrush(PILLAR)
     for x, y, radius in snap.pillars[0]:
@@ -108,7 +122,7 @@ class TopDown(QtWidgets.QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.snap: TankSnapshot | None = None
-        self.show_rays = True
+        self.rays = "agent"
         self.setMinimumSize(160, 120)
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
@@ -116,14 +130,14 @@ class TopDown(QtWidgets.QWidget):
         area = QtCore.QRectF(self.rect()).adjusted(2, 2, -2, -2)
         painter.fillRect(area, BACKGROUND)
         if self.snap is not None:
-            paint(painter, area, self.snap, rays=self.show_rays)
+            paint(painter, area, self.snap, rays=self.rays)
         painter.end()
 
 
 class TankArenaView(QtWidgets.QWidget):
     """The Scene dock's view of one arena, repainted with each snapshot: from above, or in
-    3-D (an OpenGL view, made the first time the switch is turned on), with or without the
-    agent's camera rays."""
+    3-D (an OpenGL view, made the first time the switch is turned on), with no camera rays,
+    the agent's or both tanks'."""
 
     instances_changed = QtCore.Signal(list)
 
@@ -135,9 +149,17 @@ class TankArenaView(QtWidgets.QWidget):
         self.arena.valueChanged.connect(lambda value: self.instances_changed.emit([value]))
         self.three_d = QtWidgets.QCheckBox("3-D")
         self.three_d.setToolTip("Watch the fight in 3-D (drag to orbit, wheel to zoom)")
-        self.rays = QtWidgets.QCheckBox("Camera rays")
-        self.rays.setChecked(True)
-        self.rays.setToolTip("Draw what the agent's camera sees: one line per ray")
+        self.rays = QtWidgets.QComboBox()
+        for label, mode in (
+            ("No rays", "none"),
+            ("Agent's rays", "agent"),
+            ("Both tanks' rays", "both"),
+        ):
+            self.rays.addItem(label, mode)
+        self.rays.setCurrentIndex(1)
+        self.rays.setToolTip(
+            "Draw what the cameras see: one line per ray, red where it meets the enemy"
+        )
         self.label = QtWidgets.QLabel("Run the graph to watch a fight.")
         self.label.setObjectName("caption")
         self.label.setSizePolicy(
@@ -158,7 +180,7 @@ class TankArenaView(QtWidgets.QWidget):
         self.gl: TankGLView | None = None
         self._snap: TankSnapshot | None = None
         self.three_d.toggled.connect(self._switch)
-        self.rays.toggled.connect(self._rays)
+        self.rays.currentIndexChanged.connect(self._rays)
 
     def set_instance_count(self, count: int) -> None:
         self.arena.setMaximum(max(0, count - 1))
@@ -188,7 +210,7 @@ class TankArenaView(QtWidgets.QWidget):
             from atrap_studio.ui.views.tank_gl import TankGLView  # OpenGL only when asked for
 
             self.gl = TankGLView()
-            self.gl.show_rays = self.rays.isChecked()
+            self.gl.rays = str(self.rays.currentData())
             self.stack.addWidget(self.gl.container)
         if on and self.gl is not None:
             self.stack.setCurrentWidget(self.gl.container)
@@ -197,11 +219,12 @@ class TankArenaView(QtWidgets.QWidget):
         else:
             self.stack.setCurrentWidget(self.top_down)
 
-    def _rays(self, on: bool) -> None:
-        self.top_down.show_rays = on
+    def _rays(self) -> None:
+        mode = str(self.rays.currentData())
+        self.top_down.rays = mode
         self.top_down.update()
         if self.gl is not None:
-            self.gl.show_rays = on
+            self.gl.rays = mode
             if self._snap is not None:
                 self.gl.show_snapshot(self._snap)
 
