@@ -10,6 +10,7 @@ a quoted node id, and node ids in a list or a chain of arrows.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 from atrap_studio.core.document import Endpoint, GraphDocument
@@ -99,10 +100,11 @@ def network_meanings(doc: GraphDocument, analysis: Analysis, registry: Registry)
     )
     if network is None:
         return [], []
-    inputs = [
+    inputs = [  # a picture linked into 'image' comes first in the flat input, then 'state'
         (end_label(doc, registry, lk.src), _size(analysis.outputs.get((lk.src.node, lk.src.port))))
+        for port in ("image", "state")
         for lk in doc.links
-        if lk.dst == Endpoint(node=network, port="state")
+        if lk.dst == Endpoint(node=network, port=port)
     ]
     feeds = [lk.dst for lk in doc.links if lk.src == Endpoint(node=network, port="action")]
     total = _size(analysis.outputs.get((network, "action")))
@@ -117,4 +119,5 @@ def network_meanings(doc: GraphDocument, analysis: Analysis, registry: Registry)
 
 
 def _size(shape: tuple[int, ...] | None) -> int:
-    return int(shape[0]) if shape else 0
+    """How many values a port carries: a Vector's length, a picture's height x width x channels."""
+    return int(math.prod(shape)) if shape else 0
