@@ -356,7 +356,9 @@ class QtCurves(QtWidgets.QWidget):
         )
         self._curves[key] = curve
         if created and named is not None and named.unit != NO_UNIT:
-            plot.getAxis("left").setLabel(named.unit)
+            axis = plot.getAxis("left")
+            axis.enableAutoSIPrefix(False)  # "share" over 0.1 to 0.3, not "share (x0.001)"
+            axis.setLabel(named.unit)
         return curve, created
 
     def _new_plot(self, title: str) -> pg.PlotWidget:
@@ -371,7 +373,6 @@ class QtCurves(QtWidgets.QWidget):
         plot.setClipToView(True)
         plot.setLogMode(x=False, y=self._log)
         plot.getAxis("left").setWidth(AXIS_WIDTH)
-        plot.getAxis("left").enableAutoSIPrefix(False)  # "share", not "share (x0.001)"
         view = plot.getViewBox()
         view.setAutoVisible(y=True)
         view.enableAutoRange(axis=pg.ViewBox.XAxis, enable=False)
