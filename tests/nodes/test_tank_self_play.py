@@ -88,3 +88,16 @@ def test_the_pool_grows_and_a_checkpoint_resumes_self_play_exactly(
     copies = int(state["copies"][0])
     first.evaluate(first.trainer.policy, 16, seed=9)
     assert int(first.scene.opponent_state["copies"][0]) == copies  # type: ignore[attr-defined]
+
+
+def test_a_loaded_network_is_tested_against_itself(registry: Registry) -> None:
+    pipeline = Pipeline(_self_play(2), registry, seed=2)
+    with torch.no_grad():  # as if weights were loaded from a file after the pipeline was built
+        for parameter in pipeline.network.parameters():
+            parameter.add_(0.5)
+    test = pipeline.scene.spawn(4, torch.Generator().manual_seed(0))
+    assert isinstance(test.opponent, PastSelf)
+    test.begin_step()
+    controls = test.opponent.act(test, test.opponent_state, test.generator)
+    expected = pipeline.play_as(test.mirrored(), [pipeline.network])[0][-1].values
+    torch.testing.assert_close(controls, expected.clamp(-1, 1))

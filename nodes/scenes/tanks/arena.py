@@ -390,10 +390,12 @@ class TankArena:
             arena.meet_own_network(self.opponent.network, self.opponent.play)
             assert isinstance(arena.opponent, PastSelf)
             arena.opponent.takes_copies = False
-            for name, value in self.opponent_state.items():
-                if name not in ("choice", "steps"):
-                    arena.opponent_state[name] = value.clone()
-            arena.restart()  # the first fights draw from the copied pool
+            if int(self.opponent_state["copies"][0]) > 0:
+                for name, value in self.opponent_state.items():
+                    if name not in ("choice", "steps"):
+                        arena.opponent_state[name] = value.clone()
+                arena.restart()  # the first fights draw from the copied pool
+            # else no copy was taken yet (a network just loaded): it plays against itself
         return arena
 
     _STATE = (
