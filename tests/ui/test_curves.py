@@ -233,11 +233,19 @@ def test_a_narrow_dock_stacks_the_plots_and_legends_stay_off_the_data(
     qtbot.waitUntil(lambda: columns() == {0})
     curves.resize(900, 700)
     qtbot.waitUntil(lambda: columns() == {0, 1})
-    for plot in curves.plots().values():
-        item = plot.getPlotItem()
-        data = item.vb.sceneBoundingRect()
-        legend = item.legend.sceneBoundingRect()
-        assert legend.top() >= data.bottom(), "the legend sits under the data, not on it"
+
+    def legends_under_the_data() -> bool:
+        items = [plot.getPlotItem() for plot in curves.plots().values()]
+        return all(
+            item.legend.sceneBoundingRect().top() >= item.vb.sceneBoundingRect().bottom()
+            and item.legend.sceneBoundingRect().height() > 0
+            for item in items
+        )
+
+    qtbot.waitUntil(legends_under_the_data, timeout=5000)  # once the layout has settled
+    curves.on_event(Event("architecture", 60, {}))  # a new legend entry must not move it
+    settle(qtbot, curves)
+    qtbot.waitUntil(legends_under_the_data, timeout=5000)
 
 
 def test_redraws_are_coalesced(qtbot: QtBot) -> None:
