@@ -95,7 +95,7 @@ class Trial:
 
 @dataclass
 class Summary:
-    """A contender over all seeds."""
+    """A contender over all seeds; times to the goal are means over the seeds that reached it."""
 
     contender: str
     reached: int
@@ -118,14 +118,13 @@ class Result:
             if not mine:
                 continue
             hits = [t for t in mine if t.updates_to_goal is not None]
-            every = len(hits) == len(mine)
             out.append(
                 Summary(
                     name,
                     len(hits),
                     len(mine),
-                    statistics.mean(t.updates_to_goal or 0 for t in hits) if every else None,
-                    statistics.mean(t.seconds_to_goal or 0.0 for t in hits) if every else None,
+                    statistics.mean(t.updates_to_goal or 0 for t in hits) if hits else None,
+                    statistics.mean(t.seconds_to_goal or 0.0 for t in hits) if hits else None,
                     statistics.mean(t.final_median_mm for t in mine),
                     statistics.mean(t.final_success for t in mine),
                 )
@@ -141,8 +140,9 @@ class Result:
             "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         for s in self.summaries():
-            updates = f"{s.mean_updates_to_goal:,.0f}" if s.mean_updates_to_goal else "—"
-            seconds = f"{s.mean_seconds_to_goal:.1f}" if s.mean_seconds_to_goal else "—"
+            some = "" if s.reached == s.seeds else f" ({s.reached} of {s.seeds} seeds)"
+            updates = f"{s.mean_updates_to_goal:,.0f}{some}" if s.mean_updates_to_goal else "—"
+            seconds = f"{s.mean_seconds_to_goal:.1f}{some}" if s.mean_seconds_to_goal else "—"
             lines.append(
                 f"| {s.contender} | {s.reached} of {s.seeds} | {updates} | {seconds} | "
                 f"{s.final_median_mm:.2f} | {s.final_success:.1%} |"
@@ -153,7 +153,9 @@ class Result:
         """One plain sentence, whatever the numbers say."""
         rows = self.summaries()
         base, others = rows[0], rows[1:]
-        goal = f"{self.setup.goal:.0%}"
+        goal = f"{self.setup.goal:.0%} of the test targets"
+        if self.setup.success_mm is not None:
+            goal += f" within {self.setup.success_mm:g} mm"
         clauses, better, worse = [], 0, 0
         for row in others:
             sign, clause = _compare(row, base, goal)
@@ -169,7 +171,7 @@ class Result:
         else:
             head = "Helping made no clear difference"
         seeds = self.setup.seeds
-        over = f"mean of {seeds} seeds" if seeds > 1 else "one seed"
+        over = f"{seeds} seeds each, equal updates" if seeds > 1 else "one seed, equal updates"
         return f"{head}: " + "; ".join(clauses) + f" ({over})."
 
     def save(self, folder: Path) -> None:
@@ -191,25 +193,26 @@ def _compare(row: Summary, base: Summary, goal: str) -> tuple[int, str]:
     often; else the final error. Within 10% counts as the same.
     """
     name = row.contender
-    if row.mean_updates_to_goal and base.mean_updates_to_goal:
+    ended = (
+        f"ended at {row.final_median_mm:.1f} mm median error against {base.final_median_mm:.1f} mm"
+    )
+    every = row.reached == row.seeds and base.reached == base.seeds
+    if every and row.mean_updates_to_goal and base.mean_updates_to_goal:
         ratio = row.mean_updates_to_goal / base.mean_updates_to_goal
         sign = 1 if ratio < 0.9 else -1 if ratio > 1.1 else 0
         return sign, (
             f"the {name} reached {goal} in {row.mean_updates_to_goal:,.0f} updates against "
-            f"{base.mean_updates_to_goal:,.0f} for random targets"
+            f"{base.mean_updates_to_goal:,.0f} for random targets, and {ended}"
         )
     if row.reached != base.reached:
         sign = 1 if row.reached > base.reached else -1
         return sign, (
-            f"the {name} reached {goal} with {row.reached} of {row.seeds} seeds, random "
-            f"targets with {base.reached}"
+            f"the {name} reached {goal} with {row.reached} of {row.seeds} seeds against "
+            f"{base.reached} for random targets, and {ended}"
         )
     ratio = row.final_median_mm / base.final_median_mm
     sign = 1 if ratio < 0.9 else -1 if ratio > 1.1 else 0
-    return sign, (
-        f"the {name} ended at {row.final_median_mm:.1f} mm median error against "
-        f"{base.final_median_mm:.1f} mm for random targets"
-    )
+    return sign, f"the {name} {ended} for random targets"
 
 
 def contender_graph(doc: GraphDocument, setup: Setup, target: str) -> GraphDocument:

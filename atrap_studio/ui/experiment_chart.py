@@ -41,12 +41,13 @@ def save_chart(result: Result, path: Path) -> None:
         )
 
     setup = result.setup
+    radius = f"within {setup.success_mm:g} mm" if setup.success_mm else "(the scene's success)"
     painter.setPen(QtGui.QColor("black"))
     painter.drawText(
         QtCore.QRectF(0, 8, WIDTH, 24),
         QtCore.Qt.AlignmentFlag.AlignCenter,
-        f"Share of fresh targets reached, {setup.seeds} seeds, {setup.instances:,} arms, "
-        f"equal updates",
+        f"Share of fresh targets reached {radius}: {setup.seeds} seeds, "
+        f"{setup.instances:,} arms, equal updates; dashed: the goal",
     )
     _axes(painter, plot, last)
     dashed = QtGui.QPen(QtGui.QColor("#888888"), 1, QtCore.Qt.PenStyle.DashLine)
@@ -73,10 +74,15 @@ def save_chart(result: Result, path: Path) -> None:
         summary = summaries[name]
         top = TOP + 10 + index * 70
         painter.fillRect(QtCore.QRectF(WIDTH - RIGHT + 16, top + 6, 14, 14), colour)
+        some = (
+            ""
+            if summary.reached == summary.seeds
+            else f" ({summary.reached}/{summary.seeds} seeds)"
+        )
         to_goal = (
-            f"{setup.goal:.0%} at {summary.mean_updates_to_goal:,.0f} updates"
+            f"{setup.goal:.0%} at {summary.mean_updates_to_goal:,.0f} updates{some}"
             if summary.mean_updates_to_goal
-            else f"{setup.goal:.0%}: {summary.reached} of {summary.seeds} seeds"
+            else f"{setup.goal:.0%}: 0 of {summary.seeds} seeds"
         )
         painter.setPen(QtGui.QColor("black"))
         painter.drawText(

@@ -46,7 +46,7 @@ def test_a_tiny_experiment_writes_its_table_chart_and_verdict(
         assert 0 < trial["final_median_mm"] < 5000 and 0 <= trial["final_success"] <= 1
     assert "moved targets further" in data["trials"][2]["note"]
     assert data["setup"]["success_mm"] == 200.0 and data["setup"]["hidden"] == [16]
-    assert data["verdict"] in printed and data["verdict"].endswith("(mean of 2 seeds).")
+    assert data["verdict"] in printed and data["verdict"].endswith("(2 seeds each, equal updates).")
     assert "| scripted helper |" in (out / "help-the-network.md").read_text()
     assert "left out: a person's real drags" in printed
     chart = (out / "help-the-network.png").read_bytes()

@@ -139,5 +139,8 @@ def test_the_verdict_says_what_the_numbers_say(
         + trials("scripted helper", helper, 3.0)
     )
     sentence = result.verdict()
-    assert sentence.startswith(verdict + ":") and sentence.endswith("(mean of 2 seeds).")
+    assert sentence.startswith(verdict + ":")
+    assert sentence.endswith("(2 seeds each, equal updates).")
     assert "against 1,000 for random targets" in sentence
+    partial = "| 2,000 (1 of 2 seeds) |" if None in helper else "(1 of 2 seeds)"
+    assert (partial in result.table()) == (None in helper)
