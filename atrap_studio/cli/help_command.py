@@ -28,12 +28,16 @@ def add_parser(
     helping.add_argument(
         "graph", nargs="?", help="a robot-arm graph with the direct trainer (default: the example)"
     )
-    helping.add_argument("--seeds", type=positive, default=3)
+    helping.add_argument("--seeds", type=positive, default=3, help="runs of each contender")
     helping.add_argument("--updates", type=positive, default=3000, help="each contender's budget")
     helping.add_argument("--instances", type=positive, default=1024, help="arms trained at once")
     helping.add_argument("--test-every", type=positive, default=100, help="updates between tests")
-    helping.add_argument("--test-episodes", type=positive, default=1024)
-    helping.add_argument("--final-episodes", type=positive, default=4096)
+    helping.add_argument(
+        "--test-episodes", type=positive, default=1024, help="fresh targets of each test"
+    )
+    helping.add_argument(
+        "--final-episodes", type=positive, default=4096, help="fresh targets of the final test"
+    )
     helping.add_argument(
         "--goal", type=_share, default=0.9, help="share of test targets reached (default 0.9)"
     )
