@@ -487,15 +487,24 @@ def _topological_order(doc: GraphDocument, links: list[Link], result: Analysis) 
 
 
 def _find_cycle(remaining: set[str], edges: dict[str, list[str]]) -> list[str]:
-    """One cycle among the nodes Kahn's algorithm could not order."""
-    start = sorted(remaining)[0]
+    """One cycle among the nodes Kahn's algorithm could not order.
+
+    Those are the cycles' nodes and the nodes downstream of them; the latter are pruned first
+    (a node that leads nowhere among the rest), so the walk always closes a loop.
+    """
+    core = set(remaining)
+    pruned = True
+    while pruned:
+        dead_ends = {node for node in core if not any(n in core for n in edges[node])}
+        core -= dead_ends
+        pruned = bool(dead_ends)
     path: list[str] = []
     seen: dict[str, int] = {}
-    current = start
+    current = sorted(core)[0]
     while current not in seen:
         seen[current] = len(path)
         path.append(current)
-        current = next(n for n in edges[current] if n in remaining)
+        current = next(n for n in edges[current] if n in core)
     return path[seen[current] :]
 
 

@@ -180,6 +180,22 @@ def test_cycle_is_reported(arm_doc: GraphDocument, registry: Registry) -> None:
     assert "mix → mix2 → mix" in cycles[0].message
 
 
+def test_a_cycle_with_nodes_downstream_of_it_is_reported_not_a_crash(
+    arm_doc: GraphDocument, registry: Registry
+) -> None:
+    # mix -> mix2 -> mix, and 'a_sum' (first by name) downstream of the loop, leading nowhere
+    for node_id in ("mix", "mix2", "a_sum"):
+        arm_doc.nodes.append(NodeDoc(id=node_id, type="reward.weighted_sum"))
+    arm_doc.links += [
+        _link("mix.reward mix2.terms"),
+        _link("mix2.reward mix.terms"),
+        _link("mix2.reward a_sum.terms"),
+    ]
+    cycles = [i for i in validate(arm_doc, registry) if i.code == "graph.cycle"]
+    assert len(cycles) == 1
+    assert "mix → mix2 → mix" in cycles[0].message
+
+
 def test_feedback_loop_is_not_a_cycle(arm_doc: GraphDocument, registry: Registry) -> None:
     # arm → q → brain → move → arm.actuators closes the agent's loop across time steps
     assert not [i for i in validate(arm_doc, registry) if i.code == "graph.cycle"]
