@@ -427,6 +427,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.runs.active():  # a run still going shows on until it ends
             self.live.clear()
             self.log_view.clear()
+            outcome = self.editor.analysis.outcome  # the Scene dock shows this graph's kind
+            if outcome is not None and outcome.snapshot != "arm":
+                self.live.scene_view_for(outcome.snapshot)
 
     def drop_files(self, paths: list[str], at: tuple[float, float]) -> None:
         """A graph dropped on the canvas opens; a block file is inserted where it fell; network

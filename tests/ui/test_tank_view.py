@@ -50,3 +50,17 @@ def test_running_the_tanks_shows_the_arena_and_both_tanks(
     window.runs.stop()
     qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
     view.grab().save(str(tmp_path / "tank-view.png"))
+
+
+def test_opening_a_tank_graph_shows_the_arena_view_before_any_run(
+    make_window: Callable[..., MainWindow], tmp_path: Path
+) -> None:
+    path = tmp_path / "tanks.yaml"
+    save_graph(load_graph(example_path("tanks_camera_ppo")), path)
+    window = make_window()
+    assert window.open_file(path, ask=False)
+    assert isinstance(window.live.scene_stack.currentWidget(), TankArenaView)
+    arm = tmp_path / "arm.yaml"
+    save_graph(load_graph(example_path("robot_arm_reach")), arm)
+    assert window.open_file(arm, ask=False)
+    assert window.live.scene_stack.currentWidget() is window.live.scene_view
