@@ -631,7 +631,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if isinstance(geometry, QtCore.QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QtCore.QByteArray):
-            self.restoreState(state)
+            # once the window is up: restored before it is shown, Qt left the tabs of the
+            # Problems and Log docks drawn a second time over the palette
+            QtCore.QTimer.singleShot(0, lambda: self.restoreState(state))
         else:  # first start: once the window has its size, give the canvas most of it
             QtCore.QTimer.singleShot(0, self._default_dock_sizes)
 

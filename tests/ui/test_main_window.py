@@ -146,8 +146,8 @@ def test_dock_layout_is_remembered(
     window.docks["Palette"].close()
     window.editor.undo_stack.setClean()
     assert window.close()
-    again = make_window()
-    assert not again.docks["Palette"].isVisible()
+    again = make_window()  # the layout is restored once the window is up
+    qtbot.waitUntil(lambda: not again.docks["Palette"].isVisible())
     again.reset_layout()
     assert again.docks["Palette"].isVisible()
 
