@@ -37,6 +37,9 @@ FLOWER_ENV = {
     "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": "0.1",
 }
 START_TIMEOUT_S = 60.0
+#: How often a run's state is asked of Flower while our ServerApp has not said it ended: each
+#: ask starts the ``flwr`` CLI, about two seconds of a core.
+ASK_FLOWER_EVERY_S = 10.0
 
 
 class CrowdError(AtrapError):
@@ -266,6 +269,7 @@ class Aggregator:
             sys.executable, "-m", "atrap_studio.crowd.superlink",
             "--public-host", self.host,
             "--public-port", str(self.port),
+            "--parent-pid", str(os.getpid()),
             "--ssl-ca-certfile", str(certs.ca),
             "--ssl-certfile", str(certs.certificate),
             "--ssl-keyfile", str(certs.key),
@@ -339,6 +343,7 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
     ) -> CrowdStatus:
         """Follow a run until our ServerApp or Flower says it ended; the crowd's final status."""
         deadline = time.monotonic() + timeout
+        ask_flower = time.monotonic() + ASK_FLOWER_EVERY_S
         seen = -1
         state = "running"
         while time.monotonic() < deadline:
@@ -350,10 +355,12 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
                 break  # the ServerApp's last word on this run
             if self.process is not None and not self.process.alive():
                 raise CrowdError(f"the aggregator stopped:\n{self.process.tail()}")
-            state = self.run_state(run_id)  # ended without a word: did not start, or crashed
-            if state.startswith("finished"):
-                break
-            time.sleep(1.0)
+            if time.monotonic() >= ask_flower:  # ended without a word: did not start, crashed
+                state = self.run_state(run_id)
+                if state.startswith("finished"):
+                    break
+                ask_flower = time.monotonic() + ASK_FLOWER_EVERY_S
+            time.sleep(0.5)
         else:
             self._flwr("stop", run_id, FEDERATION, check=False)
             raise CrowdError(
@@ -421,7 +428,8 @@ def start_peer(
         ]
     )
     command = [
-        tool("flower-supernode"),
+        sys.executable, "-m", "atrap_studio.crowd.supernode",  # Flower's, ended with us
+        "--parent-pid", str(os.getpid()),
         "--superlink", address,
         "--root-certificates", str(ca.resolve()),
         "--auth-supernode-private-key", str(key.resolve()),

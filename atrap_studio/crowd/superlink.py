@@ -11,8 +11,9 @@ exactly as ``flower-superlink`` does and serves it with uvicorn on two sockets, 
   (POST, exact path, a bounded body); anything else is refused with a status code and a
   line in the aggregator's log before Flower sees it.
 
-Run as ``python -m atrap_studio.crowd.superlink --public-host H --public-port P <Flower's
-flower-superlink options>``; Flower's ``--host`` must be loopback.
+Run as ``python -m atrap_studio.crowd.superlink --public-host H --public-port P [--parent-pid
+PID] <Flower's flower-superlink options>``; Flower's ``--host`` must be loopback. With
+``--parent-pid`` it stops when that process ends, however it ended.
 """
 
 from __future__ import annotations
@@ -191,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--public-host", required=True, help="address peers dial")
     parser.add_argument("--public-port", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, help="stop when this process ends")
     ours, flower_args = parser.parse_known_args(argv)
 
     import uvicorn
@@ -223,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             workers=1,
         )
     )
+    if ours.parent_pid:  # as Ctrl+C once the command that started it is gone (even kill -9)
+        from atrap_studio.crowd.supernode import stop_with_parent
+
+        stop_with_parent(ours.parent_pid)
     server.run(sockets=sockets)
 
 

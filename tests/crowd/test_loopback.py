@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -105,3 +109,57 @@ def test_a_crowd_folder_can_be_started_again(graph: Path, tmp_path: Path) -> Non
     for _ in range(2):
         with LocalCrowd(graph, tmp_path / "crowd", peers=1) as crowd:
             assert crowd.peers[0].alive()
+
+
+CROWD_THEN_WAIT = """
+import sys, time
+from pathlib import Path
+from atrap_studio.crowd.local import LocalCrowd
+with LocalCrowd(Path(sys.argv[1]), Path(sys.argv[2]), peers=1):
+    print("ready", flush=True)
+    time.sleep(600)
+"""
+
+
+def _flower_processes(folder: Path) -> list[int]:
+    """Running processes of the crowd in ``folder`` (they inherit its ``FLWR_HOME``)."""
+    marker = f"FLWR_HOME={folder / 'flower'}\0".encode()
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker not in Path(f"/proc/{entry}/environ").read_bytes():
+                continue
+            state = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_a_crowd_killed_outright_leaves_no_flower_process(graph: Path, tmp_path: Path) -> None:
+    """``kill -9`` leaves no clean-up to run: the aggregator and the peer notice their parent
+    is gone and stop with what they started."""
+    folder = tmp_path / "crowd"
+    command = [sys.executable, "-c", CROWD_THEN_WAIT, str(graph), str(folder)]
+    parent = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline() == "ready\n"
+        assert len(_flower_processes(folder)) >= 3  # aggregator, its SuperExec, the peer
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 60
+    while _flower_processes(folder) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = {pid: _command(pid) for pid in _flower_processes(folder)}
+    for pid in left:  # leave nothing behind even when the check fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"left running: {left}"
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:200]
+    except OSError:
+        return "?"
