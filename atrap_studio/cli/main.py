@@ -230,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except RuntimeError as exc:  # a stop signal that Python wrapped (see stops.stop_within)
+        wrapped = stops.stop_within(exc)
+        if wrapped is None:
+            raise
+        print(f"stopped by {wrapped.name}", file=sys.stderr)
+        return wrapped.code
 
 
 if __name__ == "__main__":

@@ -46,6 +46,20 @@ class Stopped(KeyboardInterrupt):
         return exit_code(self.signum)
 
 
+def stop_within(exc: BaseException) -> Stopped | None:
+    """The :class:`Stopped` that ``exc`` wraps, if any: Python turns an exception raised while
+    a class is being made (``__set_name__``, as when a signal lands inside ``import torch``)
+    into a RuntimeError whose cause it is."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, Stopped):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 @contextmanager
 def stopped_by_signals() -> Iterator[None]:
     """Within the block, a stop signal raises :class:`Stopped` (once: signals that arrive

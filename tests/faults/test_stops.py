@@ -250,3 +250,20 @@ def test_a_stop_swallowed_where_python_ignores_exceptions_still_stops() -> None:
         for _ in range(200):
             time.sleep(0.005)
     assert caught.value.signum == signal.SIGTERM
+
+
+def test_a_stop_that_lands_while_a_class_is_made_is_found_in_what_python_raises() -> None:
+    """Python wraps an exception raised in ``__set_name__`` in a RuntimeError (seen: a merge's
+    SIGHUP inside ``import torch`` ended in a traceback and exit code 1); the CLI finds the
+    stop in it and stops as for any other."""
+    from atrap_studio.cli.stops import stop_within, stopped_by_signals
+
+    class SignalsWhenNamed:
+        def __set_name__(self, owner: type, name: str) -> None:
+            os.kill(os.getpid(), signal.SIGHUP)  # the handler's Stopped is raised in here
+
+    with pytest.raises(RuntimeError) as caught, stopped_by_signals():
+        type("Made", (), {"attribute": SignalsWhenNamed()})
+    stop = stop_within(caught.value)
+    assert stop is not None and stop.signum == signal.SIGHUP
+    assert stop_within(RuntimeError("plain")) is None
