@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atrap_studio.cli import help_command
+from atrap_studio.cli.arguments import positive
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.yaml_io import write_bytes_atomic
 
@@ -182,11 +183,8 @@ def _region(text: str | None) -> tuple[int, int]:
     return region - 1, regions
 
 
-def add_parsers(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-    positive: Callable[[str], int],
-) -> None:
-    """The ``crowd`` and ``experiment`` commands; counts parse with ``positive`` (≥ 1)."""
+def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The ``crowd`` and ``experiment`` commands."""
     crowd = commands.add_parser("crowd", help="train one network with a crowd of PCs (Flower)")
     sub = crowd.add_subparsers(dest="crowd_command", required=True)
 
@@ -274,7 +272,7 @@ def add_parsers(
     )
     vast.add_argument("--episodes", type=positive, default=4096, help="test episodes")
     vast.add_argument("--out", default="runs/vast-world")
-    help_command.add_parser(kinds, positive)
+    help_command.add_parser(kinds)
 
 
 def experiment(args: argparse.Namespace) -> int:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-from collections.abc import Callable
 from pathlib import Path
 
+from atrap_studio.cli.arguments import number_above, positive
 
-def add_parser(
-    kinds: argparse._SubParsersAction,  # type: ignore[type-arg]
-    positive: Callable[[str], int],
-) -> None:
-    """The experiment's options; counts parse with ``positive`` (≥ 1)."""
+_SHARE = number_above(0, 1, expected="a share such as 0.9")
+_MILLIMETRES = number_above(0, 10_000, expected="millimetres such as 10")
+
+
+def add_parser(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The experiment's options."""
     helping = kinds.add_parser(
         "help-the-network",
         help="random targets, the near-effector curriculum and a scripted helper, equal budgets",
@@ -39,10 +40,15 @@ def add_parser(
         "--final-episodes", type=positive, default=4096, help="fresh targets of the final test"
     )
     helping.add_argument(
-        "--goal", type=_share, default=0.9, help="share of test targets reached (default 0.9)"
+        "--goal",
+        type=_SHARE,
+        default=0.9,
+        help="share of test targets reached (default 0.9)",
     )
     helping.add_argument(
-        "--success-mm", type=_millimetres, help="what counts as reached (default: the graph's)"
+        "--success-mm",
+        type=_MILLIMETRES,
+        help="what counts as reached (default: the graph's)",
     )
     helping.add_argument(
         "--hidden",
@@ -91,26 +97,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"results: {folder / 'help-the-network.json'}, {folder / 'help-the-network.md'}")
     print(result.verdict())
     return 0
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a share such as 0.9, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 1, got {text}")
-    return value
-
-
-def _millimetres(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected millimetres such as 10, got {text!r}") from None
-    if not 0 < value <= 10_000:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 10000, got {text}")
-    return value
 
 
 def _layers(text: str) -> tuple[int, ...]:

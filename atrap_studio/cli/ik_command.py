@@ -15,11 +15,11 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from atrap_studio.cli.arguments import natural, number_above, positive
 from atrap_studio.core.errors import AtrapError
 
 if TYPE_CHECKING:
@@ -38,12 +38,9 @@ STATUS_BEYOND = "beyond_reach"
 
 def add_parser(
     commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-    natural: Callable[[str], int],
-    positive: Callable[[str], int],
     threads: int,
 ) -> None:
-    """The ``ik`` command; counts parse with ``natural`` (≥ 0) or ``positive`` (≥ 1), and
-    ``threads`` is the default thread count."""
+    """The ``ik`` command; ``threads`` is the default thread count."""
     ik = commands.add_parser(
         "ik",
         help="solve inverse kinematics for a CSV file of targets with a trained arm network",
@@ -66,7 +63,7 @@ def add_parser(
     )
     ik.add_argument(
         "--tolerance-mm",
-        type=_positive_mm,
+        type=number_above(0, expected="a number of mm"),
         metavar="MM",
         default=1.0,
         help="distance that counts as reached, mm (default %(default)s)",
@@ -323,13 +320,3 @@ def _write_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _positive_mm(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of mm, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a distance above 0 mm, got {text}")
-    return value

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from atrap_studio import __version__
 from atrap_studio.cli import crowd_commands, ik_command, stops
+from atrap_studio.cli.arguments import natural, number_above, positive
 from atrap_studio.core.errors import AtrapError, AtrapWarning
 from atrap_studio.nodes.specs.nn import ACTIVATIONS
 
@@ -34,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train a graph")
     _graph_argument(run)
-    run.add_argument("--steps", type=_positive, help="updates to run (default: the trainer's)")
-    run.add_argument("--seed", type=_natural, help="seed for everything (default: the graph's)")
+    run.add_argument("--steps", type=positive, help="updates to run (default: the trainer's)")
+    run.add_argument("--seed", type=natural, help="seed for everything (default: the graph's)")
     run.add_argument(
         "--out",
         help="output folder; one that holds a previous run is refused (default: runs/GRAPH_NAME, "
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint file")
     run.add_argument(
         "--threads",
-        type=_positive,
+        type=positive,
         default=usable_cores(),
         help="torch threads (default: the usable cores, %(default)s here; use 1 when several "
         "runs share the machine)",
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--snapshot-every",
-        type=_positive,
+        type=positive,
         metavar="N",
         help="updates between pictures (default: about 10 over the run)",
     )
@@ -71,10 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="test a trained network on fresh episodes")
     _graph_argument(evaluate)
     evaluate.add_argument("--network", required=True, help=".atrapnet file")
-    evaluate.add_argument("--episodes", type=_positive, default=10_000)
-    evaluate.add_argument("--seed", type=_natural, default=2024, help="seed of the test episodes")
+    evaluate.add_argument("--episodes", type=positive, default=10_000)
+    evaluate.add_argument("--seed", type=natural, default=2024, help="seed of the test episodes")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--threads", type=_positive, default=usable_cores())
+    evaluate.add_argument("--threads", type=positive, default=usable_cores())
 
     nodes = commands.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("type", nargs="?", help="show one node type only")
@@ -117,21 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument(
         "--unrelated", action="store_true", help="average even networks of different lineages"
     )
-    merge.add_argument("--steps", type=_positive, default=2000, help="distillation steps")
-    merge.add_argument("--lr", type=_rate, default=3e-3, help="distillation learning rate")
+    merge.add_argument("--steps", type=positive, default=2000, help="distillation steps")
+    merge.add_argument("--lr", type=_RATE, default=3e-3, help="distillation learning rate")
     merge.add_argument(
-        "--hidden", type=_positive, nargs="+", help="the student's hidden sizes (distill)"
+        "--hidden", type=positive, nargs="+", help="the student's hidden sizes (distill)"
     )
     merge.add_argument(
         "--activation", choices=ACTIVATIONS, default="silu", help="the student's activation"
     )
-    merge.add_argument("--seed", type=_natural, default=0)
-    merge.add_argument("--episodes", type=_positive, default=2048, help="test episodes per scene")
+    merge.add_argument("--seed", type=natural, default=0)
+    merge.add_argument("--episodes", type=positive, default=2048, help="test episodes per scene")
     merge.add_argument("--graph", help="the scene graph for networks that carry none")
     merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     merge.add_argument("--quiet", action="store_true", help="no progress bar")
-    crowd_commands.add_parsers(commands, _positive)
-    ik_command.add_parser(commands, _natural, _positive, usable_cores())
+    crowd_commands.add_parsers(commands)
+    ik_command.add_parser(commands, usable_cores())
     return parser
 
 
@@ -143,37 +144,13 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+_RATE = number_above(0, 10, expected="a number", high_included=False)
+
+
 def _graph_argument(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("file", nargs="?", help="graph file (.yaml)")
     group.add_argument("--example", metavar="NAME", help="a shipped example graph, by name")
-
-
-def _positive(text: str) -> int:
-    value = _natural(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value < 10:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got {text}")
-    return value
-
-
-def _natural(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
 
 
 def _show_warning(
