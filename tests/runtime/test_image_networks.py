@@ -25,7 +25,7 @@ from atrap_studio.runtime.netfile import (
     load_network,
     save_network,
 )
-from atrap_studio.runtime.networks import Layer, Normalize, build_module, conv_layer, mlp
+from atrap_studio.runtime.networks import ImageConv, Layer, Normalize, build_module, conv_layer, mlp
 from atrap_studio.runtime.onnx_export import INPUT, OUTPUT, network_to_onnx
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.snapshots import network_snapshot
@@ -152,6 +152,8 @@ def test_the_factory_reads_the_camera_picture_with_convolutions(registry: Regist
     assert torch.equal(camera["image"][:, 0, :, 1], camera["value"][:, 32:64])
     meanings = pipeline.meanings()[0]
     assert [(m.node, m.size) for m in meanings] == [("eye", 96), ("self", 2)]
+    critic = pipeline.trainer.critic  # type: ignore[attr-defined]
+    assert isinstance(critic[0], ImageConv)  # the critic sees the picture through its own
     pipeline.trainer.plan(4)
     before = {k: v.clone() for k, v in pipeline.network.state_dict().items()}
     pipeline.trainer.step(0)

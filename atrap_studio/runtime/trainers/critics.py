@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from atrap_studio.runtime.networks import ACTIVATIONS, Architecture, mlp
 
 
@@ -21,7 +23,16 @@ def critic_architecture(actor: Architecture, *, action_inputs: int = 0) -> Archi
     )
     normalize = action_inputs == 0 and any(layer.kind == "normalize" for layer in actor.layers)
     convs = [layer for layer in actor.layers if layer.kind == "conv"]
-    first = convs[0] if convs else None
+    seeing: dict[str, Any] = {}
+    if convs:  # the same convolutions over the same picture, weights of its own
+        first = convs[0]
+        assert first.height and first.width and first.in_channels
+        seeing = {
+            "image": (first.height, first.width, first.in_channels),
+            "conv_channels": [layer.out_channels or 1 for layer in convs],
+            "conv_kernel": first.kernel or 1,
+            "conv_stride": first.stride or 1,
+        }
     return mlp(
         actor.inputs + action_inputs,
         hidden,
@@ -29,8 +40,5 @@ def critic_architecture(actor: Architecture, *, action_inputs: int = 0) -> Archi
         activation=activation,
         output_activation=None,
         normalize_inputs=normalize,
-        image=(first.height or 0, first.width or 0, first.in_channels or 0) if first else None,
-        conv_channels=[layer.out_channels or 0 for layer in convs],
-        conv_kernel=first.kernel or 0 if first else 1,
-        conv_stride=first.stride or 0 if first else 1,
+        **seeing,
     )
