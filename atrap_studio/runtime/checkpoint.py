@@ -19,6 +19,7 @@ import torch
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import NetworkFileError, RunError, quoted, shortened
 from atrap_studio.core.yaml_io import dump_graph, parse_graph
+from atrap_studio.runtime.networks import Architecture, build_module
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.safefile import (
     declares_digests,
@@ -45,6 +46,11 @@ class Checkpoint:
     graph: GraphDocument
     tensors: dict[str, torch.Tensor]
     trainer_meta: dict[str, Any]
+    #: The network's architecture, revision and growth history when it was taken (empty in
+    #: checkpoints of older versions, whose networks never changed shape).
+    network_meta: dict[str, Any]
+    #: The architect's state, when the graph's network grows and shrinks.
+    architect_meta: dict[str, Any] | None
 
 
 def save_checkpoint(
@@ -61,6 +67,7 @@ def save_checkpoint(
     tensors.update({f"network/{k}": v for k, v in pipeline.network.state_dict().items()})
     tensors.update({f"trainer/{k}": v for k, v in trainer_tensors.items()})
     tensors.update({f"scene/{k}": v for k, v in pipeline.scene.state_tensors().items()})
+    owner = pipeline.owner
     meta = {
         "step": step,
         "env_steps": env_steps,
@@ -68,7 +75,14 @@ def save_checkpoint(
         "seed": pipeline.seed,
         "graph": dump_graph(pipeline.doc),
         "trainer": trainer_meta,
+        "network": {
+            "architecture": owner.architecture.model_dump(mode="json"),
+            "revision": owner.revision,
+            "history": owner.history,
+        },
     }
+    if pipeline.architect is not None:
+        meta["architect"], tensors["architect/rng"] = pipeline.architect.state()
     write_safetensors_atomic(
         path,
         tensors,
@@ -97,6 +111,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         step, env_steps = int(meta["step"]), int(meta["env_steps"])
         elapsed_s, seed = float(meta["elapsed_s"]), int(meta["seed"])
         trainer_meta = dict(meta["trainer"])
+        network_meta = dict(meta.get("network", {}))
+        architect_meta = dict(meta["architect"]) if "architect" in meta else None
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise NetworkFileError(f"{where}: the checkpoint's run record is damaged ({exc})") from None
     return Checkpoint(
@@ -108,6 +124,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         graph=graph,
         tensors=pending.tensors(),
         trainer_meta=trainer_meta,
+        network_meta=network_meta,
+        architect_meta=architect_meta,
     )
 
 
@@ -155,10 +173,21 @@ def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
         pipeline.trainer.load_state_tensors(part("trainer/"), checkpoint.trainer_meta)
         _check_optimizers(pipeline)
 
+    def load_network() -> None:
+        _reshape_network(pipeline, checkpoint.network_meta, part("network/"))
+        pipeline.network.load_state_dict(part("network/"))
+
+    def load_architect() -> None:
+        if pipeline.architect is not None:
+            if checkpoint.architect_meta is None:
+                raise KeyError("architect")
+            pipeline.architect.load_state(checkpoint.architect_meta, part("architect/")["rng"])
+
     parts: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("network weights", lambda: pipeline.network.load_state_dict(part("network/"))),
+        ("network", load_network),
         ("trainer state", load_trainer),
         ("scene state", lambda: pipeline.scene.load_state_tensors(part("scene/"))),
+        ("architect state", load_architect),
     )
     for what, load in parts:
         try:
@@ -177,6 +206,30 @@ def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
                 f"{checkpoint.path}: its {what} does not fit this graph's run "
                 f"({shortened(str(problem), 300)}); {why}"
             ) from None
+
+
+def _reshape_network(
+    pipeline: Pipeline, meta: dict[str, Any], weights: dict[str, torch.Tensor]
+) -> None:
+    """Give the pipeline the network shape the checkpoint was taken with (the architect may
+    have grown it), before any weights or optimiser state are loaded into it.
+
+    Raises:
+        ValueError: an architecture that is not valid, or whose shapes are not those of the
+            checkpoint's own weights (so nothing larger than the file is ever built).
+    """
+    if "architecture" not in meta:  # older checkpoints: the network kept its shape
+        return
+    owner = pipeline.owner
+    architecture = Architecture.model_validate(meta["architecture"])
+    if architecture != owner.architecture:
+        shapes = {name: tuple(value.shape) for name, value in weights.items()}
+        if architecture.parameter_shapes() != shapes:
+            raise ValueError("the recorded architecture does not match the recorded weights")
+        module = build_module(architecture, init="default", generator=torch.Generator())
+        owner.rebuild(architecture, module.to(pipeline.device))
+    owner.revision = int(meta["revision"])
+    owner.history = [str(line) for line in meta["history"]]
 
 
 def _check_optimizers(pipeline: Pipeline) -> None:

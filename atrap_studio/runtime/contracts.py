@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 
+from atrap_studio.runtime.architect.growth import GrowthSettings
 from atrap_studio.runtime.context import Command
 from atrap_studio.runtime.netfile import PortMeaning
+from atrap_studio.runtime.network_owner import NetworkChange
 from atrap_studio.runtime.networks import Architecture
 from atrap_studio.runtime.provenance import Origin, ParentRef
 
@@ -115,7 +117,10 @@ class PlaysItself(Protocol):
     The pipeline hands it the live network (to take frozen copies of) and :data:`PlayAs`.
     """
 
-    def meet_own_network(self, network: torch.nn.Module, play: PlayAs) -> None: ...
+    def meet_own_network(self, network: torch.nn.Module, play: PlayAs) -> bool:
+        """Return True when the scene keeps copies of ``network`` (its shape must then stay:
+        the architect may not grow it)."""
+        ...
 
 
 @runtime_checkable
@@ -143,6 +148,8 @@ class NetworkSource(Protocol):
     architecture: Architecture
     origin: Origin
     parents: tuple[ParentRef, ...]
+    #: How the network may grow and shrink while it trains (None: its shape is fixed).
+    growth: GrowthSettings | None
 
     def build(self, seed: int) -> torch.nn.Sequential:
         """The module to train (fresh weights, or a copy of received ones)."""
@@ -170,8 +177,15 @@ class Trainer(Protocol):
 
     budget: Budget
     env_steps_per_update: int
+    #: The metric an architect follows when the scene has no error of its own (lower: better).
+    tracked_loss: str
 
     def plan(self, total_steps: int) -> None: ...
+
+    def network_changed(self, change: NetworkChange) -> None:
+        """Follow a replaced network (the architect grew or shrank it): carry the optimiser's
+        state over and rebuild whatever was derived from the old module."""
+        ...
 
     def step(self, step: int) -> Metrics: ...
 

@@ -22,6 +22,7 @@ from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry, load_impl
 from atrap_studio.core.validation import Analysis, Issue, analyse
 from atrap_studio.core.yaml_io import dump_graph
+from atrap_studio.runtime.architect.growth import Architect
 from atrap_studio.runtime.context import Command, NodeContext, derive_seed
 from atrap_studio.runtime.contracts import (
     CATEGORY_PROTOCOLS,
@@ -32,6 +33,8 @@ from atrap_studio.runtime.contracts import (
     Trainer,
 )
 from atrap_studio.runtime.netfile import NetManifest, PortMeaning
+from atrap_studio.runtime.network_owner import NetworkOwner
+from atrap_studio.runtime.networks import Architecture
 from atrap_studio.runtime.provenance import (
     Provenance,
     SceneVariant,
@@ -206,8 +209,9 @@ class Pipeline:
             if seed is not None
             else int(analysis.props[self.network_id].get("seed", 0))
         )
-        self.architecture = factory.architecture
-        self.network: torch.nn.Module = factory.build(net_seed)
+        #: The network, its architecture and revision: the one place that knows them while
+        #: the architect grows and shrinks the network (``network``, ``architecture`` read it).
+        self.owner = NetworkOwner(factory.architecture, factory.build(net_seed))
         self.lineage = factory.lineage(self.network)
         try:
             scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
@@ -220,13 +224,49 @@ class Pipeline:
                 f"the scene '{self.scene_id}' does not fit the Scene protocol", node=self.scene_id
             )
         self.scene: Scene = scene
-        if isinstance(scene, PlaysItself):
-            scene.meet_own_network(self.network, self.play_as)
+        keeps_copies = isinstance(scene, PlaysItself) and scene.meet_own_network(
+            self.network, self.play_as
+        )
+        if factory.growth is not None and keeps_copies:
+            raise RunError(
+                f"the network '{self.network_id}' cannot grow or shrink while it plays against "
+                f"copies of itself in the scene '{self.scene_id}' (its past selves keep their "
+                "shape); set the NN Factory's 'grow' to off, or choose another opponent",
+                node=self.network_id,
+            )
         self.trainer: Trainer = self._instantiate(self.trainer_id, analysis, self)
+        self.owner.subscribe(self.trainer.network_changed)
+        #: Grows and shrinks the network between updates, when the NN Factory asks for it.
+        self.architect: Architect | None = None
+        if factory.growth is not None:
+            self.architect = Architect(
+                factory.growth,
+                self.owner,
+                lambda: self.observe(self.scene),
+                tracks=self._tracked_error(),
+                seed=derive_seed(self.seed, self.network_id, salt=2),
+            )
         self._memo: dict[str, dict[str, Any]] = {}
         #: Nodes that act between updates (saving the network on a schedule).
         self.hooks = [impl for impl in self.impls.values() if isinstance(impl, Helper)]
         factory.check_fits(*self.meanings())
+
+    @property
+    def network(self) -> torch.nn.Sequential:
+        """The network as it is now (a new module after each change of its architecture)."""
+        return self.owner.module
+
+    @property
+    def architecture(self) -> Architecture:
+        return self.owner.architecture
+
+    def _tracked_error(self) -> str:
+        """What the architect follows: the scene's own error when lower is better (the arm's
+        tip error), else the trainer's (value) loss."""
+        score = self.outcome.score
+        if score.better == "lower":
+            return f"scene/{score.key}"
+        return self.trainer.tracked_loss
 
     def context(self, node_id: str) -> NodeContext:
         """The context a node's implementation receives."""

@@ -25,6 +25,7 @@ import torch
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.events import Event, EventBus, EventKind
 from atrap_studio.core.yaml_io import write_text_atomic
+from atrap_studio.runtime.architect.growth import Architect
 from atrap_studio.runtime.checkpoint import SUFFIX, Checkpoint, restore, save_checkpoint
 from atrap_studio.runtime.context import derive_seed
 from atrap_studio.runtime.contracts import Curriculum
@@ -182,6 +183,8 @@ class Runner:
                     )
                 step += 1
                 env_steps += trainer.env_steps_per_update
+                if pipeline.architect is not None:
+                    self._reshape(pipeline.architect, step, metrics)
                 self._run_hooks(step, env_steps, evaluation)
                 for key, value in metrics.items():
                     sums[key] = sums.get(key, 0.0) + value
@@ -323,8 +326,27 @@ class Runner:
             "seed": pipeline.seed,
             "evaluation": evaluation,
         }
+        if pipeline.owner.history:  # the architect changed it: how, so merges can align it
+            training["growth"] = list(pipeline.owner.history)
         with self._writing(path, step):
             save_network(path, pipeline.network, pipeline.manifest(training))
+
+    def _reshape(self, architect: Architect, step: int, metrics: dict[str, Any]) -> None:
+        """Let the architect grow or shrink the network after this update; say so when it did."""
+        change = architect.after_update(metrics)
+        if change is None:
+            return
+        noted = architect.changes[-1]
+        self._emit(
+            "architecture",
+            step,
+            description=change.description,
+            reason=noted["reason"],
+            action=noted["action"],
+            hidden=noted["hidden"],
+            parameters=noted["parameters"],
+            revision=change.revision,
+        )
 
     def _run_hooks(self, step: int, env_steps: int, evaluation: dict[str, float] | None) -> None:
         """Let nodes act between updates; files they name land in the output folder."""

@@ -6,10 +6,14 @@ import copy
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from atrap_studio.core.errors import RunError
+from atrap_studio.runtime.architect.controller import ArchitectConfig
+from atrap_studio.runtime.architect.growth import GrowthSettings
+from atrap_studio.runtime.architect.steer import SizeBounds
 from atrap_studio.runtime.context import NodeContext
 from atrap_studio.runtime.netfile import PortMeaning, check_fits, load_network
 from atrap_studio.runtime.networks import Architecture, build_module, mlp
@@ -39,6 +43,7 @@ class NNFactory:
             conv_kernel=props["conv_kernel"],
             conv_stride=props["conv_stride"],
         )
+        self.growth = growth_settings(props)
 
     def build(self, seed: int) -> torch.nn.Sequential:
         generator = torch.Generator().manual_seed(seed)
@@ -51,6 +56,26 @@ class NNFactory:
         """The factory sized the network from this very graph: it always fits."""
 
 
+def growth_settings(props: dict[str, Any]) -> GrowthSettings | None:
+    """The architect the factory's ``grow_*`` properties ask for (None: a fixed network)."""
+    mode = props.get("grow", "off")
+    if mode == "off":
+        return None
+    every = int(props["grow_every"])
+    return GrowthSettings(
+        mode=mode,
+        config=ArchitectConfig(
+            target=float(props["grow_target"]), warmup=min(100, every), cooldown=every
+        ),
+        bounds=SizeBounds(
+            min_width=int(props["grow_min_width"]),
+            max_width=int(props["grow_max_width"]),
+            max_hidden_layers=int(props["grow_max_layers"]),
+        ),
+        every=every,
+    )
+
+
 class NNLoad:
     """A network read from an ``.atrapnet`` file, checked against this graph, trained further.
 
@@ -60,6 +85,7 @@ class NNLoad:
     """
 
     origin: Origin = "imported"
+    growth: GrowthSettings | None = None  # a received network keeps its shape
 
     def __init__(self, ctx: NodeContext) -> None:
         self.ctx = ctx
@@ -85,6 +111,8 @@ class NNLoad:
 
 class NNMerge:
     """A network merged from several files when the run starts, then trained on."""
+
+    growth: GrowthSettings | None = None  # a merged network keeps its shape
 
     def __init__(self, ctx: NodeContext) -> None:
         from atrap_studio.nodes import builtin_registry

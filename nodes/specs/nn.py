@@ -6,6 +6,22 @@ from atrap_studio.core.specs import Facts, NodeSpec, PortSpec, Props, PropSpec
 
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu", "leaky_relu", "sigmoid")
 
+
+def _growth_bounds_agree(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
+    if props.get("grow", "off") == "off":
+        return []
+    low, high = int(props["grow_min_width"]), int(props["grow_max_width"])
+    if low > high:
+        return [
+            (
+                "grow_min_width",
+                f"the smallest width ({low}) is above the largest ({high})",
+                "make grow_min_width at most grow_max_width",
+            )
+        ]
+    return []
+
+
 FACTORY = NodeSpec(
     type="nn.factory",
     version=1,
@@ -103,7 +119,61 @@ FACTORY = NodeSpec(
             max=16,
         ),
         PropSpec("seed", "int", 0, "Seed of the initial weights.", min=0, max=2**31 - 1),
+        PropSpec(
+            "grow",
+            "choice",
+            "off",
+            "Let the hidden layers grow and shrink while the network trains. 'kalman': an "
+            "architect follows the training error the way radar follows a target: it grows the "
+            "network when the error stalls or jumps, and shrinks it while the error falls fast "
+            "or sits at its target, so the network stays as small as the task allows. "
+            "'schedule': grows every 'grow_every' updates (a baseline to compare with).",
+            choices=("off", "kalman", "schedule"),
+        ),
+        PropSpec(
+            "grow_every",
+            "int",
+            200,
+            "Updates between two changes of the network: the schedule's period, and the "
+            "architect's rest after a change while it learns the new network's error.",
+            min=3,
+            max=10_000_000,
+        ),
+        PropSpec(
+            "grow_target",
+            "float",
+            0.0,
+            "The training error to reach, in the scene's units (the arm: mm): the network does "
+            "not grow while below it, and shrinks when surely at it. 0: no target.",
+            min=0.0,
+            max=1e12,
+        ),
+        PropSpec(
+            "grow_min_width",
+            "int",
+            4,
+            "Fewest neurons a hidden layer may shrink to.",
+            min=1,
+            max=65_536,
+        ),
+        PropSpec(
+            "grow_max_width",
+            "int",
+            256,
+            "Most neurons a hidden layer may grow to; past it, a new layer is added.",
+            min=1,
+            max=65_536,
+        ),
+        PropSpec(
+            "grow_max_layers",
+            "int",
+            4,
+            "Most hidden layers the network may grow to.",
+            min=1,
+            max=32,
+        ),
     ),
+    checks=(_growth_bounds_agree,),
 )
 
 _STATE = PortSpec(

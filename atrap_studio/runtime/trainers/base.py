@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from atrap_studio.runtime.architect.optimizer_state import carry_optimizer_state
 from atrap_studio.runtime.context import NodeContext
 from atrap_studio.runtime.networks import Normalize
 from atrap_studio.runtime.trainers.replay import ReplayBuffer
 
 if TYPE_CHECKING:
+    from atrap_studio.runtime.network_owner import NetworkChange
     from atrap_studio.runtime.pipeline import Pipeline
 
 Metrics = dict[str, torch.Tensor | float]
@@ -64,6 +66,7 @@ class Trainer:
     """
 
     env_steps_per_update: int = 0
+    tracked_loss: str = "loss/total"
     #: Set by each trainer before its first step; its state is part of every checkpoint.
     optimizer: torch.optim.Optimizer
 
@@ -86,6 +89,12 @@ class Trainer:
     def step(self, step: int) -> Metrics:
         """One update; returns metrics (tensors are read only when reported)."""
         raise NotImplementedError
+
+    def network_changed(self, change: NetworkChange) -> None:
+        """Train the new network on, with the main optimiser's state carried over entry by
+        entry (subclasses rebuild what they derived from the old module)."""
+        self.optimizer = carry_optimizer_state(self.optimizer, change.module, change.state_map)
+        self.network = change.module
 
     def policy(self, obs: torch.Tensor) -> torch.Tensor:
         """The network's own action for ``obs``, without exploration."""

@@ -40,6 +40,7 @@ from atrap_studio.runtime.trainers.base import (
 from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
 
 if TYPE_CHECKING:
+    from atrap_studio.runtime.network_owner import NetworkChange
     from atrap_studio.runtime.pipeline import Pipeline
 
 
@@ -49,6 +50,8 @@ class DQNTrainer(ReplayTrainer):
     One :meth:`step` plays ``horizon`` scene steps on every instance, stores them, then makes
     ``updates`` gradient steps on minibatches of ``batch_size`` drawn from the buffer.
     """
+
+    tracked_loss = "loss/value"  # its total mixes signs; the critic's error does not
 
     def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
         super().__init__(ctx, pipeline)
@@ -89,6 +92,12 @@ class DQNTrainer(ReplayTrainer):
             torch.device(ctx.device),
         )
         self.env_steps_per_update = self.horizon * pipeline.scene.instances
+
+    def network_changed(self, change: NetworkChange) -> None:
+        """The still copy is refreshed to the new network (it could not score in the old
+        shape); a checkpoint being resumed loads the saved copy over it after."""
+        super().network_changed(change)
+        self.target = copy.deepcopy(change.module).requires_grad_(False)
 
     # -- checkpoint state ------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from atrap_studio.runtime.trainers.policies import (
 __all__ = ["PPOTrainer", "critic_architecture", "gaussian_log_prob", "mixture_log_prob"]
 
 if TYPE_CHECKING:
+    from atrap_studio.runtime.network_owner import NetworkChange
     from atrap_studio.runtime.pipeline import Pipeline
 
 
@@ -59,6 +60,8 @@ class PPOTrainer(Trainer):
     shuffling) comes from the trainer's own generator, so a seeded run and a resumed one repeat
     exactly.
     """
+
+    tracked_loss = "loss/value"  # its total mixes signs; the critic's error does not
 
     def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
         super().__init__(ctx, pipeline)
@@ -105,6 +108,11 @@ class PPOTrainer(Trainer):
             foreach=True,
         )
         self.env_steps_per_update = self.horizon * pipeline.scene.instances
+
+    def network_changed(self, change: NetworkChange) -> None:
+        """The policy group gets the new network (the log-std and the critic keep theirs)."""
+        super().network_changed(change)
+        self.actor_parameters = [*self.network.parameters(), *self.spread.parameters()]
 
     def modules(self) -> dict[str, torch.nn.Module]:
         extra = {"return_scale": self.return_scale} if self.return_scale is not None else {}

@@ -37,6 +37,7 @@ from atrap_studio.runtime.trainers.policies import LogStd
 from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
 
 if TYPE_CHECKING:
+    from atrap_studio.runtime.network_owner import NetworkChange
     from atrap_studio.runtime.pipeline import Pipeline
 
 #: The spread stays in a sane range (CleanRL's bounds): no collapse to 0, no uniform noise.
@@ -82,6 +83,8 @@ class SACTrainer(ReplayTrainer):
     ``updates`` gradient updates on minibatches of ``batch_size`` drawn from the buffer.
     """
 
+    tracked_loss = "loss/value"  # its total mixes signs; the critic's error does not
+
     def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
         super().__init__(ctx, pipeline)
         props = ctx.props
@@ -100,12 +103,7 @@ class SACTrainer(ReplayTrainer):
                 f"the output of the network '{pipeline.network_id}' to tanh",
                 node=ctx.id,
             )
-        #: The network up to its final tanh: the centre of the squashed Gaussian.
-        self.centre = network[:-1]
-        first = network[0]
-        self.normalize: torch.nn.Module = (
-            first if isinstance(first, Normalize) else torch.nn.Identity()
-        )
+        self._derive_from(network)
         self.lr = float(props["lr"])
         self.critic_lr = float(props["critic_lr"])
         self.horizon = int(props["horizon"])
@@ -139,6 +137,21 @@ class SACTrainer(ReplayTrainer):
             int(props["buffer_size"]), arch.inputs, arch.outputs, torch.device(ctx.device)
         )
         self.env_steps_per_update = self.horizon * pipeline.scene.instances
+
+    def _derive_from(self, network: torch.nn.Sequential) -> None:
+        #: The network up to its final tanh: the centre of the squashed Gaussian.
+        self.centre = network[:-1]
+        first = network[0]
+        #: The network's own input normaliser, which the critics read their states through.
+        self.normalize: torch.nn.Module = (
+            first if isinstance(first, Normalize) else torch.nn.Identity()
+        )
+
+    def network_changed(self, change: NetworkChange) -> None:
+        """The actor's optimiser follows; the centre and the normaliser are the new module's."""
+        super().network_changed(change)
+        self._derive_from(change.module)
+        self.actor_parameters = [*self.network.parameters(), *self.spread.parameters()]
 
     # -- checkpoint state ------------------------------------------------------------------
 
