@@ -17,15 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from atrap_studio.nodes.scenes.tanks.geometry import (
-    FAR,
-    camera_box,
-    camera_circles,
-    ray_box,
-    ray_circles,
-    unit,
-    wrap,
-)
+from atrap_studio.nodes.scenes.tanks.geometry import FAR, ray_box, ray_circles, unit, wrap
 from atrap_studio.nodes.scenes.tanks.opponents import OPPONENTS, Opponent, PastSelf
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
 from atrap_studio.runtime.context import Command
@@ -281,48 +273,11 @@ class TankArena:
         distance to the first thing each ray meets (metres) and what it is
         (0 wall, 1 pillar, 2 the other tank, 3 the other tank's shell in flight), each
         (N, rays) — or only for ``arenas``."""
-        to_wall, to_pillar, to_shell, to_tank = self._sight(tank, rays, fov, arenas)
-        depth, what = to_wall, torch.zeros_like(to_wall, dtype=torch.int64)
-        for kind, distance in ((1, to_pillar), (3, to_shell), (2, to_tank)):
-            what = torch.where(distance < depth, kind, what)
-            depth = torch.minimum(depth, distance)
-        return depth, what
-
-    def camera_strip(self, tank: int, rays: int, fov: float) -> Tensor:
-        """:meth:`camera` as the sensor gives it, (N, 3 * rays): per ray the depth as a share
-        of the arena's diagonal, then whether it sees the enemy, then an enemy shell (1 or 0).
-
-        The same values, without the ``where``s and the class tensor: a comparison written
-        straight into a float tensor is one cheap pass, a boolean or a ``where`` several.
-        """
-        to_wall, to_pillar, to_shell, to_tank = self._sight(tank, rays, fov)
-        strip = torch.empty(to_wall.shape[0], 3, rays, dtype=to_wall.dtype, device=to_wall.device)
-        depth, enemy, shell = strip.unbind(1)
-        past_pillar = torch.minimum(to_wall, to_pillar)  # nearest of wall and pillar
-        past_shell = torch.minimum(past_pillar, to_shell)
-        # the enemy is seen where it is nearer than the rest, a shell where it is nearer than
-        # the wall and pillars and the enemy not nearer than it
-        torch.lt(to_tank, past_shell, out=enemy)
-        torch.lt(to_shell, past_pillar, out=shell)
-        torch.gt(shell, enemy, out=shell)
-        torch.minimum(past_shell, to_tank, out=depth)
-        depth.div_(2 * math.sqrt(2) * self.rules.half)
-        return strip.view(-1, 3 * rays)
-
-    def _sight(
-        self, tank: int, rays: int, fov: float, arenas: Tensor | None = None
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Distance along each ray of ``tank``'s camera to the wall, the nearest pillar, the
-        other tank's shell and the other tank, each (N, rays); FAR or more where a ray misses
-        (the wall is always met)."""
         pick = slice(None) if arenas is None else arenas
         position, heading = self.position[pick], self.heading[pick]
         offsets = torch.linspace(fov / 2, -fov / 2, rays, device=position.device)
-        angle = heading[:, tank, None] + offsets[None]  # (N, R)
-        direction = torch.empty(angle.shape[0], 2, rays, device=angle.device)
-        torch.cos(angle, out=direction[:, 0])
-        torch.sin(angle, out=direction[:, 1])
-        origin = position[:, tank]  # shared by every ray of the arena
+        direction = unit(heading[:, tank, None] + offsets[None])  # (N, R, 2)
+        origin = position[:, tank, None, :]  # shared by every ray of the arena
         # the other tank (while alive) is one more circle beside the pillars
         alive = (self.health[pick][:, 1 - tank, None] > 0).to(origin.dtype)
         pillars = self.pillars[pick][:, : self._pillar_slots()]
@@ -333,16 +288,17 @@ class TankArena:
         radii = torch.cat(
             [pillars[..., 2], SHELL_RADIUS * flying, self.rules.tank_radius * alive], 1
         )
-        to_circles = camera_circles(origin, direction, circles, radii)  # (N, C, R)
-        to_wall = camera_box(origin, direction, self.rules.half)
-        slots = pillars.shape[1]
-        if slots:
-            to_pillar = to_circles[:, 0]
-            for slot in range(1, slots):
-                to_pillar = torch.minimum(to_pillar, to_circles[:, slot])
-        else:
-            to_pillar = torch.full_like(to_wall, FAR)
-        return to_wall, to_pillar, to_circles[:, -2], to_circles[:, -1]
+        to_circles = ray_circles(origin, direction, circles, radii)
+        to_wall = ray_box(origin, direction, self.rules.half)
+        depth, what = to_wall, torch.zeros_like(to_wall, dtype=torch.int64)
+        if pillars.shape[1]:
+            to_pillar = to_circles[..., :-2].amin(-1)
+            what = torch.where(to_pillar < depth, 1, what)
+            depth = torch.minimum(depth, to_pillar)
+        for kind, distance in ((3, to_circles[..., -2]), (2, to_circles[..., -1])):
+            what = torch.where(distance < depth, kind, what)
+            depth = torch.minimum(depth, distance)
+        return depth, what
 
     def _pillar_slots(self) -> int:
         """Pillar slots some arena uses (the first ones): the camera skips the empty rest."""
