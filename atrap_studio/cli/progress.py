@@ -14,6 +14,7 @@ from rich.progress import (
 )
 
 from atrap_studio.core.events import Event
+from atrap_studio.core.network_changes import describe_change
 
 
 class ProgressObserver:
@@ -47,6 +48,8 @@ class ProgressObserver:
             self.progress.update(self.task, completed=event.step, stats=format_stats(metrics))
         elif event.kind in ("paused", "resumed", "checkpoint"):
             self.progress.update(self.task, completed=event.step)
+        elif event.kind == "architecture":
+            self.progress.console.print(describe_change(event.step, event.data))
 
 
 def format_stats(metrics: dict[str, Any]) -> str:

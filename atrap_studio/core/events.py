@@ -17,7 +17,7 @@ EventKind = Literal[
     "episode",  # data: an evaluation summary (episodes, success_rate, median_<score> ...)
     "checkpoint",  # data: path
     "snapshot",  # data: scene (ArmSnapshot...), network (NetworkSnapshot): what views draw
-    "architecture",  # data: sizes; the network grew or shrank (curves mark it)
+    "architecture",  # data: action, reason, description, hidden, parameters, revision
     "paused",
     "resumed",
     "finished",  # data: reason, summary metrics, network path

@@ -18,6 +18,7 @@ from PySide6 import QtCore
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.events import Event
+from atrap_studio.core.network_changes import describe_change
 from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry
 from atrap_studio.ui.run_compare import PreviousRun, find_previous_run
@@ -240,6 +241,8 @@ class RunController(QtCore.QObject):
             self._set_state("running")
         elif kind == "checkpoint":
             self.log.emit(f"Checkpoint at update {event.step:,}: {event.data.get('path')}")
+        elif kind == "architecture":
+            self.log.emit(describe_change(event.step, event.data))
         elif kind == "episode":
             self.last_test = (event.step, dict(event.data))
             headline = self.outcome.headline(event.data)

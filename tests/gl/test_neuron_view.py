@@ -439,3 +439,34 @@ def test_a_real_network_training_changes_the_picture(
     image = view.render_image(480, 320)
     image.save(str(artifacts / "neuron-view-trained.png"))
     assert (np.abs(rgba(image)[..., :3].astype(int) - BACKGROUND).sum(axis=2) > 40).sum() > 500
+
+
+def test_the_view_lays_out_again_when_the_network_grows_while_it_trains(
+    view: QtNeuronView, small_doc: GraphDocument, registry: Registry, artifacts: Path
+) -> None:
+    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.runner import Runner
+
+    doc = small_doc.model_copy(deep=True)
+    brain = next(node for node in doc.nodes if node.type == "nn.factory")
+    brain.props.update(hidden=[8, 8], grow="schedule", grow_every=5, grow_max_layers=3)
+    pipeline = Pipeline(doc, registry)
+    view.show_snapshot(0, pipeline.snapshot([0])["network"])
+    before = view.neuron_layout()
+    assert before is not None and before.sizes[1:3] == (8, 8)
+    Runner(pipeline).run(10)  # grows twice: 8 -> 10 in each hidden layer
+    grown = pipeline.snapshot([0])["network"]
+    view.show_snapshot(10, grown)
+    after = view.neuron_layout()
+    assert after is not None and after.sizes[1:3] == (10, 10)
+    assert view.neuron_colours().shape == (sum(grown.sizes), 4)
+    view.set_quantity("change")  # a change across two shapes has nothing to compare: no crash
+    assert view.neuron_values().shape == (sum(grown.sizes),)
+    view.scrub_to(0)  # the older, smaller network is still there to look back at
+    scrubbed = view.neuron_layout()
+    assert scrubbed is not None and scrubbed.sizes[1:3] == (8, 8)
+    view.follow_latest()
+    view.set_quantity("weights")
+    image = view.render_image(480, 320)
+    image.save(str(artifacts / "neuron-view-grown.png"))
+    assert (np.abs(rgba(image)[..., :3].astype(int) - BACKGROUND).sum(axis=2) > 40).sum() > 500

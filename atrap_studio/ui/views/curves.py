@@ -190,7 +190,7 @@ class QtCurves(QtWidgets.QWidget):
 
     def on_event(self, event: Event) -> None:
         """Record what a run event says about the metrics, then schedule a redraw."""
-        kind: str = event.kind  # "architecture" is not an EventKind yet
+        kind: str = event.kind
         if kind == "step":
             self.store.add(event.step, event.data.get("metrics") or {})
         elif kind in ("checkpoint", "architecture"):
