@@ -50,3 +50,16 @@ def number_above(
         return value
 
     return parse
+
+
+def widths(text: str) -> tuple[int, ...]:
+    """A network's hidden layers as ``WIDTH,WIDTH,...`` (each at least one neuron)."""
+    try:
+        layers = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected widths separated by commas such as 128,128, got {text!r}"
+        ) from None
+    if min(layers) < 1:
+        raise argparse.ArgumentTypeError(f"every layer needs at least one neuron, got {text}")
+    return layers

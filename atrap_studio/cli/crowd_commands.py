@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atrap_studio.cli import help_command
+from atrap_studio.cli import architect_command, help_command
 from atrap_studio.cli.arguments import positive
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.yaml_io import write_bytes_atomic
@@ -273,11 +273,14 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     vast.add_argument("--episodes", type=positive, default=4096, help="test episodes")
     vast.add_argument("--out", default="runs/vast-world")
     help_command.add_parser(kinds)
+    architect_command.add_parser(kinds)
 
 
 def experiment(args: argparse.Namespace) -> int:
     if args.experiment == "help-the-network":
         return help_command.run(args)
+    if args.experiment == "architect":
+        return architect_command.run(args)
     from atrap_studio.core.yaml_io import load_graph
     from atrap_studio.crowd import vast_world
     from atrap_studio.examples import example_path

@@ -11,7 +11,7 @@ import argparse
 import importlib.util
 from pathlib import Path
 
-from atrap_studio.cli.arguments import number_above, positive
+from atrap_studio.cli.arguments import number_above, positive, widths
 
 _SHARE = number_above(0, 1, expected="a share such as 0.9")
 _MILLIMETRES = number_above(0, 10_000, expected="millimetres such as 10")
@@ -52,7 +52,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-
     )
     helping.add_argument(
         "--hidden",
-        type=_layers,
+        type=widths,
         help="the network's hidden layers as WIDTH,WIDTH,... (default: the graph's)",
     )
     helping.add_argument("--threads", type=positive, default=1, help="torch threads")
@@ -98,14 +98,3 @@ def run(args: argparse.Namespace) -> int:
     print(result.verdict())
     return 0
 
-
-def _layers(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected widths separated by commas such as 128,128, got {text!r}"
-        ) from None
-    if min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"every layer needs at least one neuron, got {text}")
-    return widths

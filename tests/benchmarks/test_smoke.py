@@ -38,6 +38,12 @@ SMOKE = {
     ),
     "test_editor": Smoke("editor.py", "--updates", "5", "--threads", "1"),
     "test_trainer_cost": Smoke("trainer_cost.py", "--instances", "64", "--updates", "2"),
+    "test_architect": Smoke(
+        "architect.py",
+        *("--instances", "32", "--updates", "12", "--cost-updates", "2", "--seeds", "1"),
+        *("--test-every", "6", "--episodes", "16", "--widths", "8", "--every", "4"),
+        *("--out", "{out}/architect"),
+    ),
     "test_tanks": Smoke(
         "tanks.py",
         *("--instances", "16", "--rays", "8", "--seconds", "0.05", "--budget", "1"),
@@ -166,6 +172,18 @@ def test_trainer_cost(ran: Ran) -> None:
     one_line(ran.output, r"trainer\s+update\s+scene\s+forward\s+learning\s+bookkeeping.*")
     for trainer in (r"PPO \(the example's settings\)", r"PPO \(8 steps, 4 epochs\)", r"SAC .*"):
         one_line(ran.output, rf"{trainer}\s+[\d.]+ ms(\s+\d+%){{5}}")
+
+
+def test_architect(ran: Ran) -> None:
+    out = ran.output
+    one_line(out, r"arm example, 32 instances, 1 thread, CPU time")
+    one_line(out, rf"\s+{NUMBER} ms\s+{NUMBER} ms\s+{NUMBER}x")
+    one_line(out, rf"\s+\[8, 8\]\s+{NUMBER} ms\s+{NUMBER} ms\s+{NUMBER}x")
+    for name in ("fixed small", "fixed medium", "fixed large", "schedule from", "Kalman architect"):
+        one_line(out, rf"\| {name} .*\| {NUMBER} \| {NUMBER}% \|.*")
+    one_line(out, r"The bar is (not )?met\. The Kalman architect ended at .*")
+    saved = json.loads((ran.out / "architect" / "architect.json").read_text())
+    assert len(saved["trials"]) == 5 and saved["verdict"].startswith("The bar is")
 
 
 def test_tanks(ran: Ran) -> None:
