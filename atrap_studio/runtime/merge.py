@@ -23,6 +23,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import parse_graph
+from atrap_studio.runtime.architect.surgery import hidden_widths
 from atrap_studio.runtime.contracts import Effector
 from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, check_fits, load_network
 from atrap_studio.runtime.networks import Architecture, build_module
@@ -149,14 +150,21 @@ def average(
             lineages (unless ``unrelated``, when it is a warning instead).
     """
     weights = _weights(sources, weights)
-    first = sources[0].network.manifest.architecture
-    for source in sources[1:]:
-        if source.network.manifest.architecture != first:
-            raise MergeError(
-                f"{sources[0].path.name} and {source.path.name} have different architectures; "
-                "averaging needs identical ones: merge them by distillation (--method distill)"
-            )
+    architectures = [s.network.manifest.architecture for s in sources]
+    first = aligned_architecture(architectures)
     warnings = []
+    if first is None:
+        raise MergeError(_unlike(sources))
+    if any(arch != first for arch in architectures):
+        grown = ", ".join(
+            f"{s.path.name} {hidden_widths(arch)}"
+            for s, arch in zip(sources, architectures, strict=True)
+        )
+        warnings.append(
+            f"the networks grew to different widths ({grown}): each was padded with silent "
+            f"neurons (zero weights) to {hidden_widths(first)} before averaging, so a neuron "
+            "only some of them have is averaged with zeros"
+        )
     lineages = {s.network.manifest.provenance.lineage for s in sources}
     if len(lineages) != 1 or None in lineages:
         problem = (
@@ -167,13 +175,75 @@ def average(
             raise MergeError(f"{problem}. Merge them by distillation, or insist with --unrelated")
         warnings.append(problem)
     module = build_module(first, init="default", generator=torch.Generator().manual_seed(0))
-    states = [s.network.module.state_dict() for s in sources]
+    shapes = first.parameter_shapes()
+    states = [padded_state(s.network.module.state_dict(), shapes) for s in sources]
     merged = {
         name: sum(w * state[name] for w, state in zip(weights, states, strict=True))
         for name in states[0]
     }
     module.load_state_dict(merged)
     return module, warnings
+
+
+def aligned_architecture(architectures: Sequence[Architecture]) -> Architecture | None:
+    """The architecture every one of ``architectures`` fits in by padding its hidden layers
+    with silent neurons (the widest of each linear layer), or None when they differ in more
+    than widths (another depth, other layers, other inputs or outputs)."""
+    first = architectures[0]
+    if any(
+        len(a.layers) != len(first.layers) or (a.inputs, a.outputs) != (first.inputs, first.outputs)
+        for a in architectures
+    ):
+        return None
+    layers = []
+    for group in zip(*(a.layers for a in architectures), strict=True):
+        if all(layer == group[0] for layer in group):
+            layers.append(group[0])
+            continue
+        if any(layer.kind != "linear" for layer in group):
+            return None  # a convolution or a layer norm that differs cannot be padded exactly
+        layers.append(
+            group[0].model_copy(
+                update={
+                    "in_features": max(layer.in_features or 0 for layer in group),
+                    "out_features": max(layer.out_features or 0 for layer in group),
+                }
+            )
+        )
+    return first.model_copy(update={"layers": layers})
+
+
+def padded_state(
+    state: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]]
+) -> dict[str, torch.Tensor]:
+    """``state`` with each tensor placed in the corner of a zero tensor of its aligned shape:
+    padded neurons have no inputs and no effect, so the network computes what it did."""
+    padded = {}
+    for name, tensor in state.items():
+        if tuple(tensor.shape) == shapes[name]:
+            padded[name] = tensor
+            continue
+        grown = tensor.new_zeros(shapes[name])
+        grown[tuple(slice(0, size) for size in tensor.shape)] = tensor
+        padded[name] = grown
+    return padded
+
+
+def _unlike(sources: Sequence[Source]) -> str:
+    """Why networks cannot be averaged: their shapes, and how each grew when it did."""
+
+    def shape(source: Source) -> str:
+        manifest = source.network.manifest
+        growth = manifest.training.get("growth") if isinstance(manifest.training, dict) else None
+        grew = f", grown by {len(growth)} changes" if isinstance(growth, list) and growth else ""
+        return f"{source.path.name} has hidden layers {hidden_widths(manifest.architecture)}{grew}"
+
+    return (
+        "; ".join(shape(s) for s in sources)
+        + ". Averaging needs the same layers (networks that only grew to other widths are "
+        "padded to match, but not other depths or layers): merge them by distillation "
+        "(--method distill)"
+    )
 
 
 def distill(
@@ -277,7 +347,9 @@ def merge(
         module, report.warnings = average(sources, weights, unrelated=unrelated)
         lineages = {s.network.manifest.provenance.lineage for s in sources}
         lineage = lineages.pop() if len(lineages) == 1 else weights_digest(module)
-        architecture = sources[0].network.manifest.architecture
+        aligned = aligned_architecture([s.network.manifest.architecture for s in sources])
+        assert aligned is not None  # average() refused otherwise
+        architecture = aligned
     else:
         module, report.distill_loss, lineage = distill(
             sources, student, steps=steps, lr=lr, seed=seed, weights=weights, progress=progress

@@ -31,7 +31,8 @@ FACTORY = NodeSpec(
         "Builds a neural network (a multilayer perceptron) from its properties. Its input size "
         "is the sum of the sensors linked into 'state'; its output size is what the linked "
         "actions need. A picture linked into 'image' is first read by a small convolutional "
-        "network (the 'conv_' properties), whose findings join the other sensors."
+        "network (the 'conv_' properties), whose findings join the other sensors. Its hidden "
+        "layers can grow and shrink while it trains (the 'grow' properties)."
     ),
     impl="atrap_studio.nodes.impl.nn:NNFactory",
     inputs=(

@@ -9,8 +9,16 @@ import torch
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.registry import Registry
-from atrap_studio.runtime.merge import MergeError, load_sources, merge
+from atrap_studio.runtime.architect.surgery import hidden_widths
+from atrap_studio.runtime.merge import (
+    MergeError,
+    aligned_architecture,
+    load_sources,
+    merge,
+    padded_state,
+)
 from atrap_studio.runtime.netfile import load_network, save_network
+from atrap_studio.runtime.networks import build_module
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.provenance import file_digest
 from atrap_studio.runtime.runner import Runner
@@ -88,6 +96,39 @@ def test_average_refuses_strangers_unless_told(
     assert "did not grow from one initialisation" in merged.report.warnings[0]
 
 
+def test_networks_that_grew_to_other_widths_are_padded_then_averaged(
+    small_doc: GraphDocument, registry: Registry, tmp_path: Path
+) -> None:
+    """Two regions from one initialisation, each grown on its own schedule: averaging pads
+    each to the widest layers with silent neurons, which leave its function as it was."""
+    paths = []
+    for region, every in ((0, 4), (1, 7)):
+        doc = _region_doc(small_doc, region)
+        brain = next(n for n in doc.nodes if n.type == "nn.factory")
+        brain.props.update(grow="schedule", grow_every=every)
+        paths.append(_train(doc, registry, tmp_path / f"r{region}", steps=8))
+    sources = load_sources(paths, registry)
+    widths = [hidden_widths(s.network.manifest.architecture) for s in sources]
+    assert widths == [[40, 40], [40, 32]]  # grown twice and once from [32, 32]
+    merged = merge(sources, "average", episodes=64)
+    assert hidden_widths(merged.manifest.architecture) == [40, 40]
+    assert "padded with silent neurons" in merged.report.warnings[0]
+    # padding alone changes nothing: the narrower network, padded, answers as before
+    narrow = sources[1].network
+    aligned = aligned_architecture([s.network.manifest.architecture for s in sources])
+    assert aligned is not None
+    padded = build_module(aligned, init="default", generator=torch.Generator())
+    padded.load_state_dict(padded_state(narrow.module.state_dict(), aligned.parameter_shapes()))
+    x = torch.randn(32, aligned.inputs)
+    with torch.no_grad():
+        torch.testing.assert_close(padded(x), narrow.module(x), rtol=0, atol=1e-6)
+    first, second = (
+        padded_state(s.network.module.state_dict(), aligned.parameter_shapes()) for s in sources
+    )
+    for name, tensor in merged.module.state_dict().items():
+        torch.testing.assert_close(tensor, 0.5 * first[name] + 0.5 * second[name])
+
+
 def test_refusals(
     regional: list[Path], registry: Registry, small_doc: GraphDocument, tmp_path: Path
 ) -> None:
@@ -101,7 +142,7 @@ def test_refusals(
     wide = small_doc.model_copy(deep=True)
     next(n for n in wide.nodes if n.type == "nn.factory").props["hidden"] = [16]
     other = _train(wide, registry, tmp_path / "wide", steps=5)
-    with pytest.raises(MergeError, match=r"different architectures.*distill"):
+    with pytest.raises(MergeError, match=r"hidden layers \[16\].*Averaging needs the same layers"):
         merge(load_sources([regional[0], other], registry), "average")
     # a network without its graph, for other sensors
     loaded = load_network(other)
