@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from atrap_studio.cli.arguments import natural, positive, widths
+from atrap_studio.cli.arguments import natural, number_above, positive, widths
+
+_SHARE = number_above(0, 1, expected="a share such as 0.25")
 
 
 def add_parser(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,6 +46,14 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-
         default=0.0,
         help="the error a growing network aims for, in the scene's units (default 0: none)",
     )
+    architect.add_argument(
+        "--step", type=_SHARE, default=0.25, help="share of a layer one change adds or removes"
+    )
+    architect.add_argument(
+        "--max-width",
+        type=positive,
+        help="widest layer a growing network may reach (default: the large network's widest)",
+    )
     architect.add_argument("--threads", type=natural, default=1, help="torch threads")
     architect.add_argument("--out", default="runs/architect")
 
@@ -66,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         large=args.large,
         every=args.every,
         target=args.target,
+        step=args.step,
+        max_width=args.max_width,
     )
     setup.check()  # before the graph is read or a thread count set
     doc = load_graph(args.graph or example_path())

@@ -59,6 +59,11 @@ class Setup:
     every: int = 200
     #: The error a growing network aims for, in the scene's units (0: none).
     target: float = 0.0
+    #: Share of a layer's width one change adds or removes.
+    step: float = 0.25
+    #: The widest a growing network's layers may become (None: the large network's widest);
+    #: past it a growing network adds a layer, up to the large network's depth.
+    max_width: int | None = None
 
     def contenders(self) -> list[Contender]:
         def words(hidden: tuple[int, ...]) -> str:
@@ -90,6 +95,12 @@ class Setup:
             hidden = getattr(self, name)
             if not hidden or min(hidden) < 1:
                 raise AtrapError(f"the {name} network needs neurons in every layer: {hidden}")
+        if not 0.0 < self.step <= 1.0:
+            raise AtrapError(f"the step is a share of a layer in (0, 1], got {self.step}")
+        if self.max_width is not None and self.max_width < max(self.small):
+            raise AtrapError(
+                f"max width {self.max_width} is below the small network's {max(self.small)}"
+            )
         if not (math.isfinite(self.target) and self.target >= 0):
             raise AtrapError(f"the target error must be 0 or more, got {self.target}")
 
@@ -251,7 +262,7 @@ class Result:
 def contender_graph(doc: GraphDocument, setup: Setup, contender: Contender) -> GraphDocument:
     """``doc`` with the contender's network and the experiment's budget (no early stop)."""
     changed = doc.model_copy(deep=True)
-    widest = max(max(setup.large), max(setup.small))
+    widest = setup.max_width or max(max(setup.large), max(setup.small))
     for node in changed.nodes:
         if node.type.startswith("scene.") and setup.instances is not None:
             node.props["instances"] = setup.instances
@@ -261,6 +272,7 @@ def contender_graph(doc: GraphDocument, setup: Setup, contender: Contender) -> G
                 grow=contender.grow,
                 grow_every=setup.every,
                 grow_target=setup.target,
+                grow_step=setup.step,
                 grow_max_width=widest,
                 grow_max_layers=max(len(setup.large), len(setup.small)),
             )

@@ -71,6 +71,7 @@ def growth_settings(props: dict[str, Any]) -> GrowthSettings | None:
             min_width=int(props["grow_min_width"]),
             max_width=int(props["grow_max_width"]),
             max_hidden_layers=int(props["grow_max_layers"]),
+            step=float(props["grow_step"]),
         ),
         every=every,
     )

@@ -150,6 +150,14 @@ FACTORY = NodeSpec(
             max=1e12,
         ),
         PropSpec(
+            "grow_step",
+            "float",
+            0.25,
+            "Share of a layer's neurons one change adds or removes (at least one neuron).",
+            min=0.01,
+            max=1.0,
+        ),
+        PropSpec(
             "grow_min_width",
             "int",
             4,
