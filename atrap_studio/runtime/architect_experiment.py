@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
@@ -120,6 +121,8 @@ class Trial:
     cpu_s: float = 0.0
     hidden: list[int] = field(default_factory=list)
     changes: int = 0
+    #: A growing network's decisions: update, action, reason, what was done, widths after.
+    decisions: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -343,4 +346,5 @@ def _train(pipeline: Pipeline, setup: Setup, name: str, seed: int) -> Trial:
     trial.cpu_s = cpu
     trial.hidden = hidden_widths(pipeline.architecture)
     trial.changes = pipeline.owner.revision
+    trial.decisions = list(architect.changes) if architect is not None else []
     return trial
