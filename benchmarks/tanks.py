@@ -5,7 +5,8 @@ Two measurements in one run:
 1. Throughput: the arena with the agent's camera (``--rays`` rays), a scripted wanderer, the
    example's status sensor and rewards, stepped through the compiled graph with a fixed move
    (no network), on 1 and on 2 torch threads. Goal (issue 13): ≥ 100,000 env-steps/s at
-   1,024 arenas on 2 cores.
+   1,024 arenas on 2 cores. With ``--before REVISION`` the plug-in as it was at that git
+   revision is timed too, taking turns with the code as it is, and the ratio printed.
 2. Learning: the shipped PPO example for each ``--opponents`` level (``tanks_camera_ppo``
    against the wanderer, ``tanks_hunter_ppo`` against the hunter) trained from the camera
    for ``--budget`` seconds of training on one thread, tested every ``--test-every`` seconds
@@ -22,6 +23,7 @@ Factory's convolution layers instead of its strip into the perceptron. With ``--
 the self-play example trains for S seconds and is then tested against each scripted opponent.
 
     .venv/bin/python benchmarks/tanks.py [--instances 1024] [--rays 64] [--seconds 3]
+        [--before REVISION]
         [--opponents wanderer hunter] [--sees strip|image|both] [--self-play SECONDS]
         [--budget 600] [--test-every 30] [--games 200]
         [--chart docs/images/tanks-learning.png] [--json PATH]
@@ -32,8 +34,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -41,10 +47,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.document import Endpoint, GraphDocument
 from atrap_studio.core.editing import connect, disconnect
+from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.examples import example_path
 from atrap_studio.nodes import builtin_registry
 from atrap_studio.nodes.scenes.tanks.play import Handicap
+from atrap_studio.nodes.specs import CATALOGUE
 from atrap_studio.runtime.pipeline import Pipeline
 
 GOALS = {"wanderer": 0.9, "hunter": 0.6, "idle": 0.9}
@@ -84,22 +92,90 @@ def example(
     return doc
 
 
-def throughput(instances: int, rays: int, seconds: float, threads: int) -> float:
-    """Env-steps per second of the arena, its sensors and rewards, with a fixed move."""
+PLUGIN = "atrap_studio.nodes.scenes.tanks"
+
+
+def plugin_at(revision: str, folder: Path) -> str:
+    """The tank plug-in's files as they were at git ``revision``, written under ``folder`` as
+    a package of its own (its imports of itself renamed), so that one run can time the code
+    before a change beside the code after it; returns the package's name."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}").strip()
+    name = f"tanks_at_{commit[:12]}"
+    package = folder / name
+    package.mkdir(parents=True, exist_ok=True)
+    for path in git("ls-tree", "--name-only", commit, "nodes/scenes/tanks/").split():
+        if path.endswith(".py"):
+            text = git("show", f"{commit}:{path}").replace(PLUGIN, name)
+            (package / Path(path).name).write_text(text)
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    return name
+
+
+def registry_of(plugin: str | None) -> Registry:
+    """The built-in registry, its tank nodes implemented by ``plugin`` (None: as they are)."""
+    if plugin is None:
+        return builtin_registry()
+    return Registry(
+        replace(spec, impl=spec.impl.replace(PLUGIN, plugin, 1))
+        if spec.impl.startswith(PLUGIN + ".")
+        else spec
+        for spec in CATALOGUE
+    )
+
+
+class Stepper:
+    """The arena, its sensors and rewards stepped through the compiled graph with a fixed move
+    (no network): what one env-step of the scene costs."""
+
+    def __init__(self, instances: int, rays: int, registry: Registry) -> None:
+        self.pipeline = Pipeline(example("wanderer", instances, rays), registry, seed=0)
+        self.instances = instances
+        self.move = torch.full((instances, 8), -1.0)
+        self.move[:, 5] = 1.0  # forward and left: the tanks keep meeting walls, pillars, shells
+
+    def run(self, seconds: float) -> tuple[int, float]:
+        """Steps for ``seconds`` (at least 3), then (env-steps, seconds taken)."""
+        pipeline, scene = self.pipeline, self.pipeline.scene
+        count, start = 0, time.perf_counter()
+        with torch.no_grad():
+            while count < 3 or time.perf_counter() - start < seconds:
+                scene.begin_step()
+                pipeline.observe(scene)
+                pipeline.act(scene, self.move)
+                pipeline.rewards(scene)
+                count += 1
+        return count * self.instances, time.perf_counter() - start
+
+
+def throughput(
+    instances: int, rays: int, seconds: float, threads: int, before: str | None = None
+) -> tuple[float, float | None]:
+    """Env-steps per second now, and with the plug-in package ``before`` (None: not timed).
+
+    The two take turns in six windows each, so that a machine shared with other work loads
+    both alike.
+    """
     torch.set_num_threads(threads)
-    pipeline = Pipeline(example("wanderer", instances, rays), builtin_registry(), seed=0)
-    scene = pipeline.scene
-    move = torch.full((instances, 8), -1.0)
-    move[:, 5] = 1.0  # forward and left: the tanks keep meeting walls, pillars and shells
-    count, start = 0, time.perf_counter()
-    with torch.no_grad():
-        while count < 3 or time.perf_counter() - start < seconds:
-            scene.begin_step()
-            pipeline.observe(scene)
-            pipeline.act(scene, move)
-            pipeline.rewards(scene)
-            count += 1
-    return count * instances / (time.perf_counter() - start)
+    steppers = {"now": Stepper(instances, rays, registry_of(None))}
+    if before is not None:
+        steppers["before"] = Stepper(instances, rays, registry_of(before))
+    rounds = 6 if before is not None else 1
+    totals = {name: [0, 0.0] for name in steppers}
+    for _ in range(rounds):
+        for name, stepper in steppers.items():
+            steps, taken = stepper.run(seconds / rounds)
+            totals[name][0] += steps
+            totals[name][1] += taken
+    rates = {name: steps / taken for name, (steps, taken) in totals.items()}
+    return rates["now"], rates.get("before")
 
 
 @dataclass
@@ -242,6 +318,12 @@ def main() -> None:
     parser.add_argument("--rays", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=3.0, help="per throughput measurement")
     parser.add_argument(
+        "--before",
+        metavar="REVISION",
+        help="also time the tank plug-in as it was at this git revision, taking turns with "
+        "the code as it is, and print how many times faster it is now",
+    )
+    parser.add_argument(
         "--opponents",
         nargs="*",
         default=["wanderer", "hunter"],
@@ -268,14 +350,28 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    print(f"arena + {args.rays}-ray camera at {args.instances:,} arenas, graph step, no network")
-    speeds = {}
-    for threads in (1, 2):
-        speeds[threads] = throughput(args.instances, args.rays, args.seconds, threads)
-        label = f"{threads} thread{'s' if threads > 1 else ''}"
-        print(f"  {label:<9} {speeds[threads]:>11,.0f} env-steps/s")
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"arena + {args.rays}-ray camera at {args.instances:,} arenas, graph step, no network"
+        f" (load average {load} on {os.cpu_count()} cores)"
+    )
+    speeds, speeds_before = {}, {}
+    with tempfile.TemporaryDirectory(prefix="atrap-tanks-") as folder:
+        before = None
+        if args.before is not None:
+            before = plugin_at(args.before, Path(folder))
+            print(f"  {'':<9} {'now':>11}              {args.before:>11} (as it was)   now/then")
+        for threads in (1, 2):
+            now, then = throughput(args.instances, args.rays, args.seconds, threads, before)
+            speeds[threads] = now
+            label = f"{threads} thread{'s' if threads > 1 else ''}"
+            line = f"  {label:<9} {now:>11,.0f} env-steps/s"
+            if then is not None:
+                speeds_before[threads] = then
+                line += f" {then:>11,.0f} env-steps/s {now / then:>14.2f}x"
+            print(line)
     verdict = "PASS" if speeds[2] >= 100_000 else "MISS"
-    print(f"  {verdict} goal >= 100,000 env-steps/s at 1,024 arenas on 2 cores")
+    print(f"  {verdict} goal >= 100,000 env-steps/s at 1,024 arenas on 2 cores (2 threads)")
 
     curves = []
     kinds = ["strip", "image"] if args.sees == "both" else [args.sees]
@@ -307,6 +403,9 @@ def main() -> None:
     if args.json:
         record = {
             "throughput": speeds,
+            "throughput_before": speeds_before,
+            "before": args.before,
+            "load_average": os.getloadavg(),
             "curves": [asdict(c) for c in curves],
             "self_play": trained_by_itself,
         }

@@ -46,7 +46,8 @@ SMOKE = {
     ),
     "test_tanks": Smoke(
         "tanks.py",
-        *("--instances", "16", "--rays", "8", "--seconds", "0.05", "--budget", "1"),
+        *("--instances", "16", "--rays", "8", "--seconds", "0.05", "--before", "HEAD"),
+        *("--budget", "1"),
         *("--test-every", "1", "--games", "8", "--sees", "both", "--self-play", "0.5"),
         *("--chart", "{out}/tanks.png", "--json", "{out}/tanks.json"),
     ),
@@ -187,9 +188,14 @@ def test_architect(ran: Ran) -> None:
 
 
 def test_tanks(ran: Ran) -> None:
-    one_line(ran.output, r"arena \+ 8-ray camera at 16 arenas, graph step, no network")
-    for threads in ("1 thread", "2 threads"):
-        one_line(ran.output, rf"\s+{threads}\s+[\d,]+ env-steps/s")
+    one_line(
+        ran.output,
+        r"arena \+ 8-ray camera at 16 arenas, graph step, no network \(load average"
+        r"( [\d.]+){3} on \d+ cores\)",
+    )
+    one_line(ran.output, r"\s+now\s+HEAD \(as it was\)\s+now/then")
+    for threads in ("1 thread", "2 threads"):  # now, as it was at HEAD, and the ratio
+        one_line(ran.output, rf"\s+{threads}\s+[\d,]+ env-steps/s\s+[\d,]+ env-steps/s\s+[\d.]+x")
     one_line(ran.output, r"\s+(PASS|MISS) goal >= 100,000 env-steps/s .*")
     for opponent in ("wanderer", "hunter"):
         for label in (opponent, rf"{opponent} \(CNN\)"):
@@ -205,5 +211,6 @@ def test_tanks(ran: Ran) -> None:
     assert (ran.out / "tanks.png").stat().st_size > 1000
     record = json.loads((ran.out / "tanks.json").read_text())
     assert set(record["throughput"]) == {"1", "2"} and len(record["curves"]) == 4
+    assert set(record["throughput_before"]) == {"1", "2"} and record["before"] == "HEAD"
     assert [c["sees"] for c in record["curves"]] == ["strip", "image"] * 2
     assert set(record["self_play"]) == {"idle", "wanderer", "hunter"}

@@ -17,9 +17,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from atrap_studio.nodes.scenes.tanks.geometry import FAR, ray_box, ray_circles, unit, wrap
+from atrap_studio.nodes.scenes.tanks.geometry import (
+    FAR,
+    camera_box,
+    camera_circles,
+    ray_box,
+    ray_circles,
+    unit,
+    wrap,
+)
 from atrap_studio.nodes.scenes.tanks.opponents import OPPONENTS, Opponent, PastSelf
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
+from atrap_studio.nodes.scenes.tanks.workspace import Workspace
 from atrap_studio.runtime.context import Command
 from atrap_studio.runtime.contracts import PlayAs
 
@@ -117,6 +126,7 @@ class TankArena:
         self.shot_at = torch.zeros(n, 2, 2, device=device)
         self.shot_age = torch.full((n, 2), NEVER, dtype=torch.int64, device=device)
         self.opponent_state = self.opponent.initial_state(n, device)
+        self.work = Workspace()  # the camera's scratch tensors
         self.begin_step()
 
     def meet_own_network(self, network: torch.nn.Module, play: PlayAs) -> bool:
@@ -247,11 +257,15 @@ class TankArena:
         direction = unit(self.shell_heading)  # (N, 2, 2): one shell per tank
         tank_radius = torch.full((n, 2), rules.tank_radius, device=self.position.device)
         tank_radius = tank_radius * (self.health > 0)
-        to_tanks = ray_circles(self.shell, direction, self.position, tank_radius)  # (N, S, T)
+        # the tanks and the pillars in one pass: (N, S, 2 tanks + P pillars)
+        centres = torch.cat([self.position, self.pillars[..., :2]], 1)
+        to_circles = ray_circles(
+            self.shell, direction, centres, torch.cat([tank_radius, self.pillars[..., 2]], 1)
+        )
+        to_tanks, to_pillars = to_circles[..., :2], to_circles[..., 2:]
         # a shell never hits the tank that fired it
         own = torch.eye(2, dtype=torch.bool, device=self.position.device)[None]
         to_tanks = torch.where(own, FAR, to_tanks)
-        to_pillars = ray_circles(self.shell, direction, self.pillars[..., :2], self.pillars[..., 2])
         to_wall = ray_box(self.shell, direction, rules.half)
         hit_tank = to_tanks.amin(-1)
         blocked = torch.minimum(to_pillars.amin(-1), to_wall)
@@ -273,11 +287,49 @@ class TankArena:
         distance to the first thing each ray meets (metres) and what it is
         (0 wall, 1 pillar, 2 the other tank, 3 the other tank's shell in flight), each
         (N, rays) — or only for ``arenas``."""
+        to_wall, to_pillar, to_shell, to_tank = self._sight(tank, rays, fov, arenas)
+        depth, what = to_wall, torch.zeros_like(to_wall, dtype=torch.int64)
+        for kind, distance in ((1, to_pillar), (3, to_shell), (2, to_tank)):
+            what = torch.where(distance < depth, kind, what)
+            depth = torch.minimum(depth, distance)
+        return depth, what
+
+    def camera_strip(self, tank: int, rays: int, fov: float) -> Tensor:
+        """:meth:`camera` as the sensor gives it, (N, 3 * rays): per ray the depth as a share
+        of the arena's diagonal, then whether it sees the enemy, then an enemy shell (1 or 0).
+
+        The same values, without the ``where``s and the class tensor: a comparison written
+        straight into a float tensor is one cheap pass, a boolean or a ``where`` several.
+        """
+        to_wall, to_pillar, to_shell, to_tank = self._sight(tank, rays, fov)
+        strip = torch.empty(to_wall.shape[0], 3, rays, dtype=to_wall.dtype, device=to_wall.device)
+        depth, enemy, shell = strip.unbind(1)
+        # nearest of wall and pillar, then of those and the shell
+        past_pillar = torch.minimum(to_wall, to_pillar, out=to_wall)
+        past_shell = torch.minimum(past_pillar, to_shell, out=to_pillar)
+        # the enemy is seen where it is nearer than the rest, a shell where it is nearer than
+        # the wall and pillars and the enemy not nearer than it
+        torch.lt(to_tank, past_shell, out=enemy)
+        torch.lt(to_shell, past_pillar, out=shell)
+        torch.gt(shell, enemy, out=shell)
+        torch.minimum(past_shell, to_tank, out=depth)
+        depth.div_(2 * math.sqrt(2) * self.rules.half)
+        return strip.view(-1, 3 * rays)
+
+    def _sight(
+        self, tank: int, rays: int, fov: float, arenas: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Distance along each ray of ``tank``'s camera to the wall, the nearest pillar, the
+        other tank's shell and the other tank, each (N, rays); FAR or more where a ray misses
+        (the wall is always met)."""
         pick = slice(None) if arenas is None else arenas
         position, heading = self.position[pick], self.heading[pick]
         offsets = torch.linspace(fov / 2, -fov / 2, rays, device=position.device)
-        direction = unit(heading[:, tank, None] + offsets[None])  # (N, R, 2)
-        origin = position[:, tank, None, :]  # shared by every ray of the arena
+        angle = heading[:, tank, None] + offsets[None]  # (N, R)
+        direction = self.work.get("direction", (angle.shape[0], 2, rays), device=angle.device)
+        torch.cos(angle, out=direction[:, 0])
+        torch.sin(angle, out=direction[:, 1])
+        origin = position[:, tank]  # shared by every ray of the arena
         # the other tank (while alive) is one more circle beside the pillars
         alive = (self.health[pick][:, 1 - tank, None] > 0).to(origin.dtype)
         pillars = self.pillars[pick][:, : self._pillar_slots()]
@@ -288,17 +340,13 @@ class TankArena:
         radii = torch.cat(
             [pillars[..., 2], SHELL_RADIUS * flying, self.rules.tank_radius * alive], 1
         )
-        to_circles = ray_circles(origin, direction, circles, radii)
-        to_wall = ray_box(origin, direction, self.rules.half)
-        depth, what = to_wall, torch.zeros_like(to_wall, dtype=torch.int64)
-        if pillars.shape[1]:
-            to_pillar = to_circles[..., :-2].amin(-1)
-            what = torch.where(to_pillar < depth, 1, what)
-            depth = torch.minimum(depth, to_pillar)
-        for kind, distance in ((3, to_circles[..., -2]), (2, to_circles[..., -1])):
-            what = torch.where(distance < depth, kind, what)
-            depth = torch.minimum(depth, distance)
-        return depth, what
+        to_circles = camera_circles(origin, direction, circles, radii, self.work)  # (N, C, R)
+        to_wall = camera_box(origin, direction, self.rules.half, self.work)
+        to_pillar = self.work.get("pillar", to_wall.shape, device=to_wall.device)
+        to_pillar.fill_(FAR)
+        for slot in range(pillars.shape[1]):
+            torch.minimum(to_pillar, to_circles[:, slot], out=to_pillar)
+        return to_wall, to_pillar, to_circles[:, -2], to_circles[:, -1]
 
     def _pillar_slots(self) -> int:
         """Pillar slots some arena uses (the first ones): the camera skips the empty rest."""

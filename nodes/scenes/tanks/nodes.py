@@ -33,11 +33,7 @@ class TankArenaScene:
 def camera_view(arena: TankArena, tank: int, rays: int, fov: float) -> torch.Tensor:
     """What ``tank``'s camera gives: per ray the depth as a share of the arena's diagonal, then
     whether each ray sees the enemy, then whether it sees an enemy shell, (N, 3 * rays)."""
-    depth, what = arena.camera(tank, rays, fov)
-    diagonal = 2 * math.sqrt(2) * arena.rules.half
-    enemy = (what == 2).to(depth.dtype)
-    shell = (what == 3).to(depth.dtype)
-    return torch.cat([depth / diagonal, enemy, shell], dim=-1)
+    return arena.camera_strip(tank, rays, fov)
 
 
 def status_view(arena: TankArena, tank: int) -> torch.Tensor:
