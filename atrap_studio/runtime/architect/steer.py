@@ -71,7 +71,7 @@ def resize(
             )
             return widen(arch, module, layer, wider, generator=generator, method=method)
         if len(widths) < bounds.max_hidden_layers:
-            return insert_layer(arch, module, len(widths) - 1, inputs=inputs)
+            return insert_layer(arch, module, len(widths) - 1)
         return None
     if action == "shrink":
         spare = [i for i, w in enumerate(widths) if w > bounds.min_width]

@@ -21,6 +21,7 @@ import torch
 
 from atrap_studio.runtime.networks import (
     ACTIVATIONS,
+    LEAKY_RELU_SLOPE,
     Architecture,
     Layer,
     build_module,
@@ -28,17 +29,15 @@ from atrap_studio.runtime.networks import (
 
 WidenMethod = Literal["split", "fresh"]
 
-#: Lowest value each activation can output, where it is known without data.
-_LOWEST: dict[str, float] = {
-    "relu": 0.0,
-    "elu": -1.0,
-    "silu": -0.2785,  # x·σ(x) has its minimum -0.27846 at x = -1.2785
-    "gelu": -0.1701,  # x·Φ(x) has its minimum -0.16997 at x = -0.7518
-}
-#: How far above zero an inserted layer's inputs are shifted so that the activation is the
-#: identity there: exactly for relu, elu and leaky relu (identity on positive inputs); to under
-#: 1e-7 for silu (y - silu(y) <= y·e^-y) and gelu (y - gelu(y) <= φ(y)).
-_MARGIN: dict[str, float] = {"relu": 0.0, "elu": 0.0, "leaky_relu": 0.0, "silu": 20.0, "gelu": 6.0}
+#: Lowest value each activation without a linear odd part but with an identity region outputs:
+#: an inserted layer's inputs are shifted up by it, which makes the activation the identity.
+_LOWEST: dict[str, float] = {"relu": 0.0, "elu": -1.0}
+#: Activations whose odd part is linear: f(x) - f(-x) = gain·x for every x (silu and gelu are
+#: x·g(x) with g(x) + g(-x) = 1; leaky relu's slope adds to the gain). A layer of neuron pairs
+#: (h, -h) is then an exact identity with no shift: its inputs stay the size they were, so Adam
+#: steps on the next layer keep their size (a shift of 20 made them 20 times larger, and the
+#: arm's training blew up after the insert).
+_ODD_PART: dict[str, float] = {"silu": 1.0, "gelu": 1.0, "leaky_relu": 1.0 + LEAKY_RELU_SLOPE}
 #: tanh and sigmoid have no identity region: an inserted layer works near zero, where
 #: tanh(εh)/ε = h - ε²h³/3 + ... and 4(σ(εh) - 1/2)/ε = h - ε²h³/12 + ...
 SQUASH_SCALE = 0.1
@@ -258,29 +257,33 @@ def insert_layer(
     arch: Architecture,
     module: torch.nn.Sequential,
     hidden: int,
-    *,
-    inputs: torch.Tensor | None = None,
 ) -> Surgery:
     """Insert a new hidden layer (linear + the same activation) right after hidden layer
     ``hidden``, initialised so that the network computes (nearly) the same function.
 
-    relu: the identity, exact. elu, silu, gelu: the identity on inputs shifted up by a bias
-    (elu outputs > -1, so +1 makes elu exact; silu and gelu get a margin that leaves an error
-    under 1e-7, plus float32 rounding of the shift), the next bias subtracts the shift.
-    leaky_relu: the same with the shift read from ``inputs`` (required): exact for every input
-    whose hidden values stay above the lowest seen there. tanh and sigmoid: the scale trick
-    (weights ε·I, the next layer scaled by 1/ε, ε = SQUASH_SCALE): approximate, an error of
-    about ε²|h|³/3 (tanh) or ε²|h|³/12 (sigmoid) per neuron before the next layer.
+    silu, gelu, leaky_relu: twice as many neurons as the layer before, in pairs (h, -h), which
+    the next layer reads as (f(h) - f(-h)) / gain = h: exact, for every input. relu: the
+    identity, exact (its inputs are never negative). elu: the identity on inputs shifted up by
+    1 (elu outputs > -1), the next bias subtracting the shift: exact. tanh and sigmoid: the
+    scale trick (weights ε·I, the next layer scaled by 1/ε, ε = SQUASH_SCALE): approximate, an
+    error of about ε²|h|³/3 (tanh) or ε²|h|³/12 (sigmoid) per neuron before the next layer.
 
     Raises:
-        ValueError: an unsupported block, or leaky_relu without inputs.
+        ValueError: an unsupported block.
     """
     start, activation, consumer = hidden_block(arch, hidden)
     width = _width(arch, start)
     params = dict(module.named_parameters())
     w_next, b_next = params[f"{consumer}.weight"].detach(), params[f"{consumer}.bias"].detach()
     eye = torch.eye(width, dtype=w_next.dtype, device=w_next.device)
-    if activation in ("tanh", "sigmoid"):
+    new_width = width
+    if activation in _ODD_PART:
+        gain = _ODD_PART[activation]
+        new_width = 2 * width
+        w_new, b_new = torch.cat([eye, -eye]), b_next.new_zeros(new_width)
+        w_next_new, b_next_new = torch.cat([w_next, -w_next], dim=1) / gain, b_next
+        how = f"pairs f(h) - f(-h) = {gain:g}·h, exact"
+    elif activation in ("tanh", "sigmoid"):
         scale = SQUASH_SCALE
         gain = 1.0 / scale if activation == "tanh" else 4.0 / scale
         offset = 0.0 if activation == "tanh" else 0.5
@@ -289,18 +292,13 @@ def insert_layer(
         b_next_new = b_next - w_next_new.sum(dim=1) * offset
         how = f"scaled identity (ε = {scale}), approximate"
     else:
-        lowest = _LOWEST.get(activation)
-        if lowest is None:
-            if inputs is None:
-                raise ValueError(f"inserting after a {activation} layer needs sample inputs")
-            with torch.no_grad():
-                lowest = min(0.0, float(module[: start + 2](inputs).min()))
-        shift = max(0.0, -lowest) + _MARGIN[activation]
+        shift = -_LOWEST[activation]
         w_new, b_new = eye, b_next.new_full((width,), shift)
         w_next_new, b_next_new = w_next, b_next - w_next.sum(dim=1) * shift
         how = f"identity with inputs shifted by {shift:g}"
     layers = list(arch.layers)
-    layers[consumer:consumer] = [_linear(width, width), Layer(kind=activation)]
+    layers[consumer:consumer] = [_linear(width, new_width), Layer(kind=activation)]
+    layers[consumer + 2] = _linear(new_width, layers[consumer + 2].out_features)
     new_arch = _with_layers(arch, layers)
     old_of_new: list[int | None] = [
         *range(consumer),
@@ -309,17 +307,23 @@ def insert_layer(
         *range(consumer, len(arch.layers)),
     ]
     moved = consumer + 2
+    # the next layer's columns: each old column, then (paired) its negated copy
+    columns = torch.arange(new_width, device=w_next.device) % width
+    mirrored = torch.arange(new_width, device=w_next.device) >= width
     tensors = {
         f"{consumer}.weight": (w_new, None),
         f"{consumer}.bias": (b_new, None),
-        f"{moved}.weight": (w_next_new, _same_origin(f"{consumer}.weight", w_next)),
+        f"{moved}.weight": (
+            w_next_new,
+            _cols_origin(f"{consumer}.weight", w_next, columns, mirrored),
+        ),
         f"{moved}.bias": (b_next_new, _same_origin(f"{consumer}.bias", b_next)),
     }
     result = _assemble(module, new_arch, old_of_new, tensors)
     return Surgery(
         new_arch,
         *result,
-        f"inserted a {width}-neuron {activation} layer after hidden {hidden}: {how}",
+        f"inserted a {new_width}-neuron {activation} layer after hidden {hidden}: {how}",
     )
 
 

@@ -29,7 +29,7 @@ OPERATIONS: dict[str, Operation] = {
         a, m, 1, 9, generator=torch.Generator().manual_seed(0), method="fresh"
     ),
     "narrow": lambda a, m, x: narrow(a, m, 0, 5, inputs=x),
-    "insert": lambda a, m, x: insert_layer(a, m, 0, inputs=x),
+    "insert": lambda a, m, x: insert_layer(a, m, 0),
     "remove": lambda a, m, x: remove_layer(a, m, 1, inputs=x),
     "cut": lambda a, m, x: cut_links(a, m, LinkMasks(), 1, [(0, 0), (2, 3)], inputs=x)[0],
 }
@@ -110,13 +110,16 @@ def test_narrow_carries_the_kept_neurons_state() -> None:
 
 def test_an_inserted_layer_starts_with_empty_state_and_later_layers_move_along() -> None:
     arch, module, optimizer = trained()
-    result = insert_layer(arch, module, 0, inputs=inputs())
+    result = insert_layer(arch, module, 0)
     carried = carry_optimizer_state(optimizer, result.module, result.state_map)
     assert result.module[2].weight not in carried.state  # Adam starts it at step 0 itself
-    assert torch.equal(
-        carried.state[result.module[4].weight]["exp_avg"],
-        optimizer.state[module[2].weight]["exp_avg"],
-    )
+    # silu: the next layer reads neuron pairs (h, -h); each old column keeps its history, its
+    # mirrored copy starts with no momentum and the column's second moment
+    moved, old = carried.state[result.module[4].weight], optimizer.state[module[2].weight]
+    width = old["exp_avg"].shape[1]
+    assert torch.equal(moved["exp_avg"][:, :width], old["exp_avg"])
+    assert not moved["exp_avg"][:, width:].any()
+    assert torch.equal(moved["exp_avg_sq"][:, width:], old["exp_avg_sq"])
 
 
 def test_other_parameters_of_the_optimiser_stay_in_their_groups_with_their_state() -> None:
@@ -210,7 +213,7 @@ def test_other_optimisers_carry_their_own_state(
 def test_a_carried_optimiser_checkpoints_into_one_built_afresh_over_the_new_module() -> None:
     """What a resume does: a new Adam over the rebuilt module loads the carried state."""
     arch, module, optimizer = trained()
-    result = insert_layer(arch, module, 1, inputs=inputs())
+    result = insert_layer(arch, module, 1)
     carried = carry_optimizer_state(optimizer, result.module, result.state_map)
     train(result.module, carried, 3, seed=5)
     twin = copy.deepcopy(result.module)
