@@ -180,6 +180,5 @@ def test_bounds_that_contradict_are_a_problem_before_running(
     doc = growing(arm_doc, grow_min_width=32, grow_max_width=16)
     issues = analyse(doc, registry).issues
     assert any(
-        issue.prop == "grow_min_width" and "above the largest" in issue.message
-        for issue in issues
+        issue.prop == "grow_min_width" and "above the largest" in issue.message for issue in issues
     )
