@@ -209,6 +209,14 @@ class ArmScene:
         mode, episode after episode, until :meth:`release_target` (the scene view's drag)."""
         self.set_target(instance, position, hold=True)
 
+    def held_target(self, instance: int) -> tuple[float, float, float] | None:
+        """Where that instance's target is held (by a person, or placed in a user-driven
+        scene), or ``None`` when its episodes draw their own: what a drag log records."""
+        if instance not in self.user_targets:
+            return None
+        x, y, z = (float(v) for v in self.target[instance].tolist())
+        return (x, y, z)
+
     def release_target(self, instance: int) -> None:
         """Let a held target go: that instance's next episode draws a new target as its mode
         says. A user-driven scene keeps the target where it was put: placing them is its mode."""

@@ -24,6 +24,8 @@ class HoldsTargets(Protocol):
 
     def release_target(self, instance: int) -> None: ...
 
+    def held_target(self, instance: int) -> tuple[float, float, float] | None: ...
+
 
 def move_target(instance: int, point: Sequence[float]) -> Callable[[Pipeline], None]:
     """Move one instance's target to ``point`` (a scene without targets ignores it)."""

@@ -11,17 +11,20 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6 import QtCore
 
 from atrap_studio.core.document import GraphDocument
-from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.events import Event
 from atrap_studio.core.network_changes import describe_change
 from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry
 from atrap_studio.ui.run_compare import PreviousRun, find_previous_run
+
+if TYPE_CHECKING:
+    from atrap_studio.runtime.drag_log import DragRecorder
 
 State = Literal["idle", "starting", "running", "paused", "stopping"]
 
@@ -58,6 +61,8 @@ class RunController(QtCore.QObject):
         self.run_doc: GraphDocument | None = None
         #: The last run of the same graph, to compare with (None: none, or a resumed run).
         self.previous: PreviousRun | None = None
+        #: Writes the targets a person holds to the run folder's drags.csv (set with the runner).
+        self.drags: DragRecorder | None = None
         #: Rewrites the runtime's messages in the person's words (node names for ids).
         self.speak: Callable[[str], str] = str
         self._thread: threading.Thread | None = None
@@ -133,23 +138,18 @@ class RunController(QtCore.QObject):
     def hold_target(self, instance: int, position: Any) -> bool:
         """Put a scene instance's target at ``position`` and keep it there (whatever the scene's
         target mode) until :meth:`release_target`; applied on the training thread."""
-        runner = self.runner
-        if runner is None:
+        runner, drags = self.runner, self.drags
+        if runner is None or drags is None:
             return False
-        point = tuple(float(v) for v in position)
-        from atrap_studio.runtime.commands import hold_target  # torch: only once a run is on
-
-        runner.submit(hold_target(instance, point))
+        runner.submit(drags.hold(instance, tuple(float(v) for v in position)))
         return True
 
     def release_target(self, instance: int) -> bool:
         """Let a held target go: the instance's episodes draw targets as the scene says again."""
-        runner = self.runner
-        if runner is None:
+        runner, drags = self.runner, self.drags
+        if runner is None or drags is None:
             return False
-        from atrap_studio.runtime.commands import release_target
-
-        runner.submit(release_target(instance))
+        runner.submit(drags.release(instance))
         self.log.emit(f"Target of arm {instance} is no longer held.")
         return True
 
@@ -185,6 +185,7 @@ class RunController(QtCore.QObject):
         source: str,
         threads: int | None,
     ) -> None:
+        from atrap_studio.runtime.drag_log import DRAGS_FILE, DragRecorder
         from atrap_studio.runtime.run_setup import prepare_run
         from atrap_studio.runtime.runner import configure_threads
 
@@ -204,10 +205,17 @@ class RunController(QtCore.QObject):
             self.threads = configure_threads()  # what this (training) thread really uses
             prepared.events.subscribe(self._relay.emit)
             prepared.runner.shown_instances = list(self._shown)
+            start = prepared.checkpoint.step if prepared.checkpoint is not None else 0
+            drags = DragRecorder(prepared.out_dir / DRAGS_FILE, start)
+            prepared.pipeline.hooks.append(drags)  # it counts the updates, to date each drag
+            self.drags = drags
             self.runner = prepared.runner
             if self.state == "stopping":
                 self.runner.request_stop()
-            self.result = prepared.run()
+            try:
+                self.result = prepared.run()
+            finally:
+                self._finish_drags(drags)
             if self.result.reason == "error":  # the runner reported the error; close the run
                 self._relay.emit(Event("finished", self.result.step, {"reason": "error"}))
         except AtrapError as exc:
@@ -218,6 +226,15 @@ class RunController(QtCore.QObject):
             message = f"the run failed unexpectedly: {detail}"
             self._relay.emit(Event("error", 0, {"message": message, "checkpoint": None}))
             self._relay.emit(Event("finished", 0, {"reason": "error"}))
+
+    def _finish_drags(self, drags: DragRecorder) -> None:
+        """Write the holds still on when the run ended (on the training thread, after it)."""
+        try:
+            drags.finish()
+        except RunError as exc:
+            self.log.emit(f"Error: {exc}")
+        if drags.written:
+            self.log.emit(f"Where you held targets, and for how long: {drags.path}")
 
     # -- back on the GUI thread ------------------------------------------------------------
 

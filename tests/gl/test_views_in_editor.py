@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +16,18 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.events import Event
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.runtime.drag_log import DRAGS_FILE, HEADER, read_drags
 from atrap_studio.ui.main_window import MainWindow
 from atrap_studio.ui.session_files import AppPaths
 from tests.conftest import shrink
 
 TIMEOUT_MS = 240_000
+
+
+def in_reach(point: np.ndarray, reach: float) -> np.ndarray:
+    """Where the arm puts a target the cursor carried: pulled inside 98% of its reach."""
+    length = float(np.linalg.norm(point))
+    return point * min(1.0, 0.98 * reach / length)
 
 
 @pytest.fixture(params=["user_driven"])
@@ -44,6 +52,9 @@ def window(
     win.runs.wait(60)
     win.editor.undo_stack.setClean()
     win.close()
+    # deleted now: a GL window container left to QApplication's destructor crashes it
+    win.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
 
 
 def test_docks_show_the_run_and_the_user_can_move_a_target(
@@ -128,17 +139,83 @@ def test_a_target_dragged_in_the_scene_view_is_held_then_let_go(
         qtbot.waitUntil(lambda: view.step >= step + 3, timeout=TIMEOUT_MS)
         return np.asarray(view.snapshot.target[0], dtype=float)  # type: ignore[union-attr]
 
-    for _ in range(3):  # while the button is down the target stays
-        np.testing.assert_allclose(target_later(), carried, atol=1e-5)
+    reach = view.snapshot.reach  # type: ignore[union-attr]
+    for _ in range(3):  # while the button is down the target stays (within the arm's reach)
+        np.testing.assert_allclose(target_later(), in_reach(carried, reach), atol=1e-5)
     assert "held by you while you drag" in view.status.text()
     assert view.step > held_at
     QTest.mouseRelease(gl_window, left, ctrl, start + QtCore.QPoint(20, -10))
     qtbot.wait(50)
     let_go = np.asarray(gl_window.target, dtype=float)  # where the cursor put it last
-    np.testing.assert_allclose(target_later(), let_go, atol=1e-5)
+    np.testing.assert_allclose(target_later(), in_reach(let_go, reach), atol=1e-5)
     assert "held by you for" in view.status.text()
     assert "held there for 4 s" in window.log_view.toPlainText()
     qtbot.waitUntil(lambda: view.held is None, timeout=20_000)  # the hold's time is up
     first, second = target_later(), target_later()
     assert not np.allclose(first, second), "let go: each update draws a new target again"
     assert "Target of arm 0 is no longer held." in window.log_view.toPlainText()
+
+
+@pytest.mark.parametrize("window", ["random_in_reach"], indirect=True)
+def test_targets_a_person_drags_are_written_to_the_run_folder(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Issue 16: a person's real drags, to be replayed. Ctrl+dragging the shown arm's target
+    writes to the run folder's drags.csv where it was held, from which update and for how
+    many: exactly the updates whose snapshots show it there."""
+    events: list[Event] = []
+    window.runs.event_received.connect(events.append)
+    view = window.scene_view
+    view.hold_after_s = 1.0
+    window.docks["Scene"].raise_()
+    view.set_instance_count(128)
+    view.instance.setValue(3)  # show arm 3
+    assert window.run(resume=False)
+    qtbot.waitUntil(lambda: view.snapshot is not None, timeout=TIMEOUT_MS)
+    gl_window = view.gl
+
+    def updates_pass(count: int) -> None:
+        step = view.step
+        qtbot.waitUntil(lambda: view.step >= step + count, timeout=TIMEOUT_MS)
+
+    start = gl_window.project(np.asarray(view.snapshot.target[0], dtype=float)).toPoint()  # type: ignore[union-attr]
+    ctrl = QtCore.Qt.KeyboardModifier.ControlModifier
+    left = QtCore.Qt.MouseButton.LeftButton
+    QTest.mousePress(gl_window, left, ctrl, start)
+    QTest.mouseMove(gl_window, start + QtCore.QPoint(20, -10))
+    qtbot.wait(50)  # a window's mouse events are delivered through the event loop
+    reach = view.snapshot.reach  # type: ignore[union-attr]
+    carried = in_reach(np.asarray(gl_window.target, dtype=float), reach)
+    updates_pass(3)
+    QTest.mouseMove(gl_window, start + QtCore.QPoint(40, 0))
+    qtbot.wait(50)
+    updates_pass(3)
+    QTest.mouseRelease(gl_window, left, ctrl, start + QtCore.QPoint(40, 0))
+    qtbot.wait(50)
+    let_go = in_reach(np.asarray(gl_window.target, dtype=float), reach)
+    qtbot.waitUntil(lambda: view.held is None, timeout=20_000)  # the hold's time is up
+    updates_pass(3)
+    window.runs.stop()
+    qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=TIMEOUT_MS)
+    assert window.runs.wait(60)
+    path = window.runs.out_dir / DRAGS_FILE  # type: ignore[operator]
+    assert path.read_text().splitlines()[0] == HEADER
+    drags = read_drags(path)
+    assert drags and {d.instance for d in drags} == {3}
+    for before, after in itertools.pairwise(drags):
+        assert before.update + before.updates_held <= after.update, "one hold at a time"
+    positions = [np.array(d.position) for d in drags]
+    assert any(np.allclose(p, carried, atol=1e-5) for p in positions[:-1])
+    np.testing.assert_allclose(positions[-1], let_go, atol=1e-5)  # kept after it was let go
+    assert drags[-1].updates_held >= 3
+    snapshots = [(e.step, e.data["scene"]) for e in events if e.kind == "snapshot"]
+    assert all(int(snap.instances[0]) == 3 for _, snap in snapshots)
+    ends = {d.update + d.updates_held for d in drags}
+    for step, snap in snapshots:  # taken after the update's commands, before the update
+        shown = np.asarray(snap.target[0], dtype=float)
+        rows = [d for d in drags if d.update <= step < d.update + d.updates_held]
+        if rows:
+            np.testing.assert_allclose(shown, rows[0].position, atol=1e-5)
+        elif step not in ends:  # (a target let go stays until the next update draws anew)
+            assert not any(np.allclose(shown, p, atol=1e-5) for p in positions), step
+    assert f"Where you held targets, and for how long: {path}" in window.log_view.toPlainText()

@@ -66,6 +66,7 @@ def test_run_from_the_toolbar_streams_metrics_while_the_window_stays_responsive(
     assert window.editor.doc == before and not window.isWindowModified()
     out = window.path.parent / "runs" / "small"  # type: ignore[union-attr]
     assert (out / "network.atrapnet").is_file() and (out / "metrics.csv").is_file()
+    assert not (out / "drags.csv").exists(), "no target was dragged: no drags file"
 
 
 def test_pause_step_stop_and_resume(
