@@ -460,11 +460,14 @@ def test_the_view_lays_out_again_when_the_network_grows_while_it_trains(
     after = view.neuron_layout()
     assert after is not None and after.sizes[1:3] == (10, 10)
     assert view.neuron_colours().shape == (sum(grown.sizes), 4)
+    assert view.step_label.text() == "update 10 · new shape"  # the change is marked
+    assert "hidden layers [8, 8] → [10, 10]" in view.step_label.toolTip()
     view.set_quantity("change")  # a change across two shapes has nothing to compare: no crash
     assert view.neuron_values().shape == (sum(grown.sizes),)
     view.scrub_to(0)  # the older, smaller network is still there to look back at
     scrubbed = view.neuron_layout()
     assert scrubbed is not None and scrubbed.sizes[1:3] == (8, 8)
+    assert view.step_label.text() == "update 0"
     view.follow_latest()
     view.set_quantity("weights")
     image = view.render_image(480, 320)

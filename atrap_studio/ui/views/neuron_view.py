@@ -561,6 +561,15 @@ class QtNeuronView(QtWidgets.QWidget):
             self.slider.setRange(0, max(count - 1, 0))
             self.slider.setValue(max(index, 0))
         self.step_label.setText(f"update {shown.step:,}" if shown is not None else "update –")
+        self.step_label.setToolTip("")
+        before = self._records[index - 1] if 0 < index < count else None
+        if shown is not None and before is not None and before.sizes != shown.sizes:
+            # the architect grew or shrank the network between these two snapshots
+            self.step_label.setText(f"update {shown.step:,} · new shape")
+            self.step_label.setToolTip(
+                f"The network changed shape after update {before.step:,}: hidden layers "
+                f"{list(before.sizes[1:-1])} → {list(shown.sizes[1:-1])}"
+            )
         self.live_button.setChecked(self._pinned is None)
 
     def _slider_moved(self, index: int) -> None:
