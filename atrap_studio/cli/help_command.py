@@ -1,8 +1,9 @@
 """``atrap experiment help-the-network``: does moving the targets help the network learn?
 
 Trains the arm example (or a given arm graph with the direct trainer) with random targets, the
-near-effector curriculum and a scripted helper, over several seeds at equal updates; prints the
-table and a plain verdict, and writes them with a chart to the output folder.
+near-effector curriculum, a scripted helper and, given a run's ``drags.csv``, a person's drags
+replayed, over several seeds at equal updates; prints the table and a plain verdict, and writes
+them with a chart to the output folder.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-
     """The experiment's options."""
     helping = kinds.add_parser(
         "help-the-network",
-        help="random targets, the near-effector curriculum and a scripted helper, equal budgets",
+        help="random targets, the near-effector curriculum, a scripted helper and a person's "
+        "recorded drags, equal budgets",
         description="Does helping the network help? Every contender trains the same arm for "
         "the same updates over several seeds; they differ only in where targets come from. "
         "All are tested on the same fresh targets from anywhere in reach.",
@@ -55,6 +57,12 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-
         type=widths,
         help="the network's hidden layers as WIDTH,WIDTH,... (default: the graph's)",
     )
+    helping.add_argument(
+        "--drags",
+        metavar="RUN_FOLDER/drags.csv",
+        help="replay the targets a person held in that run (the editor writes drags.csv when "
+        "a target is Ctrl+dragged during a run) as one more contender",
+    )
     helping.add_argument("--threads", type=positive, default=1, help="torch threads")
     helping.add_argument("--out", default="runs/help-the-network")
     helping.add_argument(
@@ -78,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         goal=args.goal,
         hidden=args.hidden,
         success_mm=args.success_mm,
+        drags=args.drags,
     )
     setup.check()  # before the graph is read or a thread count set
     doc = load_graph(args.graph or example_path())
@@ -85,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.out)
     result = help_experiment.run(doc, setup, folder, say=lambda text: print(text, flush=True))
     print(result.table())
-    print(f"left out: {help_experiment.LEFT_OUT}")
+    if result.left_out:
+        print(f"left out: {result.left_out}")
     chart = Path(args.chart) if args.chart else folder / "help-the-network.png"
     if importlib.util.find_spec("PySide6") is None:
         print("chart left out: it is drawn with Qt, which is not installed (the gui extra)")
@@ -97,4 +107,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"results: {folder / 'help-the-network.json'}, {folder / 'help-the-network.md'}")
     print(result.verdict())
     return 0
-

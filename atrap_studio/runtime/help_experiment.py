@@ -3,15 +3,17 @@
 Every contender trains the same graph (the arm example by default) for the same number of
 updates on the same instances, over several seeds; only where the targets come from differs:
 anywhere in reach (the baseline), near the tip first and wider as the run goes (the scene's
-``near_effector`` curriculum), or placed by a scripted person who drags them near the tip and
-further as the network succeeds (:class:`~atrap_studio.runtime.dragging_helper.DraggingHelper`).
-All are tested on the same fresh targets from anywhere in reach. A person's real drags are not
-a contender: no run records them (the editor's Log shows them, nothing writes them to a file).
+``near_effector`` curriculum), placed by a scripted person who drags them near the tip and
+further as the network succeeds (:class:`~atrap_studio.runtime.dragging_helper.DraggingHelper`),
+and, given a run's ``drags.csv``, held where a real person held them in the editor, at the same
+updates (:class:`~atrap_studio.runtime.drag_replay.DragReplay`). All are tested on the same
+fresh targets from anywhere in reach.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -20,21 +22,28 @@ from pathlib import Path
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
+from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import write_text_atomic
 from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime.arm_scene import ArmScene
+from atrap_studio.runtime.drag_log import Drag, read_drags
+from atrap_studio.runtime.drag_replay import DragReplay
 from atrap_studio.runtime.dragging_helper import DraggingHelper
 from atrap_studio.runtime.pipeline import Pipeline
 
-#: The contenders, in the order they are run and shown: name, scene target mode, helper.
+REPLAYED = "person's drags (replayed)"
+#: The contenders, in the order they are run and shown: name, scene target mode, whose hand
+#: moves targets (none, the scripted helper, or the replayed drags: only given a drags file).
 CONTENDERS = (
-    ("random targets", "random_in_reach", False),
-    ("near-effector curriculum", "near_effector", False),
-    ("scripted helper", "random_in_reach", True),
+    ("random targets", "random_in_reach", None),
+    ("near-effector curriculum", "near_effector", None),
+    ("scripted helper", "random_in_reach", "helper"),
+    (REPLAYED, "random_in_reach", "drags"),
 )
-LEFT_OUT = (
-    "a person's real drags replayed from a run's log: no run records them (the editor's Log "
-    "dock shows where a target was put, but nothing writes it to the run folder)"
+#: What a run without a drags file leaves out.
+NO_DRAGS = (
+    "a person's drags: no drags file given (--drags RUN_FOLDER/drags.csv replays those the "
+    "editor recorded while a person Ctrl+dragged targets during a run)"
 )
 #: Test targets: the same for every contender, seed and test.
 TEST_SEED = 11
@@ -55,6 +64,8 @@ class Setup:
     hidden: tuple[int, ...] | None = None
     #: What counts as reached, when not the graph's own success radius (mm).
     success_mm: float | None = None
+    #: A run's ``drags.csv`` to replay as a contender (``None``: that contender is left out).
+    drags: str | None = None
 
     def check(self) -> None:
         """Refuse budgets that cannot answer the question, naming the option."""
@@ -110,6 +121,10 @@ class Summary:
 class Result:
     setup: Setup
     trials: list[Trial] = field(default_factory=list)
+
+    @property
+    def left_out(self) -> str | None:
+        return NO_DRAGS if self.setup.drags is None else None
 
     def summaries(self) -> list[Summary]:
         out = []
@@ -177,7 +192,7 @@ class Result:
     def save(self, folder: Path) -> None:
         data = {
             "setup": asdict(self.setup),
-            "left_out": LEFT_OUT,
+            "left_out": self.left_out,
             "trials": [asdict(t) for t in self.trials],
             "summaries": [asdict(s) for s in self.summaries()],
             "verdict": self.verdict() if len(self.summaries()) > 1 else None,
@@ -239,7 +254,11 @@ def run(
     folder: Path,
     say: Callable[[str], None] = print,
 ) -> Result:
-    """Train every contender with every seed; results also go to ``folder`` as they come."""
+    """Train every contender with every seed; results also go to ``folder`` as they come.
+
+    Everything is checked first (the graph, and the drags file against its arm and the budget),
+    so that nothing is trained or written for an experiment that cannot be answered.
+    """
     setup.check()
     arms = [n for n in doc.nodes if n.type == "scene.robot_arm"]
     trainers = [n for n in doc.nodes if n.type.startswith("trainer.")]
@@ -254,13 +273,16 @@ def run(
             f"the arm '{arms[0].id}' trains on a region of its workspace; the experiment needs "
             "the whole world (regions: 1)"
         )
-    folder.mkdir(parents=True, exist_ok=True)
     registry = builtin_registry()
+    drags = [] if setup.drags is None else _drags_for(doc, setup, Path(setup.drags), registry)
+    folder.mkdir(parents=True, exist_ok=True)
     result = Result(setup)
     for seed in range(setup.seeds):
-        for name, target, helped in CONTENDERS:
+        for name, target, hand in CONTENDERS:
+            if hand == "drags" and not drags:
+                continue
             pipeline = Pipeline(contender_graph(doc, setup, target), registry, seed=seed)
-            trial = _train(pipeline, setup, name, seed, helped)
+            trial = _train(pipeline, setup, name, seed, hand, drags)
             result.trials.append(trial)
             reached = (
                 f"{setup.goal:.0%} at update {trial.updates_to_goal:,} "
@@ -276,16 +298,49 @@ def run(
     return result
 
 
-def _train(pipeline: Pipeline, setup: Setup, name: str, seed: int, helped: bool) -> Trial:
+def _drags_for(doc: GraphDocument, setup: Setup, path: Path, registry: Registry) -> list[Drag]:
+    """The drags file's rows, refused by line if one cannot be replayed in this experiment."""
+    drags = read_drags(path)
+    if not drags:
+        raise AtrapError(f"{path} holds no drags: there is nothing to replay")
+    scene = Pipeline(contender_graph(doc, setup, "random_in_reach"), registry).scene
+    assert isinstance(scene, ArmScene)  # checked by run(): the graph's scene is the arm
+    reach = scene.geometry.reach
+    for drag in drags:
+        where = f"{path}, line {drag.line}"
+        if drag.update >= setup.updates:
+            raise AtrapError(
+                f"{where}: the target was put at update {drag.update:,}, beyond the "
+                f"experiment's {setup.updates:,} updates (give --updates {drag.update + 1} or "
+                "more, or leave out the later rows)"
+            )
+        distance = math.hypot(*drag.position)
+        if distance > reach:
+            x, y, z = drag.position
+            raise AtrapError(
+                f"{where}: the target ({x:g}, {y:g}, {z:g}) m is {distance:.3g} m from the "
+                f"arm's base, beyond its reach of {reach:.3g} m (recorded with another arm?)"
+            )
+    return drags
+
+
+def _train(
+    pipeline: Pipeline, setup: Setup, name: str, seed: int, hand: str | None, drags: list[Drag]
+) -> Trial:
     """One training run, tested every ``test_every`` updates.
 
-    Seconds count the trainer's updates only: not the tests, and not the scripted person's
-    placing of targets (a person's hand costs the network nothing; it is kept apart in
-    ``helper_seconds``).
+    Seconds count the trainer's updates only: not the tests, and not the placing of targets by
+    the scripted person or the replayed drags (a person's hand costs the network nothing; it
+    is kept apart in ``helper_seconds``).
     """
     scene, trainer = pipeline.scene, pipeline.trainer
     assert isinstance(scene, ArmScene)  # checked by run(): the graph's scene is the arm
-    helper = DraggingHelper(pipeline, let_go_m=scene.geometry.reach, seed=seed) if helped else None
+    helper = (
+        DraggingHelper(pipeline, let_go_m=scene.geometry.reach, seed=seed)
+        if hand == "helper"
+        else None
+    )
+    replay = DragReplay(pipeline, drags, setup.updates) if hand == "drags" else None
     curriculum = scene.target_mode == "near_effector"
     trial = Trial(name, seed)
     trainer.plan(setup.updates)
@@ -293,10 +348,12 @@ def _train(pipeline: Pipeline, setup: Setup, name: str, seed: int, helped: bool)
     for step in range(setup.updates):
         if curriculum:
             scene.progress = step / setup.updates
+        started = time.perf_counter()
         if helper is not None:
-            started = time.perf_counter()
             helper.before_update()
-            trial.helper_seconds += time.perf_counter() - started
+        if replay is not None:
+            replay.before_update(step)
+        trial.helper_seconds += time.perf_counter() - started
         started = time.perf_counter()
         metrics = trainer.step(step)
         training += time.perf_counter() - started
@@ -316,4 +373,11 @@ def _train(pipeline: Pipeline, setup: Setup, name: str, seed: int, helped: bool)
     if helper is not None:
         let_go = f"let go at update {helper.let_go_at:,}" if helper.let_go_at else "never let go"
         trial.note = f"moved targets further {len(helper.widened_at)} times, {let_go}"
+    if replay is not None:
+        share = replay.held_arm_updates / (setup.updates * setup.instances)
+        trial.note = (
+            f"replayed {len(drags):,} held targets on {len(replay.arms)} of "
+            f"{setup.instances:,} arms: {replay.held_arm_updates:,} arm-updates held, "
+            f"{share:.2%} of all"
+        )
     return trial

@@ -16,9 +16,9 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from atrap_studio.runtime.help_experiment import CONTENDERS, Result
+from atrap_studio.runtime.help_experiment import Result
 
-COLOURS = ("#3a78c2", "#2e9e44", "#ff8c1a")
+COLOURS = ("#3a78c2", "#2e9e44", "#ff8c1a", "#b0359a")
 WIDTH, HEIGHT = 960, 620
 LEFT, RIGHT, TOP, BOTTOM = 70, 250, 44, 130
 
@@ -54,10 +54,8 @@ def save_chart(result: Result, path: Path) -> None:
     painter.setPen(dashed)
     painter.drawLine(at(0, setup.goal), at(last, setup.goal))
     summaries = {s.contender: s for s in result.summaries()}
-    for index, (name, _, _) in enumerate(CONTENDERS):
+    for index, name in enumerate(summaries):
         trials = [t for t in result.trials if t.contender == name]
-        if not trials:
-            continue
         colour = QtGui.QColor(COLOURS[index % len(COLOURS)])
         faded = QtGui.QColor(colour)
         faded.setAlpha(90)

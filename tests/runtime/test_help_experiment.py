@@ -144,3 +144,24 @@ def test_the_verdict_says_what_the_numbers_say(
     assert "against 1,000 for random targets" in sentence
     partial = "| 2,000 (1 of 2 seeds) |" if None in helper else "(1 of 2 seeds)"
     assert (partial in result.table()) == (None in helper)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["0,1,0.1,0.2,0.3,5", "10,1,0.1,0.2,0.3,5"], r"line 3: the target was put at update 10,"),
+        (["0,1,1e6,0.2,0.3,5"], r"line 2: the target \(1e\+06, 0.2, 0.3\) m is 1e\+06 m from"),
+        (["0,1,0.1,inf,0.3,5"], "line 2: y_m must be a finite number"),
+        ([], "holds no drags: there is nothing to replay"),
+    ],
+)
+def test_drags_it_cannot_replay_are_refused_by_line(
+    rows: list[str], message: str, tmp_path: Path
+) -> None:
+    drags = tmp_path / "drags.csv"
+    drags.write_text("\n".join(["update,instance,x_m,y_m,z_m,updates_held", *rows]) + "\n")
+    setup = Setup(updates=10, test_every=5, drags=str(drags))
+    with pytest.raises(AtrapError, match=message) as refused:
+        run(load_graph(example_path("robot_arm_reach")), setup, tmp_path / "out")
+    assert str(refused.value).startswith(str(drags))
+    assert not (tmp_path / "out").exists()
