@@ -16,6 +16,7 @@ SMOKE = {
     "test_viewports": Smoke("viewports.py", "--updates", "5", "--threads", "1", "--seconds", "0.2"),
     # a few seconds sampled every second (the real soak: 10 minutes, every 10 s)
     "test_soak": Smoke("soak.py", "--minutes", "0.05", "--interval", "1"),
+    "test_tank_view": Smoke("tank_view.py", "--seconds", "2", "--size", "320", "240"),
 }
 smoke_runs, ran = smoke_fixtures(SMOKE, os.environ.get("QT_QPA_PLATFORM", "xcb"))
 
@@ -54,3 +55,23 @@ def test_soak(ran: Ran) -> None:
         r"ran [\d.]+ min, [\d,]+ updates, [\d,]+ frames, errors 0; rss after \d+ (s|min) "
         r"[\d.]+ MB, at the end [\d.]+ MB \(growth [+-][\d.]+ MB; bar < 100 MB\), peak \d+ MB",
     )
+
+
+def test_tank_view(ran: Ran) -> None:
+    out = ran.output
+    one_line(out, r"3-D tank view alone, 320x240, a stepping arena's snapshots")
+    one_line(
+        out,
+        rf"\s+{NUMBER} frames/s; per frame: snapshot {NUMBER} ms, placing {NUMBER} ms, "
+        rf"OpenGL paint {NUMBER} ms",
+    )
+    one_line(out, r"editor training tanks_camera_ppo on 1 thread\(s\), 2 s each")
+    one_line(
+        out,
+        rf"\s+Scene dock 3-D:\s+{NUMBER} frames/s \({NUMBER} of them recorded steps, the rest "
+        rf"between two\), {NUMBER} snapshots/s, paint {NUMBER} ms, {NUMBER} updates/s; playing "
+        rf"from {NUMBER} s after the start \(frames/s counted from then\)",
+    )
+    one_line(out, rf"\s+Scene dock closed:\s+{NUMBER} updates/s")
+    one_line(out, r"\s+limits: frame cap \d+ frames/s .*")
+    one_line(out, r"\s+(PASS|MISS) goal >= 30 frames/s in the Scene dock while training")

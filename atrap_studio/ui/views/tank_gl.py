@@ -8,10 +8,13 @@ Scene dock's 3-D switch is turned on; orbit with the mouse as in the arm's view.
 from __future__ import annotations
 
 import math
+import time
+from collections import deque
+from dataclasses import replace
 
 import numpy as np
 import pyqtgraph.opengl as gl
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui
 
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
 from atrap_studio.ui.views.gl_window import GLViewWindow
@@ -26,6 +29,14 @@ RAY = (0.8, 0.8, 0.8, 0.35)
 RAY_ENEMY = (1.0, 0.45, 0.35, 0.9)
 #: Heights in metres: tank body, gun, pillars, walls.
 BODY, GUN, PILLAR_H, WALL_H = 0.45, 0.5, 1.2, 0.5
+#: Most frames per second the view plays a snapshot's recent steps at.
+PLAY_FPS = 30
+#: Most steps the view keeps to play: it lags the run by at most this many.
+QUEUE = 64
+#: Frames over which the view would play the steps queued now (it speeds up as more come).
+DRAIN_FRAMES = PLAY_FPS
+#: The slowest the view moves through queued steps, in steps a frame.
+SLOWEST = 0.2
 
 
 def _box(size: tuple[float, float, float]) -> gl.MeshData:
@@ -65,11 +76,51 @@ def _drum(sides: int = 24) -> gl.MeshData:
     return gl.MeshData(vertexes=vertexes, faces=np.array(faces))
 
 
+def between(first: TankSnapshot, second: TankSnapshot, share: float) -> TankSnapshot:
+    """The first arena ``share`` of the way from one step to the next, for a frame between
+    two steps: tanks and shells in flight moved and turned part way; health, rays and
+    pillars those of the nearer step. Across a new fight no frame is made up."""
+    near = first if share < 0.5 else second
+    if int(second.steps[0]) != int(first.steps[0]) + 1:  # a new fight began (or a gap)
+        return near
+    turn = np.remainder(second.heading - first.heading + np.pi, 2 * np.pi) - np.pi
+    flying = (first.shell_alive & second.shell_alive)[..., None]
+    shells = np.where(flying, first.shells + (second.shells - first.shells) * share, near.shells)
+    return replace(
+        near,
+        position=first.position + (second.position - first.position) * share,
+        heading=first.heading + turn * share,
+        shells=shells,
+    )
+
+
 class TankGLView(GLViewWindow):
-    """One arena of a snapshot in 3-D."""
+    """One arena of a snapshot in 3-D, played step by step.
+
+    A training run sends a snapshot about once an update (a second or so); each carries the
+    watched arena's steps since the last one (``recent``). The view queues them and draws
+    :data:`PLAY_FPS` frames a second, moving through the queue at a speed that grows with its
+    length (a second's worth behind the run when steps keep coming), between two steps a
+    frame part of the way from one to the next; at most :data:`QUEUE` steps wait.
+
+    Attributes:
+        steps_shown: steps played so far (frames between steps not counted).
+    """
 
     def __init__(self) -> None:
         super().__init__()
+        self._steps: deque[TankSnapshot] = deque(maxlen=QUEUE)  # the first one on screen
+        self._share = 0.0  # how far from the first queued step to the second
+        self._last: TankSnapshot | None = None  # the snapshot last given
+        self._current: TankSnapshot | None = None  # what is on screen
+        self.steps_shown = 0
+        # a one-shot timer set for each frame's deadline: a late frame makes the next one come
+        # sooner, so the rate holds on a busy machine (a repeating timer drifts later)
+        self._player = QtCore.QTimer()
+        self._player.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self._player.setSingleShot(True)
+        self._player.timeout.connect(self._play)
+        self._due = 0.0  # when the next frame should be drawn (perf_counter seconds)
         self.setBackgroundColor((24, 26, 30))
         self.setCameraPosition(distance=19.0, elevation=40.0, azimuth=-70.0)
         #: Whose camera rays are drawn: "none", "agent" or "both".
@@ -97,7 +148,45 @@ class TankGLView(GLViewWindow):
         return item
 
     def show_snapshot(self, snap: TankSnapshot) -> None:
+        """Show the snapshot's first arena, or queue its recent steps to play them."""
+        if snap is self._last and self._current is not None:  # the same again: redraw
+            self._place(self._current)
+            return
+        self._last = snap
+        steps = snap.recent
+        if steps is None:  # no steps: the run is paused, or another arena was chosen
+            self._steps.clear()
+            self._place(snap)
+            return
+        if not self._steps:
+            self._place(steps.row(0))
+        self._steps.extend(steps.row(index) for index in range(len(steps.steps)))
+        if not self._player.isActive():
+            self._due = time.perf_counter() + 1 / PLAY_FPS
+            self._player.start(round(1000 / PLAY_FPS))
+
+    def _play(self) -> None:
+        """Draw the next frame: a little further through the queued steps."""
+        if len(self._steps) < 2:  # the last step is on screen: wait for more
+            return
+        now = time.perf_counter()
+        self._due = max(self._due + 1 / PLAY_FPS, now)  # never a burst to catch up
+        self._player.start(max(0, round((self._due - now) * 1000)))
+        self._share += max(len(self._steps) / DRAIN_FRAMES, SLOWEST)
+        while self._share >= 1.0 and len(self._steps) > 1:
+            self._steps.popleft()
+            self._share -= 1.0
+            self.steps_shown += 1
+        if len(self._steps) == 1:
+            self._share = 0.0
+            self._place(self._steps[0])
+        else:
+            self._place(between(self._steps[0], self._steps[1], self._share))
+        self.update()
+
+    def _place(self, snap: TankSnapshot) -> None:
         """Place everything where the snapshot's first arena has it."""
+        self._current = snap
         if snap.half != self._half:
             self._build_walls(snap.half)
         self._place_pillars(snap.pillars[0])

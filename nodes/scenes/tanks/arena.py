@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from atrap_studio.nodes.scenes.tanks.geometry import (
     wrap,
 )
 from atrap_studio.nodes.scenes.tanks.opponents import OPPONENTS, Opponent, PastSelf
+from atrap_studio.nodes.scenes.tanks.recent import RECORDED, Recorder
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
 from atrap_studio.nodes.scenes.tanks.workspace import Workspace
 from atrap_studio.runtime.context import Command
@@ -127,6 +129,7 @@ class TankArena:
         self.shot_age = torch.full((n, 2), NEVER, dtype=torch.int64, device=device)
         self.opponent_state = self.opponent.initial_state(n, device)
         self.work = Workspace()  # the camera's scratch tensors
+        self.recorder = Recorder()  # the watched arena's last steps, for the views
         self.begin_step()
 
     def meet_own_network(self, network: torch.nn.Module, play: PlayAs) -> bool:
@@ -210,6 +213,8 @@ class TankArena:
         out_of_time = self.t >= self.episode_steps
         self.done = over | out_of_time
         self.truncated = out_of_time & ~over
+        if self.recorder.watched is not None:
+            self.recorder.record({name: getattr(self, name) for name in RECORDED})
 
     def _drive(self, controls: Tensor) -> None:
         rules = self.rules
@@ -395,8 +400,23 @@ class TankArena:
         return {}
 
     def snapshot(self, instances: list[int]) -> TankSnapshot:
-        """Some arenas for the views, with both tanks' camera rays."""
-        index = torch.as_tensor(instances, dtype=torch.int64)
+        """Some arenas for the views, with both tanks' camera rays, and the first arena's steps
+        since the last snapshot (``recent``) for the view to play."""
+        frames = self.recorder.take(int(instances[0]))
+        recent = None
+        if frames is not None:  # the steps as arenas of their own, one row per step
+            steps = copy.copy(self)
+            steps.work, steps.instances = Workspace(), len(frames["t"])
+            for name, tensor in frames.items():
+                setattr(steps, name, tensor)
+            recent = steps._rows([int(instances[0])] * steps.instances, rows=range(steps.instances))
+        return self._rows(instances, rows=instances, recent=recent)
+
+    def _rows(
+        self, instances: list[int], rows: Iterable[int], recent: TankSnapshot | None = None
+    ) -> TankSnapshot:
+        """A snapshot of arenas ``rows``, named ``instances``."""
+        index = torch.as_tensor(list(rows), dtype=torch.int64)
         cameras = [self.camera(tank, 32, math.radians(90.0), index) for tank in (0, 1)]
         depth = torch.stack([depth for depth, _ in cameras], 1)
         what = torch.stack([what for _, what in cameras], 1)
@@ -419,6 +439,7 @@ class TankArena:
             fov=math.radians(90.0),
             steps=take(self.t),
             opponent=self.opponent_name,
+            recent=recent,
         )
 
     # -- checkpoints and tests ------------------------------------------------------------------
@@ -502,5 +523,6 @@ class TankArena:
         self.truncated = tensors["truncated"].to(torch.bool)
         self.generator.set_state(tensors["rng"])
         self.episodes = int(tensors["episodes"][0])
+        self.recorder.forget()
         for name in self.opponent_state:
             self.opponent_state[name] = tensors[f"opponent/{name}"].clone()

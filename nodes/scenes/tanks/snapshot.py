@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -24,6 +24,8 @@ class TankSnapshot:
             distance and what each ray meets (0 wall, 1 pillar, 2 the other tank, 3 its
             shell), over ``fov`` radians.
         steps: (K,) steps into each fight; opponent: its level.
+        recent: the first arena's steps since the previous snapshot, oldest first, as a
+            snapshot whose rows are steps (None: none recorded yet); the 3-D view plays them.
     """
 
     instances: np.ndarray
@@ -40,4 +42,23 @@ class TankSnapshot:
     fov: float
     steps: np.ndarray
     opponent: str
+    recent: TankSnapshot | None = None
     kind: ClassVar[str] = "tank_arena"
+
+    def row(self, index: int) -> TankSnapshot:
+        """Arena (or recorded step) ``index`` alone, as a snapshot of one row."""
+        pick = slice(index, index + 1)
+        return replace(
+            self,
+            instances=self.instances[pick],
+            pillars=self.pillars[pick],
+            position=self.position[pick],
+            heading=self.heading[pick],
+            health=self.health[pick],
+            shells=self.shells[pick],
+            shell_alive=self.shell_alive[pick],
+            ray_depth=self.ray_depth[pick],
+            ray_what=self.ray_what[pick],
+            steps=self.steps[pick],
+            recent=None,
+        )
