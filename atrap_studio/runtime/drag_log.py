@@ -14,12 +14,12 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from atrap_studio.core.errors import AtrapError, RunError
+from atrap_studio.core.yaml_io import write_text_atomic
 from atrap_studio.runtime.commands import HoldsTargets, hold_target, release_target
 from atrap_studio.runtime.pipeline import Pipeline
 
@@ -74,11 +74,27 @@ class DragRecorder:
         self.written = 0
         self._open: dict[int, tuple[int, Position]] = {}
 
+    def keep_to_start(self) -> None:
+        """A resumed run: keep only what the updates up to its checkpoint trained with, as the
+        runner does with metrics.csv (the run before may have gone on past its last checkpoint
+        and then died: its later rows belong to updates that are done again)."""
+        if not self.path.exists():
+            return
+        kept = [
+            replace(drag, updates_held=min(drag.updates_held, self.updates - drag.update))
+            for drag in read_drags(self.path)
+            if drag.update < self.updates
+        ]
+        try:
+            write_text_atomic(HEADER + "\n" + "".join(d.row() for d in kept), self.path)
+        except OSError as exc:
+            raise _unwritable(self.path, exc) from exc
+
     def after_update(self, step: int, folder: Path, write: Callable[[Path], None]) -> None:
         """The runner's helper hook: ``step`` updates are done."""
         self.updates = step
 
-    def hold(self, instance: int, point: Any) -> Callable[[Pipeline], None]:
+    def hold(self, instance: int, point: Sequence[float]) -> Callable[[Pipeline], None]:
         """The editor's :func:`~atrap_studio.runtime.commands.hold_target`, recorded."""
         command = hold_target(instance, point)
 
@@ -130,10 +146,12 @@ class DragRecorder:
             with self.path.open("a", encoding="utf-8", newline="") as file:
                 file.write((HEADER + "\n" if fresh else "") + drag.row())
         except OSError as exc:
-            raise RunError(
-                f"the drags could not be written to {self.path}: {exc.strerror or exc}"
-            ) from exc
+            raise _unwritable(self.path, exc) from exc
         self.written += 1
+
+
+def _unwritable(path: Path, exc: OSError) -> RunError:
+    return RunError(f"the drags could not be written to {path}: {exc.strerror or exc}")
 
 
 def read_drags(path: Path) -> list[Drag]:

@@ -207,6 +207,8 @@ class RunController(QtCore.QObject):
             prepared.runner.shown_instances = list(self._shown)
             start = prepared.checkpoint.step if prepared.checkpoint is not None else 0
             drags = DragRecorder(prepared.out_dir / DRAGS_FILE, start)
+            if prepared.checkpoint is not None:
+                drags.keep_to_start()
             prepared.pipeline.hooks.append(drags)  # it counts the updates, to date each drag
             self.drags = drags
             self.runner = prepared.runner

@@ -177,3 +177,15 @@ def test_a_drags_file_that_cannot_be_written_ends_the_run_saying_where(
     result = runner.run()
     assert result.reason == "error" and result.step == 4
     assert f"the drags could not be written to {blocked / DRAGS_FILE}" in errors[0].data["message"]
+
+
+def test_a_resumed_run_keeps_the_rows_up_to_its_checkpoint(tmp_path: Path) -> None:
+    """A run that died after its last checkpoint trains those updates again when resumed: the
+    rows of the lost updates go, and a hold that crossed the checkpoint ends there."""
+    path = tmp_path / DRAGS_FILE
+    path.write_text(f"{HEADER}\n2,0,0.1,0.2,0.3,2\n4,0,0.2,0.2,0.3,5\n9,1,0.3,0.2,0.1,3\n")
+    DragRecorder(path, updates=6).keep_to_start()
+    assert [(d.update, d.instance, d.updates_held) for d in read_drags(path)] == [
+        (2, 0, 2),
+        (4, 0, 2),
+    ]

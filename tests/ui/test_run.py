@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.events import Event
 from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.runtime.drag_log import HEADER, read_drags
 from atrap_studio.ui.main_window import MainWindow
 from tests.conftest import shrink
 from tests.ui.conftest import Answer
@@ -93,6 +94,10 @@ def test_pause_step_stop_and_resume(
     checkpoints = sorted((window.path.parent / "runs" / "small" / "checkpoints").glob("*"))  # type: ignore[union-attr]
     assert checkpoints and checkpoints[-1].name == f"ckpt-{paused_at + 1:08d}.atrapckpt"
 
+    drags = window.path.parent / "runs" / "small" / "drags.csv"  # type: ignore[union-attr]
+    # as if the run had gone on past its checkpoint with a target held, then died
+    drags.write_text(f"{HEADER}\n{paused_at},0,0.1,0.2,0.3,40\n{paused_at + 20},1,0.1,0.2,0.3,5\n")
+
     events.clear()
     texts = answer(Buttons.Yes)
     assert window.run()
@@ -103,6 +108,9 @@ def test_pause_step_stop_and_resume(
     assert started.data["resumed_from"].endswith(checkpoints[-1].name)
     window.runs.stop()
     qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
+    assert window.runs.wait()
+    held = [(d.update, d.instance, d.updates_held) for d in read_drags(drags)]
+    assert held == [(paused_at, 0, 1)], "only what the updates up to the checkpoint trained with"
 
 
 def test_a_stop_between_tests_says_which_test_each_figure_comes_from(
