@@ -31,6 +31,8 @@ RAY_ENEMY = (1.0, 0.45, 0.35, 0.9)
 BODY, GUN, PILLAR_H, WALL_H = 0.45, 0.5, 1.2, 0.5
 #: Most frames per second the view plays a snapshot's recent steps at.
 PLAY_FPS = 30
+#: How far behind its deadlines the player may fall and still catch up (then it lets go).
+CATCH_UP_S = 0.1
 #: Most steps the view keeps to play: it lags the run by at most this many.
 QUEUE = 64
 #: Frames over which the view would play the steps queued now (it speeds up as more come).
@@ -94,6 +96,17 @@ def between(first: TankSnapshot, second: TankSnapshot, share: float) -> TankSnap
     )
 
 
+def _merged(parts: list[tuple[gl.MeshData, tuple[float, ...], tuple[float, ...]]]) -> gl.MeshData:
+    """One mesh of several, each ``(mesh, scale, offset)`` scaled then moved into place."""
+    vertexes, faces, count = [], [], 0
+    for mesh, scale, offset in parts:
+        points = mesh.vertexes()
+        vertexes.append(points * np.asarray(scale) + np.asarray(offset))
+        faces.append(mesh.faces() + count)
+        count += len(points)
+    return gl.MeshData(vertexes=np.vstack(vertexes), faces=np.vstack(faces))
+
+
 class TankGLView(GLViewWindow):
     """One arena of a snapshot in 3-D, played step by step.
 
@@ -114,8 +127,8 @@ class TankGLView(GLViewWindow):
         self._last: TankSnapshot | None = None  # the snapshot last given
         self._current: TankSnapshot | None = None  # what is on screen
         self.steps_shown = 0
-        # a one-shot timer set for each frame's deadline: a late frame makes the next one come
-        # sooner, so the rate holds on a busy machine (a repeating timer drifts later)
+        # a one-shot timer set for each frame's deadline, so that the rate holds on a busy
+        # machine (a repeating timer drifts later with every late frame)
         self._player = QtCore.QTimer()
         self._player.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._player.setSingleShot(True)
@@ -128,8 +141,10 @@ class TankGLView(GLViewWindow):
         self._half = 0.0
         self._ground = gl.GLGridItem()
         self.addItem(self._ground)
-        self._walls: list[gl.GLMeshItem] = []
-        self._pillars: list[gl.GLMeshItem] = []
+        # the walls in one item and the pillars in another: each item drawn costs the GUI
+        # thread more in Python and OpenGL calls than its triangles cost to rasterise
+        self._walls = self._mesh(_box((1.0, 1.0, 1.0)), WALL)
+        self._pillars = self._mesh(_drum(), PILLAR)
         self._pillar_key: bytes = b""
         self._bodies = [
             self._mesh(gl.MeshData.cylinder(1, 24, [1.0, 1.0], 1.0), c) for c in (AGENT, ENEMY)
@@ -170,7 +185,8 @@ class TankGLView(GLViewWindow):
         if len(self._steps) < 2:  # the last step is on screen: wait for more
             return
         now = time.perf_counter()
-        self._due = max(self._due + 1 / PLAY_FPS, now)  # never a burst to catch up
+        # a late frame is made up by the next ones coming sooner, up to CATCH_UP_S behind
+        self._due = max(self._due + 1 / PLAY_FPS, now - CATCH_UP_S)
         self._player.start(max(0, round((self._due - now) * 1000)))
         self._share += max(len(self._steps) / DRAIN_FRAMES, SLOWEST)
         while self._share >= 1.0 and len(self._steps) > 1:
@@ -229,18 +245,15 @@ class TankGLView(GLViewWindow):
         self._rays.setVisible(True)
 
     def _build_walls(self, half: float) -> None:
-        for item in self._walls:
-            self.removeItem(item)
         self._half = half
         self._ground.setSize(2 * half, 2 * half)
         self._ground.setSpacing(1.0, 1.0)
-        self._walls = []
-        for x, y, sx, sy in ((0, half, 2 * half, 0.1), (0, -half, 2 * half, 0.1),
-                             (half, 0, 0.1, 2 * half), (-half, 0, 0.1, 2 * half)):  # fmt: skip
-            wall = self._mesh(_box((sx, sy, WALL_H)), WALL)
-            wall.translate(x, y, 0.0)
-            wall.setVisible(True)
-            self._walls.append(wall)
+        box, long, thin = _box((1.0, 1.0, WALL_H)), 2 * half, 0.1
+        sides = ((0, half, long, thin), (0, -half, long, thin), (half, 0, thin, long),
+                 (-half, 0, thin, long))  # fmt: skip
+        walls = [(box, (sx, sy, 1.0), (x, y, 0.0)) for x, y, sx, sy in sides]
+        self._walls.setMeshData(meshdata=_merged(walls))
+        self._walls.setVisible(True)
 
     def _place_pillars(self, pillars: np.ndarray) -> None:
         """Rebuild the pillars when the arena's map changed (a random map: every fight)."""
@@ -248,17 +261,15 @@ class TankGLView(GLViewWindow):
         if key == self._pillar_key:
             return
         self._pillar_key = key
-        for item in self._pillars:
-            self.removeItem(item)
-        self._pillars = []
-        for x, y, radius in pillars:
-            if radius <= 0:
-                continue
-            pillar = self._mesh(_drum(), PILLAR)
-            pillar.scale(float(radius), float(radius), PILLAR_H)
-            pillar.translate(float(x), float(y), 0.0)
-            pillar.setVisible(True)
-            self._pillars.append(pillar)
+        drum = _drum()
+        parts = [
+            (drum, (float(radius), float(radius), PILLAR_H), (float(x), float(y), 0.0))
+            for x, y, radius in pillars
+            if radius > 0
+        ]
+        if parts:
+            self._pillars.setMeshData(meshdata=_merged(parts))
+        self._pillars.setVisible(bool(parts))
 
     def render_image(self, width: int, height: int) -> QtGui.QImage:
         """The view as a picture (rendered afresh into a framebuffer)."""
