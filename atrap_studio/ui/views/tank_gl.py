@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -29,6 +30,8 @@ RAY = (0.8, 0.8, 0.8, 0.35)
 RAY_ENEMY = (1.0, 0.45, 0.35, 0.9)
 #: Heights in metres: tank body, gun, pillars, walls.
 BODY, GUN, PILLAR_H, WALL_H = 0.45, 0.5, 1.2, 0.5
+#: x, y, z: a scale or an offset.
+Vec3 = tuple[float, float, float]
 #: Most frames per second the view plays a snapshot's recent steps at.
 PLAY_FPS = 30
 #: How far behind its deadlines the player may fall and still catch up (then it lets go).
@@ -96,7 +99,7 @@ def between(first: TankSnapshot, second: TankSnapshot, share: float) -> TankSnap
     )
 
 
-def _merged(parts: list[tuple[gl.MeshData, tuple[float, ...], tuple[float, ...]]]) -> gl.MeshData:
+def _merged(parts: Sequence[tuple[gl.MeshData, Vec3, Vec3]]) -> gl.MeshData:
     """One mesh of several, each ``(mesh, scale, offset)`` scaled then moved into place."""
     vertexes, faces, count = [], [], 0
     for mesh, scale, offset in parts:
