@@ -187,6 +187,101 @@ def widen(
     )
 
 
+def widen_conv(
+    arch: Architecture,
+    module: torch.nn.Sequential,
+    conv: int,
+    channels: int,
+    *,
+    generator: torch.Generator,
+) -> Surgery:
+    """Add feature maps to convolution ``conv`` (counted from 0); the network computes the same
+    function right after.
+
+    The new filters are drawn with the spread of the layer's own, with zero bias; whatever
+    reads the maps next (the next convolution, or the linear layer after the last one) gets
+    zero weights for them, so they change nothing until training gives them a use. The maps
+    are stored channels last, so the reading linear layer's columns are re-spread: position q,
+    channel c moves from column q·C + c to q·C' + c.
+
+    Raises:
+        ValueError: no such convolution, ``channels`` not more than it has, or a layer other
+            than a convolution or a linear layer reading it.
+    """
+    convs = [i for i, layer in enumerate(arch.layers) if layer.kind == "conv"]
+    if not 0 <= conv < len(convs):
+        raise ValueError(f"convolution {conv} does not exist: the network has {len(convs)}")
+    position = convs[conv]
+    layer = arch.layers[position]
+    old = layer.out_channels or 0
+    if channels <= old:
+        raise ValueError(f"widen convolution {conv} to {channels}: it already has {old}")
+    reader = position + 1
+    if reader >= len(arch.layers) or arch.layers[reader].kind not in ("conv", "linear"):
+        raise ValueError(f"convolution {conv} is read by no convolution or linear layer")
+    params = dict(module.named_parameters())
+    weight, bias = params[f"{position}.weight"].detach(), params[f"{position}.bias"].detach()
+    extra = channels - old
+    spread = float(weight.std()) if weight.numel() > 1 else 1.0
+    drawn = torch.randn((extra, *weight.shape[1:]), generator=generator) * spread
+    rows = _extend(torch.arange(old, device=weight.device), extra)
+    height, width, _ = layer.out_image
+    passed = (layer.in_features or 0) - (layer.height or 0) * (layer.width or 0) * (
+        layer.in_channels or 0
+    )
+    grown = layer.model_copy(
+        update={"out_channels": channels, "out_features": height * width * channels + passed}
+    )
+    layers = list(arch.layers)
+    layers[position] = Layer.model_validate(grown.model_dump())
+    read = arch.layers[reader]
+    read_weight = params[f"{reader}.weight"].detach()
+    if read.kind == "conv":  # its input channels: the new ones read with zero weights
+        columns = rows
+        layers[reader] = Layer.model_validate(
+            {
+                **read.model_dump(),
+                "in_channels": channels,
+                "in_features": grown.out_features,
+                "out_features": read.out_features,
+            }
+        )
+    else:  # channels last: position q, channel c sits at column q * channels + c
+        spots = torch.arange(height * width, device=weight.device)
+        maps = torch.where(
+            torch.arange(channels, device=weight.device)[None, :] < old,
+            spots[:, None] * old + torch.arange(channels, device=weight.device)[None, :],
+            -1,
+        ).reshape(-1)
+        rest = height * width * old + torch.arange(passed, device=weight.device)
+        columns = torch.cat([maps, rest])
+        layers[reader] = _linear(grown.out_features, read.out_features)
+    new_read = torch.where(
+        (columns >= 0).reshape(1, -1, *([1] * (read_weight.dim() - 2))),
+        read_weight[:, columns.clamp(min=0)],
+        0.0,
+    )
+    tensors = {
+        f"{position}.weight": (
+            torch.cat([weight, drawn.to(weight)]),
+            _rows_origin(f"{position}.weight", weight, rows),
+        ),
+        f"{position}.bias": (
+            torch.cat([bias, bias.new_zeros(extra)]),
+            _rows_origin(f"{position}.bias", bias, rows),
+        ),
+        f"{reader}.weight": (new_read, _dim1_origin(f"{reader}.weight", read_weight, columns)),
+    }
+    new_arch = _with_layers(arch, layers)
+    result = _assemble(module, new_arch, list(range(len(layers))), tensors)
+    return Surgery(
+        new_arch,
+        *result,
+        f"widened convolution {conv} from {old} to {channels} feature maps: fresh filters "
+        "read with zero weights",
+    )
+
+
 def neuron_importance(
     arch: Architecture, module: torch.nn.Sequential, hidden: int, inputs: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -426,6 +521,15 @@ def _cols_origin(
         else copied
     )
     return Origin(name, index, marks[None, :].expand(old.shape[0], -1).clone())
+
+
+def _dim1_origin(name: str, old: torch.Tensor, columns: torch.Tensor) -> Origin:
+    """A weight whose entries along dimension 1 come from old ``columns`` (-1: new), any rank."""
+    flat = torch.arange(old.numel(), device=old.device).reshape(old.shape)
+    picked = flat[:, columns.clamp(min=0)]
+    new = (columns < 0).reshape(1, -1, *([1] * (old.dim() - 2))).expand_as(picked)
+    index = torch.where(new, -1, picked)
+    return Origin(name, index, torch.zeros_like(index, dtype=torch.bool))
 
 
 def _assemble(
