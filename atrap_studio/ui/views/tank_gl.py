@@ -201,7 +201,7 @@ class TankGLView(GLViewWindow):
             self._place(self._steps[0])
         else:
             self._place(between(self._steps[0], self._steps[1], self._share))
-        self.update()
+        self.repaint()  # now: a frame made up after a late one must not merge with it
 
     def _place(self, snap: TankSnapshot) -> None:
         """Place everything where the snapshot's first arena has it."""
