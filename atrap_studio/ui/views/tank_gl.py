@@ -32,8 +32,9 @@ RAY_ENEMY = (1.0, 0.45, 0.35, 0.9)
 BODY, GUN, PILLAR_H, WALL_H = 0.45, 0.5, 1.2, 0.5
 #: x, y, z: a scale or an offset.
 Vec3 = tuple[float, float, float]
-#: Most frames per second the view plays a snapshot's recent steps at.
-PLAY_FPS = 30
+#: Frames per second the view plays a snapshot's recent steps at: a little over 30, so that
+#: the frames a busy machine makes late and cannot make up still leave 30 a second.
+PLAY_FPS = 32
 #: How far behind its deadlines the player may fall and still catch up (then it lets go).
 CATCH_UP_S = 0.1
 #: Most steps the view keeps to play: it lags the run by at most this many.
