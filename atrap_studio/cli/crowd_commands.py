@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from atrap_studio.cli import architect_command, help_command
 from atrap_studio.cli.arguments import positive
 from atrap_studio.core.errors import AtrapError
-from atrap_studio.core.yaml_io import write_bytes_atomic
 
 if TYPE_CHECKING:
     from atrap_studio.crowd.status import CrowdStatus
@@ -81,106 +80,80 @@ def local(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from atrap_studio.crowd.processes import Aggregator, CrowdFolder
+    from atrap_studio.crowd.serve import CrowdServer, ServeRequest
 
-    folder = CrowdFolder(Path(args.folder))
-    folder.prepare(["localhost", "127.0.0.1", *args.name])
-    aggregator = Aggregator(folder, host=args.host, port=args.port)
+    server = CrowdServer(
+        ServeRequest(
+            graph=Path(args.graph),
+            folder=Path(args.folder),
+            host=args.host,
+            port=args.port,
+            names=tuple(args.name),
+            rounds=args.rounds,
+            min_peers=args.min_peers,
+            settings={"eval-episodes": args.episodes, **_settings(args)},
+            timeout=args.timeout,
+        )
+    )
     try:
-        aggregator.start()
-        registered = aggregator.register_all()
+        registered = server.start()
+        aggregator, folder = server.aggregator, server.folder
         print(
             f"aggregator listening for peers on {args.host}:{args.port} (TLS; only Flower's "
             f"Fleet API answers there)\n"
             f"  its Control API: {aggregator.control_address}, this machine only\n"
             f"  give peers the certificate {folder.certs.ca}\n"
-            f"  {len(registered)} peer key(s) registered from {folder.peers}",
+            f"  {len(registered)} peer key(s) registered from {folder.peers}\n"
+            f"waiting for {args.min_peers} peer(s), then {args.rounds} round(s)",
             flush=True,
         )
-        if not registered:
-            raise AtrapError(
-                f"no peer may join: put each peer's public key (from `atrap crowd key`) in "
-                f"{folder.peers}"
-            )
-        run_id = aggregator.submit(
-            {
-                "graph-file": str(Path(args.graph).resolve()),
-                "out-dir": str(folder.rounds.resolve()),
-                "num-rounds": args.rounds,
-                "min-peers": args.min_peers,
-                "eval-episodes": args.episodes,
-                **_settings(args),
-            }
-        )
-        print(f"waiting for {args.min_peers} peer(s), then {args.rounds} round(s)", flush=True)
-        aggregator.wait(run_id, timeout=args.timeout, on_status=_printer(time.monotonic()))
+        server.run(on_status=_printer(time.monotonic()))
     finally:
-        aggregator.stop()
-    print(f"merged network: {folder.rounds / 'network.atrapnet'}")
+        server.stop()
+    print(f"merged network: {server.folder.rounds / 'network.atrapnet'}")
     return 0
 
 
 def join(args: argparse.Namespace) -> int:
-    from atrap_studio.crowd.processes import CrowdFolder, free_port, start_peer
+    from atrap_studio.crowd.join import JoinRequest, join, parse_region, why_the_peer_stopped
 
-    region, regions = _region(args.region)
-    folder = CrowdFolder(Path(args.folder))
-    peer = start_peer(
-        folder,
-        "peer",
+    region, regions = parse_region(args.region)
+    request = JoinRequest(
         address=args.address,
         ca=Path(args.ca),
         key=Path(args.key),
         graph=Path(args.graph),
         region=region,
         regions=regions,
-        port=args.port or free_port(),
+        folder=Path(args.folder),
+        port=args.port or 0,
         threads=args.threads,
     )
-    print(f"joined {args.address} as a peer (log: {peer.log}); Ctrl+C leaves", flush=True)
+    peer = join(request)
+    print(
+        f"joined {args.address} as a peer (log: {peer.log}; the merged networks it is sent: "
+        f"{Path(args.folder) / 'rounds'}); Ctrl+C leaves",
+        flush=True,
+    )
     try:
         code = peer.popen.wait()
     finally:
         peer.stop()
     if code != 0:
         tail = peer.tail()
-        if "CERTIFICATE_VERIFY_FAILED" in tail:
-            raise AtrapError(
-                f"{args.address} is not the aggregator whose certificate {args.ca} vouches "
-                "for (certificate verify failed): ask its owner for the crowd's ca.crt, or "
-                f"check the address\n{tail}"
-            )
-        raise AtrapError(f"the peer stopped (exit {code}):\n{tail}")
+        raise AtrapError(f"{why_the_peer_stopped(request, code, tail)}:\n{tail}")
     return 0
 
 
 def key(args: argparse.Namespace) -> int:
-    from atrap_studio.crowd.security import make_peer_key
+    from atrap_studio.crowd.join import new_peer_key
 
     path = Path(args.out)
-    if path.exists():
-        raise AtrapError(f"{path} exists; choose another name (a key is never overwritten)")
-    public = make_peer_key(path)
+    register_in = Path(args.register_in) if args.register_in else None
+    public = new_peer_key(path, register_in)  # register_in: e.g. a crowd's peers/ folder
     print(f"private key: {path} (keep it on this PC)\npublic key:  {public} (send it to the "
           "aggregator's owner, who puts it in the crowd's peers/ folder)")  # fmt: skip
-    if args.register_in:  # e.g. a crowd's peers/ folder, made here before its first serve
-        Path(args.register_in).mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(public.read_bytes(), Path(args.register_in) / public.name)
     return 0
-
-
-def _region(text: str | None) -> tuple[int, int]:
-    """``k/K`` (1-based, as people count) → (k - 1, K)."""
-    if not text:
-        return 0, 1
-    try:
-        number, _, count = text.partition("/")
-        region, regions = int(number), int(count)
-    except ValueError:
-        raise AtrapError(f"--region {text!r}: write it as k/K, e.g. 2/4") from None
-    if not 1 <= region <= regions <= 64:
-        raise AtrapError(f"--region {text!r}: k must be between 1 and K (at most 64)")
-    return region - 1, regions
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -28,7 +28,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.crowd.guard import STRATEGIES, Update, guarded, update_problem
-from atrap_studio.crowd.status import CrowdStatus, RoundRecord
+from atrap_studio.crowd.status import CrowdStatus, RoundRecord, read_status
 from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime.context import derive_seed
 from atrap_studio.runtime.merge import scene_pipeline, teach
@@ -63,17 +63,20 @@ class Peer:
     region: int
     regions: int
     threads: int
+    received: Path | None = None  # where it keeps the merged networks it is sent
 
     @classmethod
     def from_node_config(cls, config: Any) -> Peer:
         graph = str(config.get("graph", ""))
         if not graph:
             raise AtrapError("this peer was started without a graph (node config 'graph')")
+        received = str(config.get("received", ""))
         return cls(
             Path(graph),
             int(config.get("region", 0)),
             int(config.get("regions", 1)),
             int(config.get("threads", 1)),
+            Path(received) if received else None,
         )
 
     def pipeline(self, seed: int) -> Pipeline:
@@ -105,6 +108,7 @@ def train(message: Message, context: Context) -> Message:
     if problem:
         raise AtrapError(f"the crowd's network does not fit this peer's graph: {problem}")
     pipeline.network.load_state_dict(state)
+    _keep_merged(peer, message, context, state, final=False)
     trainer = pipeline.trainer
     trainer.plan(int(settings["num-rounds"]) * local_steps)
     first = (server_round - 1) * local_steps
@@ -133,6 +137,108 @@ def train(message: Message, context: Context) -> Message:
         }
     )
     return Message(reply, reply_to=message)
+
+
+@client_app.evaluate()
+def receive_final(message: Message, context: Context) -> Message:
+    """Keep the crowd's final merged network and its score (the aggregator scores it; a
+    peer sends nothing back but that it got it)."""
+    peer = Peer.from_node_config(context.node_config)
+    state = message.content.array_records["arrays"].to_torch_state_dict()
+    kept = _keep_merged(peer, message, context, state, final=True)
+    reply = RecordDict({"metrics": MetricRecord({"kept": int(kept)})})
+    return Message(reply, reply_to=message)
+
+
+def _keep_merged(
+    peer: Peer, message: Message, context: Context, state: dict[str, Any], *, final: bool
+) -> bool:
+    """Save the merged network the aggregator sent (and its score) where this peer keeps
+    them, for the person at this PC to follow and to use. A failure here is logged and never
+    stops the peer's training. Whether it was kept."""
+    config = message.content.config_records["config"]
+    news = _Told.read(config)
+    if peer.received is None or news is None:
+        return False
+    try:
+        doc = load_graph(peer.graph)  # the peer's own graph, whole: what the file's user runs
+        pipeline = Pipeline(doc, builtin_registry(), seed=0, source=str(peer.graph))
+        pipeline.network.load_state_dict(state)
+        rounds = int(context.run_config["num-rounds"])
+        record = RoundRecord(
+            round=news.round,
+            peers=news.peers,
+            median=news.median,
+            success_rate=news.success,
+            seconds=news.seconds,
+        )
+        score = {pipeline.outcome.summary_keys()[0]: news.median, "success_rate": news.success}
+        kept = {key: value for key, value in score.items() if value is not None}
+        record.network = str(_save_round(pipeline, peer.received, record, rounds, kept))
+        status = read_status(peer.received)
+        if status is None or status.run_id != str(context.run_id):
+            declared = pipeline.outcome.score
+            status = CrowdStatus(
+                run_id=str(context.run_id),
+                graph=str(peer.graph),
+                strategy=news.text(config, "strategy"),
+                rounds_planned=rounds,
+                score=news.text(config, "score") or declared.name,
+                unit=news.text(config, "unit") or declared.unit,
+                better=declared.better,
+                state="running",
+            )
+        status.rounds = [r for r in status.rounds if r.round != record.round] + [record]
+        if final:
+            status.state = "finished"
+        status.save(peer.received)
+    except (AtrapError, OSError, ValueError, RuntimeError) as exc:
+        log(WARNING, "could not keep the merged network of round %s: %s", news.round, exc)
+        return False
+    log(INFO, "kept the merged network of round %s in %s", news.round, peer.received)
+    return True
+
+
+@dataclass(frozen=True)
+class _Told:
+    """What the aggregator said about a merged network (see guard.merged_news), checked: it
+    comes from another PC and ends up on this one's screen."""
+
+    round: int
+    peers: dict[str, str]
+    median: float | None
+    success: float | None
+    seconds: float
+
+    @classmethod
+    def read(cls, config: Any) -> _Told | None:
+        number = config.get("merged-round")
+        if not isinstance(number, int) or not 1 <= number <= MAX_ROUNDS:
+            return None
+        nodes, variants = config.get("merged-nodes", []), config.get("merged-variants", [])
+        if not isinstance(nodes, list) or not isinstance(variants, list):
+            nodes, variants = [], []
+        pairs = zip(nodes[:64], variants[:64], strict=False)
+        peers = {_clean(node, 40): _clean(variant, 200) for node, variant in pairs}
+        return cls(
+            number,
+            peers,
+            _number(config.get("merged-median")),
+            _number(config.get("merged-success")),
+            _number(config.get("merged-seconds")) or 0.0,
+        )
+
+    @staticmethod
+    def text(config: Any, key: str) -> str:
+        return _clean(config.get(key, ""), 100)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _clean(value: object, length: int) -> str:
+    return "".join(c if c.isprintable() else " " for c in str(value))[:length]
 
 
 # -- the aggregator ----------------------------------------------------------------------------
@@ -225,12 +331,17 @@ def main(grid: Grid, context: Context) -> None:
         refine = _distiller(pipeline, graph, settings) if int(settings["distill-steps"]) else None
         # no peer may claim more scene steps than the crowd's graph makes in a round
         most = pipeline.trainer.env_steps_per_update * int(settings["local-steps"])
-        strategy = guarded(STRATEGIES[name], expected, on_round, refine, most, **options)
+        strategy = guarded(
+            STRATEGIES[name], expected, on_round, refine, most, last_round=rounds, **options
+        )
+        about = ConfigRecord({"strategy": name, "score": declared.name, "unit": declared.unit})
         strategy.start(
             grid=FastPollGrid(grid, float(settings["poll-interval"])),  # type: ignore[arg-type]
             initial_arrays=ArrayRecord(pipeline.network.state_dict()),
             num_rounds=rounds,
             timeout=float(settings["round-timeout"]),
+            train_config=about,
+            evaluate_config=about,
         )
     except Exception as exc:
         status.state, status.message = "failed", f"{type(exc).__name__}: {exc}"

@@ -12,7 +12,7 @@ from logging import INFO, WARNING
 from typing import Any
 
 import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Message
+from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, RecordDict
 from flwr.common import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Krum
@@ -103,12 +103,29 @@ def _update(message: Message) -> Update:
     return (dict(about) if about else {}), state
 
 
+def merged_news(record: RoundRecord) -> dict[str, Any]:
+    """What peers are told about a round's merged network, with the network itself: its
+    round, the aggregator's score of it on the whole world, and whose updates it holds."""
+    news: dict[str, Any] = {
+        "merged-round": record.round,
+        "merged-seconds": record.seconds,
+        "merged-nodes": list(record.peers),
+        "merged-variants": list(record.peers.values()),
+    }
+    if record.median is not None:
+        news["merged-median"] = record.median
+    if record.success_rate is not None:
+        news["merged-success"] = record.success_rate
+    return news
+
+
 def guarded(
     base: type[FedAvg],
     expected: Mapping[str, tuple[int, ...]],
     on_round: Callable[[RoundRecord, ArrayRecord | None], None],
     refine: Callable[[ArrayRecord, list[Update]], ArrayRecord] | None = None,
     max_weight: float = math.inf,
+    last_round: int = 0,
     **options: Any,
 ) -> FedAvg:
     """A shipped strategy that checks every reply first and reports each round.
@@ -116,17 +133,45 @@ def guarded(
     ``refine`` may improve the merged network from the accepted updates (the crowd's
     distilling aggregator). After the first round the strategy samples whoever is connected
     (at least one peer), so a peer that leaves does not stall the rounds after it.
+
+    Peers learn how good the crowd's network is: each round's training message, which
+    carries the last merged network anyway, also carries its score (:func:`merged_news`), and
+    after ``last_round`` every connected peer gets the final one (an evaluate message).
     """
 
     class Guarded(base):  # type: ignore[valid-type, misc]
+        def __init__(self, **given: Any) -> None:
+            super().__init__(**given)
+            self.news: dict[str, Any] = {}  # about the last merged network, for peers
+
         def configure_train(
             self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
         ) -> Iterable[Message]:
             if server_round > 1:
                 self.min_available_nodes = self.min_train_nodes = 1
-            messages = list(super().configure_train(server_round, arrays, config, grid))
+            told = ConfigRecord({**dict(config), **self.news})
+            messages = list(super().configure_train(server_round, arrays, told, grid))
             self.sampled = [str(m.metadata.dst_node_id) for m in messages]
             return messages
+
+        def configure_evaluate(
+            self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+        ) -> Iterable[Message]:
+            if server_round != last_round or not self.news:
+                return []  # peers score nothing themselves: the aggregator scores every round
+            told = ConfigRecord({**dict(config), **self.news, "server-round": server_round})
+            return [
+                Message(
+                    RecordDict({"arrays": arrays, "config": told}),
+                    message_type=MessageType.EVALUATE,
+                    dst_node_id=node,
+                )
+                for node in grid.get_node_ids()
+            ]
+
+        def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> None:
+            got = sum(not message.has_error() for message in replies)
+            log(INFO, "round %s: %d peer(s) got the final merged network", server_round, got)
 
         def aggregate_train(
             self, server_round: int, replies: Iterable[Message]
@@ -175,6 +220,8 @@ def guarded(
             if arrays is not None and refine is not None:
                 arrays = refine(arrays, updates)
             on_round(record, arrays)
+            if arrays is not None:
+                self.news = merged_news(record)
             return arrays, metrics
 
     Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"

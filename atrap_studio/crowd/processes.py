@@ -327,6 +327,17 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
             raise CrowdError(f"Flower did not start the run: {reply}")
         return str(reply["run-id"])
 
+    def nodes(self) -> list[dict[str, str]]:
+        """The peers Flower knows: each one's ``node-id``, ``status`` (online, offline,
+        registered) and when it came ``online-at``, as ``flwr supernode list`` says."""
+        reply = self._flwr("supernode", "list", FEDERATION, "--format", "json")
+        found = reply.get("nodes")
+        return [
+            {key: str(value) for key, value in node.items()}
+            for node in (found if isinstance(found, list) else [])
+            if isinstance(node, dict)
+        ]
+
     def run_state(self, run_id: str) -> str:
         """Flower's status of a run, e.g. ``running`` or ``finished:completed``."""
         reply = self._flwr("ls", "--run-id", run_id, "--format", "json")
@@ -417,16 +428,23 @@ def start_peer(
     regions: int = 1,
     port: int = 9094,
     threads: int = 1,
+    received: Path | None = None,
 ) -> Process:
-    """A SuperNode that dials ``address`` and trains ``graph`` (on one region of it)."""
-    node_config = " ".join(
-        [
-            f"graph={_toml(str(graph.resolve()))}",
-            f"region={region}",
-            f"regions={regions}",
-            f"threads={threads}",
-        ]
-    )
+    """A SuperNode that dials ``address`` and trains ``graph`` (on one region of it).
+
+    With ``received`` the peer keeps there each merged network the aggregator sends it, with
+    the aggregator's score of it (a status file as the aggregator's own, see crowd/apps.py).
+    """
+    settings = [
+        f"graph={_toml(str(graph.resolve()))}",
+        f"region={region}",
+        f"regions={regions}",
+        f"threads={threads}",
+    ]
+    if received is not None:
+        received.mkdir(parents=True, exist_ok=True)
+        settings.append(f"received={_toml(str(received.resolve()))}")
+    node_config = " ".join(settings)
     command = [
         sys.executable, "-m", "atrap_studio.crowd.supernode",  # Flower's, ended with us
         "--parent-pid", str(os.getpid()),

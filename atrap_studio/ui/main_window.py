@@ -94,7 +94,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.speed = SpeedWatch(self.settings, parent=self)
         self.networks = NetworkFiles(self)
         self.crowd_panel = QtCrowdPanel(
-            lambda: self.session.path, lambda p: self.networks.use_files([p])
+            lambda: self.session.path, lambda p: self.networks.use_files([p]), log=self.log
         )
 
         self._build_status_bar()

@@ -1,17 +1,26 @@
-"""The Crowd dock: a local crowd started from the editor, its rounds shown, its network used."""
+"""The Crowd dock: a local crowd started from the editor, a crowd served and joined from it,
+its rounds shown, its network used."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6 import QtCore, QtWidgets
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.crowd.join import new_peer_key
+from atrap_studio.crowd.processes import free_port
+from atrap_studio.crowd.security import make_certificates
 from atrap_studio.crowd.status import CrowdStatus, RoundRecord
+from atrap_studio.ui.crowd_panel import QtCrowdPanel
 from atrap_studio.ui.main_window import MainWindow
+from atrap_studio.ui.path_field import QtPathField
 from tests.conftest import shrink
+from tests.ui.test_screenshot import ARTIFACTS
 
 
 def test_the_panel_follows_a_crowd_folder(window: MainWindow, tmp_path: Path) -> None:
@@ -58,3 +67,177 @@ def test_a_local_crowd_started_in_the_editor(
     brain = window.editor.doc.node("brain")
     assert brain is not None and brain.type == "nn.load"
     assert brain.props["file"] == "runs/crowd-small/rounds/network.atrapnet"
+
+
+# -- joining and serving from the dock, as a person does ---------------------------------------
+
+
+def answer_file_dialog(path: Path) -> None:
+    """Put ``path`` into the next file dialog's name field and press its Open or Save button,
+    as a person would. (Not typed key by key: the field's completer pops up and takes the
+    keys; and offscreen, a synthesised mouse click does not reach a modal dialog's button.)"""
+
+    def answer() -> None:
+        dialog = QtWidgets.QApplication.activeModalWidget()
+        if not isinstance(dialog, QtWidgets.QFileDialog):
+            QtCore.QTimer.singleShot(20, answer)
+            return
+        name = dialog.findChild(QtWidgets.QLineEdit, "fileNameEdit")
+        buttons = dialog.findChild(QtWidgets.QDialogButtonBox, "buttonBox")
+        assert name is not None and buttons is not None
+        name.setText(str(path))
+        Button = QtWidgets.QDialogButtonBox.StandardButton
+        (buttons.button(Button.Save) or buttons.button(Button.Open)).click()
+
+    QtCore.QTimer.singleShot(0, answer)
+
+
+def type_into(field: QtWidgets.QWidget, text: str) -> None:
+    """Replace a field's text by typing, as a person would."""
+    line = field.line if isinstance(field, QtPathField) else field
+    assert isinstance(line, QtWidgets.QLineEdit | QtWidgets.QAbstractSpinBox)
+    line.setFocus()
+    QTest.keyClick(line, QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(line, text)
+
+
+def click(button: QtWidgets.QAbstractButton) -> None:
+    assert button.isEnabled(), button.text()
+    QTest.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+
+
+def show_tab(panel: QtCrowdPanel, name: str) -> None:
+    bar = panel.tabs.tabBar()
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == name)
+    QTest.mouseClick(bar, QtCore.Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert panel.tabs.currentIndex() == index
+
+
+def test_the_dock_says_what_is_wrong_before_anything_starts(
+    make_window: Callable[..., MainWindow], arm_doc: GraphDocument, tmp_path: Path, qtbot: QtBot
+) -> None:
+    window = make_window()
+    panel = window.crowd_panel
+    show_tab(panel, "Join")
+    click(panel.join_tab.join_button)
+    assert panel.state.text() == "Save the graph first: every peer reads it from its file."
+
+    path = tmp_path / "small.yaml"
+    save_graph(shrink(arm_doc), path)
+    assert window.open_file(path, ask=False)
+    click(panel.join_tab.join_button)
+    assert panel.state.text() == (
+        "To join, give the aggregator's address and the crowd's certificate and this peer's key."
+    )
+    type_into(panel.join_tab.address, "crowd.example.org:9092")
+    type_into(panel.join_tab.ca, str(path))  # the graph, not a certificate
+    type_into(panel.join_tab.key, str(tmp_path / "nobody.key"))
+    click(panel.join_tab.join_button)
+    assert panel.state.text() == (
+        f"{path} is not a certificate: ask the aggregator's owner for the crowd's ca.crt "
+        "(from its certs folder)"
+    )
+    assert not panel.running()
+
+    show_tab(panel, "Serve")
+    private = tmp_path / "ada.key"
+    new_peer_key(private)
+    answer_file_dialog(private)  # the private half, by mistake
+    click(panel.serve_tab.allow_button)
+    qtbot.waitUntil(lambda: panel.state.text().startswith("Not allowed"), timeout=10_000)
+    assert f"{private} is not a peer's public key" in panel.state.text()
+    assert [panel.serve_tab.keys.item(i).text() for i in range(panel.serve_tab.keys.count())] == [
+        "(none yet: allow each peer's .pub file)"
+    ]
+    click(panel.serve_tab.serve_button)  # no key allowed: refused before the aggregator starts
+    qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
+    panel.refresh()
+    assert panel.state.text() == (
+        "The crowd stopped: no peer may join: put each peer's public key (from `atrap crowd "
+        f"key` or the Crowd dock's Make a Key) in {tmp_path / 'crowd' / 'peers'}"
+    )
+    assert panel.serve_tab.serve_button.isEnabled()
+
+
+def test_serving_and_joining_from_the_dock(
+    make_window: Callable[..., MainWindow], arm_doc: GraphDocument, tmp_path: Path, qtbot: QtBot
+) -> None:
+    """Two editors on one machine: one serves the crowd, the other joins it as a peer — first
+    with another crowd's certificate (told, nothing else happens), then with the right one."""
+    graph = tmp_path / "small.yaml"
+    save_graph(shrink(arm_doc), graph)
+    serving, joining = make_window(), make_window()
+    for window in (serving, joining):
+        assert window.open_file(graph, ask=False)
+    server, peer = serving.crowd_panel, joining.crowd_panel
+
+    # the peer makes its key; the aggregator's owner allows its .pub file
+    show_tab(peer, "Join")
+    key = tmp_path / "ada.key"
+    answer_file_dialog(key)
+    click(peer.join_tab.make_key_button)
+    qtbot.waitUntil(lambda: peer.join_tab.key.path() == key, timeout=10_000)
+    assert peer.state.text().startswith(f"Made a key: keep {key} on this PC; send {key}.pub")
+    show_tab(server, "Serve")
+    answer_file_dialog(Path(f"{key}.pub"))
+    click(server.serve_tab.allow_button)
+    qtbot.waitUntil(lambda: server.serve_tab.keys.item(0).text() == "ada.key.pub", timeout=10_000)
+
+    # the aggregator: 2 rounds of 5 updates, once 1 peer is there
+    port = free_port()
+    tab = server.serve_tab
+    type_into(tab.port, str(port))
+    type_into(tab.rounds, "2")
+    type_into(tab.local_steps, "5")
+    type_into(tab.min_peers, "1")
+    click(tab.serve_button)
+    qtbot.waitUntil(lambda: tab.info.text().startswith("Peers dial"), timeout=120_000)
+    ca = tmp_path / "crowd" / "certs" / "ca.crt"
+    assert str(ca) in tab.info.text() and "1 key(s) allowed" in tab.info.text()
+
+    # joined with another crowd's certificate: told in words, the aggregator goes on
+    other = make_certificates(tmp_path / "other-crowd")
+    type_into(peer.join_tab.address, f"127.0.0.1:{port}")
+    type_into(peer.join_tab.ca, str(other.ca))
+    click(peer.join_tab.join_button)
+    qtbot.waitUntil(lambda: not peer.running(), timeout=120_000)
+    peer.refresh()
+    assert peer.state.text() == (
+        f"The peer stopped: 127.0.0.1:{port} is not the aggregator whose certificate "
+        f"{other.ca} vouches for (certificate verify failed): ask its owner for the crowd's "
+        "ca.crt, or check the address."
+    )
+    qtbot.waitUntil(lambda: "the crowd peer's log ends:" in joining.log_view.toPlainText())
+    assert "CERTIFICATE_VERIFY_FAILED" in joining.log_view.toPlainText()  # Flower's own words
+    assert server.running()
+
+    type_into(peer.join_tab.ca, str(ca))
+    click(peer.join_tab.join_button)
+    qtbot.waitUntil(lambda: "online" in _items(tab.connected), timeout=120_000)
+    qtbot.waitUntil(lambda: not server.running(), timeout=300_000)
+    server.refresh()
+    assert server.state.text() == "Finished 2 round(s).", server.state.text()
+    assert server.table.rowCount() == 2
+    aggregated = [server.table.item(row, 3).text() for row in range(2)]
+
+    # the peer sees the merged network's score of each round, and uses the last one
+    qtbot.waitUntil(lambda: peer.table.rowCount() == 2, timeout=120_000)
+    qtbot.waitUntil(lambda: peer.state.text().startswith("Finished"), timeout=60_000)
+    assert [peer.table.item(row, 3).text() for row in range(2)] == aggregated
+    assert peer.table.horizontalHeaderItem(3).text() == server.table.horizontalHeaderItem(3).text()
+    assert peer.running()  # still in the crowd, for its next run
+    ARTIFACTS.mkdir(exist_ok=True)
+    for panel, name in ((server, "serve"), (peer, "join")):
+        panel.grab().save(str(ARTIFACTS / f"crowd-dock-{name}.png"))
+    click(peer.use_button)
+    brain = joining.editor.doc.node("brain")
+    assert brain is not None and brain.type == "nn.load"
+    assert brain.props["file"] == "crowd-peer/rounds/network.atrapnet"
+    click(peer.stop_button)
+    qtbot.waitUntil(lambda: not peer.running(), timeout=60_000)
+    peer.refresh()
+    assert peer.state.text() == "Left the crowd."
+
+
+def _items(view: QtWidgets.QListWidget) -> str:
+    return "\n".join(view.item(i).text() for i in range(view.count()))
