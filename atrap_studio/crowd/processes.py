@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -265,11 +266,18 @@ class Aggregator:
         folder = self.folder
         certs = folder.certs
         self.control_port = free_port()
+        # The Control API's secret, new at each start: handed to the aggregator in a file
+        # only this account can read (removed once it listens) and to Flower's CLI in its
+        # credential store in the crowd's folder (see crowd/superlink.py).
+        secret = secrets.token_urlsafe(32)
+        secret_file = folder.root / "control.secret"
+        write_bytes_atomic(secret.encode(), secret_file, mode=0o600)
         command = [
             sys.executable, "-m", "atrap_studio.crowd.superlink",
             "--public-host", self.host,
             "--public-port", str(self.port),
             "--parent-pid", str(os.getpid()),
+            "--control-secret-file", str(secret_file),
             "--ssl-ca-certfile", str(certs.ca),
             "--ssl-certfile", str(certs.certificate),
             "--ssl-keyfile", str(certs.key),
@@ -279,10 +287,16 @@ class Aggregator:
             "--host", LOOPBACK,
             "--port", str(self.control_port),
         ]  # fmt: skip
-        self.process = Process("aggregator", command, folder.env(), folder.logs / "aggregator.log")
-        _wait_listening(self.process, LOOPBACK, self.control_port)
-        public = self.address.rpartition(":")[0].strip("[]")
-        _wait_listening(self.process, public, self.port)
+        try:
+            self.process = Process(
+                "aggregator", command, folder.env(), folder.logs / "aggregator.log"
+            )
+            _wait_listening(self.process, LOOPBACK, self.control_port)
+            public = self.address.rpartition(":")[0].strip("[]")
+            _wait_listening(self.process, public, self.port)
+        finally:
+            secret_file.unlink(missing_ok=True)
+        _give_flower_cli(folder.home / "credentials.yaml", self.control_address, secret)
         config = f"""[superlink]
 default = "{FEDERATION}"
 
@@ -460,6 +474,26 @@ def start_peer(
     if shutil.which("flwr-clientapp", path=env["PATH"]) != str(launcher.resolve()):
         raise CrowdError(f"{launcher} is not the flwr-clientapp this peer would start")
     return Process(name, command, env, folder.logs / f"{name}.log")
+
+
+def _give_flower_cli(store: Path, address: str, secret: str) -> None:
+    """Put the Control API's secret where Flower's CLI takes the bearer token it sends to
+    ``address`` (its file credential store, written by Flower's own code: owner-only)."""
+    from flwr.cli.constant import (
+        ACCESS_TOKEN_STORE_KEY,
+        AUTHN_TYPE_STORE_KEY,
+        REFRESH_TOKEN_STORE_KEY,
+    )
+    from flwr.common.constant import AuthnType
+    from flwr.supercore.credential_store.file_credential_store import FileCredentialStore
+
+    store.unlink(missing_ok=True)  # an earlier start's secret, for a port now closed
+    credentials = FileCredentialStore(store)
+    credentials.set(AUTHN_TYPE_STORE_KEY % address, AuthnType.OIDC.encode())
+    for key in (ACCESS_TOKEN_STORE_KEY, REFRESH_TOKEN_STORE_KEY):
+        credentials.set(key % address, secret.encode())
+    if credentials.get(ACCESS_TOKEN_STORE_KEY % address) != secret.encode():
+        raise CrowdError(f"cannot write Flower's credentials in {store}")
 
 
 def free_port() -> int:

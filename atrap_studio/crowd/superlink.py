@@ -11,16 +11,27 @@ exactly as ``flower-superlink`` does and serves it with uvicorn on two sockets, 
   (POST, exact path, a bounded body); anything else is refused with a status code and a
   line in the aggregator's log before Flower sees it.
 
-Run as ``python -m atrap_studio.crowd.superlink --public-host H --public-port P [--parent-pid
-PID] <Flower's flower-superlink options>``; Flower's ``--host`` must be loopback. With
-``--parent-pid`` it stops when that process ends, however it ended.
+On both, the Control API answers only requests that carry the aggregator's secret, made anew
+at each start (``--control-secret-file``): Flower's own account-authentication plug-in
+interface on this side (:class:`SecretBearer`), Flower's CLI on the other, which sends the
+bearer token it finds in its credential store (the crowd's ``flower/credentials.yaml``,
+readable by its owner only). Other accounts on the aggregator's PC reach the loopback port
+but not the secret.
+
+Run as ``python -m atrap_studio.crowd.superlink --public-host H --public-port P
+--control-secret-file F [--parent-pid PID] <Flower's flower-superlink options>``; Flower's
+``--host`` must be loopback. With ``--parent-pid`` it stops when that process ends, however it
+ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hmac
 import ipaddress
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -31,6 +42,13 @@ LOOPBACK = "127.0.0.1"
 #: Largest request body a peer may send. Flower cuts arrays into 5 MiB pieces
 #: (FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE), so no Fleet request of a well-behaved peer comes near.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: Largest update one peer may send: the objects (pieces of arrays) pushed for one reply,
+#: counted by the upload session Flower gives each reply. The crowd's networks are a few MB;
+#: without a cap a peer could push pieces until the aggregator's memory is full.
+MAX_UPDATE_BYTES = 256 * 1024 * 1024
+#: Upload sessions remembered at most (the oldest are forgotten first).
+MAX_SESSIONS = 10_000
+PUSH_OBJECT = "/v1/fleet/push-object"
 #: Longest piece of a refused request's path written to the log.
 MAX_LOGGED_PATH = 120
 #: Requests one address may make on the public socket: a burst, then so many a second. A peer
@@ -120,6 +138,27 @@ class RequestRate:
                 self._refused.pop(address, None)
 
 
+class UpdateSizes:
+    """Bytes pushed so far per upload session (one peer's reply): how a cap on the total size
+    of one update is kept, whatever the size of each piece."""
+
+    def __init__(self, max_bytes: int = MAX_UPDATE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._pushed: dict[str, int] = {}
+
+    def add(self, session: str, size: int) -> int | None:
+        """Count ``size`` more bytes for ``session``; the total if that is over the cap
+        (the piece is then refused and not counted), else None."""
+        total = self._pushed.get(session, 0) + size
+        if total > self.max_bytes:
+            return total
+        self._pushed.pop(session, None)  # re-inserted last: the oldest go first
+        self._pushed[session] = total
+        while len(self._pushed) > MAX_SESSIONS:
+            del self._pushed[next(iter(self._pushed))]
+        return None
+
+
 class FleetOnlyOutside:
     """ASGI middleware in front of Flower's app: requests on the loopback socket pass; those
     on any other socket pass only if :func:`public_problem` finds nothing wrong."""
@@ -130,12 +169,14 @@ class FleetOnlyOutside:
         internal_port: int,
         max_bytes: int = MAX_REQUEST_BYTES,
         rate: RequestRate | None = None,
+        updates: UpdateSizes | None = None,
     ) -> None:
         self.app = app
         self.internal = (LOOPBACK, internal_port)
         self.allowed = fleet_paths()
         self.max_bytes = max_bytes
         self.rate = rate or RequestRate()
+        self.updates = updates or UpdateSizes()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("server")
@@ -149,11 +190,59 @@ class FleetOnlyOutside:
             await _refuse(scope, receive, send, 429, reason, count)
             return
         problem = public_problem(scope, self.allowed, self.max_bytes)
+        if problem is None and scope["path"] == PUSH_OBJECT:
+            await self._push_object(scope, receive, send)
+            return
         if problem is None:
             await self.app(scope, receive, send)
             return
         status, reason = problem
         await _refuse(scope, receive, send, status, reason)
+
+    async def _push_object(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A piece of a peer's update: passed on while the update's total stays under the
+        cap, read here first (at most ``max_bytes``, as its stated length was checked)."""
+        from flwr.proto.message_pb2 import PushObjectRequest
+        from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the peer went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                reason = f"a request of more than {self.max_bytes:,} bytes"
+                await _refuse(scope, receive, send, 413, reason)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            piece = PushObjectRequest.FromString(body)
+        except DecodeError:
+            await _refuse(scope, receive, send, 400, "the request is not a PushObjectRequest")
+            return
+        total = self.updates.add(piece.session_id, len(piece.object_content))
+        if total is not None:
+            reason = (
+                f"node {piece.node.node_id}'s update in run {piece.run_id} would hold more "
+                f"than {self.updates.max_bytes:,} bytes ({total:,} so far): refused"
+            )
+            await _refuse(scope, receive, send, 413, reason)
+            return
+        given = False
+
+        async def replay() -> Message:
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _refuse(
@@ -178,6 +267,108 @@ async def _refuse(
         await send({"type": "websocket.close", "code": 1008})
 
 
+#: Why a TLS handshake failed, for people: the alerts a peer sends when it refuses this
+#: aggregator's certificate.
+REFUSED_CERTIFICATE = {
+    "TLSV1_ALERT_UNKNOWN_CA": "it does not trust the authority that signed this aggregator's "
+    "certificate: it holds another crowd's ca.crt",
+    # every crowd's authority has the same name: the peer finds "its" one, whose signature
+    # then does not check out
+    "TLSV1_ALERT_DECRYPT_ERROR": "the certificate authority it trusts did not sign this "
+    "aggregator's certificate: it holds another crowd's ca.crt",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "it refused this aggregator's certificate: it may dial a "
+    "name the certificate is not for (serve with --name)",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "it finds this aggregator's certificate expired",
+}
+
+
+class HandshakeLog:
+    """Failed TLS handshakes, logged at most once per reason every LOG_EVERY_S (counted):
+    a peer that cannot talk to the aggregator is seen in its log, a flood of them is not."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._seen: dict[str, tuple[float, int]] = {}  # reason -> (last logged, since)
+
+    def failed(self, exc: ssl.SSLError) -> None:
+        from flwr.supercore import log
+
+        reason = str(exc.reason or exc.__class__.__name__)[:80]
+        now = self.clock()
+        logged, since = self._seen.get(reason, (-LOG_EVERY_S, 0))
+        if now - logged < LOG_EVERY_S:
+            self._seen[reason] = (logged, since + 1)
+            return
+        if len(self._seen) > MAX_ADDRESSES:
+            self._seen.clear()
+        self._seen[reason] = (now, 0)
+        why = REFUSED_CERTIFICATE.get(reason, "the TLS handshake failed")
+        more = f" ({since} more since the last such line)" if since else ""
+        log(WARNING, "a peer could not connect: %s (TLS: %s)%s", why, reason, more)
+
+
+HANDSHAKES = HandshakeLog()
+
+
+class HandshakeWatched(ssl.SSLObject):
+    """The TLS connection object of both sockets, reporting failed handshakes to the log
+    (asyncio and uvloop drop them silently outside debug mode); installed through the
+    public ``SSLContext.sslobject_class``."""
+
+    def do_handshake(self) -> None:
+        try:
+            super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise  # not a failure: the handshake waits for the other side
+        except ssl.SSLError as exc:
+            HANDSHAKES.failed(exc)
+            raise
+
+
+def watched_tls(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    """uvicorn's TLS context, with :class:`HandshakeWatched` connections."""
+    context = default()
+    context.sslobject_class = HandshakeWatched
+    return context
+
+
+def secret_bearer(secret: str) -> Any:
+    """Flower's Control API authentication plug-in that lets in only requests bearing
+    ``secret`` (Flower's CLI sends it from its credential store, see Aggregator.start)."""
+    from flwr.common.constant import ACCESS_TOKEN_KEY, NOOP_ACCOUNT_NAME, NOOP_FLWR_AID
+    from flwr.supercore.auth.typing import AccountInfo
+    from flwr.superlink.auth_plugin import ControlAuthnPlugin
+
+    expected = secret.encode()
+    # the one account of Flower's plain (account-less) federation: the holder of the secret
+    owner = AccountInfo(flwr_aid=NOOP_FLWR_AID, account_name=NOOP_ACCOUNT_NAME)
+
+    class SecretBearer(ControlAuthnPlugin):
+        def __init__(self) -> None:
+            pass
+
+        def get_login_details(self) -> None:
+            return None  # no login: the secret is handed over in the crowd's folder
+
+        def validate_tokens_in_metadata(
+            self, metadata: Sequence[tuple[str, str | bytes]]
+        ) -> tuple[bool, AccountInfo | None]:
+            tokens = [value for key, value in metadata if key == ACCESS_TOKEN_KEY]
+            given = tokens[0] if len(tokens) == 1 else b""
+            given = given.encode() if isinstance(given, str) else given
+            if hmac.compare_digest(given, expected):
+                return True, owner
+            return False, None
+
+        def get_auth_tokens(self, device_code: str) -> None:
+            return None
+
+        def refresh_tokens(self, metadata: Sequence[tuple[str, str | bytes]]) -> tuple[None, None]:
+            return None, None  # the secret does not expire while the aggregator runs
+
+    return SecretBearer()
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host`` (an address or a name; ``::`` takes IPv4 too)."""
     try:
@@ -193,7 +384,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--public-host", required=True, help="address peers dial")
     parser.add_argument("--public-port", type=int, required=True)
     parser.add_argument("--parent-pid", type=int, help="stop when this process ends")
+    parser.add_argument(
+        "--control-secret-file", required=True, help="the Control API's secret (read once)"
+    )
     ours, flower_args = parser.parse_known_args(argv)
+    try:
+        with open(ours.control_secret_file, encoding="ascii") as file:
+            secret = file.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        parser.error(f"cannot read the Control API's secret: {exc}")
+    if len(secret) < 32:
+        parser.error(f"{ours.control_secret_file}: the Control API's secret is too short")
 
     import uvicorn
     from flwr.supercore.http_logging import get_uvicorn_log_config
@@ -214,12 +415,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         sockets = [listen(LOOPBACK, config.port), listen(ours.public_host, ours.public_port)]
     except OSError as exc:
         sys.exit(f"cannot listen on {ours.public_host}:{ours.public_port}: {exc}")
+    config = dataclasses.replace(config, authn_plugin=secret_bearer(secret))
     app = FleetOnlyOutside(create_app(config, SuperLinkLifespan), config.port)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             ssl_keyfile=config.ssl_keyfile,
             ssl_certfile=config.ssl_certfile,
+            ssl_context_factory=watched_tls,
             log_config=get_uvicorn_log_config(console_handler.level),
             access_log=True,
             workers=1,

@@ -126,6 +126,45 @@ def test_from_outside_only_the_fleet_api_answers(crowd: Crowd) -> None:
     assert aggregator.process and aggregator.process.alive() and crowd.peer.alive()
 
 
+def test_on_the_aggregators_own_pc_the_control_api_wants_its_secret(crowd: Crowd) -> None:
+    """Another account on the aggregator's PC reaches the loopback port, but not the secret
+    that only the aggregator's processes hold (Flower's CLI, from the crowd's folder)."""
+    from flwr.superlink.routers.control.middlewares import CONTROL_AUTH_ROUTE_KEYS
+    from flwr.superlink.routers.control.router import router as control
+
+    login = {path for _, path in CONTROL_AUTH_ROUTE_KEYS}
+    inside = f"https://{crowd.aggregator.control_address}"
+    context = ssl.create_default_context(cafile=crowd.folder.certs.ca)
+    with httpx.Client(verify=context) as web:
+        for route in control.routes:
+            path = str(getattr(route, "path", ""))
+            for headers in ({}, {"Authorization": "Bearer not-the-secret"}):
+                answer = web.post(inside + path, content=b"", headers=headers)
+                if path in login:  # Flower's login steps: nothing to log in with
+                    assert answer.status_code >= 400 and b"token" not in answer.content, path
+                else:
+                    assert answer.status_code == 401, (path, answer.status_code)
+    assert not (crowd.folder.root / "control.secret").exists()  # read once, then removed
+    store = crowd.folder.home / "credentials.yaml"
+    assert store.stat().st_mode & 0o077 == 0  # the aggregator's owner only
+
+    # Flower's CLI without the crowd's credentials: another account, on this very PC
+    home = crowd.folder.root / "neighbour"
+    home.mkdir()
+    (home / "config.toml").write_text((crowd.folder.home / "config.toml").read_text())
+    env = crowd.folder.env() | {"FLWR_HOME": str(home)}
+    rogue = make_peer_key(crowd.folder.root / "neighbour.key")
+    for command in (
+        ["supernode", "register", str(rogue), "atrap", "--format", "json"],
+        ["ls", "--format", "json"],
+    ):
+        reply = subprocess.run(
+            [tool("flwr"), *command], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert not json.loads(reply.stdout or "{}").get("success"), reply.stdout
+    assert len(crowd.aggregator.nodes()) == 1  # the crowd's own CLI: let in
+
+
 FOREIGN_SERVER = """
 import time
 from pathlib import Path
@@ -219,6 +258,12 @@ def test_a_peer_with_another_crowds_ca_is_told_and_the_crowd_goes_on(crowd: Crow
     assert done.returncode != 0
     assert "ask its owner for the crowd's ca.crt" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+    log = crowd.aggregator.process.log.read_text() if crowd.aggregator.process else ""
+    assert (
+        "a peer could not connect: the certificate authority it trusts did not sign this "
+        "aggregator's certificate: it holds another crowd's ca.crt (TLS: "
+        "TLSV1_ALERT_DECRYPT_ERROR)"  # every crowd's authority bears the same name
+    ) in log
     assert crowd.aggregator.process and crowd.aggregator.process.alive() and crowd.peer.alive()
 
 
@@ -281,4 +326,65 @@ def test_a_flooding_address_is_refused_quietly_and_the_others_go_on() -> None:
         "refused POST /v1/fleet/pull-messages from 198.51.100.66:5: more than 5 requests a second",
         "refused 41 requests from 198.51.100.66 (lately POST /v1/fleet/pull-messages): more "
         "than 5 requests a second",
+    ]
+
+
+def test_an_update_over_the_cap_is_refused_and_the_others_go_on() -> None:
+    """The pieces of one reply (one upload session) may not add up to more than the cap,
+    whatever the size of each; Flower gets every accepted piece as it was sent."""
+    import asyncio
+    import logging
+
+    from flwr.proto.message_pb2 import PushObjectRequest
+    from flwr.proto.node_pb2 import Node
+
+    from atrap_studio.crowd.superlink import FleetOnlyOutside, UpdateSizes
+
+    received: list[bytes] = []
+
+    async def flower(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        received.append((await receive())["body"])  # type: ignore[operator]
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    app = FleetOnlyOutside(flower, internal_port=1, updates=UpdateSizes(max_bytes=1000))
+
+    async def push(session: str, size: int) -> tuple[int, bytes]:
+        piece = PushObjectRequest(
+            node=Node(node_id=7), run_id=3, object_id="x", object_content=b"\1" * size,
+            session_id=session,
+        ).SerializeToString()  # fmt: skip
+        parts = [piece[:10], piece[10:]]  # as a body may arrive: in pieces
+        statuses = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": parts.pop(0), "more_body": bool(parts)}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        scope = {
+            "type": "http", "method": "POST", "path": "/v1/fleet/push-object",
+            "headers": [(b"content-length", str(len(piece)).encode())],
+            "client": ("198.51.100.9", 5), "server": ("192.0.2.1", 9092),
+        }  # fmt: skip
+        await app(scope, receive, send)
+        return int(statuses[0]), piece
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("flwr").addHandler(handler)
+    try:
+        greedy = [asyncio.run(push("greedy", 400)) for _ in range(3)]
+        other = asyncio.run(push("another peer's", 400))
+    finally:
+        logging.getLogger("flwr").removeHandler(handler)
+    assert [status for status, _ in greedy] == [200, 200, 413]
+    assert other[0] == 200
+    assert received == [greedy[0][1], greedy[1][1], other[1]]  # intact, the refused one held
+    assert lines == [
+        "refused POST /v1/fleet/push-object from 198.51.100.9:5: node 7's update in run 3 "
+        "would hold more than 1,000 bytes (1,200 so far): refused"
     ]
