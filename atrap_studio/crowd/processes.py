@@ -27,6 +27,7 @@ from atrap_studio.core.yaml_io import write_bytes_atomic, write_text_atomic
 from atrap_studio.crowd.app_check import RUN_CONFIG, own_app, write_launcher
 from atrap_studio.crowd.security import Certificates, make_certificates
 from atrap_studio.crowd.status import CrowdStatus, read_status
+from atrap_studio.crowd.superlink import MAX_UPDATE_BYTES
 
 FEDERATION = "atrap"
 LOOPBACK = "127.0.0.1"
@@ -240,10 +241,18 @@ class Aggregator:
     APIs listen on loopback only, on a port chosen at each start (see crowd/superlink.py).
     """
 
-    def __init__(self, folder: CrowdFolder, *, host: str = "127.0.0.1", port: int = 9092) -> None:
+    def __init__(
+        self,
+        folder: CrowdFolder,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9092,
+        max_update_bytes: int = MAX_UPDATE_BYTES,
+    ) -> None:
         self.folder = folder
         self.host = host
         self.port = port
+        self.max_update_bytes = max_update_bytes
         self.control_port = 0
         self.process: Process | None = None
 
@@ -278,6 +287,7 @@ class Aggregator:
             "--public-port", str(self.port),
             "--parent-pid", str(os.getpid()),
             "--control-secret-file", str(secret_file),
+            "--max-update-bytes", str(self.max_update_bytes),
             "--ssl-ca-certfile", str(certs.ca),
             "--ssl-certfile", str(certs.certificate),
             "--ssl-keyfile", str(certs.key),

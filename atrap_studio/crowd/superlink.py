@@ -387,6 +387,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--control-secret-file", required=True, help="the Control API's secret (read once)"
     )
+    parser.add_argument(
+        "--max-update-bytes", type=int, default=MAX_UPDATE_BYTES, help="one peer's reply, at most"
+    )
     ours, flower_args = parser.parse_known_args(argv)
     try:
         with open(ours.control_secret_file, encoding="ascii") as file:
@@ -416,7 +419,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except OSError as exc:
         sys.exit(f"cannot listen on {ours.public_host}:{ours.public_port}: {exc}")
     config = dataclasses.replace(config, authn_plugin=secret_bearer(secret))
-    app = FleetOnlyOutside(create_app(config, SuperLinkLifespan), config.port)
+    app = FleetOnlyOutside(
+        create_app(config, SuperLinkLifespan),
+        config.port,
+        updates=UpdateSizes(ours.max_update_bytes),
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             app,
