@@ -39,6 +39,8 @@ FLOWER_ENV = {
     "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": "0.1",
 }
 START_TIMEOUT_S = 60.0
+#: Which peer key each node id was registered from (in the crowd's folder).
+NODE_KEYS = "peer-nodes.json"
 #: How often a run's state is asked of Flower while our ServerApp has not said it ended: each
 #: ask starts the ``flwr`` CLI, about two seconds of a core.
 ASK_FLOWER_EVERY_S = 10.0
@@ -328,11 +330,28 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
 
     def register_all(self) -> list[Path]:
         """Register every public key in the crowd's ``peers`` folder (again after a restart:
-        keys registered before are kept); the keys."""
+        keys registered before are kept); the keys. Which node id each new key got is kept
+        in the folder (Flower lists nodes without their keys), for :meth:`key_names`."""
         keys = sorted(self.folder.peers.glob("*.pub"))
+        names = self.key_names()
         for key in keys:
-            self.register(key)
+            node = self.register(key)
+            if node:
+                names[node] = key.name
+        if names:
+            write_text_atomic(json.dumps(names, indent=1), self.folder.root / NODE_KEYS)
         return keys
+
+    def key_names(self) -> dict[str, str]:
+        """Node id → the name of the key file it was registered from (for keys registered
+        by this code; others are unknown)."""
+        try:
+            names = json.loads((self.folder.root / NODE_KEYS).read_text())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(names, dict):
+            return {}
+        return {str(node): str(name) for node, name in names.items()}
 
     def submit(self, settings: Mapping[str, str | int | float]) -> str:
         """Start a run with ``settings`` (keys of RUN_CONFIG); its run id."""
@@ -353,14 +372,19 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
 
     def nodes(self) -> list[dict[str, str]]:
         """The peers Flower knows: each one's ``node-id``, ``status`` (online, offline,
-        registered) and when it came ``online-at``, as ``flwr supernode list`` says."""
+        registered) and when it came ``online-at``, as ``flwr supernode list`` says, and
+        the ``key`` file it was registered from where that is known."""
         reply = self._flwr("supernode", "list", FEDERATION, "--format", "json")
         found = reply.get("nodes")
-        return [
+        names = self.key_names()
+        nodes = [
             {key: str(value) for key, value in node.items()}
             for node in (found if isinstance(found, list) else [])
             if isinstance(node, dict)
         ]
+        for node in nodes:
+            node["key"] = names.get(node.get("node-id", ""), "")
+        return nodes
 
     def run_state(self, run_id: str) -> str:
         """Flower's status of a run, e.g. ``running`` or ``finished:completed``."""

@@ -156,12 +156,16 @@ class QtCrowdServe(QtWidgets.QWidget):
         self.keys.addItems(names or ["(none yet: allow each peer's .pub file)"])
 
     def show_connected(self, nodes: list[dict[str, str]]) -> None:
-        """Flower's list of known peers: ``node-id: status`` (and since when, if online)."""
+        """Flower's list of known peers: ``key (node id): status`` (and since when, if
+        online)."""
         self.connected.clear()
         for node in nodes:
             since = node.get("online-at", "N/A")
             when = f" since {since}" if node.get("status") == "online" and since != "N/A" else ""
-            self.connected.addItem(f"{node.get('node-id', '?')}: {node.get('status', '?')}{when}")
+            who = node.get("node-id", "?")
+            if node.get("key"):
+                who = f"{node['key']} (node {who})"
+            self.connected.addItem(f"{who}: {node.get('status', '?')}{when}")
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         self.show_keys()

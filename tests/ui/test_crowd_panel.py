@@ -214,6 +214,7 @@ def test_serving_and_joining_from_the_dock(
     type_into(peer.join_tab.ca, str(ca))
     click(peer.join_tab.join_button)
     qtbot.waitUntil(lambda: "online" in _items(tab.connected), timeout=120_000)
+    assert _items(tab.connected).startswith("ada.key.pub (node ")  # which key, not a number
     qtbot.waitUntil(lambda: not server.running(), timeout=300_000)
     server.refresh()
     assert server.state.text() == "Finished 2 round(s).", server.state.text()
