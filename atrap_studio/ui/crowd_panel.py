@@ -201,7 +201,9 @@ class QtCrowdPanel(QtWidgets.QWidget):
             if peer is not None:
                 peer.stop()
 
-        self._run(work, stop, request.folder / "rounds", f"Joining {request.address}…", stopping)
+        rounds = request.folder / "rounds"
+        (rounds / STATUS_FILE).unlink(missing_ok=True)  # an earlier crowd's rounds, not this one's
+        self._run(work, stop, rounds, f"Joining {request.address}…", stopping)
         return True
 
     def start_serve(self) -> bool:

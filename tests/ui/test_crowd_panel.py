@@ -242,3 +242,55 @@ def test_serving_and_joining_from_the_dock(
 
 def _items(view: QtWidgets.QListWidget) -> str:
     return "\n".join(view.item(i).text() for i in range(view.count()))
+
+
+def test_a_join_shows_only_its_own_crowd_and_stop_leaves_it(
+    make_window: Callable[..., MainWindow], arm_doc: GraphDocument, tmp_path: Path, qtbot: QtBot
+) -> None:
+    """An earlier crowd's rounds left in the peer's folder are not shown as this one's; Stop
+    leaves a crowd whose aggregator is not (yet) there."""
+    graph = tmp_path / "small.yaml"
+    save_graph(shrink(arm_doc), graph)
+    window = make_window()
+    assert window.open_file(graph, ask=False)
+    panel = window.crowd_panel
+    earlier = CrowdStatus(rounds_planned=3, state="finished", rounds=[RoundRecord(round=1)])
+    (tmp_path / "crowd-peer" / "rounds").mkdir(parents=True)
+    earlier.save(tmp_path / "crowd-peer" / "rounds")
+    certs = make_certificates(tmp_path / "certs")
+    new_peer_key(tmp_path / "ada.key")
+    show_tab(panel, "Join")
+    type_into(panel.join_tab.address, f"127.0.0.1:{free_port()}")  # nobody listens there
+    type_into(panel.join_tab.ca, str(certs.ca))
+    type_into(panel.join_tab.key, str(tmp_path / "ada.key"))
+    type_into(panel.join_tab.regions, "4")
+    type_into(panel.join_tab.region, "2")
+    click(panel.join_tab.join_button)
+    assert panel.running() and panel.table.rowCount() == 0
+    qtbot.waitUntil(lambda: panel.state.text().startswith("Joined 127.0.0.1:"), timeout=60_000)
+    log = tmp_path / "crowd-peer" / "logs" / "peer.log"
+    qtbot.waitUntil(  # this peer's SuperNode trains region 2 of 4 (counted from 0 there)
+        lambda: any(
+            str(graph) in line and "region=1 regions=4" in line
+            for line in _command_lines().splitlines()
+        ),
+        timeout=60_000,
+    )
+    click(panel.stop_button)
+    qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
+    panel.refresh()
+    assert panel.state.text() == "Left the crowd."
+    assert log.is_file() and panel.join_tab.join_button.isEnabled()
+
+
+def _command_lines() -> str:
+    """The command lines of this machine's processes (to see what a peer was started with)."""
+    import os
+
+    lines = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            lines.append(Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, UnicodeDecodeError):
+            continue
+    return "\n".join(lines)
