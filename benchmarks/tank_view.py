@@ -116,9 +116,11 @@ class Training:
     first_steps_s: float = 0.0  # from the run's start to the first steps to play
 
 
-def while_training(seconds: float, threads: int, folder: Path, *, watch: bool) -> Training:
+def while_training(
+    seconds: float, threads: int, folder: Path, *, watch: bool, instances: int | None = None
+) -> Training:
     """Train the example from the editor for ``seconds``, with the Scene dock's 3-D view on
-    (``watch``) or the dock closed."""
+    (``watch``) or the dock closed; ``instances`` arenas instead of the example's, if given."""
     app()
     window = MainWindow(builtin_registry(), AppPaths(folder / "c", folder / "d"), threads=threads)
     window.resize(1500, 950)
@@ -127,7 +129,10 @@ def while_training(seconds: float, threads: int, folder: Path, *, watch: bool) -
         window.docks[name].setVisible(False)
     window.docks["Scene"].setVisible(watch)
     path = folder / f"{EXAMPLE}.yaml"
-    save_graph(load_graph(example_path(EXAMPLE)), path)
+    doc = load_graph(example_path(EXAMPLE))
+    if instances is not None:  # the test suite's smoke run: an update in well under a second
+        doc.node("arena").props["instances"] = instances  # type: ignore[union-attr]
+    save_graph(doc, path)
     window.open_file(path, ask=False)
     view = window.live.scene_view_for("tank_arena")
     swaps: list[float] = []  # when the 3-D view put a frame on screen
@@ -179,6 +184,7 @@ def while_training(seconds: float, threads: int, folder: Path, *, watch: bool) -
         result.draw_ms = statistics.median(draws) * 1e3 if draws else float("nan")
         view.three_d.setChecked(False)
     window.editor.undo_stack.setClean()
+    window.runs.wait(60.0)  # "finished" comes just before the training thread ends
     close(window)
     return result
 
@@ -195,6 +201,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
     parser.add_argument("--threads", type=int, default=1, help="the trainer's torch threads")
     parser.add_argument("--size", type=int, nargs=2, default=(700, 560), metavar=("W", "H"))
+    parser.add_argument("--instances", type=int, help="arenas trained (default: the example's)")
     args = parser.parse_args()
     alone = view_alone(args.seconds, tuple(args.size))
     print(f"3-D tank view alone, {args.size[0]}x{args.size[1]}, a stepping arena's snapshots")
@@ -203,8 +210,11 @@ def main() -> None:
         f"placing {alone.place_ms:.2f} ms, OpenGL paint {alone.paint_ms:.2f} ms"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        watched = while_training(args.seconds, args.threads, Path(tmp) / "a", watch=True)
-        unwatched = while_training(args.seconds, args.threads, Path(tmp) / "b", watch=False)
+        folder, n = Path(tmp), args.instances
+        watched = while_training(args.seconds, args.threads, folder / "a", watch=True, instances=n)
+        unwatched = while_training(
+            args.seconds, args.threads, folder / "b", watch=False, instances=n
+        )
     print(f"editor training {EXAMPLE} on {args.threads} thread(s), {args.seconds:.0f} s each")
     print(
         f"  Scene dock 3-D: {watched.fps:6.1f} frames/s ({watched.steps_per_s:.1f} of them "

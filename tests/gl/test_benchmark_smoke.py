@@ -16,7 +16,9 @@ SMOKE = {
     "test_viewports": Smoke("viewports.py", "--updates", "5", "--threads", "1", "--seconds", "0.2"),
     # a few seconds sampled every second (the real soak: 10 minutes, every 10 s)
     "test_soak": Smoke("soak.py", "--minutes", "0.05", "--interval", "1"),
-    "test_tank_view": Smoke("tank_view.py", "--seconds", "2", "--size", "320", "240"),
+    "test_tank_view": Smoke(
+        "tank_view.py", "--seconds", "2", "--size", "320", "240", "--instances", "16"
+    ),
 }
 smoke_runs, ran = smoke_fixtures(SMOKE, os.environ.get("QT_QPA_PLATFORM", "xcb"))
 
