@@ -98,6 +98,7 @@ def in_editor(
     window.run(resume=False, steps=updates)
     loop.exec()
     window.editor.undo_stack.setClean()
+    window.runs.wait(60.0)  # "finished" comes just before the training thread ends
     window.close()
     app.processEvents()
     return updates / (times["end"] - times["start"]), lateness, frames[0]
