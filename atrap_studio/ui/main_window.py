@@ -603,7 +603,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.session.maybe_save():
             event.ignore()
             return
-        if self.runs.active():
+        if self.runs.active() and self.runs.state != "idle":  # idle: it has finished, ending
             answer = QtWidgets.QMessageBox.question(
                 self,
                 "Training is running",
@@ -615,7 +615,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 event.ignore()
                 return
             self.runs.stop()
-            self.runs.wait(60.0)
+        self.runs.wait(60.0)
         if self.crowd_panel.running():  # its processes must not outlive the window
             self.crowd_panel.stop()
             self.crowd_panel.wait(60.0)
