@@ -2,19 +2,22 @@
 
 Each file is written twice side by side: as ATRAP Studio writes it (with digests, checked on
 every load) and as it was written before digests (the same bytes without the record, loaded
-unchecked with a warning). The loads alternate between the two so that both see the same
-machine state; prints the median load time of each and their ratio, in wall-clock time (what a
-person waits; the best of the loads too, the least disturbed by other programs on a shared
-machine) and in CPU time of all threads (what the check costs the machine). The digests are
-checked on a worker thread while the module is built or the checkpoint's graph parsed; a third
-variant checks them on the calling thread, to show what the worker saves where a core is free.
+unchecked with a warning). The loads alternate between the variants, each round starting with
+the next one, so that all see the same machine state; prints the median load time of each and
+their ratio, in wall-clock time (what a person waits; the best of the loads too, the least
+disturbed by other programs on a shared machine) and in CPU time of all threads (what the
+check costs the machine). The digests are shared between a worker thread and the loading one
+(see ``digests.start_check``); a third variant checks them on the loading thread alone, to show
+what the worker saves where a core is free. Besides the arm example's network (hidden width
+256), networks of the same shape with other hidden widths show the cost at other file sizes.
 
-    .venv/bin/python benchmarks/file_digests.py [--repeats 200]
+    .venv/bin/python benchmarks/file_digests.py [--repeats 200] [--widths 64,256,1024]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -34,6 +37,7 @@ from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime import digests
 from atrap_studio.runtime.checkpoint import load_checkpoint, save_checkpoint
 from atrap_studio.runtime.netfile import load_network, save_network
+from atrap_studio.runtime.networks import Architecture, Layer, build_module
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.safefile import read_safetensors_checked
 
@@ -60,10 +64,12 @@ class Timings:
 def timed(variants: dict[str, Callable[[], object]], repeats: int) -> dict[str, Timings]:
     """Each variant's loads, the variants interleaved so that all see the same machine state."""
     timings = {name: Timings() for name in variants}
-    for _ in range(repeats):
-        for name, load in variants.items():
+    names = list(variants)
+    for round_ in range(repeats):
+        first = round_ % len(names)
+        for name in names[first:] + names[:first]:
             start, start_cpu = time.perf_counter(), time.process_time()
-            load()
+            variants[name]()
             timings[name].cpu.append(time.process_time() - start_cpu)
             timings[name].wall.append(time.perf_counter() - start)
     return timings
@@ -79,37 +85,71 @@ def on_this_thread(load: Callable[[Path], object], path: Path) -> object:
         digests.BACKGROUND_MIN_BYTES = kept
 
 
-def arm_files(folder: Path) -> tuple[Path, Path, str]:
-    """The arm example's network file and a checkpoint after one update; their sizes in words."""
+def arm_files(folder: Path, widths: list[int]) -> tuple[list[tuple[str, Path]], Path, str]:
+    """The arm example's network at each hidden width (256 is the example's own), labelled,
+    a checkpoint of the example after one update, and the example's size in words."""
     pipeline = Pipeline(load_graph(example_path("robot_arm_reach")), builtin_registry(), seed=0)
     pipeline.trainer.plan(1)
     pipeline.trainer.step(0)  # the optimiser's moments exist from the first update on
-    network = folder / "network.atrapnet"
-    save_network(network, pipeline.network, pipeline.manifest({"steps": 1}))
+    manifest = pipeline.manifest({"steps": 1})
+    networks = []
+    for width in widths:
+        network = folder / f"network-{width}.atrapnet"
+        arch = _widened(manifest.architecture, width)
+        module = (
+            pipeline.network
+            if arch == manifest.architecture
+            else build_module(arch, generator=torch.Generator().manual_seed(0))
+        )
+        save_network(network, module, manifest.model_copy(update={"architecture": arch}))
+        networks.append((f"network, hidden {width}", network))
     checkpoint = folder / "ckpt.atrapckpt"
     save_checkpoint(checkpoint, pipeline, step=1, env_steps=1, elapsed_s=0.0)
     count = sum(p.numel() for p in pipeline.network.parameters())
-    return network, checkpoint, f"{count:,} parameters"
+    return networks, checkpoint, f"{count:,} parameters"
+
+
+def _widened(arch: Architecture, width: int) -> Architecture:
+    """``arch`` with its hidden width (every linear size but the inputs and outputs) set."""
+
+    def size(features: int | None) -> int | None:
+        return features if features in (None, arch.inputs, arch.outputs) else width
+
+    layers = [
+        Layer.model_validate(
+            {
+                **layer.model_dump(),
+                "in_features": size(layer.in_features),
+                "out_features": size(layer.out_features),
+            }
+        )
+        for layer in arch.layers
+    ]
+    return Architecture(inputs=arch.inputs, outputs=arch.outputs, layers=layers)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200, help="loads of each file")
+    parser.add_argument(
+        "--widths", default="64,256,1024", help="hidden widths of the networks (256: the arm's)"
+    )
     args = parser.parse_args()
+    widths = [int(width) for width in args.widths.split(",")]
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", AtrapWarning)  # the undigested copies warn on every load
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        network, checkpoint, size = arm_files(folder)
+        networks, checkpoint, size = arm_files(folder, widths)
         print(f"arm example network: {size}, torch on 1 thread, {args.repeats} loads each")
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        print(f"machine: {cpus} CPUs, load average {_load()} at the start")
         print(
             f"{'file':<11} {'variant':<17} {'wall median':>12} {'ratio':>7} {'wall best':>10} "
             f"{'ratio':>7} {'CPU median':>11} {'ratio':>7}"
         )
-        for label, path, load in (
-            ("network", network, load_network),
-            ("checkpoint", checkpoint, load_checkpoint),
-        ):
+        files = [(label, path, load_network) for label, path in networks]
+        for label, path, load in (*files, ("checkpoint", checkpoint, load_checkpoint)):
             old = without_digest(path, folder / f"old-{path.name}")
             timings = timed(
                 {
@@ -130,6 +170,12 @@ def main() -> None:
                     f"{best / min(base.wall):>6.3f}x {cpu * 1e3:>8.2f} ms "
                     f"{cpu / statistics.median(base.cpu):>6.3f}x"
                 )
+        print(f"machine: load average {_load()} at the end")
+
+
+def _load() -> str:
+    """The 1-minute load average (runnable threads, all programs), or "unknown"."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "unknown"
 
 
 if __name__ == "__main__":

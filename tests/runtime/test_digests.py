@@ -15,7 +15,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapWarning, NetworkFileError
 from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.checkpoint import load_checkpoint, save_checkpoint
-from atrap_studio.runtime.digests import DIGEST_KEY
+from atrap_studio.runtime.digests import BACKGROUND_MIN_BYTES, DIGEST_KEY
 from atrap_studio.runtime.netfile import NetManifest, PortMeaning, load_network, save_network
 from atrap_studio.runtime.netjson import load_network_json, save_network_json
 from atrap_studio.runtime.networks import build_module, mlp
@@ -96,6 +96,35 @@ def test_every_single_bit_flip_in_the_weights_is_refused(tmp_path: Path) -> None
             )
             tried += 1
     assert tried >= 800
+
+
+def test_damage_is_named_in_a_file_whose_check_the_worker_shares(tmp_path: Path) -> None:
+    """Over BACKGROUND_MIN_BYTES the worker takes tensors from the start of the file and the
+    loading thread from the end: each damaged tensor is named wherever it lies, the first in
+    file order when two are, and an intact file loads whole (tried a few times, so that the
+    threads meet at different tensors)."""
+    tensors = {f"t{i}": torch.full((16_384,), float(i)) for i in range(8)}  # 8 x 64 KiB
+    path = tmp_path / "big.safetensors"
+    write_safetensors_atomic(path, tensors, {})
+    blob = path.read_bytes()
+    start = _data_start(blob)
+    assert len(blob) - start >= 2 * BACKGROUND_MIN_BYTES
+    header = json.loads(blob[8:start])
+    middle = {name: start + sum(header[name]["data_offsets"]) // 2 for name in tensors}
+    damaged = tmp_path / "damaged.safetensors"
+    for _ in range(3):
+        for names in ([[name] for name in tensors], [["t6", "t2"], ["t7", "t0"]]):
+            for together in names:
+                flipped = bytearray(blob)
+                for name in together:
+                    flipped[middle[name]] ^= 0x04
+                damaged.write_bytes(flipped)
+                with pytest.raises(NetworkFileError) as info:
+                    read_safetensors_checked(damaged, max_bytes=LIMIT)
+                first = min(together, key=lambda name: middle[name])
+                assert f"tensor {first!r} does not match its digest" in str(info.value)
+        loaded, _ = read_safetensors_checked(path, max_bytes=LIMIT)
+        assert all(torch.equal(loaded[name], tensor) for name, tensor in tensors.items())
 
 
 def test_a_flip_in_the_manifest_or_the_graph_text_is_refused(tmp_path: Path) -> None:
