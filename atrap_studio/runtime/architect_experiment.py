@@ -332,16 +332,16 @@ def _train(pipeline: Pipeline, setup: Setup, name: str, seed: int) -> Trial:
         if architect is not None:
             architect.after_update(metrics)
         cpu += time.process_time() - started
-        weighted += pipeline.architecture.parameter_count()
+        weighted += pipeline.owner.parameters
         done = step + 1
         if done % setup.test_every == 0 or done == setup.updates:
             test = pipeline.evaluate(trainer.policy, setup.test_episodes, TEST_SEED).summary()
-            count = pipeline.architecture.parameter_count()
+            count = pipeline.owner.parameters
             trial.curve.append((done, cpu, test[key], test["success_rate"], count))
     final = pipeline.evaluate(trainer.policy, setup.final_episodes, TEST_SEED).summary()
     trial.final_median = final[key]
     trial.final_success = final["success_rate"]
-    trial.parameters = pipeline.architecture.parameter_count()
+    trial.parameters = pipeline.owner.parameters
     trial.mean_parameters = weighted / setup.updates
     trial.cpu_s = cpu
     trial.hidden = hidden_widths(pipeline.architecture)

@@ -47,6 +47,8 @@ class NetworkOwner:
     def __init__(self, architecture: Architecture, module: torch.nn.Sequential) -> None:
         self.architecture = architecture
         self.module = module
+        #: The architecture's parameter count, kept with it (read after every update).
+        self.parameters = architecture.parameter_count()
         self.revision = 0
         #: Each change's description, oldest first (the growth history a network file keeps).
         self.history: list[str] = []
@@ -73,6 +75,7 @@ class NetworkOwner:
         if device is not None and _device(module) not in (None, device):
             raise ValueError(f"the new network is on {_device(module)}, the old one on {device}")
         self.architecture, self.module = architecture, module
+        self.parameters = architecture.parameter_count()
         self.revision += 1
         self.history.append(description)
         change = NetworkChange(self.revision, architecture, module, state_map, description)

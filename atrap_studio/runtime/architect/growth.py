@@ -108,7 +108,7 @@ class Architect:
         track rather than guessed.
         """
         self._updates += 1
-        metrics["architect/parameters"] = float(self.owner.architecture.parameter_count())
+        metrics["architect/parameters"] = float(self.owner.parameters)
         value = metrics.get(self.tracks)
         loss = float(value) if value is not None else math.nan
         if not (math.isfinite(loss) and loss > 0.0):
@@ -139,9 +139,6 @@ class Architect:
         self._note(decision, surgery.description)
         return change
 
-    def widths(self) -> list[int]:
-        return hidden_widths(self.owner.architecture)
-
     def _note(self, decision: Decision, done: str) -> None:
         self.changes.append(
             {
@@ -149,8 +146,8 @@ class Architect:
                 "action": decision.action,
                 "reason": decision.reason,
                 "done": done,
-                "hidden": self.widths(),
-                "parameters": self.owner.architecture.parameter_count(),
+                "hidden": hidden_widths(self.owner.architecture),
+                "parameters": self.owner.parameters,
             }
         )
 

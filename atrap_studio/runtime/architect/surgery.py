@@ -270,7 +270,7 @@ def widen_conv(
             torch.cat([bias, bias.new_zeros(extra)]),
             _rows_origin(f"{position}.bias", bias, rows),
         ),
-        f"{reader}.weight": (new_read, _dim1_origin(f"{reader}.weight", read_weight, columns)),
+        f"{reader}.weight": (new_read, _cols_origin(f"{reader}.weight", read_weight, columns)),
     }
     new_arch = _with_layers(arch, layers)
     result = _assemble(module, new_arch, list(range(len(layers))), tensors)
@@ -512,24 +512,14 @@ def _rows_origin(
 def _cols_origin(
     name: str, old: torch.Tensor, cols: torch.Tensor, copied: torch.Tensor | None = None
 ) -> Origin:
-    """A weight matrix whose new columns come from old columns ``cols`` (-1: a new column)."""
-    out_rows = torch.arange(old.shape[0], device=old.device)
-    index = torch.where(cols[None, :] >= 0, out_rows[:, None] * old.shape[1] + cols[None, :], -1)
-    marks = (
-        torch.zeros(cols.shape[0], dtype=torch.bool, device=old.device)
-        if copied is None
-        else copied
-    )
-    return Origin(name, index, marks[None, :].expand(old.shape[0], -1).clone())
-
-
-def _dim1_origin(name: str, old: torch.Tensor, columns: torch.Tensor) -> Origin:
-    """A weight whose entries along dimension 1 come from old ``columns`` (-1: new), any rank."""
+    """A weight (a matrix, or a convolution's filters) whose entries along dimension 1 come
+    from old columns ``cols`` (-1: a new column); ``copied`` marks columns that copy another."""
     flat = torch.arange(old.numel(), device=old.device).reshape(old.shape)
-    picked = flat[:, columns.clamp(min=0)]
-    new = (columns < 0).reshape(1, -1, *([1] * (old.dim() - 2))).expand_as(picked)
-    index = torch.where(new, -1, picked)
-    return Origin(name, index, torch.zeros_like(index, dtype=torch.bool))
+    shape = (1, -1, *([1] * (old.dim() - 2)))  # broadcasts a per-column mark over the rest
+    picked = flat[:, cols.clamp(min=0)]
+    index = torch.where((cols < 0).reshape(shape), -1, picked)
+    marks = torch.zeros_like(cols, dtype=torch.bool) if copied is None else copied
+    return Origin(name, index, marks.reshape(shape).expand_as(picked).clone())
 
 
 def _assemble(
