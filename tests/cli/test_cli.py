@@ -293,3 +293,21 @@ def test_run_with_snapshots_writes_pictures(tmp_path: Path, small_doc: GraphDocu
         assert len(colours) > 20, f"{name} looks blank"
     header = (pictures / "curves.csv").read_text().splitlines()[0]
     assert header.startswith("step,") and "loss/total" in header
+
+
+def test_a_growing_network_says_each_change_on_the_command_line(
+    tmp_path: Path, arm_doc: GraphDocument, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = arm_doc.model_copy(deep=True)
+    brain = next(n for n in doc.nodes if n.type == "nn.factory")
+    brain.props.update(hidden=[8, 8], grow="schedule", grow_every=5)
+    graph = tmp_path / "grow.yaml"
+    save_graph(doc, graph)
+    assert main(["run", str(graph), "--steps", "10", "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr()  # the progress (and what it says) goes to stderr
+    said = " ".join(printed.err.split())  # the console wraps long lines
+    assert (
+        "Update 5: the network grew — every 5 updates — widened hidden layer 0 from 8 to 10."
+        in said
+    )
+    assert "Update 10: the network grew — every 5 updates — widened hidden layer 1" in said

@@ -46,7 +46,7 @@ def test_a_growing_network_says_how_it_grew(
     log = window.log_view.toPlainText().splitlines()
     grew = [line for line in log if "the network grew" in line]
     assert len(grew) == 2, log
-    assert "Update 15: the network grew (every 15 updates): widened hidden" in grew[0]
+    assert "Update 15: the network grew — every 15 updates — widened hidden" in grew[0]
     assert "Hidden layers now [40, 32]" in grew[0]
     assert [m for m in window.curves.store.markers if m[1] == "architecture"] == [
         (15, "architecture"),
