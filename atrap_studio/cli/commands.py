@@ -129,13 +129,22 @@ def _print_summary(name: str, pipeline: Any, result: Any, out: Path) -> None:
     )
     if result.error:
         print(f"  error: {result.error}", file=sys.stderr)
+    several = len(result.network_paths) > 1  # a graph of several learning agents
     if result.evaluation:
         ev = result.evaluation
         print(
             f"  test on {ev['episodes']:,} {pipeline.outcome.episode_word}: "
-            f"{pipeline.outcome.describe(ev)}"
+            f"{pipeline.outcome.describe(ev)}" + (f" ({pipeline.trainer_id})" if several else "")
         )
-    if result.network_path:
+        for agent in pipeline.agents[1:]:  # each other agent's side, where the scene told
+            prefix = f"{agent.trainer_id}:"
+            theirs = {k[len(prefix) :]: v for k, v in ev.items() if k.startswith(prefix)}
+            if "success_rate" in theirs:
+                print(f"  {'':8}{pipeline.outcome.describe(theirs)} ({agent.trainer_id})")
+    if several:
+        for trainer, path in result.network_paths.items():
+            print(f"  network:    {path} ({trainer})")
+    elif result.network_path:
         print(f"  network:    {result.network_path}")
     if result.checkpoint:
         print(f"  checkpoint: {result.checkpoint}")

@@ -59,6 +59,12 @@ def format_stats(metrics: dict[str, Any]) -> str:
         parts.append(f"loss {metrics['loss/total']:.4g}")
     if "reward/total" in metrics:
         parts.append(f"reward {metrics['reward/total']:.4g}")
+    # several learning agents: each one's reward, after its trainer's id
+    parts += [
+        f"{key[: -len(':reward/total')]} reward {value:.4g}"
+        for key, value in metrics.items()
+        if key.endswith(":reward/total")
+    ]
     if "eval/success_rate" in metrics:
         parts.append(f"success {metrics['eval/success_rate']:.1%}")
     elif "scene/success_rate" in metrics:

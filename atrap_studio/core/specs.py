@@ -189,6 +189,9 @@ class NodeSpec:
             base graph the contract test puts every node of the catalogue into).
         requires_facts: facts this node needs from the scene (e.g. ``joints``).
         checks: cross-property checks beyond each property's own kind and range.
+        seat: the property naming which of the scene's bodies (its ``seats`` fact) the node
+            reads, drives or is rewarded for, in a scene where several agents learn (the tank
+            arena's ``tank``); ``None``: the scene's first body.
     """
 
     type: str
@@ -206,6 +209,7 @@ class NodeSpec:
     examples: tuple[str, ...] = ()
     requires_facts: tuple[str, ...] = ()
     checks: tuple[PropsCheck, ...] = field(default=())
+    seat: str | None = None
 
     def input(self, name: str) -> PortSpec | None:
         return next((p for p in self.inputs if p.name == name), None)
@@ -264,6 +268,8 @@ class NodeSpec:
             problem = None if prop.required else prop.check(prop.default)
             if problem:
                 problems.append(f"default of {prop.name!r} fails its own check: {problem[1]}")
+        if self.seat is not None and self.prop(self.seat) is None:
+            problems.append(f"seat names {self.seat!r}, which is not one of its properties")
         return problems
 
 

@@ -51,6 +51,28 @@ class Issue:
         return f"{text} ({self.hint})" if self.hint else text
 
 
+@dataclass(frozen=True)
+class AgentParts:
+    """One learning agent of a graph: a trainer, the network it trains and the nodes around it.
+
+    Attributes:
+        trainer: the trainer's id.
+        network: the id of the node whose network the trainer trains (an NN Factory...).
+        sensors: nodes the network reads from, back to the scene (in the file's order).
+        actions: nodes the network's answer flows through into the scene's 'actuators'.
+        rewards: nodes the trainer's rewards come from, back to the scene.
+        seats: the scene's bodies its actions drive (the tank arena's ``blue``/``red``; ``""``
+            for a scene that declares none: it has one).
+    """
+
+    trainer: str
+    network: str
+    sensors: tuple[str, ...]
+    actions: tuple[str, ...]
+    rewards: tuple[str, ...]
+    seats: tuple[str, ...]
+
+
 @dataclass
 class Analysis:
     """What validation learned about a graph; the runtime compiles from it.
@@ -60,7 +82,10 @@ class Analysis:
         specs: the spec of each node whose type is known, by node id.
         props: each known node's properties with defaults filled in.
         scene: id of the graph's scene node, when there is exactly one.
-        trainer: id of the graph's trainer node, when there is exactly one.
+        trainer: id of the graph's trainer node, when there is exactly one; where the scene has
+            room for several learning agents, the first agent's trainer.
+        agents: each learning agent (trainer, network, sensors, actions, rewards), in the
+            file's order of their trainers; the first is the one ``trainer`` names.
         facts: what the scene declares about itself (``joints``...).
         outcome: how the scene's episodes are judged, when the scene is valid.
         inputs: the shape arriving at each linked or sized input port.
@@ -74,6 +99,7 @@ class Analysis:
     props: dict[str, dict[str, Any]] = field(default_factory=dict)
     scene: str | None = None
     trainer: str | None = None
+    agents: list[AgentParts] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     outcome: Outcome | None = None
     inputs: dict[PortKey, tuple[int, ...]] = field(default_factory=dict)
@@ -107,6 +133,7 @@ def analyse(doc: GraphDocument, registry: Registry) -> Analysis:
     if result.scene is not None and not _has_errors(result, result.scene):
         _scene_facts(result)
     _infer_shapes(doc, links, result)
+    _check_agents(doc, links, result)  # after sizes: its errors must not hide them
     return result
 
 
@@ -414,19 +441,9 @@ def _check_roles(doc: GraphDocument, result: Analysis) -> None:
                 "add a trainer node, for example trainer.direct or trainer.ppo",
             )
         )
-    elif len(trainers) > 1:
-        for extra in trainers[1:]:
-            result.issues.append(
-                Issue(
-                    "graph.trainers",
-                    f"the graph has {len(trainers)} trainers ({', '.join(trainers)}); "
-                    "a pipeline has one",
-                    "remove the extra trainer",
-                    node=extra,
-                )
-            )
-    else:
+    elif len(trainers) == 1:
         result.trainer = trainers[0]
+    # several trainers: whether the scene has room for them is known from its facts
 
 
 def _check_required_inputs(doc: GraphDocument, links: list[Link], result: Analysis) -> None:
@@ -543,6 +560,242 @@ def _scene_facts(result: Analysis) -> None:
         for check in node_spec.checks:
             for prop, message, hint in check(result.props[node_id], result.facts):
                 result.issues.append(Issue("prop.check", message, hint, node=node_id, prop=prop))
+
+
+def _check_agents(doc: GraphDocument, links: list[Link], result: Analysis) -> None:
+    """Find each learning agent (a trainer, its network, the sensors, actions and rewards
+    around them) and check that the scene has a body for each and that no two share one.
+
+    A scene with room for several agents declares its bodies as the fact ``seats`` (the tank
+    arena: ``("blue", "red")`` when a second agent drives the red tank); nodes name theirs in
+    the property their spec calls ``seat``. A graph of one agent is checked as it always was.
+    """
+    trainers = [
+        n.id for n in doc.nodes if n.id in result.specs and result.specs[n.id].category == "trainer"
+    ]
+    trainers = list(dict.fromkeys(trainers))
+    if not trainers:
+        return
+    seats = tuple(str(s) for s in result.facts.get("seats", ()))
+    room = max(1, len(seats))
+    if len(trainers) > room:
+        hint = "remove the extra trainer"
+        if room == 1:
+            hint = str(result.facts.get("seats_hint", "")) or hint
+        where = (
+            "a pipeline has one"
+            if room == 1
+            else f"the scene '{result.scene}' has room for {room} learning agents"
+        )
+        for extra in trainers[room:]:
+            result.issues.append(
+                Issue(
+                    "graph.trainers",
+                    f"the graph has {len(trainers)} trainers ({', '.join(trainers)}); {where}",
+                    hint,
+                    node=extra,
+                )
+            )
+        return
+    if len(trainers) > 1:
+        result.trainer = trainers[0]
+    forward: dict[str, list[Link]] = defaultdict(list)
+    backward: dict[str, list[Link]] = defaultdict(list)
+    for link in links:
+        forward[link.src.node].append(link)
+        backward[link.dst.node].append(link)
+    order = {n.id: i for i, n in enumerate(doc.nodes)}
+
+    def walk(start: list[Link], ahead: bool) -> tuple[str, ...]:
+        """Nodes reached along ``start`` and on, never through the scene or a trainer, nor
+        along a network's own link (a network is a trainer's to train, not a value)."""
+        found: set[str] = set()
+        pending = list(start)
+        while pending:
+            link = pending.pop()
+            node = link.dst.node if ahead else link.src.node
+            spec = result.specs.get(node)
+            if node in found or spec is None or spec.category in ("scene", "trainer"):
+                continue
+            found.add(node)
+            onward = forward[node] if ahead else backward[node]
+            pending.extend(lk for lk in onward if not _carries_network(result, lk))
+        return tuple(sorted(found, key=order.__getitem__))
+
+    def seat_of(node: str) -> str:
+        spec = result.specs[node]
+        if spec.seat is not None:
+            return str(result.props[node].get(spec.seat, ""))
+        return seats[0] if seats else ""
+
+    owners: dict[str, list[str]] = defaultdict(list)  # network -> the trainers training it
+    for trainer in trainers:
+        sources = [lk for lk in backward[trainer] if lk.dst.port == "network"]
+        if not sources:
+            continue  # reported as an unlinked input already
+        network = sources[0].src.node
+        owners[network].append(trainer)
+        if len(owners[network]) > 1:
+            continue  # one agent per network: the second trainer is reported below
+        outgoing = [lk for lk in forward[network] if not _carries_network(result, lk)]
+        actions = walk(outgoing, ahead=True)
+        incoming = [lk for lk in backward[network] if not _carries_network(result, lk)]
+        result.agents.append(
+            AgentParts(
+                trainer=trainer,
+                network=network,
+                sensors=walk(incoming, ahead=False),
+                actions=actions,
+                rewards=walk([lk for lk in backward[trainer] if lk.dst.port == "reward"], False),
+                seats=tuple(
+                    dict.fromkeys(
+                        seat_of(a) for a in actions if result.specs[a].category == "action"
+                    )
+                ),
+            )
+        )
+    if seats:
+        _check_seats(result, seats, seat_of)
+    if len(trainers) > 1:
+        _check_shared(result, owners, forward)
+
+
+def _body(result: Analysis) -> str:
+    """What the scene calls the bodies its agents drive (the tank arena: 'tank')."""
+    return str(result.facts.get("seat_word", "body"))
+
+
+def _carries_network(result: Analysis, link: Link) -> bool:
+    return _port(result, link.src.node, link.src.port, "out").port_type.kind == "Network"
+
+
+def _check_seats(result: Analysis, seats: tuple[str, ...], seat_of: Any) -> None:
+    """Each agent drives bodies the scene offers the graph, no two the same one, none idle."""
+    claimed: dict[str, str] = {}
+    for agent in result.agents:
+        for action in agent.actions:
+            if result.specs[action].category != "action":
+                continue
+            seat, spec = seat_of(action), result.specs[action]
+            if seat not in seats:
+                result.issues.append(
+                    Issue(
+                        "agent.seat_unavailable",
+                        f"it drives the {seat} {_body(result)} of the scene "
+                        f"'{result.scene}', which offers the graph's agents only "
+                        f"{', '.join(seats)}",
+                        str(result.facts.get("seats_hint", ""))
+                        or f"set its '{spec.seat}' to one of {', '.join(seats)}",
+                        node=action,
+                        prop=spec.seat,
+                    )
+                )
+            elif claimed.setdefault(seat, agent.trainer) != agent.trainer:
+                result.issues.append(
+                    Issue(
+                        "agent.seat_taken",
+                        f"it drives the {seat} {_body(result)} for the agent trained by "
+                        f"'{agent.trainer}', which the agent trained by '{claimed[seat]}' "
+                        "drives already",
+                        f"give each agent's actions a body of its own (its '{spec.seat}')",
+                        node=action,
+                        prop=spec.seat,
+                    )
+                )
+    idle = [seat for seat in seats if seat not in claimed]
+    if idle and result.agents and not any(i.code == "agent.seat_taken" for i in result.issues):
+        result.issues.append(
+            Issue(
+                "agent.seat_idle",
+                f"the scene's {', '.join(idle)} {_body(result)} is left to the graph's "
+                "agents, and no agent's actions drive it",
+                "add an agent (an NN Factory, its actions, rewards and a trainer) for it, or "
+                "let the scene drive it (for the tank arena: a scripted opponent)",
+                node=result.scene,
+            )
+        )
+
+
+def _check_shared(
+    result: Analysis, owners: dict[str, list[str]], forward: dict[str, list[Link]]
+) -> None:
+    """With several agents: no network, action or value node serves two of them, every agent
+    drives the scene, and what drives the scene belongs to an agent; sensors and rewards of
+    another agent's body are worth a warning."""
+    for network, trainers in owners.items():
+        if len(trainers) > 1:
+            result.issues.append(
+                Issue(
+                    "agent.shared_network",
+                    f"its network is trained by {len(trainers)} trainers "
+                    f"({', '.join(trainers)}); each agent trains a network of its own",
+                    "give each trainer its own NN Factory",
+                    node=network,
+                )
+            )
+    driven_by: dict[str, list[str]] = defaultdict(list)
+    for agent in result.agents:
+        for node in agent.actions:
+            driven_by[node].append(agent.network)
+        if not any(lk.dst.node == result.scene for node in agent.actions for lk in forward[node]):
+            result.issues.append(
+                Issue(
+                    "agent.no_action",
+                    f"the answer of the network '{agent.network}' (trained by "
+                    f"'{agent.trainer}') reaches no action that drives the scene",
+                    "link its 'action' into an action node whose command goes into the "
+                    "scene's 'actuators'",
+                    node=agent.network,
+                )
+            )
+    for node, networks in driven_by.items():
+        if len(networks) > 1:
+            result.issues.append(
+                Issue(
+                    "agent.shared_action",
+                    f"it carries the answers of {len(networks)} networks "
+                    f"({', '.join(networks)}); each agent drives through actions of its own",
+                    "give each network its own action nodes",
+                    node=node,
+                )
+            )
+    if result.scene is not None:
+        for agent_less in sorted(
+            {
+                lk.src.node
+                for links in forward.values()
+                for lk in links
+                if lk.dst.node == result.scene and lk.src.node not in driven_by
+            }
+        ):
+            result.issues.append(
+                Issue(
+                    "agent.no_trainer",
+                    "it drives the scene, but no trainer trains the network it follows",
+                    "link that network's 'network' into a trainer, or remove this node",
+                    node=agent_less,
+                )
+            )
+    for agent in result.agents:
+        if len(agent.seats) != 1:
+            continue
+        for node in (*agent.sensors, *agent.rewards):
+            spec = result.specs[node]
+            if spec.seat is None:
+                continue
+            seat = str(result.props[node].get(spec.seat, ""))
+            if seat != agent.seats[0]:
+                result.issues.append(
+                    Issue(
+                        "agent.other_seat",
+                        f"it reads the {seat} {_body(result)} for the agent trained by "
+                        f"'{agent.trainer}', which drives the {agent.seats[0]} {_body(result)}",
+                        f"set its '{spec.seat}' to {agent.seats[0]} unless that is meant",
+                        severity="warning",
+                        node=node,
+                        prop=spec.seat,
+                    )
+                )
 
 
 def _fixed_shape(result: Analysis, node_id: str, port: PortSpec) -> tuple[int, ...] | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ import torch
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import NetworkFileError, RunError, quoted, shortened
 from atrap_studio.core.yaml_io import dump_graph, parse_graph
+from atrap_studio.runtime.contracts import Trainer
+from atrap_studio.runtime.network_owner import NetworkOwner
 from atrap_studio.runtime.networks import Architecture, build_module
-from atrap_studio.runtime.pipeline import Pipeline
+from atrap_studio.runtime.pipeline import Agent, Pipeline
 from atrap_studio.runtime.safefile import (
     declares_digests,
     open_safetensors,
@@ -32,6 +35,8 @@ VERSION = 1
 SUFFIX = ".atrapckpt"
 MAX_FILE_BYTES = 4 * 1024**3
 _DTYPES = (torch.float32, torch.float64, torch.int64, torch.uint8)
+#: Where each agent's state but the first's lies in a checkpoint of several agents.
+AGENT_PREFIX = "agent/"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ class Checkpoint:
     network_meta: dict[str, Any]
     #: The architect's state, when the graph's network grows and shrinks.
     architect_meta: dict[str, Any] | None
+    #: Each agent's but the first's JSON state ("trainer", "network", "architect"), by its
+    #: trainer's id; its tensors are under ``agent/<id>/``. Empty for a graph of one agent.
+    agents_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def save_checkpoint(
@@ -62,27 +70,35 @@ def save_checkpoint(
     elapsed_s: float,
 ) -> None:
     """Write a checkpoint of ``pipeline`` after ``step`` updates (atomically)."""
-    trainer_tensors, trainer_meta = pipeline.trainer.state_tensors()
     tensors: dict[str, torch.Tensor] = {}
-    tensors.update({f"network/{k}": v for k, v in pipeline.network.state_dict().items()})
-    tensors.update({f"trainer/{k}": v for k, v in trainer_tensors.items()})
-    tensors.update({f"scene/{k}": v for k, v in pipeline.scene.state_tensors().items()})
-    owner = pipeline.owner
-    meta = {
+    meta: dict[str, Any] = {
         "step": step,
         "env_steps": env_steps,
         "elapsed_s": elapsed_s,
         "seed": pipeline.seed,
         "graph": dump_graph(pipeline.doc),
-        "trainer": trainer_meta,
-        "network": {
+    }
+    # the first agent's state under the names checkpoints of one agent have always used; each
+    # other agent's the same way under agent/<its trainer's id>/ (tensors) and "agents" (JSON)
+    others: dict[str, Any] = {}
+    for agent in pipeline.agents:
+        first = agent is pipeline.agents[0]
+        prefix = "" if first else f"{AGENT_PREFIX}{agent.trainer_id}/"
+        own = meta if first else others.setdefault(agent.trainer_id, {})
+        trainer_tensors, own["trainer"] = agent.trainer.state_tensors()
+        tensors.update({f"{prefix}network/{k}": v for k, v in agent.network.state_dict().items()})
+        tensors.update({f"{prefix}trainer/{k}": v for k, v in trainer_tensors.items()})
+        owner = agent.owner
+        own["network"] = {
             "architecture": owner.architecture.model_dump(mode="json"),
             "revision": owner.revision,
             "history": owner.history,
-        },
-    }
-    if pipeline.architect is not None:
-        meta["architect"], tensors["architect/rng"] = pipeline.architect.state()
+        }
+        if agent.architect is not None:
+            own["architect"], tensors[f"{prefix}architect/rng"] = agent.architect.state()
+    tensors.update({f"scene/{k}": v for k, v in pipeline.scene.state_tensors().items()})
+    if others:
+        meta["agents"] = others
     write_safetensors_atomic(
         path,
         tensors,
@@ -113,6 +129,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         trainer_meta = dict(meta["trainer"])
         network_meta = dict(meta.get("network", {}))
         architect_meta = dict(meta["architect"]) if "architect" in meta else None
+        agents_meta = {str(k): dict(v) for k, v in dict(meta.get("agents", {})).items()}
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise NetworkFileError(f"{where}: the checkpoint's run record is damaged ({exc})") from None
     return Checkpoint(
@@ -126,6 +143,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         trainer_meta=trainer_meta,
         network_meta=network_meta,
         architect_meta=architect_meta,
+        agents_meta=agents_meta,
     )
 
 
@@ -169,26 +187,48 @@ def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix) :]: v for k, v in checkpoint.tensors.items() if k.startswith(prefix)}
 
-    def load_trainer() -> None:
-        pipeline.trainer.load_state_tensors(part("trainer/"), checkpoint.trainer_meta)
-        _check_optimizers(pipeline)
+    def agent_meta(agent: Agent) -> dict[str, Any]:
+        if agent is pipeline.agents[0]:
+            return {
+                "trainer": checkpoint.trainer_meta,
+                "network": checkpoint.network_meta,
+                "architect": checkpoint.architect_meta,
+            }
+        return checkpoint.agents_meta[agent.trainer_id]
 
-    def load_network() -> None:
-        _reshape_network(pipeline, checkpoint.network_meta, part("network/"))
-        pipeline.network.load_state_dict(part("network/"))
+    def prefix(agent: Agent) -> str:
+        return "" if agent is pipeline.agents[0] else f"{AGENT_PREFIX}{agent.trainer_id}/"
 
-    def load_architect() -> None:
-        if pipeline.architect is not None:
-            if checkpoint.architect_meta is None:
+    def load_trainer(agent: Agent) -> None:
+        agent.trainer.load_state_tensors(
+            part(f"{prefix(agent)}trainer/"), agent_meta(agent)["trainer"]
+        )
+        _check_optimizers(agent.trainer)
+
+    def load_network(agent: Agent) -> None:
+        weights = part(f"{prefix(agent)}network/")
+        _reshape_network(agent.owner, pipeline.device, agent_meta(agent)["network"], weights)
+        agent.network.load_state_dict(weights)
+
+    def load_architect(agent: Agent) -> None:
+        if agent.architect is not None:
+            meta = agent_meta(agent).get("architect")
+            if meta is None:
                 raise KeyError("architect")
-            pipeline.architect.load_state(checkpoint.architect_meta, part("architect/")["rng"])
+            agent.architect.load_state(meta, part(f"{prefix(agent)}architect/")["rng"])
 
-    parts: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("network", load_network),
-        ("trainer state", load_trainer),
-        ("scene state", lambda: pipeline.scene.load_state_tensors(part("scene/"))),
-        ("architect state", load_architect),
-    )
+    def named(what: str, agent: Agent) -> str:
+        return what if len(pipeline.agents) == 1 else f"{what} of '{agent.trainer_id}'"
+
+    parts: list[tuple[str, Callable[[], object]]] = []
+    for agent in pipeline.agents:
+        parts += [
+            (named("network", agent), partial(load_network, agent)),
+            (named("trainer state", agent), partial(load_trainer, agent)),
+        ]
+    parts.append(("scene state", lambda: pipeline.scene.load_state_tensors(part("scene/"))))
+    for agent in pipeline.agents:
+        parts.append((named("architect state", agent), partial(load_architect, agent)))
     for what, load in parts:
         try:
             load()
@@ -209,7 +249,10 @@ def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
 
 
 def _reshape_network(
-    pipeline: Pipeline, meta: dict[str, Any], weights: dict[str, torch.Tensor]
+    owner: NetworkOwner,
+    device: torch.device,
+    meta: dict[str, Any],
+    weights: dict[str, torch.Tensor],
 ) -> None:
     """Give the pipeline the network shape the checkpoint was taken with (the architect may
     have grown it), before any weights or optimiser state are loaded into it.
@@ -220,26 +263,25 @@ def _reshape_network(
     """
     if "architecture" not in meta:  # older checkpoints: the network kept its shape
         return
-    owner = pipeline.owner
     architecture = Architecture.model_validate(meta["architecture"])
     if architecture != owner.architecture:
         shapes = {name: tuple(value.shape) for name, value in weights.items()}
         if architecture.parameter_shapes() != shapes:
             raise ValueError("the recorded architecture does not match the recorded weights")
         module = build_module(architecture, init="default", generator=torch.Generator())
-        owner.rebuild(architecture, module.to(pipeline.device))
+        owner.rebuild(architecture, module.to(device))
     owner.revision = int(meta["revision"])
     owner.history = [str(line) for line in meta["history"]]
 
 
-def _check_optimizers(pipeline: Pipeline) -> None:
+def _check_optimizers(trainer: Trainer) -> None:
     """Refuse optimiser state with entries missing for some parameters: torch loads it without
     a word and the first update after the resume fails (Adam: ``KeyError: 'exp_avg'``).
 
     Raises:
         KeyError: naming the first missing entry.
     """
-    optimizers = getattr(pipeline.trainer, "optimizers", None)
+    optimizers = getattr(trainer, "optimizers", None)
     for optimizer in optimizers().values() if optimizers is not None else ():
         params = [p for group in optimizer.param_groups for p in group["params"]]
         # A parameter that never had a gradient has no state at all, and needs none.

@@ -14,10 +14,15 @@ from atrap_studio.core.specs import NodeSpec
 
 @dataclass(frozen=True)
 class Command:
-    """A command from an action node to a scene, e.g. ``joint_targets`` in radians (N, J)."""
+    """A command from an action node to a scene, e.g. ``joint_targets`` in radians (N, J).
+
+    ``seat`` is which of the scene's bodies it drives, where several agents learn in one scene
+    (the tank arena's 0, blue, or 1, red); scenes with one body ignore it.
+    """
 
     kind: str
     values: torch.Tensor
+    seat: int = 0
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,16 @@ class Steerable(Protocol):
     def set_target(self, instance: int, position: Sequence[float]) -> None: ...
 
 
+@runtime_checkable
+class Seated(Protocol):
+    """A scene with several bodies for the graph's agents (its ``seats`` fact) that can judge
+    an episode from each body's side (the tank arena: the red tank won when blue lost)."""
+
+    def outcome_of(self, seat: int) -> dict[str, torch.Tensor]:
+        """:meth:`Scene.outcome` as the agent in ``seat`` sees it."""
+        ...
+
+
 #: What the pipeline hands a self-playing scene: the commands the graph's action nodes give
 #: when each of some networks plays in a given (mirrored) scene.
 PlayAs = Callable[[Any, list[torch.nn.Module]], list[list[Command]]]

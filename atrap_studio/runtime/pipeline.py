@@ -8,8 +8,9 @@ network's input), *act* (from the network's output through actions into the scen
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.outcome import GENERIC, Outcome
 from atrap_studio.core.registry import Registry, load_impl
-from atrap_studio.core.validation import Analysis, Issue, analyse
+from atrap_studio.core.validation import AgentParts, Analysis, Issue, analyse
 from atrap_studio.core.yaml_io import dump_graph
 from atrap_studio.runtime.architect.growth import Architect
 from atrap_studio.runtime.context import Command, NodeContext, derive_seed
@@ -30,6 +31,7 @@ from atrap_studio.runtime.contracts import (
     NetworkSource,
     PlaysItself,
     Scene,
+    Seated,
     Trainer,
 )
 from atrap_studio.runtime.netfile import NetManifest, PortMeaning
@@ -42,6 +44,7 @@ from atrap_studio.runtime.provenance import (
     now,
 )
 from atrap_studio.runtime.snapshots import network_snapshot
+from atrap_studio.runtime.trainers.base import Metrics, SteppedTrainer
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
 
@@ -108,6 +111,9 @@ class Evaluation:
 
     outcome: dict[str, torch.Tensor]
     declared: Outcome
+    #: Where several agents played: the same episodes judged from each other agent's side
+    #: (by its trainer's id), where the scene can tell.
+    agents: dict[str, Evaluation] = field(default_factory=dict)
 
     def summary(self) -> dict[str, float]:
         """Median, mean and 95th percentile of the score, and the success rate, as floats.
@@ -127,15 +133,17 @@ class Evaluation:
 
 
 def network_meanings(
-    doc: GraphDocument, analysis: Analysis
+    doc: GraphDocument, analysis: Analysis, trainer: str | None = None
 ) -> tuple[list[PortMeaning], list[PortMeaning]]:
-    """What a valid graph feeds its network and what it expects back, slice by slice.
+    """What a valid graph feeds a network and what it expects back, slice by slice: the
+    network ``trainer`` trains (by default the first agent's).
 
     Needs only validation's analysis, so the editor can check a network file against the
     graph before any run.
     """
-    assert analysis.trainer is not None
-    network_id = doc.links_into(analysis.trainer, "network")[0].src.node
+    trainer = trainer or analysis.trainer
+    assert trainer is not None
+    network_id = doc.links_into(trainer, "network")[0].src.node
 
     def meaning(node_id: str, size: int) -> PortMeaning:
         return PortMeaning(
@@ -156,8 +164,136 @@ def network_meanings(
     return inputs, outputs
 
 
+class Agent:
+    """One learning agent of a compiled graph: its network, the trainer that trains it, and
+    the graph's values as it sees them (its sensors, its actions, its rewards).
+
+    A trainer is handed its agent and asks it what it asks of a pipeline — ``observe``,
+    ``act``, ``rewards``, ``scene``, ``network`` —, so a trainer cannot tell whether it learns
+    alone or beside others. While several agents share a scene step, :meth:`act` leaves its
+    commands with the pipeline, which moves the scene once for all (:meth:`Pipeline.train`).
+    """
+
+    #: Set by the pipeline as it compiles: the network and its history, where its weights
+    #: came from, the trainer, and the architect when the network grows and shrinks.
+    owner: NetworkOwner
+    lineage: str
+    trainer: Trainer
+    architect: Architect | None = None
+
+    def __init__(self, pipeline: Pipeline, parts: AgentParts, seat: int) -> None:
+        self.pipeline = pipeline
+        self.parts = parts
+        self.trainer_id: str = parts.trainer
+        self.network_id: str = parts.network
+        #: Which of the scene's bodies it drives (0 for a scene with one).
+        self.seat = seat
+        self._sees_image = (self.network_id, "image") in pipeline._arriving
+        actuators = pipeline._arriving.get((pipeline.scene_id, "actuators"), [])
+        self._actuators = [(src, port) for src, port in actuators if src in parts.actions]
+        self._memo: dict[str, dict[str, Any]] = {}
+        self.deferred = False
+
+    # -- what its trainer reads -----------------------------------------------------------
+
+    @property
+    def scene(self) -> Scene:
+        return self.pipeline.scene
+
+    @property
+    def analysis(self) -> Analysis:
+        return self.pipeline.analysis
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.pipeline.outcome
+
+    @property
+    def network(self) -> torch.nn.Sequential:
+        """Its network as it is now (a new module after each change of its architecture)."""
+        return self.owner.module
+
+    @property
+    def architecture(self) -> Architecture:
+        return self.owner.architecture
+
+    @property
+    def source(self) -> NetworkSource:
+        """The node its network comes from (an NN Factory, a loaded or merged file)."""
+        source: NetworkSource = self.pipeline.impls[self.network_id]
+        return source
+
+    # -- the phases of a step, seen from this agent ----------------------------------------
+
+    def observe(self, scene: Any) -> torch.Tensor:
+        """What its network sees now: 'state' after the flattened 'image', (N, inputs)."""
+        self._memo = {}
+        return self.observation(scene, self._memo)
+
+    def observation(self, scene: Any, memo: dict[str, dict[str, Any]]) -> torch.Tensor:
+        pipeline = self.pipeline
+        value: torch.Tensor = pipeline._input(self.network_id, "state", scene, memo)
+        if self._sees_image:
+            image: torch.Tensor = pipeline._input(self.network_id, "image", scene, memo)
+            value = torch.cat([image.flatten(1), value], dim=-1)
+        return value
+
+    def act(self, scene: Any, action: torch.Tensor) -> None:
+        """Carry its network's action through its action nodes into the scene, which steps
+        (or, while several agents share the step, waits for the others)."""
+        if not bool(torch.isfinite(action).all()):
+            raise RunError(
+                f"the network '{self.network_id}' answered with values that are not finite "
+                "(NaN or infinite): training diverged. Lower the trainer's learning rate (lr) "
+                "or clip gradients harder (grad_clip); resume from the last checkpoint",
+                node=self.network_id,
+            )
+        self._memo[self.network_id] = {"action": action, "network": self.network}
+        commands = self.commands(scene, self._memo)
+        if self.deferred:
+            self.pipeline._pending.extend(commands)
+        else:
+            self.pipeline.apply(scene, commands)
+
+    def commands(self, scene: Any, memo: dict[str, dict[str, Any]]) -> list[Command]:
+        """The commands its action nodes give, with its network's answer in ``memo``."""
+        pipeline = self.pipeline
+        if len(pipeline.agents) == 1:  # everything that drives the scene is its own
+            commands: list[Command] = pipeline._input(pipeline.scene_id, "actuators", scene, memo)
+            return commands
+        return [pipeline._output(src, port, scene, memo) for src, port in self._actuators]
+
+    def rewards(self, scene: Any) -> dict[str, torch.Tensor]:
+        """Each reward linked into its trainer, by node id, (N,) each, after the step."""
+        memo: dict[str, dict[str, Any]] = {}
+        pipeline = self.pipeline
+        return {
+            src: pipeline._output(src, port, scene, memo)
+            for src, port in pipeline._arriving[(self.trainer_id, "reward")]
+        }
+
+    def metric(self, key: str) -> str:
+        """The name its metric ``key`` is reported under: as it is when the graph has one
+        agent, after its trainer's id (``red_teach:loss/value``) when it has several."""
+        return key if len(self.pipeline.agents) == 1 else f"{self.trainer_id}:{key}"
+
+    def own_metrics(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """Its metrics out of a step's (the prefix :meth:`metric` adds taken off)."""
+        if len(self.pipeline.agents) == 1:
+            return metrics
+        prefix = f"{self.trainer_id}:"
+        return {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)}
+
+
 class Pipeline:
-    """A graph compiled for running: node implementations, the scene, the network, the trainer.
+    """A graph compiled for running: node implementations, the scene, and each learning agent
+    (its network and trainer).
+
+    A graph has one agent, or — where its scene has a body for each (the tank arena with the
+    opponent 'learner') — several: :attr:`agents`, in the file's order of their trainers. The
+    first agent's network and trainer are also :attr:`network` and :attr:`trainer`, and
+    :meth:`observe`, :meth:`act` and :meth:`rewards` are its, so everything written for one
+    agent reads the first.
 
     Args:
         doc: the graph document.
@@ -188,31 +324,36 @@ class Pipeline:
         trainer_props = analysis.props[analysis.trainer]
         self.seed: int = seed if seed is not None else int(trainer_props["seed"])
         self.scene_id: str = analysis.scene
-        self.trainer_id: str = analysis.trainer
         #: How the scene judges its episodes (score, success, snapshot kind).
         self.outcome: Outcome = analysis.outcome or GENERIC
         self._arriving: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for link in doc.links:
             key = (link.dst.node, link.dst.port)
             self._arriving.setdefault(key, []).append((link.src.node, link.src.port))
-        networks = self._arriving.get((self.trainer_id, "network"), [])
-        self.network_id: str = networks[0][0]
-        self._sees_image = (self.network_id, "image") in self._arriving
+        seats = [str(s) for s in analysis.facts.get("seats", ())]
+        #: Every learning agent, the first one's trainer being the graph's ``trainer``.
+        self.agents: list[Agent] = []
+        self.agents = [
+            Agent(self, parts, seats.index(parts.seats[0]) if seats and parts.seats else 0)
+            for parts in analysis.agents
+        ]
+        #: Commands of the agents that have chosen during a shared step.
+        self._pending: list[Command] = []
+        trainers = {agent.trainer_id for agent in self.agents}
         self.impls: dict[str, Any] = {}
         for node_id in analysis.order:
-            if node_id != self.trainer_id:
+            if node_id not in trainers:
                 self.impls[node_id] = self._instantiate(node_id, analysis)
-        factory = self.impls[self.network_id]
-        assert isinstance(factory, NetworkSource)  # checked by _instantiate
-        net_seed = (
-            derive_seed(seed, self.network_id)
-            if seed is not None
-            else int(analysis.props[self.network_id].get("seed", 0))
-        )
-        #: The network, its architecture and revision: the one place that knows them while
-        #: the architect grows and shrinks the network (``network``, ``architecture`` read it).
-        self.owner = NetworkOwner(factory.architecture, factory.build(net_seed))
-        self.lineage = factory.lineage(self.network)
+        for agent in self.agents:
+            factory = self.impls[agent.network_id]
+            assert isinstance(factory, NetworkSource)  # checked by _instantiate
+            net_seed = (
+                derive_seed(seed, agent.network_id)
+                if seed is not None
+                else int(analysis.props[agent.network_id].get("seed", 0))
+            )
+            agent.owner = NetworkOwner(factory.architecture, factory.build(net_seed))
+            agent.lineage = factory.lineage(agent.network)
         try:
             scene = self.impls[self.scene_id].create(self.context(self.scene_id).generator())
         except ValueError as exc:
@@ -224,32 +365,90 @@ class Pipeline:
                 f"the scene '{self.scene_id}' does not fit the Scene protocol", node=self.scene_id
             )
         self.scene: Scene = scene
+        first = self.agents[0]
         keeps_copies = isinstance(scene, PlaysItself) and scene.meet_own_network(
-            self.network, self.play_as
+            first.network, self.play_as
         )
-        if factory.growth is not None and keeps_copies:
+        if first.source.growth is not None and keeps_copies:
             raise RunError(
-                f"the network '{self.network_id}' cannot grow or shrink while it plays against "
+                f"the network '{first.network_id}' cannot grow or shrink while it plays against "
                 f"copies of itself in the scene '{self.scene_id}' (its past selves keep their "
                 "shape); set the NN Factory's 'grow' to off, or choose another opponent",
-                node=self.network_id,
+                node=first.network_id,
             )
-        self.trainer: Trainer = self._instantiate(self.trainer_id, analysis, self)
-        self.owner.subscribe(self.trainer.network_changed)
-        #: Grows and shrinks the network between updates, when the NN Factory asks for it.
-        self.architect: Architect | None = None
-        if factory.growth is not None:
-            self.architect = Architect(
-                factory.growth,
-                self.owner,
-                lambda: self.observe(self.scene),
-                tracks=self._tracked_error(),
-                seed=derive_seed(self.seed, self.network_id, salt=2),
-            )
-        self._memo: dict[str, dict[str, Any]] = {}
+        for agent in self.agents:
+            agent.trainer = self._instantiate(agent.trainer_id, analysis, agent)
+            agent.owner.subscribe(agent.trainer.network_changed)
+            growth = agent.source.growth
+            if growth is not None:  # grows and shrinks the network between updates
+                agent.architect = Architect(
+                    growth,
+                    agent.owner,
+                    lambda agent=agent: agent.observe(self.scene),  # type: ignore[misc]
+                    tracks=self._tracked_error(agent),
+                    seed=derive_seed(self.seed, agent.network_id, salt=2),
+                )
+        if len(self.agents) > 1:
+            self._check_steps_together()
         #: Nodes that act between updates (saving the network on a schedule).
         self.hooks = [impl for impl in self.impls.values() if isinstance(impl, Helper)]
-        factory.check_fits(*self.meanings())
+        #: The agent whose network each hook (by its id()) is linked to; others: the first.
+        self._hook_agents = {
+            id(self.impls[node_id]): agent
+            for agent in self.agents
+            for (node_id, port), sources in self._arriving.items()
+            if port == "network"
+            and isinstance(self.impls.get(node_id), Helper)
+            and any(src == agent.network_id for src, _ in sources)
+        }
+        for agent in self.agents:
+            agent.source.check_fits(*self.meanings(agent))
+
+    def _check_steps_together(self) -> None:
+        """Agents that share the scene's steps: each trainer plays its rollout in phases, and
+        all play rollouts of the same length."""
+        for agent in self.agents:
+            if not isinstance(agent.trainer, SteppedTrainer):
+                kind = self.analysis.specs[agent.trainer_id].type
+                raise RunError(
+                    f"the trainer '{agent.trainer_id}' ({kind}) cannot learn beside another "
+                    "agent in one scene; use trainer.ppo, trainer.dqn or trainer.sac for each "
+                    "agent",
+                    node=agent.trainer_id,
+                )
+        horizons = {a.trainer_id: a.trainer.horizon for a in self.agents}  # type: ignore[attr-defined]
+        if len(set(horizons.values())) > 1:
+            listed = ", ".join(f"'{t}' {h}" for t, h in horizons.items())
+            raise RunError(
+                "the agents' trainers step the scene together, so their rollouts must be "
+                f"equally long: their horizons are {listed}; give them the same 'horizon'",
+                node=self.agents[1].trainer_id,
+            )
+
+    @property
+    def trainer_id(self) -> str:
+        """The first agent's trainer (the graph's only one, where it has one agent)."""
+        return self.agents[0].trainer_id
+
+    @property
+    def network_id(self) -> str:
+        return self.agents[0].network_id
+
+    @property
+    def trainer(self) -> Trainer:
+        return self.agents[0].trainer
+
+    @property
+    def owner(self) -> NetworkOwner:
+        return self.agents[0].owner
+
+    @property
+    def lineage(self) -> str:
+        return self.agents[0].lineage
+
+    @property
+    def architect(self) -> Architect | None:
+        return self.agents[0].architect
 
     @property
     def network(self) -> torch.nn.Sequential:
@@ -260,13 +459,17 @@ class Pipeline:
     def architecture(self) -> Architecture:
         return self.owner.architecture
 
-    def _tracked_error(self) -> str:
+    def agent_of(self, hook: Any) -> Agent:
+        """The agent whose network a hook (``nn.save``) is linked to; else the first."""
+        return self._hook_agents.get(id(hook), self.agents[0])
+
+    def _tracked_error(self, agent: Agent) -> str:
         """What the architect follows: the scene's own error when lower is better (the arm's
         tip error), else the trainer's (value) loss."""
         score = self.outcome.score
         if score.better == "lower":
             return f"scene/{score.key}"
-        return self.trainer.tracked_loss
+        return agent.trainer.tracked_loss
 
     def context(self, node_id: str) -> NodeContext:
         """The context a node's implementation receives."""
@@ -315,28 +518,22 @@ class Pipeline:
     # -- the phases of a step -----------------------------------------------------------
 
     def observe(self, scene: Any) -> torch.Tensor:
-        """What the network sees now: its 'state' input after its flattened 'image', (N, inputs)."""
-        self._memo = {}
-        return self._observation(scene, self._memo)
-
-    def _observation(self, scene: Any, memo: dict[str, dict[str, Any]]) -> torch.Tensor:
-        value: torch.Tensor = self._input(self.network_id, "state", scene, memo)
-        if self._sees_image:
-            image: torch.Tensor = self._input(self.network_id, "image", scene, memo)
-            value = torch.cat([image.flatten(1), value], dim=-1)
-        return value
+        """What the (first agent's) network sees now: its 'state' input after its flattened
+        'image', (N, inputs)."""
+        return self.agents[0].observe(scene)
 
     def act(self, scene: Any, action: torch.Tensor) -> None:
-        """Carry the network's action through the action nodes into the scene, which steps."""
-        if not bool(torch.isfinite(action).all()):
-            raise RunError(
-                f"the network '{self.network_id}' answered with values that are not finite "
-                "(NaN or infinite): training diverged. Lower the trainer's learning rate (lr) "
-                "or clip gradients harder (grad_clip); resume from the last checkpoint",
-                node=self.network_id,
-            )
-        self._memo[self.network_id] = {"action": action, "network": self.network}
-        commands = self._input(self.scene_id, "actuators", scene, self._memo)
+        """Carry the (first agent's) network's action through its action nodes into the
+        scene, which steps."""
+        self.agents[0].act(scene, action)
+
+    def rewards(self, scene: Any) -> dict[str, torch.Tensor]:
+        """Each reward linked into the (first agent's) trainer, by its node id, (N,) each,
+        after the step."""
+        return self.agents[0].rewards(scene)
+
+    def apply(self, scene: Any, commands: list[Command]) -> None:
+        """Move the scene one step with ``commands``."""
         try:
             scene.apply(commands)
         except AtrapError:
@@ -346,27 +543,75 @@ class Pipeline:
                 f"the scene '{self.scene_id}' failed: {exc}", node=self.scene_id
             ) from exc
 
+    def act_together(self, scene: Any, actions: list[torch.Tensor]) -> None:
+        """Every agent's action (in the order of :attr:`agents`) into the scene, which then
+        steps once."""
+        with self.sharing_step():
+            for agent, action in zip(self.agents, actions, strict=True):
+                agent.act(scene, action)
+        self.apply(scene, self._take_pending())
+
+    def train(self, step: int) -> Metrics:
+        """One update of every agent; returns the metrics (each agent's after its trainer's
+        id where the graph has several, the scene's figures once).
+
+        With one agent, its trainer's own update. With several, each update plays the
+        trainers' rollouts side by side: at every step each agent observes and chooses, the
+        scene moves once with all their commands, and each records its own rewards; then
+        each trainer learns from what it saw.
+        """
+        if len(self.agents) == 1:
+            return self.trainer.step(step)
+        trainers: list[SteppedTrainer] = [a.trainer for a in self.agents]  # type: ignore[misc]
+        for trainer in trainers:
+            trainer.begin_rollout(step)
+        for _ in range(trainers[0].horizon):
+            self.scene.begin_step()
+            with self.sharing_step():
+                for trainer in trainers:
+                    trainer.play()
+            self.apply(self.scene, self._take_pending())
+            for trainer in trainers:
+                trainer.record()
+        metrics: Metrics = {}
+        for agent, trainer in zip(self.agents, trainers, strict=True):
+            for key, value in trainer.learn(step).items():
+                if key.startswith("scene/"):  # the same fights for every agent: once
+                    metrics.setdefault(key, value)
+                else:
+                    metrics[agent.metric(key)] = value
+        return metrics
+
+    @contextmanager
+    def sharing_step(self) -> Iterator[None]:
+        """While inside, the agents' :meth:`Agent.act` leave their commands for one step."""
+        self._pending = []
+        for agent in self.agents:
+            agent.deferred = True
+        try:
+            yield
+        finally:
+            for agent in self.agents:
+                agent.deferred = False
+
+    def _take_pending(self) -> list[Command]:
+        commands, self._pending = self._pending, []
+        return commands
+
     def play_as(self, scene: Any, networks: list[torch.nn.Module]) -> list[list[Command]]:
         """The commands the graph's action nodes give when each of ``networks`` plays in
         ``scene``: its sensors read once, each network answers, nothing is applied. A scene
         whose opponent is the agent's own past self (self-play) asks this of its mirrored view.
         """
+        first = self.agents[0]
         observed: dict[str, dict[str, Any]] = {}
-        observation = self._observation(scene, observed)
+        observation = first.observation(scene, observed)
         answers = []
         for network in networks:
             memo = dict(observed)
-            memo[self.network_id] = {"action": network(observation), "network": network}
-            answers.append(self._input(self.scene_id, "actuators", scene, memo))
+            memo[first.network_id] = {"action": network(observation), "network": network}
+            answers.append(first.commands(scene, memo))
         return answers
-
-    def rewards(self, scene: Any) -> dict[str, torch.Tensor]:
-        """Each reward linked into the trainer, by its node id, (N,) each, after the step."""
-        memo: dict[str, dict[str, Any]] = {}
-        return {
-            src: self._output(src, port, scene, memo)
-            for src, port in self._arriving[(self.trainer_id, "reward")]
-        }
 
     def snapshot(self, instances: list[int]) -> dict[str, Any]:
         """What the views draw now: the shown scene instances and the network on the first."""
@@ -384,6 +629,9 @@ class Pipeline:
     ) -> Evaluation:
         """Play ``episodes`` fresh episodes with ``policy`` (no exploration, no learning).
 
+        ``policy`` plays the first agent; other agents play their trainers' own policies (the
+        network's greedy answer), and the evaluation judges each from its own side where the
+        scene can tell (:class:`Seated`): :attr:`Evaluation.agents`.
         ``whole_world`` tests on the whole scene even when this graph trains on a region of it.
         """
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -392,18 +640,46 @@ class Pipeline:
         ended = torch.zeros(episodes, dtype=torch.bool, device=self.device)
         score = torch.zeros(episodes, dtype=torch.float64, device=self.device)
         success = torch.zeros(episodes, dtype=torch.bool, device=self.device)
+        others = self.agents[1:]
+        judged = others if isinstance(scene, Seated) else []
+        scores = {a.trainer_id: torch.zeros_like(score) for a in judged}
+        successes = {a.trainer_id: torch.zeros_like(success) for a in judged}
         with torch.no_grad():
             for _ in range(EVAL_STEP_LIMIT):
                 scene.begin_step()
-                self.act(scene, policy(self.observe(scene)))
+                if others:
+                    self.act_together(
+                        scene,
+                        [
+                            policy(self.agents[0].observe(scene)),
+                            *(a.trainer.policy(a.observe(scene)) for a in others),
+                        ],
+                    )
+                else:
+                    self.act(scene, policy(self.observe(scene)))
                 first = scene.done & ~ended
                 if bool(first.any()):  # each instance's first episode is the one judged
                     outcome = scene.outcome()
                     score = torch.where(first, outcome[key].double(), score)
                     success = torch.where(first, outcome["success"], success)
+                    for agent in judged:
+                        theirs = scene.outcome_of(agent.seat)  # type: ignore[attr-defined]
+                        name = agent.trainer_id
+                        scores[name] = torch.where(first, theirs[key].double(), scores[name])
+                        successes[name] = torch.where(first, theirs["success"], successes[name])
                     ended |= first
                     if bool(ended.all()):
-                        return Evaluation({key: score, "success": success}, self.outcome)
+                        return Evaluation(
+                            {key: score, "success": success},
+                            self.outcome,
+                            {
+                                name: Evaluation(
+                                    {key: scores[name], "success": successes[name]},
+                                    self.outcome,
+                                )
+                                for name in scores
+                            },
+                        )
         raise RunError(
             f"the test of the network did not end: after {EVAL_STEP_LIMIT:,} steps "
             f"{int((~ended).sum()):,} of {episodes:,} episodes of the scene '{self.scene_id}' "
@@ -426,7 +702,7 @@ class Pipeline:
         if node_id == self.scene_id:
             return scene
         if node_id not in memo:
-            if node_id == self.network_id:
+            if any(node_id == agent.network_id for agent in self.agents):
                 raise RunError(
                     f"a value is needed from the network '{node_id}' before it has acted; "
                     "sensors and rewards cannot depend on the network's own action"
@@ -451,18 +727,24 @@ class Pipeline:
 
     # -- describing the network ---------------------------------------------------------
 
-    def meanings(self) -> tuple[list[PortMeaning], list[PortMeaning]]:
-        """What the graph feeds the network and what it expects back, slice by slice."""
-        return network_meanings(self.doc, self.analysis)
+    def meanings(self, agent: Agent | None = None) -> tuple[list[PortMeaning], list[PortMeaning]]:
+        """What the graph feeds an agent's network (the first's by default) and what it
+        expects back, slice by slice."""
+        agent = agent or self.agents[0]
+        return network_meanings(self.doc, self.analysis, agent.trainer_id)
 
-    def manifest(self, training: dict[str, Any] | None = None) -> NetManifest:
-        """What the network's inputs and outputs mean and where it comes from, for its file."""
+    def manifest(
+        self, training: dict[str, Any] | None = None, agent: Agent | None = None
+    ) -> NetManifest:
+        """What an agent's network's (the first's by default) inputs and outputs mean and
+        where it comes from, for its file."""
+        agent = agent or self.agents[0]
         analysis = self.analysis
-        inputs, outputs = self.meanings()
-        source: NetworkSource = self.impls[self.network_id]
+        inputs, outputs = self.meanings(agent)
+        source = agent.source
         region = getattr(self.scene, "region", None)  # scenes split into regions say which
         return NetManifest(
-            architecture=self.architecture,
+            architecture=agent.architecture,
             inputs=inputs,
             outputs=outputs,
             training=training or {},
@@ -476,7 +758,7 @@ class Pipeline:
                     type=analysis.specs[self.scene_id].type, props=analysis.props[self.scene_id]
                 ),
                 variant=region.label if region is not None else "",
-                lineage=self.lineage,
+                lineage=agent.lineage,
                 parents=list(source.parents),
             ),
             graph=dump_graph(self.doc),

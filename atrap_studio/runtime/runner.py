@@ -25,12 +25,11 @@ import torch
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.events import Event, EventBus, EventKind
 from atrap_studio.core.yaml_io import write_text_atomic
-from atrap_studio.runtime.architect.growth import Architect
 from atrap_studio.runtime.checkpoint import SUFFIX, Checkpoint, restore, save_checkpoint
 from atrap_studio.runtime.context import derive_seed
 from atrap_studio.runtime.contracts import Curriculum
 from atrap_studio.runtime.netfile import save_network
-from atrap_studio.runtime.pipeline import Pipeline
+from atrap_studio.runtime.pipeline import Agent, Pipeline
 
 Reason = Literal["completed", "goal", "stopped", "error"]
 
@@ -48,6 +47,8 @@ class RunResult:
     checkpoint: Path | None = None
     error: str | None = None
     last_metrics: dict[str, float] = field(default_factory=dict)
+    #: Every agent's network file by its trainer's id (``network_path`` is the first's).
+    network_paths: dict[str, Path] = field(default_factory=dict)
 
 
 class Runner:
@@ -136,7 +137,8 @@ class Runner:
             step, env_steps, elapsed_before = resume.step, resume.env_steps, resume.elapsed_s
             self.last_checkpoint = resume.path
             self._reload_metrics(step)
-        trainer.plan(total)
+        for agent in pipeline.agents:
+            agent.trainer.plan(total)
         self._emit(
             "started",
             step,
@@ -170,21 +172,23 @@ class Runner:
                     break
                 if isinstance(pipeline.scene, Curriculum):
                     pipeline.scene.progress = step / max(1, total)
-                metrics = trainer.step(step)
+                metrics = pipeline.train(step)
                 metrics.update(pipeline.scene.metrics())
-                # an off-policy trainer makes no update until its replay buffer has a batch
-                loss = float(metrics.get("loss/total", 0.0))
-                if not math.isfinite(loss):
-                    raise RunError(
-                        f"the loss became {loss} at update {step + 1}: training diverged. "
-                        "Lower the trainer's learning rate (lr) or clip gradients harder "
-                        "(grad_clip); resume from the last checkpoint",
-                        node=pipeline.trainer_id,
-                    )
+                for agent in pipeline.agents:
+                    # an off-policy trainer makes no update until its replay buffer has a batch
+                    loss = float(metrics.get(agent.metric("loss/total"), 0.0))
+                    if not math.isfinite(loss):
+                        raise RunError(
+                            f"the loss became {loss} at update {step + 1}: training diverged. "
+                            "Lower the trainer's learning rate (lr) or clip gradients harder "
+                            "(grad_clip); resume from the last checkpoint",
+                            node=agent.trainer_id,
+                        )
                 step += 1
                 env_steps += trainer.env_steps_per_update
-                if pipeline.architect is not None:
-                    self._reshape(pipeline.architect, step, metrics)
+                for agent in pipeline.agents:
+                    if agent.architect is not None:
+                        self._reshape(agent, step, metrics)
                 self._run_hooks(step, env_steps, evaluation)
                 for key, value in metrics.items():
                     sums[key] = sums.get(key, 0.0) + value
@@ -202,7 +206,7 @@ class Runner:
                     sums, count, window_start, window_steps = {}, 0, now, 0
                     if at_eval:
                         evaluation = self.evaluate()
-                        last.update({f"eval/{k}": v for k, v in evaluation.items()})
+                        last.update({_eval_key(k): v for k, v in evaluation.items()})
                         self._emit("episode", step, **evaluation)
                     self._record(step, env_steps, elapsed(), last)
                     self._emit(
@@ -228,6 +232,7 @@ class Runner:
                 exc, f"update {step + 1}", step, env_steps, elapsed(), evaluation, last
             )
         network_path = None
+        network_paths: dict[str, Path] = {}
         try:  # the final test and files: a full disk here must not lose the run either
             if evaluation is None or (reason == "stopped" and step > 0):
                 evaluation = self.evaluate()
@@ -236,8 +241,11 @@ class Runner:
                     f"{step:08d}{SUFFIX}"
                 ):
                     self._checkpoint(step, env_steps, elapsed())
-                network_path = self.out_dir / "network.atrapnet"
-                self._save_network(network_path, step, env_steps, evaluation)
+                for agent in pipeline.agents:
+                    path = self.out_dir / network_file(pipeline, agent)
+                    self._save_network(path, step, env_steps, evaluation, agent)
+                    network_paths[agent.trainer_id] = path
+                network_path = network_paths[pipeline.trainer_id]
             self._write_metrics()
         except Exception as exc:
             during = f"the end of the run after update {step}"
@@ -251,6 +259,7 @@ class Runner:
             network_path,
             self.last_checkpoint,
             last_metrics=last,
+            network_paths=network_paths,
         )
         self._emit(
             "finished",
@@ -258,6 +267,7 @@ class Runner:
             reason=reason,
             evaluation=evaluation,
             network=str(network_path) if network_path else None,
+            networks={name: str(path) for name, path in network_paths.items()},
             elapsed_s=elapsed(),
         )
         return result
@@ -316,30 +326,48 @@ class Runner:
             ) from None
 
     def _save_network(
-        self, path: Path, step: int, env_steps: int, evaluation: dict[str, float] | None
+        self,
+        path: Path,
+        step: int,
+        env_steps: int,
+        evaluation: dict[str, float] | None,
+        agent: Agent | None = None,
     ) -> None:
         pipeline = self.pipeline
+        agent = agent or pipeline.agents[0]
+        if evaluation is not None and agent is not pipeline.agents[0]:
+            # its own side of the test (keys after its trainer's id), where the scene told
+            prefix = f"{agent.trainer_id}:"
+            own = {k[len(prefix) :]: v for k, v in evaluation.items() if k.startswith(prefix)}
+            evaluation = own or evaluation
+        elif evaluation is not None:
+            evaluation = {k: v for k, v in evaluation.items() if ":" not in k}
         training = {
-            "trainer": pipeline.analysis.specs[pipeline.trainer_id].type,
+            "trainer": pipeline.analysis.specs[agent.trainer_id].type,
             "steps": step,
             "env_steps": env_steps,
             "seed": pipeline.seed,
             "evaluation": evaluation,
         }
-        if pipeline.owner.history:  # the architect changed it: how, so merges can align it
-            training["growth"] = list(pipeline.owner.history)
+        if agent.owner.history:  # the architect changed it: how, so merges can align it
+            training["growth"] = list(agent.owner.history)
         with self._writing(path, step):
-            save_network(path, pipeline.network, pipeline.manifest(training))
+            save_network(path, agent.network, pipeline.manifest(training, agent))
 
-    def _reshape(self, architect: Architect, step: int, metrics: dict[str, Any]) -> None:
-        """Let the architect grow or shrink the network after this update; say so when it did."""
-        change = architect.after_update(metrics)
+    def _reshape(self, agent: Agent, step: int, metrics: dict[str, Any]) -> None:
+        """Let an agent's architect grow or shrink its network after this update; say so when
+        it did."""
+        architect = agent.architect
+        assert architect is not None
+        change = architect.after_update(agent.own_metrics(metrics))
         if change is None:
             return
         noted = architect.changes[-1]
+        extra = {"network": agent.network_id} if len(self.pipeline.agents) > 1 else {}
         self._emit(
             "architecture",
             step,
+            **extra,
             description=change.description,
             reason=noted["reason"],
             action=noted["action"],
@@ -352,8 +380,13 @@ class Runner:
         """Let nodes act between updates; files they name land in the output folder."""
         folder = self.out_dir if self.out_dir is not None else self.pipeline.folder
         for hook in self.pipeline.hooks:
+            agent = self.pipeline.agent_of(hook)
             hook.after_update(
-                step, folder, lambda path: self._save_network(path, step, env_steps, evaluation)
+                step,
+                folder,
+                lambda path, agent=agent: self._save_network(  # type: ignore[misc]
+                    path, step, env_steps, evaluation, agent
+                ),
             )
 
     def _serve(self, step: int) -> None:
@@ -372,7 +405,12 @@ class Runner:
         """Test the network's own actions on fresh episodes (the same ones at every test)."""
         trainer = self.pipeline.trainer
         count = episodes or trainer.budget.eval_episodes
-        return self.pipeline.evaluate(trainer.policy, count, self.eval_seed).summary()
+        evaluation = self.pipeline.evaluate(trainer.policy, count, self.eval_seed)
+        summary = evaluation.summary()
+        for name, theirs in evaluation.agents.items():  # other agents, each from its side
+            own = theirs.summary()
+            summary.update({f"{name}:{k}": v for k, v in own.items() if k != "episodes"})
+        return summary
 
     # -- outputs ---------------------------------------------------------------------------
 
@@ -430,6 +468,22 @@ class Runner:
                 for row in csv.DictReader(handle)
                 if row.get("step", "").isdigit() and int(row["step"]) <= step
             ]
+
+
+def _eval_key(key: str) -> str:
+    """A test's figure as a metric: ``eval/success_rate``; another agent's after its id,
+    ``red_teach:eval/success_rate``."""
+    agent, colon, figure = key.rpartition(":")
+    return f"{agent}{colon}eval/{figure}"
+
+
+def network_file(pipeline: Pipeline, agent: Agent) -> str:
+    """The name of an agent's network file in the run folder: ``network.atrapnet`` for the
+    first (the only one, in a graph of one agent), ``network-<its network's id>.atrapnet``
+    for each other."""
+    if agent is pipeline.agents[0]:
+        return "network.atrapnet"
+    return f"network-{agent.network_id}.atrapnet"
 
 
 def configure_threads(threads: int | None = None) -> int:

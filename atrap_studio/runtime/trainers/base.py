@@ -12,11 +12,11 @@ import torch
 from atrap_studio.runtime.architect.optimizer_state import carry_optimizer_state
 from atrap_studio.runtime.context import NodeContext
 from atrap_studio.runtime.networks import Normalize
-from atrap_studio.runtime.trainers.replay import ReplayBuffer
+from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.network_owner import NetworkChange
-    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.pipeline import Agent
 
 Metrics = dict[str, torch.Tensor | float]
 
@@ -70,7 +70,7 @@ class Trainer:
     #: Set by each trainer before its first step; its state is part of every checkpoint.
     optimizer: torch.optim.Optimizer
 
-    def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
+    def __init__(self, ctx: NodeContext, pipeline: Agent) -> None:
         props = ctx.props
         self.ctx = ctx
         self.pipeline = pipeline
@@ -141,6 +141,45 @@ class Trainer:
             load_optimizer_state(optimizer, own, meta[_optimizer_meta_key(name)])
 
 
+class SteppedTrainer(Trainer):
+    """A trainer whose update plays ``horizon`` scene steps on every instance, then learns.
+
+    Its phases let one scene step for several agents at once: each agent's trainer
+    :meth:`play`s (observes and chooses; the pipeline holds the action back while several
+    agents choose), the scene moves once for all, then each :meth:`record`s its rewards and
+    ends. Alone, its update is the same phases in a row (:meth:`step`), so a graph of one agent
+    trains exactly as it always did.
+    """
+
+    #: Scene steps one update plays (set by each trainer from its properties).
+    horizon: int
+
+    def step(self, step: int) -> Metrics:
+        self.begin_rollout(step)
+        scene = self.pipeline.scene
+        for _ in range(self.horizon):
+            scene.begin_step()
+            self.play()
+            self.record()
+        return self.learn(step)
+
+    def begin_rollout(self, step: int) -> None:
+        """Before the first scene step of update ``step``: schedules, empty rollout."""
+        raise NotImplementedError
+
+    def play(self) -> None:
+        """Observe the scene and hand the pipeline this step's action."""
+        raise NotImplementedError
+
+    def record(self) -> None:
+        """After the scene moved: this step's rewards, ends and what comes next."""
+        raise NotImplementedError
+
+    def learn(self, step: int) -> Metrics:
+        """After the last scene step: learn from the rollout; returns the update's metrics."""
+        raise NotImplementedError
+
+
 class RolloutTally:
     """What the curves show of the steps an update played: each reward node's mean per step,
     and the outcome of the episodes that ended, averaged over them (tensors, read only when
@@ -177,12 +216,44 @@ class RolloutTally:
         return metrics
 
 
-class ReplayTrainer(Trainer):
+class OffPolicyRollout:
+    """What an off-policy trainer's update has played so far: each step's transition goes
+    into the replay buffer as soon as the scene has moved."""
+
+    def __init__(self, lr: float, share: float) -> None:
+        self.lr, self.share = lr, share
+        self.played: list[torch.Tensor] = []
+        self.raw_rewards: list[torch.Tensor] = []
+        self.tally = RolloutTally()
+        #: This step's observation and action as stored, from play() to record().
+        self.obs: torch.Tensor | None = None
+        self.action: torch.Tensor | None = None
+
+    def record(self, pipeline: Agent, scene: Any, buffer: ReplayBuffer) -> None:
+        """After the scene moved: this step's transition into ``buffer``."""
+        obs, action = self.obs, self.action
+        assert obs is not None and action is not None
+        with torch.no_grad():
+            terms = pipeline.rewards(scene)
+            reward = torch.stack(list(terms.values())).sum(0)
+            done = scene.done.clone()
+            # observed before the ended ones restart (at the next begin_step): where a
+            # time limit cut an episode, this state's value still counts
+            after = pipeline.observe(scene)
+            terminal = done & ~scene.truncated
+            buffer.add(Batch(obs, action, reward, after, terminal))
+            self.played.append(obs)
+            self.raw_rewards.append(reward)
+            self.tally.add(scene, terms, done)
+
+
+class ReplayTrainer(SteppedTrainer):
     """An off-policy trainer: its replay buffer is part of every checkpoint, so a resumed run
     draws the same minibatches as one that never stopped."""
 
     #: Set by each off-policy trainer before its first step.
     buffer: ReplayBuffer
+    _rollout: OffPolicyRollout
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, meta = super().state_tensors()

@@ -21,11 +21,11 @@ from atrap_studio.runtime.trainers.base import (
 )
 
 if TYPE_CHECKING:
-    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.pipeline import Agent
 
 
 class DirectTrainer(Trainer):
-    def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
+    def __init__(self, ctx: NodeContext, pipeline: Agent) -> None:
         super().__init__(ctx, pipeline)
         props = ctx.props
         self.lr = float(props["lr"])

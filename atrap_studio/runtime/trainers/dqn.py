@@ -32,8 +32,8 @@ from atrap_studio.core.errors import RunError
 from atrap_studio.runtime.context import NodeContext
 from atrap_studio.runtime.trainers.base import (
     Metrics,
+    OffPolicyRollout,
     ReplayTrainer,
-    RolloutTally,
     learn_input_statistics,
     scheduled_lr,
 )
@@ -41,7 +41,7 @@ from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.network_owner import NetworkChange
-    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.pipeline import Agent
 
 
 class DQNTrainer(ReplayTrainer):
@@ -53,7 +53,7 @@ class DQNTrainer(ReplayTrainer):
 
     tracked_loss = "loss/value"  # its total mixes signs; the critic's error does not
 
-    def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
+    def __init__(self, ctx: NodeContext, pipeline: Agent) -> None:
         super().__init__(ctx, pipeline)
         props = ctx.props
         if not pipeline.analysis.facts.get("discrete_actions"):
@@ -118,34 +118,29 @@ class DQNTrainer(ReplayTrainer):
             choice = torch.where(roll < share, uniform, choice)
         return choice
 
-    def step(self, step: int) -> Metrics:
-        pipeline, scene = self.pipeline, self.pipeline.scene
+    def begin_rollout(self, step: int) -> None:
         lr = scheduled_lr(self.lr_schedule, self.lr, step, self.total_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        share = self.explore.share(step)
-        played: list[Tensor] = []
-        raw_rewards: list[Tensor] = []
-        tally = RolloutTally()
+        self._rollout = OffPolicyRollout(lr=lr, share=self.explore.share(step))
+
+    def play(self) -> None:
+        pipeline, scene, rollout = self.pipeline, self.pipeline.scene, self._rollout
         with torch.no_grad():
-            for _ in range(self.horizon):
-                scene.begin_step()
-                obs = pipeline.observe(scene)
-                choice = self.choose(obs, share)
-                # the chosen option as +1 among -1s: an action node taking the highest does it
-                values = torch.nn.functional.one_hot(choice, self.options).to(obs.dtype) * 2 - 1
-                pipeline.act(scene, values)
-                terms = pipeline.rewards(scene)
-                reward = torch.stack(list(terms.values())).sum(0)
-                done = scene.done.clone()
-                # observed before the ended ones restart (at the next begin_step): where a
-                # time limit cut an episode, this state's value still counts
-                after = pipeline.observe(scene)
-                terminal = done & ~scene.truncated
-                self.buffer.add(Batch(obs, choice[:, None].to(obs.dtype), reward, after, terminal))
-                played.append(obs)
-                raw_rewards.append(reward)
-                tally.add(scene, terms, done)
+            obs = pipeline.observe(scene)
+            choice = self.choose(obs, rollout.share)
+            # the chosen option as +1 among -1s: an action node taking the highest does it
+            values = torch.nn.functional.one_hot(choice, self.options).to(obs.dtype) * 2 - 1
+            pipeline.act(scene, values)
+        rollout.obs, rollout.action = obs, choice[:, None].to(obs.dtype)
+
+    def record(self) -> None:
+        pipeline, scene, rollout = self.pipeline, self.pipeline.scene, self._rollout
+        rollout.record(pipeline, scene, self.buffer)
+
+    def learn(self, step: int) -> Metrics:
+        rollout = self._rollout
+        played, raw_rewards = rollout.played, rollout.raw_rewards
         learn_input_statistics(torch.cat(played), self.network)
 
         sums = torch.zeros(2, device=played[0].device)  # Huber loss, mean Q of the taken options
@@ -160,12 +155,12 @@ class DQNTrainer(ReplayTrainer):
         means = sums / max(1, made)
         metrics: Metrics = {
             "reward/total": torch.stack(raw_rewards).mean(),
-            "explore/random_share": share,
-            "lr": lr,
+            "explore/random_share": rollout.share,
+            "lr": rollout.lr,
         }
         if made:
             metrics.update({"loss/total": means[0], "loss/value": means[0], "value/q": means[1]})
-        metrics.update(tally.metrics())
+        metrics.update(rollout.tally.metrics())
         return metrics
 
     def _update(self, batch: Batch) -> Tensor:

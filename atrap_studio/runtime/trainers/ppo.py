@@ -22,6 +22,7 @@ otherwise shrink every actor step).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
@@ -31,7 +32,7 @@ from atrap_studio.runtime.networks import build_module
 from atrap_studio.runtime.trainers.base import (
     Metrics,
     RolloutTally,
-    Trainer,
+    SteppedTrainer,
     learn_input_statistics,
     scheduled_lr,
 )
@@ -41,6 +42,7 @@ from atrap_studio.runtime.trainers.policies import (
     GaussianPolicy,
     LogStd,
     ReturnScale,
+    Trial,
     gaussian_log_prob,
     mixture_log_prob,
 )
@@ -49,10 +51,31 @@ __all__ = ["PPOTrainer", "critic_architecture", "gaussian_log_prob", "mixture_lo
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.network_owner import NetworkChange
-    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.pipeline import Agent
 
 
-class PPOTrainer(Trainer):
+@dataclass
+class _Rollout:
+    """What one update's rollout has played so far (between :meth:`PPOTrainer.play`,
+    :meth:`~PPOTrainer.record` and :meth:`~PPOTrainer.learn`)."""
+
+    lr: float
+    share: float
+    observations: list[torch.Tensor] = field(default_factory=list)
+    actions: list[torch.Tensor] = field(default_factory=list)
+    log_probs: list[torch.Tensor] = field(default_factory=list)
+    values: list[torch.Tensor] = field(default_factory=list)
+    rewards: list[torch.Tensor] = field(default_factory=list)
+    dones: list[torch.Tensor] = field(default_factory=list)
+    #: As the reward nodes gave them (for the curves).
+    raw_rewards: list[torch.Tensor] = field(default_factory=list)
+    tally: RolloutTally = field(default_factory=RolloutTally)
+    #: This step's observation and trial, from play() to record().
+    obs: torch.Tensor | None = None
+    trial: Trial | None = None
+
+
+class PPOTrainer(SteppedTrainer):
     """PPO with a Gaussian policy around the network, a critic of its own and GAE.
 
     One :meth:`step` plays ``horizon`` scene steps on every instance, then learns from them for
@@ -62,8 +85,9 @@ class PPOTrainer(Trainer):
     """
 
     tracked_loss = "loss/value"  # its total mixes signs; the critic's error does not
+    _rollout: _Rollout
 
-    def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
+    def __init__(self, ctx: NodeContext, pipeline: Agent) -> None:
         super().__init__(ctx, pipeline)
         props = ctx.props
         self.lr = float(props["lr"])
@@ -118,41 +142,53 @@ class PPOTrainer(Trainer):
         extra = {"return_scale": self.return_scale} if self.return_scale is not None else {}
         return {"critic": self.critic, "log_std": self.spread, **extra}
 
-    def step(self, step: int) -> Metrics:
-        pipeline, scene = self.pipeline, self.pipeline.scene
+    def begin_rollout(self, step: int) -> None:
         lr = scheduled_lr(self.lr_schedule, self.lr, step, self.total_steps)
         actor_group, critic_group = self.optimizer.param_groups
         actor_group["lr"] = lr
         critic_group["lr"] = scheduled_lr(self.lr_schedule, self.critic_lr, step, self.total_steps)
-        share = self.explore.share(step)
+        self._rollout = _Rollout(lr=lr, share=self.explore.share(step))
 
-        # -- rollout: `horizon` steps of the behaviour policy on every instance ----------------
-        observations, actions, log_probs, values, rewards, dones = [], [], [], [], [], []
-        raw_rewards: list[torch.Tensor] = []  # as the reward nodes gave them (for the curves)
-        tally = RolloutTally()
+    # -- rollout: `horizon` steps of the behaviour policy on every instance --------------------
+
+    def play(self) -> None:
+        pipeline, scene, rollout = self.pipeline, self.pipeline.scene, self._rollout
         with torch.no_grad():
-            for _ in range(self.horizon):
-                scene.begin_step()
-                obs = pipeline.observe(scene)
-                trial = self.policy_kind.sample(self.network(obs), share, self.generator)
-                pipeline.act(scene, trial.values)
-                terms = pipeline.rewards(scene)
-                done = scene.done.clone()
-                observations.append(obs)
-                actions.append(trial.taken)
-                log_probs.append(trial.log_prob)
-                values.append(self.critic(obs).squeeze(-1))
-                raw = torch.stack(list(terms.values())).sum(0)
-                raw_rewards.append(raw)
-                reward = raw if self.return_scale is None else self.return_scale.scale(raw, done)
-                cut = scene.truncated & done
-                if bool(cut.any()):  # a time limit is no end of the task: bootstrap its value
-                    final = self.critic(pipeline.observe(scene)).squeeze(-1)
-                    reward = reward + self.gamma * torch.where(cut, final, 0.0)
-                rewards.append(reward)
-                dones.append(done)
-                tally.add(scene, terms, done)
+            obs = pipeline.observe(scene)
+            trial = self.policy_kind.sample(self.network(obs), rollout.share, self.generator)
+            pipeline.act(scene, trial.values)
+        rollout.obs, rollout.trial = obs, trial
 
+    def record(self) -> None:
+        pipeline, scene, rollout = self.pipeline, self.pipeline.scene, self._rollout
+        obs, trial = rollout.obs, rollout.trial
+        assert obs is not None and trial is not None
+        with torch.no_grad():
+            terms = pipeline.rewards(scene)
+            done = scene.done.clone()
+            rollout.observations.append(obs)
+            rollout.actions.append(trial.taken)
+            rollout.log_probs.append(trial.log_prob)
+            rollout.values.append(self.critic(obs).squeeze(-1))
+            raw = torch.stack(list(terms.values())).sum(0)
+            rollout.raw_rewards.append(raw)
+            reward = raw if self.return_scale is None else self.return_scale.scale(raw, done)
+            cut = scene.truncated & done
+            if bool(cut.any()):  # a time limit is no end of the task: bootstrap its value
+                final = self.critic(pipeline.observe(scene)).squeeze(-1)
+                reward = reward + self.gamma * torch.where(cut, final, 0.0)
+            rollout.rewards.append(reward)
+            rollout.dones.append(done)
+            rollout.tally.add(scene, terms, done)
+
+    def learn(self, step: int) -> Metrics:
+        pipeline, scene, rollout = self.pipeline, self.pipeline.scene, self._rollout
+        lr, share = rollout.lr, rollout.share
+        _, critic_group = self.optimizer.param_groups
+        observations, actions, log_probs = rollout.observations, rollout.actions, rollout.log_probs
+        values, rewards, dones = rollout.values, rollout.rewards, rollout.dones
+        raw_rewards, tally = rollout.raw_rewards, rollout.tally
+        with torch.no_grad():
             # -- advantages: GAE, bootstrapped by the critic where an episode goes on ---------
             # Ended episodes restart only at the next begin_step(), so observing now sees the
             # next state of the others; the ended ones' bootstrap is multiplied away.

@@ -28,8 +28,8 @@ from atrap_studio.runtime.context import NodeContext, derive_seed
 from atrap_studio.runtime.networks import Normalize, build_module
 from atrap_studio.runtime.trainers.base import (
     Metrics,
+    OffPolicyRollout,
     ReplayTrainer,
-    RolloutTally,
     learn_input_statistics,
 )
 from atrap_studio.runtime.trainers.critics import critic_architecture
@@ -38,7 +38,7 @@ from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.network_owner import NetworkChange
-    from atrap_studio.runtime.pipeline import Pipeline
+    from atrap_studio.runtime.pipeline import Agent
 
 #: The spread stays in a sane range (CleanRL's bounds): no collapse to 0, no uniform noise.
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -85,7 +85,7 @@ class SACTrainer(ReplayTrainer):
 
     tracked_loss = "loss/value"  # its total mixes signs; the critic's error does not
 
-    def __init__(self, ctx: NodeContext, pipeline: Pipeline) -> None:
+    def __init__(self, ctx: NodeContext, pipeline: Agent) -> None:
         super().__init__(ctx, pipeline)
         props = ctx.props
         if pipeline.analysis.facts.get("discrete_actions"):
@@ -180,33 +180,28 @@ class SACTrainer(ReplayTrainer):
         noise = torch.randn(centre.shape, generator=self.generator, device=centre.device)
         return squashed_sample(centre, self._log_std(), noise)
 
-    def step(self, step: int) -> Metrics:
-        pipeline, scene = self.pipeline, self.pipeline.scene
-        share = self.explore.share(step)
-        played: list[Tensor] = []
-        raw_rewards: list[Tensor] = []
-        tally = RolloutTally()
+    def begin_rollout(self, step: int) -> None:
+        self._rollout = OffPolicyRollout(lr=self.lr, share=self.explore.share(step))
+
+    def play(self) -> None:
+        pipeline, scene, rollout = self.pipeline, self.pipeline.scene, self._rollout
+        share = rollout.share
         with torch.no_grad():
-            for _ in range(self.horizon):
-                scene.begin_step()
-                obs = pipeline.observe(scene)
-                action, _ = self._sample(obs)
-                if share > 0:
-                    roll = torch.rand(obs.shape[0], generator=self.generator, device=obs.device)
-                    uniform = self.uniform_actions(action)
-                    action = torch.where((roll < share)[:, None], uniform, action)
-                pipeline.act(scene, action)
-                terms = pipeline.rewards(scene)
-                reward = torch.stack(list(terms.values())).sum(0)
-                done = scene.done.clone()
-                # observed before the ended ones restart (at the next begin_step): where a
-                # time limit cut an episode, this state's value still counts
-                after = pipeline.observe(scene)
-                terminal = done & ~scene.truncated
-                self.buffer.add(Batch(obs, action, reward, after, terminal))
-                played.append(obs)
-                raw_rewards.append(reward)
-                tally.add(scene, terms, done)
+            obs = pipeline.observe(scene)
+            action, _ = self._sample(obs)
+            if share > 0:
+                roll = torch.rand(obs.shape[0], generator=self.generator, device=obs.device)
+                uniform = self.uniform_actions(action)
+                action = torch.where((roll < share)[:, None], uniform, action)
+            pipeline.act(scene, action)
+        rollout.obs, rollout.action = obs, action
+
+    def record(self) -> None:
+        self._rollout.record(self.pipeline, self.pipeline.scene, self.buffer)
+
+    def learn(self, step: int) -> Metrics:
+        rollout = self._rollout
+        played, raw_rewards, share = rollout.played, rollout.raw_rewards, rollout.share
         learn_input_statistics(torch.cat(played), self.network)
 
         # total, policy, Q, alpha, entropy, mean Q
@@ -235,7 +230,7 @@ class SACTrainer(ReplayTrainer):
                     "policy/alpha": self.log_alpha.value.detach().exp(),
                 }
             )
-        metrics.update(tally.metrics())
+        metrics.update(rollout.tally.metrics())
         return metrics
 
     def _update(self, batch: Batch) -> Tensor:

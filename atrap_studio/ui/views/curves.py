@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.events import Event
-from atrap_studio.ui.views.metric_names import NO_UNIT, describe
+from atrap_studio.ui.views.metric_names import NO_UNIT, describe, split_agent
 from atrap_studio.ui.views.metric_store import MetricStore
 
 
@@ -62,8 +62,10 @@ GROUPS: tuple[Group, ...] = (
 
 
 def group_of(key: str) -> Group:
-    """The group (plot) that shows ``key``; every key has exactly one."""
-    return next(group for group in GROUPS if group.matches(key))
+    """The group (plot) that shows ``key``; every key has exactly one. Each agent's figure of
+    a graph with several (``red_teach:loss/value``) joins its kind's plot."""
+    own = split_agent(key)[1]
+    return next(group for group in GROUPS if group.matches(own))
 
 
 #: Distinct on the dark plot background (Tableau 10, lightened where too dark).

@@ -68,8 +68,24 @@ _OUTCOMES: dict[str, MetricName] = {
 _STATISTICS = {"mean": "Mean", "median": "Median", "p95": "95th-percentile"}
 
 
+def split_agent(key: str) -> tuple[str, str]:
+    """``(trainer id, key)`` of a metric of one agent among several (``red_teach:loss/value``);
+    ``("", key)`` for every other key."""
+    agent, colon, rest = key.partition(":")
+    return (agent, rest) if colon and "/" not in agent else ("", key)
+
+
 def describe(key: str, node_names: Mapping[str, str] | None = None) -> MetricName | None:
-    """The name and unit of ``key``; node ids in it read as the nodes' names when given."""
+    """The name and unit of ``key``; node ids in it read as the nodes' names when given.
+
+    A figure of one agent of several reads as the figure, then the agent's trainer
+    (``Value loss · Red trainer``)."""
+    agent, own = split_agent(key)
+    if agent:
+        named = describe(own, node_names)
+        if named is None:
+            return None
+        return MetricName(f"{named.name} · {(node_names or {}).get(agent, agent)}", named.unit)
     if key in EXACT:
         return EXACT[key]
     space, _, rest = key.partition("/")

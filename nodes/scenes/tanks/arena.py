@@ -27,7 +27,7 @@ from atrap_studio.nodes.scenes.tanks.geometry import (
     unit,
     wrap,
 )
-from atrap_studio.nodes.scenes.tanks.opponents import OPPONENTS, Opponent, PastSelf
+from atrap_studio.nodes.scenes.tanks.opponents import OPPONENTS, Learner, Opponent, PastSelf
 from atrap_studio.nodes.scenes.tanks.recent import RECORDED, Recorder
 from atrap_studio.nodes.scenes.tanks.snapshot import TankSnapshot
 from atrap_studio.nodes.scenes.tanks.workspace import Workspace
@@ -201,7 +201,15 @@ class TankArena:
         for command in commands:
             if command.kind != "tank_controls":
                 raise ValueError(f"a tank arena takes tank controls, not {command.kind!r}")
-            agent = command.values.to(agent.dtype)
+            if command.seat == 1:  # a second learning agent drives the red tank
+                if not isinstance(self.opponent, Learner):
+                    raise ValueError(
+                        f"the red tank is driven by the {self.opponent_name} opponent; set the "
+                        "arena's opponent to 'learner' to let a second agent drive it"
+                    )
+                self.opponent_state["controls"] = command.values.to(agent.dtype).clamp(-1.0, 1.0)
+            else:
+                agent = command.values.to(agent.dtype)
         theirs = self.opponent.act(self, self.opponent_state, self.generator)
         controls = torch.stack([agent.clamp(-1.0, 1.0), theirs], dim=1)  # (N, 2, 3)
         self._drive(controls)
@@ -394,6 +402,11 @@ class TankArena:
 
     def outcome(self) -> dict[str, Tensor]:
         result = self.result()
+        return {"result": result, "success": result > 0}
+
+    def outcome_of(self, seat: int) -> dict[str, Tensor]:
+        """:meth:`outcome` as tank ``seat`` sees it: for the red tank (1), +1 when it won."""
+        result = self.result() if seat == 0 else 0.0 - self.result()  # no -0.0 for a draw
         return {"result": result, "success": result > 0}
 
     def metrics(self) -> dict[str, float]:

@@ -8,8 +8,13 @@ from typing import Any
 import torch
 
 from atrap_studio.nodes.scenes.tanks.arena import Rules, TankArena
-from atrap_studio.nodes.scenes.tanks.specs import DISCRETE_CONTROLS, EVENTS
+from atrap_studio.nodes.scenes.tanks.specs import DISCRETE_CONTROLS, EVENTS, TANKS
 from atrap_studio.runtime.context import Command, NodeContext
+
+
+def tank_of(ctx: NodeContext) -> int:
+    """The tank a node reads, drives or rewards: 0 (blue, the agent's) or 1 (red)."""
+    return TANKS.index(str(ctx.props.get("tank", TANKS[0])))
 
 
 class TankArenaScene:
@@ -69,9 +74,10 @@ class Camera:
     def __init__(self, ctx: NodeContext) -> None:
         self.rays = int(ctx.props["rays"])
         self.fov = math.radians(float(ctx.props["fov_deg"]))
+        self.tank = tank_of(ctx)
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        strip = camera_view(inputs["scene"], 0, self.rays, self.fov)
+        strip = camera_view(inputs["scene"], self.tank, self.rays, self.fov)
         # the picture: (N, 1 row, rays, 3 channels), from the channel-by-channel strip
         image = strip.reshape(-1, 3, self.rays).transpose(1, 2).unsqueeze(1)
         return {"value": strip, "image": image}
@@ -79,21 +85,22 @@ class Camera:
 
 class Status:
     def __init__(self, ctx: NodeContext) -> None:
-        pass
+        self.tank = tank_of(ctx)
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {"value": status_view(inputs["scene"], 0)}
+        return {"value": status_view(inputs["scene"], self.tank)}
 
 
 class Hearing:
     def __init__(self, ctx: NodeContext) -> None:
         self.memory = int(ctx.props["memory_steps"])
         self.reach = float(ctx.props["range_m"])
+        self.tank = tank_of(ctx)
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
         arena: TankArena = inputs["scene"]
-        loud = arena.heard(0, self.memory, self.reach)
-        bearing = arena.bearing_to(0, arena.shot_at[:, 1])
+        loud = arena.heard(self.tank, self.memory, self.reach)
+        bearing = arena.bearing_to(self.tank, arena.shot_at[:, 1 - self.tank])
         heard = (loud > 0).to(loud.dtype)
         value = torch.stack([loud, torch.cos(bearing) * heard, torch.sin(bearing) * heard], -1)
         return {"value": value}
@@ -105,19 +112,21 @@ class Controls:
 
     def __init__(self, ctx: NodeContext) -> None:
         self.table = torch.tensor([move for _, move in DISCRETE_CONTROLS], dtype=torch.float32)
+        self.tank = tank_of(ctx)
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, Command]:
         values: torch.Tensor = inputs["values"]
         if values.shape[-1] == len(self.table):
             choice = values.argmax(-1)
             values = self.table.to(values.device)[choice]
-        return {"command": Command("tank_controls", values)}
+        return {"command": Command("tank_controls", values, seat=self.tank)}
 
 
 class Event:
     def __init__(self, ctx: NodeContext) -> None:
         self.event = str(ctx.props["event"])
         self.weight = float(ctx.props["weight"])
+        self.tank = tank_of(ctx)
 
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {"reward": self.weight * event_value(inputs["scene"], 0, self.event)}
+        return {"reward": self.weight * event_value(inputs["scene"], self.tank, self.event)}

@@ -263,10 +263,28 @@ class PastSelf:
 
 
 #: The levels a graph may choose, each made anew per scene; the player joins only in play mode.
+class Learner:
+    """A second learning agent of the graph: the controls its action node gave this step
+    (``TankArena.apply`` puts them in ``state["controls"]``), used once; without any, it
+    waits (a test or a play of the first agent alone)."""
+
+    def initial_state(self, instances: int, device: torch.device) -> State:
+        return {"controls": torch.zeros(instances, 3, device=device)}
+
+    def restart(self, state: State, index: Tensor, generator: torch.Generator) -> None:
+        pass
+
+    def act(self, arena: TankArena, state: State, generator: torch.Generator) -> Tensor:
+        controls = state["controls"]
+        state["controls"] = torch.zeros_like(controls)
+        return controls
+
+
 OPPONENTS: dict[str, Callable[[], Opponent]] = {
     "idle": Idle,
     "wanderer": Wanderer,
     "hunter": Hunter,
     "past_self": PastSelf,
+    "learner": Learner,
 }
 PLAYER = Player()

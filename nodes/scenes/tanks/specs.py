@@ -22,22 +22,49 @@ DISCRETE_CONTROLS = (
 #: What a tank can be rewarded for (``reward.tank_event``'s events).
 EVENTS = ("hit_given", "hit_taken", "won", "lost", "time", "aim")
 _SCENE_IN = PortSpec("scene", "Scene", "The tank arena.")
+#: The arena's two tanks, as the nodes name them: the agent's and the opponent's.
+TANKS = ("blue", "red")
+
+
+def _tank(what: str) -> PropSpec:
+    """The property naming which tank a node reads, drives or rewards (its spec's ``seat``)."""
+    return PropSpec(
+        "tank",
+        "choice",
+        "blue",
+        f"{what}: blue, the agent's tank; red, the opponent's, for a second agent of "
+        "the graph when the arena's opponent is 'learner'.",
+        choices=TANKS,
+    )
 
 
 def _facts(props: Props) -> dict[str, Any]:
     discrete = props["controls"] == "discrete"
+    learner = props["opponent"] == "learner"
     return {
         "tank_arena": True,
         "tank_actions": len(DISCRETE_CONTROLS) if discrete else 3,
         "discrete_actions": discrete,
         "differentiable": False,
+        # the tanks the graph's agents drive: the red one too when a second agent is its driver
+        "seats": TANKS if learner else TANKS[:1],
+        "seat_word": "tank",
+        "seats_hint": (
+            "a second learning agent drives the red tank: set its nodes' 'tank' to red"
+            if learner
+            else "set the arena's opponent to 'learner' to let a second agent drive the red tank"
+        ),
     }
 
 
 def _outcome(props: Props) -> Outcome:
     return Outcome(
         score=Score("result", "fight result (+1 won, 0 draw, -1 lost)", "", better="higher"),
-        success=f"destroyed the {props['opponent']} opponent before the time ran out",
+        success=(
+            "destroyed the other tank before the time ran out"
+            if props["opponent"] == "learner"
+            else f"destroyed the {props['opponent']} opponent before the time ran out"
+        ),
         snapshot="tank_arena",
         episode_word="fights",
     )
@@ -82,8 +109,9 @@ ARENA = NodeSpec(
             "and fires when it happens to face the agent), hunter (goes after what it sees and "
             "hears, aims ahead of a moving agent, hides behind a pillar while it reloads), "
             "past_self (self-play: the agent's own network from earlier in training, one of "
-            "its last 5 copies, a new copy every 3,000 steps).",
-            choices=("idle", "wanderer", "hunter", "past_self"),
+            "its last 5 copies, a new copy every 3,000 steps), learner (a second learning "
+            "agent of this graph: its own network, trainer and nodes set to the red tank).",
+            choices=("idle", "wanderer", "hunter", "past_self", "learner"),
         ),
         PropSpec(
             "episode_steps",
@@ -106,7 +134,13 @@ ARENA = NodeSpec(
     ),
     facts=_facts,
     outcome=_outcome,
-    examples=("tanks_camera_ppo", "tanks_camera_dqn", "tanks_hunter_ppo", "tanks_self_play_ppo"),
+    examples=(
+        "tanks_camera_ppo",
+        "tanks_camera_dqn",
+        "tanks_hunter_ppo",
+        "tanks_self_play_ppo",
+        "tanks_two_learners_ppo",
+    ),
 )
 
 CAMERA = NodeSpec(
@@ -142,8 +176,10 @@ CAMERA = NodeSpec(
     props=(
         PropSpec("rays", "int", 32, "Rays across the field of view.", min=1, max=4096),
         PropSpec("fov_deg", "float", 90.0, "Field of view in degrees.", min=1.0, max=360.0),
+        _tank("Which tank's camera"),
     ),
     requires_facts=("tank_arena",),
+    seat="tank",
 )
 
 STATUS = NodeSpec(
@@ -162,7 +198,9 @@ STATUS = NodeSpec(
             shape=lambda p, f: (2,),
         ),
     ),
+    props=(_tank("Which tank's health and gun"),),
     requires_facts=("tank_arena",),
+    seat="tank",
 )
 
 HEARING = NodeSpec(
@@ -203,8 +241,10 @@ HEARING = NodeSpec(
             min=0.0,
             max=1_000.0,
         ),
+        _tank("Which tank listens"),
     ),
     requires_facts=("tank_arena",),
+    seat="tank",
 )
 
 CONTROLS = NodeSpec(
@@ -237,8 +277,10 @@ CONTROLS = NodeSpec(
             min=0.0,
             max=1.0,
         ),
+        _tank("Which tank it drives"),
     ),
     requires_facts=("tank_actions",),
+    seat="tank",
 )
 
 EVENT = NodeSpec(
@@ -265,8 +307,10 @@ EVENT = NodeSpec(
             choices=EVENTS,
         ),
         PropSpec("weight", "float", 1.0, "Multiplies the reward.", min=-1e6, max=1e6),
+        _tank("Which tank's side of the fight it scores"),
     ),
     requires_facts=("tank_arena",),
+    seat="tank",
 )
 
 SPECS = (ARENA, CAMERA, STATUS, HEARING, CONTROLS, EVENT)
