@@ -5,6 +5,8 @@ is the agent's: the observation is what the graph feeds the network (its sensors
 the action is what the network would answer (values in [-1, 1], one per output), the reward is
 the sum of the rewards linked into the trainer. Episodes end as the scene says, with time
 limits reported as truncations. The network and trainer nodes are compiled but not used.
+In a graph of several learning agents the env's agent is the first; the others play their own
+networks (an ``nn.load`` of a trained one makes it the opponent), in the same scene step.
 """
 
 from __future__ import annotations
@@ -88,7 +90,12 @@ class _GraphTask:
         with torch.no_grad():
             self.scene.begin_step()  # marks copies that restart during this step, if any
             action = torch.as_tensor(values, device=self.pipeline.device).clamp(-1.0, 1.0)
-            self.pipeline.act(self.scene, action)
+            others = self.pipeline.agents[1:]
+            if others:  # the graph's other agents answer by their own networks
+                answers = [a.network(a.observe(self.scene)) for a in others]
+                self.pipeline.act_together(self.scene, [action, *answers])
+            else:
+                self.pipeline.act(self.scene, action)
             terms = self.pipeline.rewards(self.scene)
             reward = torch.stack(list(terms.values())).sum(0)
             truncated = self.scene.truncated & self.scene.done

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -168,6 +169,20 @@ def test_each_agent_writes_a_network_file_that_loads_as_any(
     assert Pipeline(single, registry).network is not None
 
 
+def test_you_play_against_the_first_agent_of_a_two_agent_graph(registry: Registry) -> None:
+    """Play Against the Network seats the person in the red tank in place of the second
+    agent; the first agent's network drives blue."""
+    from atrap_studio.nodes.scenes.tanks.play import Duel
+
+    doc = _tiny()
+    weights = Pipeline(doc, registry).network.state_dict()
+    duel = Duel(doc, weights)
+    before = duel.arena.position[0, 1].clone()
+    duel.step(drive=1.0, turn=0.0, fire=False)
+    assert duel.arena.opponent_name == "player"
+    assert not torch.equal(duel.arena.position[0, 1], before)  # the person's keys drove red
+
+
 def test_both_agents_learn_their_own_rewards(registry: Registry) -> None:
     """Each trainer's rewards are its own tank's: the red agent rewarded for hitting blue."""
     pipeline = Pipeline(_tiny(), registry)
@@ -242,3 +257,20 @@ def test_agents_step_together_only_with_equal_horizons(registry: Registry) -> No
     with pytest.raises(RunError, match="horizons are 'blue_teach' 8, 'red_teach' 16") as caught:
         Pipeline(_tiny(horizon=16), registry)
     assert caught.value.node == "red_teach"
+
+
+def test_a_two_agent_graph_as_a_gymnasium_env_steps_the_red_agent_too() -> None:
+    """The env's agent is the first; the second answers by its own network in the same step."""
+    from atrap_studio.envs.graph_env import GraphVectorEnv
+
+    env = GraphVectorEnv(_tiny(), num_envs=3)
+    pipeline = env._task.pipeline
+    red = pipeline.agents[1]
+    with torch.no_grad():  # red's network always answers 'forward' (option 1 of 8)
+        red.network[-1].bias[1] = 100.0
+    env.reset(seed=1)
+    arena: Any = pipeline.scene
+    before = arena.position[:, 1].clone()
+    env.step(np.zeros((3, 8), dtype=np.float32))
+    moved = torch.linalg.vector_norm(arena.position[:, 1] - before, dim=-1)
+    assert bool((moved > 0.2).all())  # 3 m/s for 0.1 s, less where a wall or pillar stops it
