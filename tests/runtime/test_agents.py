@@ -97,11 +97,9 @@ def test_the_red_tank_waits_without_its_agent(registry: Registry) -> None:
     assert torch.equal(arena.position[:, 1], before)
 
 
-@pytest.mark.parametrize("red_trainer", ["trainer.ppo", "trainer.dqn"])
-def test_checkpoints_of_two_agents_resume_bit_exactly(
-    registry: Registry, tmp_path: Path, red_trainer: str
-) -> None:
-    doc = _tiny(red_trainer)
+def _straight_and_resumed(doc: GraphDocument, registry: Registry, tmp_path: Path) -> Runner:
+    """Train ``doc`` 6 updates straight, and again stopped at 4 and resumed from that
+    checkpoint; assert both end the same, bit for bit; return the resumed runner."""
     straight = Runner(Pipeline(doc, registry), out_dir=tmp_path / "a")
     assert straight.run().reason == "completed"
     half = tmp_path / "b"
@@ -116,7 +114,7 @@ def test_checkpoints_of_two_agents_resume_bit_exactly(
     resumed = Runner(Pipeline(doc, registry, seed=checkpoint.seed), out_dir=half)
     assert resumed.run(resume=checkpoint).step == 6
     for a, b in zip(straight.pipeline.agents, resumed.pipeline.agents, strict=True):
-        assert a.trainer_id == b.trainer_id
+        assert a.trainer_id == b.trainer_id and a.architecture == b.architecture
         weights_a, weights_b = a.network.state_dict(), b.network.state_dict()
         assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
         mine, theirs = a.trainer.state_tensors()[0], b.trainer.state_tensors()[0]
@@ -133,6 +131,26 @@ def test_checkpoints_of_two_agents_resume_bit_exactly(
         return [",".join(line.split(",")[i] for i in keep) for line in lines]
 
     assert rows(tmp_path / "a") == rows(half)
+    return resumed
+
+
+@pytest.mark.parametrize("red_trainer", ["trainer.ppo", "trainer.dqn"])
+def test_checkpoints_of_two_agents_resume_bit_exactly(
+    registry: Registry, tmp_path: Path, red_trainer: str
+) -> None:
+    _straight_and_resumed(_tiny(red_trainer), registry, tmp_path)
+
+
+def test_the_second_agents_network_grows_and_resumes_exactly(
+    registry: Registry, tmp_path: Path
+) -> None:
+    doc = _tiny()
+    _node(doc, "red_brain").props.update(grow="schedule", grow_every=3, grow_max_width=24)
+    resumed = _straight_and_resumed(doc, registry, tmp_path)
+    blue, red = resumed.pipeline.agents
+    assert blue.architect is None and red.architect is not None
+    assert blue.architecture.parameter_count() < red.architecture.parameter_count()
+    assert red.owner.history  # how it grew, kept across the resume
 
 
 def test_each_agent_writes_a_network_file_that_loads_as_any(
