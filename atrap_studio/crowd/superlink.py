@@ -27,6 +27,7 @@ ended.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import hmac
 import ipaddress
@@ -147,16 +148,15 @@ class UpdateSizes:
         self._pushed: dict[str, int] = {}
 
     def add(self, session: str, size: int) -> int | None:
-        """Count ``size`` more bytes for ``session``; the total if that is over the cap
-        (the piece is then refused and not counted), else None."""
-        total = self._pushed.get(session, 0) + size
-        if total > self.max_bytes:
-            return total
-        self._pushed.pop(session, None)  # re-inserted last: the oldest go first
+        """Count ``size`` more bytes for ``session``; the total if that is over the cap (the
+        piece is then refused), else None. Once over, a session stays over: its update can
+        never arrive whole, so every later piece is refused too (one passed on to Flower
+        would make it drop the whole reply before the ServerApp hears that it failed)."""
+        total = self._pushed.pop(session, 0) + size  # re-inserted last: the oldest go first
         self._pushed[session] = total
         while len(self._pushed) > MAX_SESSIONS:
             del self._pushed[next(iter(self._pushed))]
-        return None
+        return total if total > self.max_bytes else None
 
 
 class FleetOnlyOutside:
@@ -170,6 +170,7 @@ class FleetOnlyOutside:
         max_bytes: int = MAX_REQUEST_BYTES,
         rate: RequestRate | None = None,
         updates: UpdateSizes | None = None,
+        end_upload: Callable[[str], bool] | None = None,
     ) -> None:
         self.app = app
         self.internal = (LOOPBACK, internal_port)
@@ -177,6 +178,8 @@ class FleetOnlyOutside:
         self.max_bytes = max_bytes
         self.rate = rate or RequestRate()
         self.updates = updates or UpdateSizes()
+        #: Ends an upload session in Flower's state at once (see :func:`end_upload`).
+        self.end_upload = end_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("server")
@@ -231,6 +234,12 @@ class FleetOnlyOutside:
                 f"node {piece.node.node_id}'s update in run {piece.run_id} would hold more "
                 f"than {self.updates.max_bytes:,} bytes ({total:,} so far): refused"
             )
+            first = total - len(piece.object_content) <= self.updates.max_bytes
+            if first and self.end_upload is not None:
+                from starlette.concurrency import run_in_threadpool
+
+                if await run_in_threadpool(self.end_upload, piece.session_id):
+                    reason += ", and Flower is told the reply will not come"
             await _refuse(scope, receive, send, 413, reason)
             return
         given = False
@@ -243,6 +252,46 @@ class FleetOnlyOutside:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def end_upload(state: Any, session_id: str) -> bool:
+    """Make Flower give up on one reply's upload now; whether it could.
+
+    Flower waits for the rest of an upload until its session expires, 180 s after the last
+    piece in Flower 1.42 (``OBJECT_PUSH_SESSION_TTL_SECONDS``), and the ServerApp, asking for
+    the reply's pieces meanwhile, waits with it: a round would wait that long for an update
+    refused for its size. Flower has no call to end an upload, so two rows of its SQL state
+    (the aggregator's ``--database``; flwr is pinned to 1.42.0) are changed in one
+    transaction: the session expires now, and so does the instruction the reply answers.
+    Whichever way the ServerApp asks next — for the reply, or for a piece of it it already
+    has the list of — Flower answers that it is unavailable, that peer is reported as
+    failed, and the round goes on. False for another kind of state or an unknown session.
+    """
+    from flwr.supercore.corestate.sql_corestate import SqlCoreState
+    from flwr.supercore.date import now
+    from flwr.supercore.state.schema.corestate_models import (
+        ObjectPushSession,
+        ObjectPushSessionRoot,
+    )
+    from flwr.supercore.state.schema.linkstate_models import MessageIns, MessageRes
+    from sqlalchemy import select, update
+
+    if not isinstance(state, SqlCoreState):
+        return False
+    roots = select(ObjectPushSessionRoot.root_object_id).where(
+        ObjectPushSessionRoot.session_id == session_id
+    )
+    answered = select(MessageRes.reply_to_message_id).where(MessageRes.message_id.in_(roots))
+    with state.session() as session:
+        session.execute(
+            update(MessageIns).where(MessageIns.message_id.in_(answered)).values(ttl=0.0)
+        )
+        done = session.execute(
+            update(ObjectPushSession)
+            .where(ObjectPushSession.session_id == session_id)
+            .values(expires_at=now())
+        )
+    return bool(getattr(done, "rowcount", 0))
 
 
 async def _refuse(
@@ -290,7 +339,9 @@ class HandshakeLog:
         self.clock = clock
         self._seen: dict[str, tuple[float, int]] = {}  # reason -> (last logged, since)
 
-    def failed(self, exc: ssl.SSLError) -> None:
+    def failed(self, exc: ssl.SSLError, peer: Any = None) -> None:
+        """Log a handshake that failed with ``exc``, with the ``peer``'s address (host,
+        port) where it is known."""
         from flwr.supercore import log
 
         reason = str(exc.reason or exc.__class__.__name__)[:80]
@@ -304,32 +355,44 @@ class HandshakeLog:
         self._seen[reason] = (now, 0)
         why = REFUSED_CERTIFICATE.get(reason, "the TLS handshake failed")
         more = f" ({since} more since the last such line)" if since else ""
-        log(WARNING, "a peer could not connect: %s (TLS: %s)%s", why, reason, more)
+        who = "a peer"
+        if isinstance(peer, tuple) and len(peer) >= 2:  # (host, port[, IPv6's two more])
+            host = f"[{peer[0]}]" if ":" in str(peer[0]) else peer[0]
+            who = f"a peer at {host}:{peer[1]}"
+        log(WARNING, "%s could not connect: %s (TLS: %s)%s", who, why, reason, more)
 
 
 HANDSHAKES = HandshakeLog()
 
 
-class HandshakeWatched(ssl.SSLObject):
-    """The TLS connection object of both sockets, reporting failed handshakes to the log
-    (asyncio and uvloop drop them silently outside debug mode); installed through the
-    public ``SSLContext.sslobject_class``."""
+class PeerNamingLoop(asyncio.SelectorEventLoop):
+    """asyncio's event loop, which also logs each failed TLS handshake with the address of
+    the peer that failed it.
 
-    def do_handshake(self) -> None:
-        try:
-            super().do_handshake()
-        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            raise  # not a failure: the handshake waits for the other side
-        except ssl.SSLError as exc:
-            HANDSHAKES.failed(exc)
-            raise
+    asyncio drops failed handshakes silently outside debug mode, and the TLS object that
+    sees the failure does not know the connection's address; the loop that accepted the
+    connection knows both: the connection's waiter ends with the handshake's error. uvicorn
+    takes this class as its ``loop`` ("module:name" of a loop factory).
+    """
+
+    def _make_ssl_transport(  # type: ignore[no-untyped-def]
+        self, rawsock, protocol, sslcontext, waiter=None, **options
+    ):
+        made = super()._make_ssl_transport(  # type: ignore[misc]
+            rawsock, protocol, sslcontext, waiter, **options
+        )
+        if waiter is not None and options.get("server_side"):
+            peer = (options.get("extra") or {}).get("peername")
+            waiter.add_done_callback(lambda done: _handshake_ended(done, peer))
+        return made
 
 
-def watched_tls(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
-    """uvicorn's TLS context, with :class:`HandshakeWatched` connections."""
-    context = default()
-    context.sslobject_class = HandshakeWatched
-    return context
+def _handshake_ended(waiter: asyncio.Future[Any], peer: Any) -> None:
+    if waiter.cancelled():
+        return
+    error = waiter.exception()
+    if isinstance(error, ssl.SSLError):
+        HANDSHAKES.failed(error, peer)
 
 
 def secret_bearer(secret: str) -> Any:
@@ -419,17 +482,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     except OSError as exc:
         sys.exit(f"cannot listen on {ours.public_host}:{ours.public_port}: {exc}")
     config = dataclasses.replace(config, authn_plugin=secret_bearer(secret))
+    flower = create_app(config, SuperLinkLifespan)
     app = FleetOnlyOutside(
-        create_app(config, SuperLinkLifespan),
+        flower,
         config.port,
         updates=UpdateSizes(ours.max_update_bytes),
+        end_upload=lambda session: end_upload(flower.state.linkstate_factory.state(), session),
     )
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             ssl_keyfile=config.ssl_keyfile,
             ssl_certfile=config.ssl_certfile,
-            ssl_context_factory=watched_tls,
+            loop=f"{__name__}:PeerNamingLoop",
             log_config=get_uvicorn_log_config(console_handler.level),
             access_log=True,
             workers=1,

@@ -4,7 +4,8 @@ own (tests/crowd/namespaces.py), peers linked to the aggregator by veth cables.
 Everything runs as a person would run it: ``atrap crowd serve --host 0.0.0.0`` in the
 aggregator's namespace, ``atrap crowd join`` in each peer's. Peers dial the aggregator's
 address on their link, never loopback; from a peer's namespace the aggregator's Control and
-Runtime APIs cannot be reached; a peer whose cable is pulled in the middle of a round is left
+Runtime APIs cannot be reached; a peer holding another crowd's ca.crt is named in the
+aggregator's log by its address; a peer whose cable is pulled in the middle of a round is left
 out and the rounds go on.
 """
 
@@ -24,7 +25,7 @@ import pytest
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.yaml_io import save_graph
 from atrap_studio.crowd.processes import Process, tool
-from atrap_studio.crowd.security import make_peer_key
+from atrap_studio.crowd.security import make_certificates, make_peer_key
 from atrap_studio.crowd.status import read_status
 from tests.crowd.namespaces import Link, Namespaces, why_not_possible
 
@@ -192,8 +193,29 @@ def test_peers_on_their_own_networks_a_cut_one_is_left_out(
             )  # fmt: skip
             processes.append(peer)
             peers.append(peer)
+        # meanwhile, from peer 2's PC, a join with another crowd's ca.crt
+        other = make_certificates(tmp_path / "other-crowd")
+        astray = Process(
+            "peer with another crowd's ca.crt",
+            spaces.command(links[1].far, _atrap(
+                "crowd", "join", f"{links[1].near_address}:{PORT}", str(graph),
+                "--ca", str(other.ca), "--key", str(keys[1]),
+                "--folder", str(tmp_path / "astray"),
+            )),
+            env,
+            tmp_path / "astray.log",
+        )  # fmt: skip
+        processes.append(astray)
         # while the peers start: nothing of the aggregator but the Fleet API is reachable
         _check_from_outside(spaces, links[0], control_port, folder, tmp_path)
+        assert astray.popen.wait(timeout=180) != 0
+        assert "ask its owner for the crowd's ca.crt" in astray.log.read_text()
+        said = re.search(  # the aggregator names it by its address on its cable
+            rf"a peer at {re.escape(links[1].far_address)}:\d+ could not connect: [^\n]*"
+            r"it holds another crowd's ca\.crt",
+            (folder / "logs" / "aggregator.log").read_text(errors="replace"),
+        )
+        assert said, "the aggregator's log does not name the peer with a wrong ca.crt"
 
         flower_log = tmp_path / "peer2" / "logs" / "peer.log"
         cut_at: float | None = None
