@@ -230,6 +230,10 @@ class Agent:
         self._memo = {}
         return self.observation(scene, self._memo)
 
+    def observe_now(self) -> torch.Tensor:
+        """What its network sees in the pipeline's own scene now (the architect's probe)."""
+        return self.observe(self.pipeline.scene)
+
     def observation(self, scene: Any, memo: dict[str, dict[str, Any]]) -> torch.Tensor:
         pipeline = self.pipeline
         value: torch.Tensor = pipeline._input(self.network_id, "state", scene, memo)
@@ -332,8 +336,7 @@ class Pipeline:
             self._arriving.setdefault(key, []).append((link.src.node, link.src.port))
         seats = [str(s) for s in analysis.facts.get("seats", ())]
         #: Every learning agent, the first one's trainer being the graph's ``trainer``.
-        self.agents: list[Agent] = []
-        self.agents = [
+        self.agents: list[Agent] = [
             Agent(self, parts, seats.index(parts.seats[0]) if seats and parts.seats else 0)
             for parts in analysis.agents
         ]
@@ -384,10 +387,12 @@ class Pipeline:
                 agent.architect = Architect(
                     growth,
                     agent.owner,
-                    lambda agent=agent: agent.observe(self.scene),  # type: ignore[misc]
+                    agent.observe_now,
                     tracks=self._tracked_error(agent),
                     seed=derive_seed(self.seed, agent.network_id, salt=2),
                 )
+        #: With several agents, their trainers, which play their rollouts in phases.
+        self._stepped: list[SteppedTrainer] = []
         if len(self.agents) > 1:
             self._check_steps_together()
         #: Nodes that act between updates (saving the network on a schedule).
@@ -416,7 +421,11 @@ class Pipeline:
                     "agent",
                     node=agent.trainer_id,
                 )
-        horizons = {a.trainer_id: a.trainer.horizon for a in self.agents}  # type: ignore[attr-defined]
+            self._stepped.append(agent.trainer)
+        horizons = {
+            agent.trainer_id: trainer.horizon
+            for agent, trainer in zip(self.agents, self._stepped, strict=True)
+        }
         if len(set(horizons.values())) > 1:
             listed = ", ".join(f"'{t}' {h}" for t, h in horizons.items())
             raise RunError(
@@ -562,7 +571,7 @@ class Pipeline:
         """
         if len(self.agents) == 1:
             return self.trainer.step(step)
-        trainers: list[SteppedTrainer] = [a.trainer for a in self.agents]  # type: ignore[misc]
+        trainers = self._stepped
         for trainer in trainers:
             trainer.begin_rollout(step)
         for _ in range(trainers[0].horizon):
@@ -641,7 +650,8 @@ class Pipeline:
         score = torch.zeros(episodes, dtype=torch.float64, device=self.device)
         success = torch.zeros(episodes, dtype=torch.bool, device=self.device)
         others = self.agents[1:]
-        judged = others if isinstance(scene, Seated) else []
+        seated = scene if isinstance(scene, Seated) else None
+        judged = others if seated is not None else []
         scores = {a.trainer_id: torch.zeros_like(score) for a in judged}
         successes = {a.trainer_id: torch.zeros_like(success) for a in judged}
         with torch.no_grad():
@@ -663,7 +673,8 @@ class Pipeline:
                     score = torch.where(first, outcome[key].double(), score)
                     success = torch.where(first, outcome["success"], success)
                     for agent in judged:
-                        theirs = scene.outcome_of(agent.seat)  # type: ignore[attr-defined]
+                        assert seated is not None
+                        theirs = seated.outcome_of(agent.seat)
                         name = agent.trainer_id
                         scores[name] = torch.where(first, theirs[key].double(), scores[name])
                         successes[name] = torch.where(first, theirs["success"], successes[name])

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -381,13 +382,14 @@ class Runner:
         folder = self.out_dir if self.out_dir is not None else self.pipeline.folder
         for hook in self.pipeline.hooks:
             agent = self.pipeline.agent_of(hook)
-            hook.after_update(
-                step,
-                folder,
-                lambda path, agent=agent: self._save_network(  # type: ignore[misc]
-                    path, step, env_steps, evaluation, agent
-                ),
+            write = partial(
+                self._save_network,
+                step=step,
+                env_steps=env_steps,
+                evaluation=evaluation,
+                agent=agent,
             )
+            hook.after_update(step, folder, write)
 
     def _serve(self, step: int) -> None:
         """Between updates: apply the GUI's commands, then answer a snapshot request."""

@@ -187,6 +187,18 @@ def test_each_agent_writes_a_network_file_that_loads_as_any(
     assert Pipeline(single, registry).network is not None
 
 
+def test_a_save_node_saves_the_network_linked_into_it(registry: Registry, tmp_path: Path) -> None:
+    doc = _tiny()
+    doc.nodes.append(
+        NodeDoc(id="keep_red", type="nn.save", props={"file": "red-{update}.atrapnet"})
+    )
+    doc.links.append(Link.model_validate(["red_brain.network", "keep_red.network"]))
+    _node(doc, "keep_red").props["every"] = 3
+    Runner(Pipeline(doc, registry), out_dir=tmp_path).run()
+    saved = load_network(tmp_path / "red-6.atrapnet")
+    assert [m.node for m in saved.manifest.inputs] == ["red_eye", "red_self"]
+
+
 def test_you_play_against_the_first_agent_of_a_two_agent_graph(registry: Registry) -> None:
     """Play Against the Network seats the person in the red tank in place of the second
     agent; the first agent's network drives blue."""
