@@ -76,9 +76,10 @@ ARENA = NodeSpec(
     title="Tank arena",
     category="scene",
     help=(
-        "A walled arena where the agent's tank fights a scripted opponent: drive, turn and fire "
-        "shells that fly until they hit a tank, a pillar or a wall. A fight ends when a tank is "
-        "destroyed, or when the time is up. Many arenas run at once."
+        "A walled arena where the agent's tank fights a scripted opponent, its own past self or "
+        "a second learning agent of the graph: drive, turn and fire shells that fly until they "
+        "hit a tank, a pillar or a wall. A fight ends when a tank is destroyed, or when the time "
+        "is up. Many arenas run at once."
     ),
     impl="atrap_studio.nodes.scenes.tanks.nodes:TankArenaScene",
     inputs=(
