@@ -697,7 +697,8 @@ def _check_seats(result: Analysis, seats: tuple[str, ...], seat_of: Any) -> None
                         f"it drives the {seat} {_body(result)} for the agent trained by "
                         f"'{agent.trainer}', which the agent trained by '{claimed[seat]}' "
                         "drives already",
-                        f"give each agent's actions a body of its own (its '{spec.seat}')",
+                        f"give each agent's actions a {_body(result)} of its own (its "
+                        f"'{spec.seat}')",
                         node=action,
                         prop=spec.seat,
                     )
