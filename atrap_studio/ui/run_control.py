@@ -267,6 +267,7 @@ class RunController(QtCore.QObject):
             headline = self.outcome.headline(event.data)
             if headline:
                 self.log.emit(f"Test at update {event.step:,}: {headline}.")
+            self._log_other_agents(event)
         elif kind == "error":
             self.log.emit(f"Error: {self.speak(str(event.data.get('message')))}")
         elif kind == "finished":
@@ -276,6 +277,16 @@ class RunController(QtCore.QObject):
         self.event_received.emit(event)
         if kind == "finished":
             self._set_state("idle")
+
+    def _log_other_agents(self, event: Event) -> None:
+        """A test of a graph of several agents: each other agent's side of the same episodes
+        (its figures after its trainer's id), named as the person named the trainer."""
+        for trainer in dict.fromkeys(k.partition(":")[0] for k in event.data if ":" in k):
+            prefix = f"{trainer}:"
+            theirs = {k[len(prefix) :]: v for k, v in event.data.items() if k.startswith(prefix)}
+            said = self.outcome.headline(theirs)
+            if said:
+                self.log.emit(self.speak(f"Test at update {event.step:,}, '{trainer}': {said}."))
 
     def _set_state(self, state: State) -> None:
         if state != self.state:

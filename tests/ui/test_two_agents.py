@@ -55,5 +55,7 @@ def test_a_run_of_two_agents_plots_each_ones_figures_and_writes_both_networks(
     loss = window.curves.plots()["Loss"]
     shown = {window.curves.key_of(item) for item in loss.getPlotItem().listDataItems()}
     assert {"blue_teach:loss/value", "red_teach:loss/value"} <= shown
+    log = window.log_view.toPlainText()
+    assert "Test at update 4: " in log and "Test at update 4, 'Red trainer': " in log
     out = tmp_path / "runs" / "two"
     assert (out / "network.atrapnet").is_file() and (out / "network-red_brain.atrapnet").is_file()
