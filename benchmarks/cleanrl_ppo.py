@@ -35,6 +35,7 @@ class Hyper:
     entropy_coef: float = 0.0
     max_grad_norm: float = 0.5
     anneal_over: int = 2_000_000  # env steps over which the learning rate falls to 0
+    init_log_std: float = 0.0  # CleanRL's: a spread of 1, the whole action range
 
 
 class RunningMeanStd:
@@ -61,7 +62,7 @@ def _layer(inputs: int, outputs: int, std: float = np.sqrt(2)) -> nn.Linear:
 
 
 class Agent(nn.Module):
-    def __init__(self, obs: int, actions: int) -> None:
+    def __init__(self, obs: int, actions: int, init_log_std: float = 0.0) -> None:
         super().__init__()
         self.critic = nn.Sequential(
             _layer(obs, 64), nn.Tanh(), _layer(64, 64), nn.Tanh(), _layer(64, 1, 1.0)
@@ -69,7 +70,7 @@ class Agent(nn.Module):
         self.actor_mean = nn.Sequential(
             _layer(obs, 64), nn.Tanh(), _layer(64, 64), nn.Tanh(), _layer(64, actions, 0.01)
         )
-        self.actor_logstd = nn.Parameter(torch.zeros(1, actions))
+        self.actor_logstd = nn.Parameter(torch.full((1, actions), init_log_std))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(obs).squeeze(-1)
@@ -93,7 +94,7 @@ class CleanPPO:
         self.n = env.num_envs
         size = env.single_observation_space.shape[0]
         self.actions = env.single_action_space.shape[0]
-        self.agent = Agent(size, self.actions)
+        self.agent = Agent(size, self.actions, hyper.init_log_std)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=hyper.lr, eps=1e-5)
         self.obs_stats = RunningMeanStd((size,))
         self.return_stats = RunningMeanStd(())

@@ -79,12 +79,13 @@ def test_rl_against_stable_baselines3(ran: Ran) -> None:
         ("pendulum", "PPO", sb3 + "PPO"),
         ("pendulum_sac", "SAC", sb3 + "SAC"),
         ("arm", "PPO", "one-file CleanRL-style PPO"),
+        ("arm_steps", "PPO", "one-file CleanRL-style PPO"),
     ):
         for contender in (rf"ours \(atrap {ours}\)", theirs):
             one_line(ran.output, rf"{task}\s+{contender}\s+0\s+(\d+\.\d s|not solved)\s+\S+")
         assert len(lines(ran.output, rf"{task}: .*: solved \d of 1 seeds, .*")) == 2
     races = json.loads((ran.out / "rl.json").read_text())
-    assert len(races) == 8 and all(race["trace"] for race in races)
+    assert len(races) == 10 and all(race["trace"] for race in races)
 
 
 def test_gymnasium_scene(ran: Ran) -> None:
