@@ -8,9 +8,14 @@ very task our own trainers see.
   bounded by the joint limits and the arm's reach;
 - action: J values in [-1, 1], absolute joint targets normalised to the limits
   (``joint_targets``) or turns of up to ``max_step_deg`` (``joint_deltas``);
-- reward: minus the tip-to-target distance in units of ``reward_scale_mm`` (100 mm);
-- episodes: ``episode_steps`` steps, then ``terminated`` with ``error_mm`` and ``is_success``
-  in the info. The observation holds no clock, so the end is the task's end, never a truncation.
+- reward: minus the tip-to-target distance in units of ``reward_scale_mm`` (100 mm), or
+  ``reward_shape="log"``: -log(1 + d / ``reward_scale_mm``), which keeps telling the last
+  millimetres apart;
+- episodes: ``episode_steps`` steps, with ``error_mm`` and ``is_success`` in the info at the
+  end. By default the end is the task's (``terminated``: one move is judged where it lands);
+  ``episode_end="time_limit"`` reports it as ``truncated`` instead, the right reading for
+  closed-loop reaching over several steps, where the arm could go on and a learner should
+  bootstrap the value of where it stopped.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from atrap_studio.examples import example_path
 from atrap_studio.runtime.arm_scene import ArmScene
 
 ACTION_MODES = ("joint_targets", "joint_deltas")
+REWARD_SHAPES = ("negative_distance", "log")
+EPISODE_ENDS = ("task", "time_limit")
 EXAMPLE = "robot_arm_reach_ppo"
 
 # Targets are FK of reachable poses, so |coordinate| <= reach; the margin absorbs float32
@@ -45,6 +52,8 @@ def arm_task_graph(
     action_mode: str = "joint_targets",
     max_step_deg: float = 10.0,
     reward_scale_mm: float = 100.0,
+    reward_shape: str = "negative_distance",
+    episode_end: str = "task",
     axes: Sequence[str] = (),
     link_lengths: Sequence[float] = (),
     limits_deg: Sequence[float] = (),
@@ -56,11 +65,16 @@ def arm_task_graph(
     """
     if action_mode not in ACTION_MODES:
         raise ValueError(f"action_mode {action_mode!r} is not one of {ACTION_MODES}")
+    if reward_shape not in REWARD_SHAPES:
+        raise ValueError(f"reward_shape {reward_shape!r} is not one of {REWARD_SHAPES}")
+    if episode_end not in EPISODE_ENDS:
+        raise ValueError(f"episode_end {episode_end!r} is not one of {EPISODE_ENDS}")
     doc = load_graph(example_path(EXAMPLE))
     nodes = {node.id: node for node in doc.nodes}
     nodes["arm"].props.update(
         joints=joints,
         episode_steps=episode_steps,
+        episode_end=episode_end,
         success_mm=success_mm,
         axes=list(axes),
         link_lengths=list(link_lengths),
@@ -69,7 +83,7 @@ def arm_task_graph(
     nodes["brain"].props["hidden"] = [8]  # the agent is outside: keep the unused network small
     nodes["move"].type = f"action.{action_mode}"
     nodes["move"].props = {"max_step_deg": max_step_deg} if action_mode == "joint_deltas" else {}
-    nodes["near"].props["scale_mm"] = reward_scale_mm
+    nodes["near"].props.update(scale_mm=reward_scale_mm, shape=reward_shape)
     return doc
 
 
@@ -91,7 +105,9 @@ class RobotArmEnv(GraphEnv):
         action_mode: ``joint_targets`` (absolute, normalised to the limits) or
             ``joint_deltas`` (turns of up to ``max_step_deg`` per step).
         max_step_deg: Largest turn per step in ``joint_deltas`` mode.
-        reward_scale_mm: The reward is minus the distance in units of this.
+        reward_scale_mm: The distance's unit in the reward.
+        reward_shape: ``negative_distance`` (-d / scale) or ``log`` (-log(1 + d / scale)).
+        episode_end: ``task`` (the end is ``terminated``) or ``time_limit`` (``truncated``).
         axes, link_lengths, limits_deg: the arm's layout, as the ``scene.robot_arm`` node.
         device: Where the scene's tensors live.
         render_mode: Only ``None``: the scene is drawn by the studio, not by gymnasium.
@@ -105,6 +121,8 @@ class RobotArmEnv(GraphEnv):
         action_mode: str = "joint_targets",
         max_step_deg: float = 10.0,
         reward_scale_mm: float = 100.0,
+        reward_shape: str = "negative_distance",
+        episode_end: str = "task",
         axes: Sequence[str] = (),
         link_lengths: Sequence[float] = (),
         limits_deg: Sequence[float] = (),
@@ -120,6 +138,8 @@ class RobotArmEnv(GraphEnv):
             action_mode=action_mode,
             max_step_deg=max_step_deg,
             reward_scale_mm=reward_scale_mm,
+            reward_shape=reward_shape,
+            episode_end=episode_end,
             axes=axes,
             link_lengths=link_lengths,
             limits_deg=limits_deg,
@@ -159,6 +179,8 @@ class RobotArmVectorEnv(GraphVectorEnv):
         action_mode: str = "joint_targets",
         max_step_deg: float = 10.0,
         reward_scale_mm: float = 100.0,
+        reward_shape: str = "negative_distance",
+        episode_end: str = "task",
         axes: Sequence[str] = (),
         link_lengths: Sequence[float] = (),
         limits_deg: Sequence[float] = (),
@@ -174,6 +196,8 @@ class RobotArmVectorEnv(GraphVectorEnv):
             action_mode=action_mode,
             max_step_deg=max_step_deg,
             reward_scale_mm=reward_scale_mm,
+            reward_shape=reward_shape,
+            episode_end=episode_end,
             axes=axes,
             link_lengths=link_lengths,
             limits_deg=limits_deg,

@@ -365,3 +365,30 @@ def test_vector_env_runs_on_cuda_when_present() -> None:
     obs, _ = vec.reset(seed=0)
     obs, rewards, terminated, _, _ = vec.step(vec.action_space.sample())
     assert obs.shape == (256, J + 3) and isinstance(rewards, np.ndarray) and terminated.all()
+
+
+def test_closed_loop_reaching_as_the_issue_describes_it() -> None:
+    """Joint turns over several steps, a log-distance reward and the end as a time limit: the
+    formulation a learner bootstraps at the cut instead of treating it as the task's end."""
+    env = RobotArmVectorEnv(
+        num_envs=4,
+        action_mode="joint_deltas",
+        max_step_deg=20.0,
+        episode_steps=3,
+        reward_shape="log",
+        reward_scale_mm=20.0,
+        episode_end="time_limit",
+    )
+    env.reset(seed=0)
+    for t in range(3):
+        obs, reward, terminated, truncated, info = env.step(np.zeros((4, J), np.float32))
+        reached = info["final_obs"] if t == 2 else obs
+        distance = _distance(env.scene.chain, reached)
+        np.testing.assert_allclose(reward, -np.log1p(distance / 0.02), rtol=1e-4, atol=1e-5)
+        assert not terminated.any()
+        assert truncated.all() == (t == 2)
+    assert info["final_info"]["_is_success"].all()
+    with pytest.raises(ValueError, match="reward_shape"):
+        RobotArmEnv(reward_shape="square")
+    with pytest.raises(ValueError, match="episode_end"):
+        RobotArmEnv(episode_end="never")
