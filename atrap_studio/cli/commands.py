@@ -132,15 +132,17 @@ def _print_summary(name: str, pipeline: Any, result: Any, out: Path) -> None:
     several = len(result.network_paths) > 1  # a graph of several learning agents
     if result.evaluation:
         ev = result.evaluation
-        print(
-            f"  test on {ev['episodes']:,} {pipeline.outcome.episode_word}: "
-            f"{pipeline.outcome.describe(ev)}" + (f" ({pipeline.trainer_id})" if several else "")
-        )
-        for agent in pipeline.agents[1:]:  # each other agent's side, where the scene told
-            prefix = f"{agent.trainer_id}:"
-            theirs = {k[len(prefix) :]: v for k, v in ev.items() if k.startswith(prefix)}
-            if "success_rate" in theirs:
-                print(f"  {'':8}{pipeline.outcome.describe(theirs)} ({agent.trainer_id})")
+        test = f"  test on {ev['episodes']:,} {pipeline.outcome.episode_word}:"
+        if not several:
+            print(f"{test} {pipeline.outcome.describe(ev)}")
+        else:  # one line per agent, its trainer first, as the network lines below
+            print(test)
+            print(f"    {pipeline.trainer_id}: {pipeline.outcome.describe(ev)}")
+            for agent in pipeline.agents[1:]:  # each other agent's side, where the scene told
+                prefix = f"{agent.trainer_id}:"
+                theirs = {k[len(prefix) :]: v for k, v in ev.items() if k.startswith(prefix)}
+                if "success_rate" in theirs:
+                    print(f"    {agent.trainer_id}: {pipeline.outcome.describe(theirs)}")
     if several:
         for trainer, path in result.network_paths.items():
             print(f"  network:    {path} ({trainer})")
