@@ -27,6 +27,7 @@ from flwr.serverapp import Grid, ServerApp
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.crowd.array_digests import DIGESTS_KEY, array_digests, digest_problem
 from atrap_studio.crowd.guard import STRATEGIES, Update, guarded, update_problem
 from atrap_studio.crowd.status import CrowdStatus, RoundRecord, read_status
 from atrap_studio.nodes import builtin_registry
@@ -102,7 +103,7 @@ def train(message: Message, context: Context) -> Message:
         )
     seed = derive_seed(int(settings["seed"]), f"peer/{peer.region}", server_round)
     pipeline = peer.pipeline(seed)
-    state = message.content.array_records["arrays"].to_torch_state_dict()
+    state = _received(message)
     expected = {name: tuple(t.shape) for name, t in pipeline.network.state_dict().items()}
     problem = update_problem({k: v.numpy() for k, v in state.items()}, expected)
     if problem:
@@ -121,9 +122,10 @@ def train(message: Message, context: Context) -> Message:
     with torch.no_grad():
         own = pipeline.evaluate(trainer.policy, 256, derive_seed(server_round, "peer-test"))
     region = pipeline.scene.region.label if hasattr(pipeline.scene, "region") else ""
+    arrays = ArrayRecord(pipeline.network.state_dict())
     reply = RecordDict(
         {
-            "arrays": ArrayRecord(pipeline.network.state_dict()),
+            "arrays": arrays,
             "metrics": MetricRecord(
                 {
                     "num-examples": local_steps * trainer.env_steps_per_update,
@@ -132,7 +134,12 @@ def train(message: Message, context: Context) -> Message:
                 }
             ),
             "peer": ConfigRecord(
-                {"variant": region, "region": peer.region, "regions": peer.regions}
+                {
+                    "variant": region,
+                    "region": peer.region,
+                    "regions": peer.regions,
+                    DIGESTS_KEY: array_digests({k: a.numpy() for k, a in arrays.items()}),
+                }
             ),
         }
     )
@@ -144,10 +151,20 @@ def receive_final(message: Message, context: Context) -> Message:
     """Keep the crowd's final merged network and its score (the aggregator scores it; a
     peer sends nothing back but that it got it)."""
     peer = Peer.from_node_config(context.node_config)
-    state = message.content.array_records["arrays"].to_torch_state_dict()
+    state = _received(message)
     kept = _keep_merged(peer, message, context, state, final=True)
     reply = RecordDict({"metrics": MetricRecord({"kept": int(kept)})})
     return Message(reply, reply_to=message)
+
+
+def _received(message: Message) -> dict[str, Any]:
+    """The merged network the aggregator sent, once its digests vouch that it arrived whole."""
+    arrays = message.content.array_records["arrays"]
+    said = message.content.config_records["config"].get(DIGESTS_KEY)
+    problem = digest_problem({name: array.numpy() for name, array in arrays.items()}, said)
+    if problem:
+        raise AtrapError(f"the crowd's network is refused: {problem}")
+    return dict(arrays.to_torch_state_dict())
 
 
 def _keep_merged(

@@ -17,6 +17,7 @@ from flwr.common import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Krum
 
+from atrap_studio.crowd.array_digests import DIGESTS_KEY, array_digests, digest_problem
 from atrap_studio.crowd.status import RoundRecord
 
 STRATEGIES: dict[str, type[FedAvg]] = {
@@ -72,6 +73,10 @@ def reply_problem(
     problem = update_problem(arrays, expected)
     if problem:
         return problem
+    about = content.config_records.get("peer")
+    problem = digest_problem(arrays, about.get(DIGESTS_KEY) if about else None)
+    if problem:
+        return problem
     metrics = content.metric_records["metrics"]
     if set(metrics) != set(METRIC_KEYS):
         return f"its metrics are {sorted(metrics)}, expected {sorted(METRIC_KEYS)}"
@@ -80,7 +85,6 @@ def reply_problem(
         return f"its '{WEIGHT_KEY}' is {weight!r}, expected a positive number"
     if weight > max_weight:
         return f"it claims {weight:g} scene steps, more than a round allows ({max_weight:g})"
-    about = content.config_records.get("peer")
     region, regions = (about.get("region", 0), about.get("regions", 1)) if about else (0, 1)
     if not (isinstance(region, int) and isinstance(regions, int) and 0 <= region < regions <= 64):
         return f"it claims region {region!r} of {regions!r}"
@@ -95,6 +99,10 @@ def _printable(text: str) -> str:
     """A peer's text as it may be shown: no control characters, bounded length."""
     clean = "".join(c if c.isprintable() else " " for c in text)
     return clean[:MAX_PEER_TEXT]
+
+
+def _digests(arrays: ArrayRecord) -> list[str]:
+    return array_digests({name: array.numpy() for name, array in arrays.items()})
 
 
 def _update(message: Message) -> Update:
@@ -149,7 +157,7 @@ def guarded(
         ) -> Iterable[Message]:
             if server_round > 1:
                 self.min_available_nodes = self.min_train_nodes = 1
-            told = ConfigRecord({**dict(config), **self.news})
+            told = ConfigRecord({**dict(config), **self.news, DIGESTS_KEY: _digests(arrays)})
             messages = list(super().configure_train(server_round, arrays, told, grid))
             self.sampled = [str(m.metadata.dst_node_id) for m in messages]
             return messages
@@ -159,7 +167,10 @@ def guarded(
         ) -> Iterable[Message]:
             if server_round != last_round or not self.news:
                 return []  # peers score nothing themselves: the aggregator scores every round
-            told = ConfigRecord({**dict(config), **self.news, "server-round": server_round})
+            told = ConfigRecord(
+                {**dict(config), **self.news, "server-round": server_round}
+                | {DIGESTS_KEY: _digests(arrays)}
+            )
             return [
                 Message(
                     RecordDict({"arrays": arrays, "config": told}),

@@ -9,6 +9,7 @@ import pytest
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.supercore.task_identity import TaskIdentity
 
+from atrap_studio.crowd.array_digests import DIGESTS_KEY, array_digests
 from atrap_studio.crowd.guard import STRATEGIES, guarded, update_problem
 from atrap_studio.crowd.status import RoundRecord
 
@@ -26,7 +27,19 @@ def _arrays(value: float) -> dict[str, np.ndarray]:
     return {name: np.full(shape, value, np.float32) for name, shape in SHAPES.items()}
 
 
-def _reply(node: int, arrays: dict[str, np.ndarray | Array], examples: object = 10) -> Message:
+def _reply(
+    node: int,
+    arrays: dict[str, np.ndarray | Array],
+    examples: object = 10,
+    sent: dict[str, np.ndarray] | None = None,
+) -> Message:
+    """A reply as our ClientApp sends it, with the digests of ``sent`` (by default, of the
+    arrays it holds; None where a peer sent none)."""
+    if sent is None:
+        sent = {k: v for k, v in arrays.items() if isinstance(v, np.ndarray)}
+    about: dict[str, object] = {"variant": f"region {node}", "region": 0, "regions": 1}
+    if sent:
+        about[DIGESTS_KEY] = array_digests(sent)
     instruction = Message(
         RecordDict({"config": ConfigRecord()}), dst_node_id=node, message_type="train"
     )
@@ -38,7 +51,7 @@ def _reply(node: int, arrays: dict[str, np.ndarray | Array], examples: object = 
             "metrics": MetricRecord(
                 {"num-examples": examples, "train-loss": 0.1, "local-median": 5.0}  # type: ignore[dict-item]
             ),
-            "peer": ConfigRecord({"variant": f"region {node}", "region": 0, "regions": 1}),
+            "peer": ConfigRecord(about),  # type: ignore[arg-type]
         }
     )
     return Message(content, reply_to=instruction)
@@ -80,9 +93,11 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
         max_weight=1000,
         fraction_evaluate=0.0,
     )
-    strategy.sampled = [str(n) for n in range(2, 11)]  # set by configure_train
+    strategy.sampled = [str(n) for n in range(2, 13)]  # set by configure_train
     nan = _arrays(2.0)
     nan["0.weight"][0, 0] = np.nan
+    flipped = _arrays(1.0)
+    flipped["0.weight"].view(np.uint32)[1, 2] ^= 1 << 3
     whole = Array(_arrays(1.0)["0.bias"])
     cut = Array(dtype=whole.dtype, shape=whole.shape, stype=whole.stype, data=whole.data[:-3])
     replies = [
@@ -95,6 +110,8 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
         _reply(8, _arrays(1.0), examples=10**9),
         _odd(9),
         _reply(10, _arrays(1.0) | {"0.bias": cut}),  # cut short on its way
+        _reply(11, flipped, sent=_arrays(1.0)),  # one bit changed on its way, still finite
+        _reply(12, _arrays(1.0), sent={}),  # no digests
     ]
     arrays, _ = strategy.aggregate_train(1, replies)
     assert arrays is not None
@@ -112,6 +129,10 @@ def test_bad_peers_are_left_out_and_the_round_goes_on(name: str) -> None:
     assert "more than a round allows" in record.dropped["8"]
     assert "expected 'arrays', 'metrics'" in record.dropped["9"]
     assert record.dropped["10"].startswith("0.bias cannot be read: EOF")
+    assert record.dropped["11"] == (
+        "0.weight does not match the digest sent with it (damaged on the way)"
+    )
+    assert record.dropped["12"] == "it came without the digests of its arrays"
 
 
 def test_a_round_where_nobody_answers_keeps_the_network() -> None:
@@ -168,3 +189,21 @@ def test_the_distilling_aggregator_moves_the_merge_towards_each_region(
         return total
 
     assert gap(refined) < gap(mean)
+
+
+def test_a_peer_refuses_a_merged_network_damaged_on_its_way() -> None:
+    from atrap_studio.core.errors import AtrapError
+    from atrap_studio.crowd.apps import _received
+
+    def told(arrays: dict[str, np.ndarray], sent: dict[str, np.ndarray]) -> Message:
+        config = ConfigRecord({"server-round": 2, DIGESTS_KEY: array_digests(sent)})
+        record = ArrayRecord({k: Array(v) for k, v in arrays.items()})
+        return Message(RecordDict({"arrays": record, "config": config}), dst_node_id=2,
+                       message_type="train")  # fmt: skip
+
+    whole = told(_arrays(1.0), _arrays(1.0))
+    assert sorted(_received(whole)) == sorted(SHAPES)
+    flipped = _arrays(1.0)
+    flipped["0.bias"].view(np.uint32)[0] ^= 1
+    with pytest.raises(AtrapError, match=r"refused: 0.bias does not match the digest"):
+        _received(told(flipped, _arrays(1.0)))
