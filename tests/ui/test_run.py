@@ -174,10 +174,14 @@ def test_stop_while_starting_is_not_ignored(
     events = record(window)
     assert window.run()
     assert window.runs.state == "starting"
-    window.runs.stop()  # before the worker has built its runner
+    window.runs.stop()  # most often before the worker has built its runner
     qtbot.waitUntil(lambda: window.runs.state == "idle", timeout=RUN_TIMEOUT_MS)
     finished = [e for e in events if e.kind == "finished"]
-    assert finished and finished[-1].data["reason"] == "stopped" and finished[-1].step == 0
+    assert finished and finished[-1].data["reason"] == "stopped"
+    # On a busy machine the worker may get as far as its first update before the stop lands
+    # (the GIL lets it run between run() returning and stop()); that update is finished, the
+    # rest of the 100,000 never made.
+    assert finished[-1].step <= 1
 
 
 def test_after_stop_and_after_opening_another_graph_nothing_stale_shows(
