@@ -90,12 +90,9 @@ class _GraphTask:
         with torch.no_grad():
             self.scene.begin_step()  # marks copies that restart during this step, if any
             action = torch.as_tensor(values, device=self.pipeline.device).clamp(-1.0, 1.0)
-            others = self.pipeline.agents[1:]
-            if others:  # the graph's other agents answer by their own networks
-                answers = [a.network(a.observe(self.scene)) for a in others]
-                self.pipeline.act_together(self.scene, [action, *answers])
-            else:
-                self.pipeline.act(self.scene, action)
+            # the graph's other agents, if any, answer by their own networks
+            answers = [a.network(a.observe(self.scene)) for a in self.pipeline.agents[1:]]
+            self.pipeline.act_together(self.scene, [action, *answers])
             terms = self.pipeline.rewards(self.scene)
             reward = torch.stack(list(terms.values())).sum(0)
             truncated = self.scene.truncated & self.scene.done

@@ -192,7 +192,6 @@ class Agent:
         actuators = pipeline._arriving.get((pipeline.scene_id, "actuators"), [])
         self._actuators = [(src, port) for src, port in actuators if src in parts.actions]
         self._memo: dict[str, dict[str, Any]] = {}
-        self.deferred = False
 
     # -- what its trainer reads -----------------------------------------------------------
 
@@ -254,8 +253,9 @@ class Agent:
             )
         self._memo[self.network_id] = {"action": action, "network": self.network}
         commands = self.commands(scene, self._memo)
-        if self.deferred:
-            self.pipeline._pending.extend(commands)
+        shared = self.pipeline._shared
+        if shared is not None:
+            shared.extend(commands)
         else:
             self.pipeline.apply(scene, commands)
 
@@ -340,8 +340,9 @@ class Pipeline:
             Agent(self, parts, seats.index(parts.seats[0]) if seats and parts.seats else 0)
             for parts in analysis.agents
         ]
-        #: Commands of the agents that have chosen during a shared step.
-        self._pending: list[Command] = []
+        #: While the agents share a step (:meth:`shared_step`), the commands of those that
+        #: have chosen; None otherwise.
+        self._shared: list[Command] | None = None
         trainers = {agent.trainer_id for agent in self.agents}
         self.impls: dict[str, Any] = {}
         for node_id in analysis.order:
@@ -555,10 +556,9 @@ class Pipeline:
     def act_together(self, scene: Any, actions: list[torch.Tensor]) -> None:
         """Every agent's action (in the order of :attr:`agents`) into the scene, which then
         steps once."""
-        with self.sharing_step():
+        with self.shared_step(scene):
             for agent, action in zip(self.agents, actions, strict=True):
                 agent.act(scene, action)
-        self.apply(scene, self._take_pending())
 
     def train(self, step: int) -> Metrics:
         """One update of every agent; returns the metrics (each agent's after its trainer's
@@ -576,10 +576,9 @@ class Pipeline:
             trainer.begin_rollout(step)
         for _ in range(trainers[0].horizon):
             self.scene.begin_step()
-            with self.sharing_step():
+            with self.shared_step(self.scene):
                 for trainer in trainers:
                     trainer.play()
-            self.apply(self.scene, self._take_pending())
             for trainer in trainers:
                 trainer.record()
         metrics: Metrics = {}
@@ -592,20 +591,16 @@ class Pipeline:
         return metrics
 
     @contextmanager
-    def sharing_step(self) -> Iterator[None]:
-        """While inside, the agents' :meth:`Agent.act` leave their commands for one step."""
-        self._pending = []
-        for agent in self.agents:
-            agent.deferred = True
+    def shared_step(self, scene: Any) -> Iterator[None]:
+        """Inside, each agent's :meth:`Agent.act` leaves its commands here; on leaving, the
+        scene moves once with all of them."""
+        commands: list[Command] = []
+        self._shared = commands
         try:
             yield
         finally:
-            for agent in self.agents:
-                agent.deferred = False
-
-    def _take_pending(self) -> list[Command]:
-        commands, self._pending = self._pending, []
-        return commands
+            self._shared = None
+        self.apply(scene, commands)
 
     def play_as(self, scene: Any, networks: list[torch.nn.Module]) -> list[list[Command]]:
         """The commands the graph's action nodes give when each of ``networks`` plays in
@@ -657,16 +652,13 @@ class Pipeline:
         with torch.no_grad():
             for _ in range(EVAL_STEP_LIMIT):
                 scene.begin_step()
-                if others:
-                    self.act_together(
-                        scene,
-                        [
-                            policy(self.agents[0].observe(scene)),
-                            *(a.trainer.policy(a.observe(scene)) for a in others),
-                        ],
-                    )
-                else:
-                    self.act(scene, policy(self.observe(scene)))
+                self.act_together(
+                    scene,
+                    [
+                        policy(self.agents[0].observe(scene)),
+                        *(a.trainer.policy(a.observe(scene)) for a in others),
+                    ],
+                )
                 first = scene.done & ~ended
                 if bool(first.any()):  # each instance's first episode is the one judged
                     outcome = scene.outcome()
