@@ -78,13 +78,11 @@ def save_checkpoint(
         "seed": pipeline.seed,
         "graph": dump_graph(pipeline.doc),
     }
-    # the first agent's state under the names checkpoints of one agent have always used; each
-    # other agent's the same way under agent/<its trainer's id>/ (tensors) and "agents" (JSON)
+    # each agent but the first keeps its JSON state under "agents" (see _agent_prefix)
     others: dict[str, Any] = {}
     for agent in pipeline.agents:
-        first = agent is pipeline.agents[0]
-        prefix = "" if first else f"{AGENT_PREFIX}{agent.trainer_id}/"
-        own = meta if first else others.setdefault(agent.trainer_id, {})
+        prefix = _agent_prefix(pipeline, agent)
+        own = others.setdefault(agent.trainer_id, {}) if prefix else meta
         trainer_tensors, own["trainer"] = agent.trainer.state_tensors()
         tensors.update({f"{prefix}network/{k}": v for k, v in agent.network.state_dict().items()})
         tensors.update({f"{prefix}trainer/{k}": v for k, v in trainer_tensors.items()})
@@ -196,8 +194,7 @@ def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
             }
         return checkpoint.agents_meta[agent.trainer_id]
 
-    def prefix(agent: Agent) -> str:
-        return "" if agent is pipeline.agents[0] else f"{AGENT_PREFIX}{agent.trainer_id}/"
+    prefix = partial(_agent_prefix, pipeline)
 
     def load_trainer(agent: Agent) -> None:
         agent.trainer.load_state_tensors(
@@ -246,6 +243,12 @@ def restore(pipeline: Pipeline, checkpoint: Checkpoint) -> None:
                 f"{checkpoint.path}: its {what} does not fit this graph's run "
                 f"({shortened(str(problem), 300)}); {why}"
             ) from None
+
+
+def _agent_prefix(pipeline: Pipeline, agent: Agent) -> str:
+    """Where ``agent``'s tensors lie: the first agent's under the names checkpoints of one
+    agent have always used, each other's under ``agent/<its trainer's id>/``."""
+    return "" if agent is pipeline.agents[0] else f"{AGENT_PREFIX}{agent.trainer_id}/"
 
 
 def _reshape_network(

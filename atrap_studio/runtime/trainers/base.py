@@ -255,6 +255,9 @@ class ReplayTrainer(SteppedTrainer):
     buffer: ReplayBuffer
     _rollout: OffPolicyRollout
 
+    def record(self) -> None:
+        self._rollout.record(self.pipeline, self.pipeline.scene, self.buffer)
+
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, meta = super().state_tensors()
         replay, replay_meta = self.buffer.state_tensors()

@@ -134,10 +134,6 @@ class DQNTrainer(ReplayTrainer):
             pipeline.act(scene, values)
         rollout.obs, rollout.action = obs, choice[:, None].to(obs.dtype)
 
-    def record(self) -> None:
-        pipeline, scene, rollout = self.pipeline, self.pipeline.scene, self._rollout
-        rollout.record(pipeline, scene, self.buffer)
-
     def learn(self, step: int) -> Metrics:
         rollout = self._rollout
         played, raw_rewards = rollout.played, rollout.raw_rewards

@@ -196,9 +196,6 @@ class SACTrainer(ReplayTrainer):
             pipeline.act(scene, action)
         rollout.obs, rollout.action = obs, action
 
-    def record(self) -> None:
-        self._rollout.record(self.pipeline, self.pipeline.scene, self.buffer)
-
     def learn(self, step: int) -> Metrics:
         rollout = self._rollout
         played, raw_rewards, share = rollout.played, rollout.raw_rewards, rollout.share
