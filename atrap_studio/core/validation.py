@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -669,7 +670,7 @@ def _carries_network(result: Analysis, link: Link) -> bool:
     return _port(result, link.src.node, link.src.port, "out").port_type.kind == "Network"
 
 
-def _check_seats(result: Analysis, seats: tuple[str, ...], seat_of: Any) -> None:
+def _check_seats(result: Analysis, seats: tuple[str, ...], seat_of: Callable[[str], str]) -> None:
     """Each agent drives bodies the scene offers the graph, no two the same one, none idle."""
     claimed: dict[str, str] = {}
     for agent in result.agents:

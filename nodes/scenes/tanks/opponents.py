@@ -262,7 +262,6 @@ class PastSelf:
         state["copies"] += 1
 
 
-#: The levels a graph may choose, each made anew per scene; the player joins only in play mode.
 class Learner:
     """A second learning agent of the graph: the controls its action node gave this step
     (``TankArena.apply`` puts them in ``state["controls"]``), used once; without any, it
@@ -280,6 +279,7 @@ class Learner:
         return controls
 
 
+#: The levels a graph may choose, each made anew per scene; the player joins only in play mode.
 OPPONENTS: dict[str, Callable[[], Opponent]] = {
     "idle": Idle,
     "wanderer": Wanderer,
