@@ -222,6 +222,30 @@ class ArmChain:
             p = p + self.geometry.link_lengths[i] * cols[2]
         return p
 
+    def pose(self, q: Tensor) -> tuple[Tensor, Tensor]:
+        """Effector position (N, 3) and the tip frame's orientation (N, 3, 3): the last
+        joint's frame, whose z column is the direction of the last link."""
+        self._check_q(q)
+        cols = identity_columns(q.shape[0], q.dtype, q.device)
+        p = torch.zeros(q.shape[0], 3, dtype=q.dtype, device=q.device)
+        for i, axis in enumerate(self.geometry.axes):
+            cols = rotate_columns(cols, axis, q[:, i])
+            p = p + self.geometry.link_lengths[i] * cols[2]
+        return p, torch.stack(cols, dim=-1)
+
+    def pose_and_jacobian(self, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Effector position (N, 3), tip orientation (N, 3, 3) and the geometric Jacobian
+        (N, 6, J): rows 0-2 move the tip (w_i x (p_e - p_i)), rows 3-5 turn it (w_i)."""
+        rotations, origins = self.frames(q)
+        world_axes = torch.stack(
+            [rotations[:, i, :, k] for i, k in enumerate(self.axis_index)], dim=1
+        )
+        effector = origins[:, -1]
+        lever = effector.unsqueeze(1) - origins[:, :-1]
+        linear = torch.linalg.cross(world_axes, lever, dim=-1)
+        jac = torch.cat([linear, world_axes], dim=2).transpose(1, 2)
+        return effector, rotations[:, -1], jac
+
     def jacobian(self, q: Tensor) -> Tensor:
         """Analytic positional Jacobian (N, 3, J): column i = w_i x (p_e - p_i)."""
         return self.effector_and_jacobian(q)[1]
@@ -250,6 +274,13 @@ class ArmChain:
             n, self.joints, generator=generator, dtype=self.dtype, device=generator.device
         )
         return self.lower + (self.upper - self.lower) * u.to(self.device)
+
+    def sample_poses(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+        """Reachable poses by construction: tip positions (n, 3), orientations (n, 3, 3) and
+        the joint angles (n, J) that reach them."""
+        q = self.sample_q(n, generator)
+        position, rotation = self.pose(q)
+        return position, rotation, q
 
     def sample_targets(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """Reachable targets by construction: (FK of sample_q (n, 3), that q (n, J))."""

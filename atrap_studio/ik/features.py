@@ -6,8 +6,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from atrap_studio.ik.rotations import angle_between, rotation_vector
+
 #: Modes of ``sensor.distance_to_target``: what it reads of the tip-to-target vector.
 DISTANCE_MODES = ("length", "vector", "direction", "log_length")
+#: Modes of ``sensor.orientation_to_target``.
+TURN_MODES = ("rotation_vector", "angle")
 
 
 def joint_quaternions(q: Tensor, axis_index: tuple[int, ...]) -> Tensor:
@@ -32,3 +36,12 @@ def tip_to_target(delta: Tensor, mode: str) -> Tensor:
     if mode == "log_length":
         return torch.log1p(length * 1000.0)
     return length
+
+
+def turn_to_target(tip: Tensor, target: Tensor, mode: str) -> Tensor:
+    """The turn from the tip's orientation to the target's (N, 3, 3 each), read as
+    ``sensor.orientation_to_target`` does: a rotation vector in the base frame (N, 3), or its
+    angle (N, 1), radians."""
+    if mode == "angle":
+        return angle_between(tip, target).unsqueeze(1)
+    return rotation_vector(target @ tip.transpose(1, 2))

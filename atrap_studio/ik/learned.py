@@ -6,6 +6,11 @@ damped least squares from that guess then close the rest (measured in benchmarks
 3 mm median from the network alone, well under 0.01 mm after 3 steps, several times faster than
 DLS from a cold start).
 
+Given target orientations as well (a network trained on poses, such as the ``robot_arm_pose``
+example's, reads them), the guess is of the whole pose and the refinement solves the 6-D error
+of position and orientation (:func:`atrap_studio.ik.dls.solve_dls` with ``rotations``);
+answers are then judged by both the distance and the angle left.
+
 The solver only accepts a network it can feed exactly as it was trained: the file's manifest
 lists the sensors of the graph it was trained with (the same graph the file embeds), and each
 must be one the solver can compute from a start pose and a target; its output must be absolute
@@ -23,9 +28,16 @@ from torch import Tensor
 
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.ik.chain import ArmChain, ArmGeometry
-from atrap_studio.ik.dls import solve_dls
-from atrap_studio.ik.features import DISTANCE_MODES, joint_quaternions, tip_to_target
+from atrap_studio.ik.dls import METRES_PER_RADIAN, solve_dls
+from atrap_studio.ik.features import (
+    DISTANCE_MODES,
+    TURN_MODES,
+    joint_quaternions,
+    tip_to_target,
+    turn_to_target,
+)
 from atrap_studio.ik.result import IKResult
+from atrap_studio.ik.rotations import ORIENTATION_ENCODINGS, angle_between, encode
 
 if TYPE_CHECKING:
     from atrap_studio.runtime.netfile import LoadedNetwork, NetManifest, PortMeaning
@@ -38,7 +50,14 @@ SOLVER_GIVES = {
     "sensor.joint_angles": "the start pose's joint angles",
     "sensor.effector_position": "the start pose's tip position",
     "sensor.distance_to_target": "the start pose's tip-to-target distance",
+    "sensor.target_orientation": "the target's orientation",
+    "sensor.effector_orientation": "the start pose's tip orientation",
+    "sensor.orientation_to_target": "the start pose's turn to the target's orientation",
 }
+#: Sensors that read the target's orientation: a network reading one needs orientations given.
+_ORIENTATION_SENSORS = ("sensor.target_orientation", "sensor.orientation_to_target")
+#: The angle (radians) that counts as reached when orientations are given: 0.5 degrees.
+DEFAULT_ANGLE_TOLERANCE = 0.5 * 3.141592653589793 / 180
 #: Sensors that carry the target: a network reading none of them cannot know where to reach.
 _TARGET_SENSORS = ("sensor.target_position", "sensor.distance_to_target")
 _ARM_SCENE = "scene.robot_arm"
@@ -51,7 +70,7 @@ class NetworkUnfitError(AtrapError):
     """A network that cannot serve as an IK solver: another scene, inputs or outputs."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LearnedIKResult(IKResult):
     """An :class:`IKResult` with what a user of learned IK needs to trust each answer.
 
@@ -63,12 +82,18 @@ class LearnedIKResult(IKResult):
             not exactly at, the closest the arm gets).
         rescued: (N,) True where the fallback (DLS from a cold start, for targets the
             refinement left beyond the tolerance) gave the answer.
+        guess_angle: For poses, the network's answer alone: angle (N,) in radians from the
+            target's orientation; None for positions only.
+
+    ``reached`` then asks both the distance and the angle (``angle``) to be within their
+    tolerances.
     """
 
     guess_error: Tensor
     reached: Tensor
     beyond_reach: Tensor
     rescued: Tensor
+    guess_angle: Tensor | None = None
 
 
 def trained_arm(manifest: NetManifest, geometry: ArmGeometry | None = None) -> ArmGeometry:
@@ -152,6 +177,13 @@ def _input_size(port: PortMeaning, joints: int) -> int | None:
         if mode not in DISTANCE_MODES:
             return None
         return 3 if mode in ("vector", "direction") else 1
+    if port.type in ("sensor.target_orientation", "sensor.effector_orientation"):
+        return ORIENTATION_ENCODINGS.get(port.props.get("encoding", "rotation_6d"))
+    if port.type == "sensor.orientation_to_target":
+        mode = port.props.get("mode", "rotation_vector")
+        if mode not in TURN_MODES:
+            return None
+        return 3 if mode == "rotation_vector" else 1
     return 3
 
 
@@ -192,9 +224,17 @@ class LearnedIK:
         self._net_chain = ArmChain(self.geometry, dtype=torch.float32)
         self._inputs = list(manifest.inputs)
         self._needs_tip = any(
-            port.type in ("sensor.effector_position", "sensor.distance_to_target")
+            port.type
+            in (
+                "sensor.effector_position",
+                "sensor.distance_to_target",
+                "sensor.effector_orientation",
+                "sensor.orientation_to_target",
+            )
             for port in self._inputs
         )
+        #: Whether the network reads the target's orientation (it was trained on poses).
+        self.reads_orientation = any(port.type in _ORIENTATION_SENSORS for port in self._inputs)
         # The share of each joint's range that the output's -1..+1 spans (action "range").
         self._span = float(manifest.outputs[0].props.get("range", 1.0))
         self.module = network.module.float().eval()
@@ -228,15 +268,25 @@ class LearnedIK:
         chain = self._net_chain
         return ((chain.lower + chain.upper) / 2).expand(n, self.joints).clone()
 
-    def guess(self, targets: Tensor, q_start: Tensor | None = None) -> Tensor:
+    def guess(
+        self, targets: Tensor, q_start: Tensor | None = None, rotations: Tensor | None = None
+    ) -> Tensor:
         """The network's joint angles (N, J) for targets (N, 3): one batched forward pass.
 
         Args:
             targets: Effector targets in metres.
             q_start: The pose (N, J) the arm starts from, for networks that read it (joint
                 angles, the tip's position); None: :meth:`start_pose`.
+            rotations: Target orientations (N, 3, 3), for networks that read them.
         """
         targets = _checked_targets(targets).to(torch.float32)
+        if self.reads_orientation and rotations is None:
+            raise ValueError(
+                "this network was trained on poses (it reads the target's orientation): "
+                "give the targets' orientations too"
+            )
+        if rotations is not None:
+            rotations = _checked_rotations(rotations, targets.shape[0]).to(torch.float32)
         if q_start is None:
             q_start = self.start_pose(targets.shape[0])
         elif q_start.shape != (targets.shape[0], self.joints):
@@ -246,7 +296,7 @@ class LearnedIK:
             )
         chain = self._net_chain
         with torch.inference_mode():
-            state = self._state(q_start.to(torch.float32), targets)
+            state = self._state(q_start.to(torch.float32), targets, rotations)
             unit = self.module(state)
             middle, half = (chain.upper + chain.lower) / 2, (chain.upper - chain.lower) / 2
             return chain.clamp(middle + half * (self._span * unit))
@@ -260,12 +310,16 @@ class LearnedIK:
         tolerance: float = 1e-3,
         fallback: bool = False,
         chunk: int = DEFAULT_CHUNK,
+        rotations: Tensor | None = None,
+        angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
+        metres_per_radian: float = METRES_PER_RADIAN,
     ) -> LearnedIKResult:
         """The network's guess, then up to ``refine`` DLS steps from it, ``chunk`` targets at a
         time.
 
         Refinement keeps the best pose it sees, the guess included, so it never makes an
-        answer worse; it stops early once every target of a chunk is within 1e-6 m.
+        answer worse (for poses: the distance and ``metres_per_radian`` times the angle, as
+        one 6-D error); it stops early once every target of a chunk is within 1e-6 m.
 
         Args:
             targets: Effector targets (N, 3) in metres, all finite.
@@ -277,93 +331,138 @@ class LearnedIK:
                 targets the network misses by far (a few % of the example's) cost little
                 this way, and all the others keep the learned speed.
             chunk: Most targets solved at once.
+            rotations: Target orientations (N, 3, 3) of the tip: solve whole poses. Required
+                by a network that reads orientations; a network of positions only guesses the
+                position and the refinement turns the tip.
+            angle_tolerance: With ``rotations``: the angle (radians) that counts as reached.
+            metres_per_radian: With ``rotations``: how the refinement weighs an angle against
+                a distance (see :mod:`atrap_studio.ik.dls`).
 
         Returns:
-            Joint angles in the chain's dtype, their errors, the guess's errors and flags.
+            Joint angles in the chain's dtype, their errors (and angles), the guess's and flags.
         """
         if refine < 0:
             raise ValueError(f"refine must be 0 or more steps, got {refine}")
         if chunk < 1:
             raise ValueError(f"chunk must be at least 1, got {chunk}")
         targets = _checked_targets(targets)
-        if q_start is not None and q_start.shape != (targets.shape[0], self.joints):
+        n = targets.shape[0]
+        if q_start is not None and q_start.shape != (n, self.joints):
             raise ValueError(
-                f"q_start must have shape ({targets.shape[0]}, {self.joints}), "
-                f"got {tuple(q_start.shape)}"
+                f"q_start must have shape ({n}, {self.joints}), got {tuple(q_start.shape)}"
             )
+        if rotations is not None:
+            rotations = _checked_rotations(rotations, n)
+        elif self.reads_orientation:
+            raise ValueError(
+                "this network was trained on poses (it reads the target's orientation): "
+                "give the targets' orientations too"
+            )
+        pose = None if rotations is None else _Pose(angle_tolerance, metres_per_radian)
         parts = [
             self._solve_chunk(
                 targets[i : i + chunk],
                 None if q_start is None else q_start[i : i + chunk],
+                None if rotations is None else rotations[i : i + chunk],
                 refine,
                 tolerance if fallback else None,
+                pose,
             )
-            for i in range(0, targets.shape[0], chunk)
+            for i in range(0, n, chunk)
         ]
         error = torch.cat([p.error for p in parts])
+        reached = error <= tolerance
+        angle = guess_angle = None
+        if pose is not None:
+            angle = torch.cat([p.angle for p in parts if p.angle is not None])
+            guess_angle = torch.cat([p.guess_angle for p in parts if p.guess_angle is not None])
+            reached = reached & (angle <= angle_tolerance)
         return LearnedIKResult(
             q=torch.cat([p.q for p in parts]),
             error=error,
             iterations=max((p.iterations for p in parts), default=0),
+            angle=angle,
             guess_error=torch.cat([p.guess_error for p in parts]),
-            reached=error <= tolerance,
+            guess_angle=guess_angle,
+            reached=reached,
             beyond_reach=torch.cat([p.beyond for p in parts]),
             rescued=torch.cat([p.rescued for p in parts]),
         )
 
     def _solve_chunk(
-        self, targets: Tensor, q_start: Tensor | None, refine: int, fallback_above: float | None
+        self,
+        targets: Tensor,
+        q_start: Tensor | None,
+        rotations: Tensor | None,
+        refine: int,
+        fallback_above: float | None,
+        pose: _Pose | None,
     ) -> _Chunk:
         chain = self.chain
         targets_c = targets.detach().to(chain.dtype)
+        turns = None if rotations is None else rotations.detach().to(chain.dtype)
+        weight = METRES_PER_RADIAN if pose is None else pose.metres_per_radian
         # A target beyond reach is aimed at through the point of the reach sphere on the way
         # to it: the stretched arm pointing at it, and no overflow for absurd distances.
         distance = _distance(targets_c, torch.zeros_like(targets_c))
         beyond = distance > self.geometry.reach
         aim = targets_c * torch.clamp(self.geometry.reach / distance, max=1.0).unsqueeze(1)
         # The guess in the refinement's dtype and limits: the pose DLS starts from, exactly.
-        q_guess = chain.clamp(self.guess(aim, q_start).to(chain.dtype))
-        guess_error = _distance(chain.effector(q_guess), targets_c)
-        q, error, iterations = q_guess, guess_error, 0
+        guessed_for = turns if self.reads_orientation else None
+        q_guess = chain.clamp(self.guess(aim, q_start, guessed_for).to(chain.dtype))
+        guess = self._measure(q_guess, targets_c, turns)
+        best, iterations = guess, 0
         if refine:
-            refined = solve_dls(chain, aim, q_guess, iterations=refine)
-            q, error = self._better(q, error, refined, targets_c, beyond)
+            refined = solve_dls(
+                chain, aim, q_guess, iterations=refine, rotations=turns, metres_per_radian=weight
+            )
+            best = best.better(self._measure(refined.q, targets_c, turns), weight)
             iterations = refined.iterations
         rescued = torch.zeros_like(beyond)
         if fallback_above is not None:
-            missed = ((error > fallback_above) & ~beyond).nonzero().squeeze(1)
-            if missed.numel():
-                cold = solve_dls(chain, aim[missed])  # its own iterations and tolerance
-                keep = cold.error < error[missed]
-                rows = missed[keep]
-                q, error, rescued = q.clone(), error.clone(), rescued.clone()
-                q[rows], error[rows], rescued[rows] = cold.q[keep], cold.error[keep], True
-        return _Chunk(q, error, guess_error, iterations, beyond, rescued)
-
-    def _better(
-        self, q: Tensor, error: Tensor, found: IKResult, targets: Tensor, beyond: Tensor
-    ) -> tuple[Tensor, Tensor]:
-        """Per target, the closer of (q, error) and what DLS found, measured to the target.
-
-        DLS measures its error to the aim, which is the target itself except beyond reach:
-        there it is measured again. Keeping the closer one (beyond reach, or a rounding
-        apart) is what makes refining never worse.
-        """
-        found_error = found.error
-        if bool(beyond.any()):
-            far = beyond.nonzero().squeeze(1)
-            found_error = found_error.clone()
-            found_error[far] = _distance(self.chain.effector(found.q[far]), targets[far])
-        better = found_error <= error
-        return (
-            torch.where(better.unsqueeze(1), found.q, q),
-            torch.where(better, found_error, error),
+            missed = best.error > fallback_above
+            if best.angle is not None and pose is not None:
+                missed |= best.angle > pose.angle_tolerance
+            rows = (missed & ~beyond).nonzero().squeeze(1)
+            if rows.numel():
+                cold = solve_dls(  # its own iterations and tolerance
+                    chain,
+                    aim[rows],
+                    rotations=None if turns is None else turns[rows],
+                    metres_per_radian=weight,
+                )
+                mine = self._measure(
+                    cold.q, targets_c[rows], None if turns is None else turns[rows]
+                )
+                best, taken = best.take(rows, mine, weight)
+                rescued = rescued.clone()
+                rescued[taken] = True
+        return _Chunk(
+            best.q,
+            best.error,
+            guess.error,
+            iterations,
+            beyond,
+            rescued,
+            best.angle,
+            guess.angle,
         )
 
-    def _state(self, q_start: Tensor, targets: Tensor) -> Tensor:
+    def _measure(self, q: Tensor, targets: Tensor, rotations: Tensor | None) -> _Answer:
+        """How far the tip at ``q`` is from each target (and turned from its orientation),
+        measured to the target itself (not the aim: they differ beyond reach)."""
+        if rotations is None:
+            return _Answer(q, _distance(self.chain.effector(q), targets), None)
+        position, rotation = self.chain.pose(q)
+        return _Answer(q, _distance(position, targets), angle_between(rotation, rotations))
+
+    def _state(self, q_start: Tensor, targets: Tensor, rotations: Tensor | None) -> Tensor:
         """The network's input, slice by slice as the manifest lists its sensors."""
         chain = self._net_chain
-        tip = chain.effector(q_start) if self._needs_tip else targets
+        if self._needs_tip:
+            tip, tip_rotation = chain.pose(q_start)
+        else:
+            tip, tip_rotation = targets, None
         parts = []
         for port in self._inputs:
             if port.type == "sensor.target_position":
@@ -372,6 +471,16 @@ class LearnedIK:
                 parts.append(tip)
             elif port.type == "sensor.distance_to_target":
                 parts.append(tip_to_target(targets - tip, port.props.get("mode", "vector")))
+            elif port.type == "sensor.effector_orientation":
+                assert tip_rotation is not None
+                parts.append(encode(tip_rotation, port.props.get("encoding", "rotation_6d")))
+            elif port.type == "sensor.target_orientation":
+                assert rotations is not None
+                parts.append(encode(rotations, port.props.get("encoding", "rotation_6d")))
+            elif port.type == "sensor.orientation_to_target":
+                assert rotations is not None and tip_rotation is not None
+                mode = port.props.get("mode", "rotation_vector")
+                parts.append(turn_to_target(tip_rotation, rotations, mode))
             elif port.props.get("encoding", "radians") == "radians":
                 parts.append(q_start)
             else:
@@ -387,6 +496,56 @@ class _Chunk:
     iterations: int
     beyond: Tensor
     rescued: Tensor
+    angle: Tensor | None
+    guess_angle: Tensor | None
+
+
+@dataclass(frozen=True)
+class _Pose:
+    """How a solve of poses judges and weighs angles."""
+
+    angle_tolerance: float
+    metres_per_radian: float
+
+
+@dataclass
+class _Answer:
+    """Joint angles (N, J) and how far their tip is from the targets (and turned from them)."""
+
+    q: Tensor
+    error: Tensor
+    angle: Tensor | None
+
+    def score(self, weight: float) -> Tensor:
+        """One figure per row, lower is better: the distance, or the 6-D error's length."""
+        if self.angle is None:
+            return self.error
+        return torch.hypot(self.error, weight * self.angle)
+
+    def better(self, other: _Answer, weight: float) -> _Answer:
+        """Per row, the better of the two (``other`` on a tie): refining never makes worse."""
+        take = other.score(weight) <= self.score(weight)
+        return _Answer(
+            torch.where(take.unsqueeze(1), other.q, self.q),
+            torch.where(take, other.error, self.error),
+            None
+            if self.angle is None or other.angle is None
+            else torch.where(take, other.angle, self.angle),
+        )
+
+    def take(self, rows: Tensor, other: _Answer, weight: float) -> tuple[_Answer, Tensor]:
+        """These rows replaced by ``other``'s where it is better; and the rows replaced."""
+        keep = other.score(weight) < _Answer(
+            self.q[rows], self.error[rows], None if self.angle is None else self.angle[rows]
+        ).score(weight)
+        taken = rows[keep]
+        q, error = self.q.clone(), self.error.clone()
+        q[taken], error[taken] = other.q[keep], other.error[keep]
+        angle = None
+        if self.angle is not None and other.angle is not None:
+            angle = self.angle.clone()
+            angle[taken] = other.angle[keep]
+        return _Answer(q, error, angle), taken
 
 
 def _distance(a: Tensor, b: Tensor) -> Tensor:
@@ -405,3 +564,14 @@ def _checked_targets(targets: Tensor) -> Tensor:
         rows = (~finite).nonzero().squeeze(1)[:5].tolist()
         raise ValueError(f"targets hold NaN or infinite values (rows {rows}...)")
     return targets
+
+
+def _checked_rotations(rotations: Tensor, n: int) -> Tensor:
+    if rotations.shape != (n, 3, 3):
+        raise ValueError(
+            f"orientations must have shape ({n}, 3, 3) to match the targets, "
+            f"got {tuple(rotations.shape)}"
+        )
+    if not bool(torch.isfinite(rotations).all()):
+        raise ValueError("orientations hold NaN or infinite values")
+    return rotations

@@ -20,11 +20,24 @@ class IKResult:
         error: Final effector-to-target distance (N,) in metres, measured by the chain's FK
             of `q`.
         iterations: Iterations actually run (solvers stop early once every error < tol).
+        angle: For a solve of poses, the angle (N,) in radians between the tip's orientation
+            and the target's; None for positions only.
     """
 
     q: Tensor
     error: Tensor
     iterations: int
+    angle: Tensor | None = None
+
+
+def prepare_rotations(chain: ArmChain, rotations: Tensor, n: int) -> Tensor:
+    """Target orientations (N, 3, 3) in the chain's dtype and device, shape checked."""
+    if rotations.shape != (n, 3, 3):
+        raise ValueError(
+            f"target orientations must have shape ({n}, 3, 3) to match the targets, "
+            f"got {tuple(rotations.shape)}"
+        )
+    return rotations.detach().to(dtype=chain.dtype, device=chain.device)
 
 
 def prepare_inputs(chain: ArmChain, targets: Tensor, q0: Tensor | None) -> tuple[Tensor, Tensor]:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from atrap_studio.ik.chain import ArmChain, ArmGeometry
+from atrap_studio.ik.rotations import angle_between
 from atrap_studio.runtime.context import Command
 from atrap_studio.runtime.snapshots import ArmSnapshot, arm_snapshot
 
@@ -50,7 +51,11 @@ class ArmScene:
     """Batched reaching task for a serial arm.
 
     Each episode starts from random joint angles with a new reachable target, lasts
-    ``episode_steps`` steps, and succeeds when the tip ends within ``success_mm`` of the target.
+    ``episode_steps`` steps, and succeeds when the tip ends within ``success_mm`` of the target
+    (and, when ``success_deg`` is above 0, turned within that many degrees of the target's
+    orientation). Every target is a pose the arm can take: the tip's position and orientation
+    at joint angles drawn within the limits, so sensors and rewards of orientation have a
+    reachable orientation to aim at.
     Ended episodes restart at the beginning of the next step, so that rewards and metrics can
     read the final state of the step that ended them.
     """
@@ -62,6 +67,7 @@ class ArmScene:
         instances: int,
         episode_steps: int = 1,
         success_mm: float = 10.0,
+        success_deg: float = 0.0,
         target_mode: str = "random_in_reach",
         region: Region = WHOLE_WORLD,
         time_limit: bool = False,
@@ -76,6 +82,8 @@ class ArmScene:
         self.instances = instances
         self.episode_steps = episode_steps
         self.success_m = success_mm / 1000.0
+        #: Largest angle (radians) to the target's orientation that succeeds; 0: not judged.
+        self.success_rad = math.radians(success_deg)
         self.target_mode = target_mode
         self.region = region
         #: Whether an episode's end is a cut by time (bootstrapped by trainers) or the task's.
@@ -91,12 +99,15 @@ class ArmScene:
         n, j = instances, geometry.joints
         self.q = torch.zeros(n, j, device=generator.device)
         self.target = torch.zeros(n, 3, device=generator.device)
+        #: Each target's orientation (N, 3, 3): the tip frame's at the pose drawn for it.
+        self.target_rotation = torch.eye(3, device=generator.device).repeat(n, 1, 1)
         self.t = torch.zeros(n, dtype=torch.int64, device=generator.device)
         self.done = torch.ones(n, dtype=torch.bool, device=generator.device)
         #: Episodes end when the task's steps are done, never by an outside time limit.
         self.truncated = torch.zeros(n, dtype=torch.bool, device=generator.device)
         self.restarts_next_step = False
         self._effector: Tensor | None = None
+        self._tip_rotation: Tensor | None = None
         self.begin_step()
 
     # -- simulation -----------------------------------------------------------------------
@@ -109,14 +120,17 @@ class ArmScene:
             count = int(index.numel())
             q = self.chain.sample_q(count, self.generator)
             self.q[index] = q
-            fresh = self._new_targets(q)
+            fresh, turned = self._new_targets(q)
             if self.user_targets:  # "user_driven": a target the user placed stays put
                 keep = self._placed[index]
                 fresh = torch.where(keep[:, None], self.target[index], fresh)
+                turned = torch.where(keep[:, None, None], self.target_rotation[index], turned)
             self.target[index] = fresh
+            self.target_rotation[index] = turned
             self.t[index] = 0
             self.done[index] = False
         self._effector = None
+        self._tip_rotation = None
 
     def restart(self, seed: int | None = None) -> None:
         """Start new episodes in every instance (reseeding first when given a seed)."""
@@ -138,13 +152,15 @@ class ArmScene:
                 raise ValueError(f"the robot arm does not understand {command.kind!r} commands")
         self.q = self.chain.clamp(q)
         self._effector = None
+        self._tip_rotation = None
         self.t = self.t + 1
         self.done = self.t >= self.episode_steps
         if self.time_limit:
             self.truncated = self.done
         self.episodes += int(self.done.sum())
 
-    def _new_targets(self, q_start: Tensor) -> Tensor:
+    def _new_targets(self, q_start: Tensor) -> tuple[Tensor, Tensor]:
+        """Positions (n, 3) and orientations (n, 3, 3) of new targets for these start poses."""
         if self.target_mode == "near_effector":
             spread = 0.05 + 0.95 * min(max(self.progress, 0.0), 1.0)
             noise = (
@@ -157,24 +173,26 @@ class ArmScene:
             return self._region_targets(q_start.shape[0])
         else:
             q = self.chain.sample_q(q_start.shape[0], self.generator)
-        return self.chain.effector(q)
+        return self.chain.pose(q)
 
-    def _region_targets(self, count: int) -> Tensor:
+    def _region_targets(self, count: int) -> tuple[Tensor, Tensor]:
         """Reachable targets whose direction from the base lies in this scene's sector.
 
         Drawn by rejection from the whole workspace, so every target stays reachable and the
         regions of one arm tile its workspace exactly.
         """
         found: list[Tensor] = []
+        turns: list[Tensor] = []
         have = 0
         for _ in range(REGION_DRAWS):
             batch = 2 * self.region.count * (count - have) + 64
-            points = self.chain.effector(self.chain.sample_q(batch, self.generator))
-            keep = points[self.region.contains(points)]
-            found.append(keep)
-            have += int(keep.shape[0])
+            points, rotations = self.chain.pose(self.chain.sample_q(batch, self.generator))
+            inside = self.region.contains(points)
+            found.append(points[inside])
+            turns.append(rotations[inside])
+            have += int(inside.sum())
             if have >= count:
-                return torch.cat(found)[:count]
+                return torch.cat(found)[:count], torch.cat(turns)[:count]
         raise ValueError(
             f"this arm can hardly reach {self.region.label} (seen from above, around its base): "
             f"{have} of {count} targets found; use fewer regions or another arm layout"
@@ -185,7 +203,8 @@ class ArmScene:
     ) -> None:
         """Move one instance's target (the user helping the network).
 
-        The point is pulled inside the arm's reach. A held target (``hold``, or any target
+        The point is pulled inside the arm's reach; the target's orientation stays as it was.
+        A held target (``hold``, or any target
         placed when ``target_mode == "user_driven"``) stays where it was put for the following
         episodes too, until :meth:`release_target`; otherwise the next episode of that instance
         draws a new one as usual (with one-step episodes, at the very next update).
@@ -251,6 +270,17 @@ class ArmScene:
             self._effector = self.chain.effector(self.q)
         return self._effector
 
+    @property
+    def tip_rotation(self) -> Tensor:
+        """Tip orientations (N, 3, 3), differentiable with respect to the last commands."""
+        if self._tip_rotation is None:
+            self._effector, self._tip_rotation = self.chain.pose(self.q)
+        return self._tip_rotation
+
+    def angle(self) -> Tensor:
+        """Angle (N,) in radians between the tip's orientation and the target's."""
+        return angle_between(self.tip_rotation, self.target_rotation)
+
     def distance(self) -> Tensor:
         """Tip-to-target distance (N,) in metres."""
         distance: Tensor = torch.linalg.vector_norm(self.target - self.effector, dim=-1)
@@ -259,7 +289,10 @@ class ArmScene:
     def outcome(self) -> dict[str, Tensor]:
         """Per-instance result of the current state: reach error (mm) and success."""
         error = self.distance().detach()
-        return {"error_mm": error * 1000.0, "success": error < self.success_m}
+        success = error < self.success_m
+        if self.success_rad > 0:
+            success = success & (self.angle().detach() < self.success_rad)
+        return {"error_mm": error * 1000.0, "success": success}
 
     # -- checkpoints and evaluation -------------------------------------------------------
 
@@ -267,6 +300,7 @@ class ArmScene:
         return {
             "q": self.q.detach().clone(),
             "target": self.target.clone(),
+            "target_rotation": self.target_rotation.clone(),
             "t": self.t.clone(),
             "done": self.done.to(torch.uint8),
             "rng": self.generator.get_state(),
@@ -284,6 +318,8 @@ class ArmScene:
             )
         self.q = tensors["q"].clone()
         self.target = tensors["target"].clone()
+        turned = tensors.get("target_rotation")  # absent in checkpoints from before poses
+        self.target_rotation = self.chain.pose(self.q)[1] if turned is None else turned.clone()
         self.t = tensors["t"].clone()
         self.done = tensors["done"].to(torch.bool)
         self.generator.set_state(tensors["rng"])
@@ -297,6 +333,7 @@ class ArmScene:
         moves = tensors.get("user_moves")
         self.user_moves = int(moves[0]) if moves is not None else 0
         self._effector = None
+        self._tip_rotation = None
 
     def spawn(
         self, instances: int, generator: torch.Generator, *, whole_world: bool = False
@@ -311,6 +348,7 @@ class ArmScene:
             instances=instances,
             episode_steps=self.episode_steps,
             success_mm=self.success_m * 1000.0,
+            success_deg=math.degrees(self.success_rad),
             target_mode="random_in_reach",
             region=WHOLE_WORLD if whole_world else self.region,
             time_limit=self.time_limit,

@@ -26,6 +26,7 @@ class RobotArmScene:
             instances=props["instances"],
             episode_steps=props["episode_steps"],
             success_mm=props["success_mm"],
+            success_deg=props["success_deg"],
             target_mode=props["target"],
             region=Region(props["region"], props["regions"]),
             time_limit=props["episode_end"] == "time_limit",

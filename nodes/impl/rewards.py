@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -25,6 +26,26 @@ class DistanceToTarget:
             reward = -torch.log1p(distance)
         else:
             reward = torch.exp(-distance)
+        return {"reward": self.weight * reward}
+
+
+class OrientationToTarget:
+    """Shaped reward of the angle to the target's orientation, differentiable like the
+    distance's, so the direct trainer can follow its gradient."""
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.shape = ctx.props["shape"]
+        self.scale_rad = math.radians(ctx.props["scale_deg"])
+        self.weight = float(ctx.props["weight"])
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        angle = inputs["scene"].angle() / self.scale_rad
+        if self.shape == "negative_angle":
+            reward = -angle
+        elif self.shape == "log":
+            reward = -torch.log1p(angle)
+        else:
+            reward = torch.exp(-angle)
         return {"reward": self.weight * reward}
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from atrap_studio.ik.features import joint_quaternions, tip_to_target
+from atrap_studio.ik.features import joint_quaternions, tip_to_target, turn_to_target
+from atrap_studio.ik.rotations import encode
 from atrap_studio.runtime.arm_scene import ArmScene
 from atrap_studio.runtime.context import NodeContext
 
@@ -46,3 +47,28 @@ class DistanceToTarget:
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
         scene: ArmScene = inputs["scene"]
         return {"value": tip_to_target(scene.target - scene.effector, self.mode)}
+
+
+class EffectorOrientation:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.encoding = ctx.props["encoding"]
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return {"value": encode(inputs["scene"].tip_rotation, self.encoding)}
+
+
+class TargetOrientation:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.encoding = ctx.props["encoding"]
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return {"value": encode(inputs["scene"].target_rotation, self.encoding)}
+
+
+class OrientationToTarget:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.mode = ctx.props["mode"]
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        scene: ArmScene = inputs["scene"]
+        return {"value": turn_to_target(scene.tip_rotation, scene.target_rotation, self.mode)}

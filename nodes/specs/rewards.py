@@ -81,4 +81,40 @@ WEIGHTED_SUM = NodeSpec(
     ),
 )
 
-SPECS = (DISTANCE_TO_TARGET, REACHED, WEIGHTED_SUM)
+ORIENTATION_TO_TARGET = NodeSpec(
+    type="reward.orientation_to_target",
+    version=1,
+    title="Orientation to target",
+    category="reward",
+    help=(
+        "Rewards turning the tip to the target's orientation, smoothly (shaped) by the angle "
+        "left between them; add it to a distance reward to teach position and orientation."
+    ),
+    impl="atrap_studio.nodes.impl.rewards:OrientationToTarget",
+    inputs=(_SCENE_IN,),
+    outputs=(_REWARD_OUT,),
+    props=(
+        PropSpec(
+            "shape",
+            "choice",
+            "negative_angle",
+            "negative_angle: minus the angle in units of 'scale_deg'; exponential: "
+            "exp(-angle / scale), 1 when turned exactly; log: -log(1 + angle / scale), which "
+            "keeps rewarding the last fractions of a degree.",
+            choices=("negative_angle", "exponential", "log"),
+        ),
+        PropSpec(
+            "scale_deg",
+            "float",
+            40.0,
+            "Angle that counts as one unit (degrees): beside a distance reward's 100 mm, 40° "
+            "weighs 2° as 5 mm (the balance of the learned-IK goal: 5 mm and 2°).",
+            min=0.001,
+            max=180.0,
+        ),
+        _WEIGHT,
+    ),
+    requires_facts=("effector", "target_orientation"),
+)
+
+SPECS = (DISTANCE_TO_TARGET, REACHED, WEIGHTED_SUM, ORIENTATION_TO_TARGET)

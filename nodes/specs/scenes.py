@@ -13,6 +13,7 @@ def _arm_facts(props: Props) -> dict[str, object]:
         "joints": props["joints"],
         "effector": True,
         "target": True,
+        "target_orientation": True,
         "differentiable": True,
     }
 
@@ -20,7 +21,12 @@ def _arm_facts(props: Props) -> dict[str, object]:
 def _arm_outcome(props: Props) -> Outcome:
     return Outcome(
         score=Score("error_mm", "tip error", "mm", better="lower"),
-        success=f"tip within {props['success_mm']:g} mm of the target",
+        success=f"tip within {props['success_mm']:g} mm of the target"
+        + (
+            f" and turned within {props['success_deg']:g}° of its orientation"
+            if props["success_deg"] > 0
+            else ""
+        ),
         snapshot="arm",
         episode_word="fresh targets",
     )
@@ -70,7 +76,8 @@ ROBOT_ARM = NodeSpec(
     help=(
         "A serial arm of revolute joints (an industrial 6-axis layout by default) that must "
         "bring its tip to a target. Many copies are simulated at once; each episode draws a "
-        "new reachable target."
+        "new reachable target: a position and an orientation the tip can take together (the "
+        "orientation sensors and reward read it)."
     ),
     impl="atrap_studio.nodes.impl.arm:RobotArmScene",
     inputs=(
@@ -146,6 +153,15 @@ ROBOT_ARM = NodeSpec(
             max=10_000.0,
         ),
         PropSpec(
+            "success_deg",
+            "float",
+            0.0,
+            "With a value above 0, an episode succeeds only when the tip is also turned within "
+            "this many degrees of the target's orientation (0: only the position counts).",
+            min=0.0,
+            max=180.0,
+        ),
+        PropSpec(
             "target",
             "choice",
             "random_in_reach",
@@ -175,7 +191,7 @@ ROBOT_ARM = NodeSpec(
     ),
     facts=_arm_facts,
     outcome=_arm_outcome,
-    examples=("robot_arm_reach", "robot_arm_reach_ppo"),
+    examples=("robot_arm_reach", "robot_arm_reach_ppo", "robot_arm_pose"),
     checks=(_arm_lists_match_joints,),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atrap_studio.core.specs import NodeSpec, PortSpec, PropSpec
+from atrap_studio.core.specs import Facts, NodeSpec, PortSpec, Props, PropSpec
 
 _SCENE_IN = PortSpec("scene", "Scene", "The scene to read.")
 
@@ -92,4 +92,103 @@ DISTANCE_TO_TARGET = NodeSpec(
     requires_facts=("effector", "target"),
 )
 
-SPECS = (JOINT_ANGLES, EFFECTOR_POSITION, TARGET_POSITION, DISTANCE_TO_TARGET)
+_ORIENTATION_ENCODING = PropSpec(
+    "encoding",
+    "choice",
+    "rotation_6d",
+    "rotation_6d: the first two columns of the rotation matrix (6 values; continuous over all "
+    "orientations, so the easiest for a network to learn from); quaternion: w, x, y, z with "
+    "w >= 0 (4 values; it must jump somewhere between the two that mean one orientation).",
+    choices=("rotation_6d", "quaternion"),
+)
+
+
+def _orientation_size(props: Props, facts: Facts) -> tuple[int, ...]:
+    return (6 if props["encoding"] == "rotation_6d" else 4,)
+
+
+EFFECTOR_ORIENTATION = NodeSpec(
+    type="sensor.effector_orientation",
+    version=1,
+    title="Effector orientation",
+    category="sensor",
+    help="How the tip of the arm is turned: the orientation of its last link's frame.",
+    impl="atrap_studio.nodes.impl.sensors:EffectorOrientation",
+    inputs=(_SCENE_IN,),
+    outputs=(
+        PortSpec(
+            "value",
+            "Vector",
+            "The tip's orientation (6 values, or 4 as a quaternion).",
+            shape=_orientation_size,
+        ),
+    ),
+    props=(_ORIENTATION_ENCODING,),
+    requires_facts=("effector",),
+)
+
+TARGET_ORIENTATION = NodeSpec(
+    type="sensor.target_orientation",
+    version=1,
+    title="Target orientation",
+    category="sensor",
+    help=(
+        "How the target wants the tip turned: an orientation the tip can take at the target's "
+        "position (the scene draws both from one pose of the arm)."
+    ),
+    impl="atrap_studio.nodes.impl.sensors:TargetOrientation",
+    inputs=(_SCENE_IN,),
+    outputs=(
+        PortSpec(
+            "value",
+            "Vector",
+            "The target's orientation (6 values, or 4 as a quaternion).",
+            shape=_orientation_size,
+        ),
+    ),
+    props=(_ORIENTATION_ENCODING,),
+    requires_facts=("target_orientation",),
+)
+
+ORIENTATION_TO_TARGET = NodeSpec(
+    type="sensor.orientation_to_target",
+    version=1,
+    title="Orientation to target",
+    category="sensor",
+    help=(
+        "How far the tip is turned from the target's orientation: the turn still to make as a "
+        "rotation vector (3 values: axis times angle, radians, in the base frame) or its angle "
+        "alone (1 value, radians)."
+    ),
+    impl="atrap_studio.nodes.impl.sensors:OrientationToTarget",
+    inputs=(_SCENE_IN,),
+    outputs=(
+        PortSpec(
+            "value",
+            "Vector",
+            "The turn from the tip's orientation to the target's (rad).",
+            shape=lambda p, f: (3 if p["mode"] == "rotation_vector" else 1,),
+        ),
+    ),
+    props=(
+        PropSpec(
+            "mode",
+            "choice",
+            "rotation_vector",
+            "rotation_vector: axis times angle of the turn left (3 values, rad); angle: the "
+            "angle alone (1 value, rad).",
+            choices=("rotation_vector", "angle"),
+        ),
+    ),
+    requires_facts=("effector", "target_orientation"),
+)
+
+SPECS = (
+    JOINT_ANGLES,
+    EFFECTOR_POSITION,
+    TARGET_POSITION,
+    DISTANCE_TO_TARGET,
+    EFFECTOR_ORIENTATION,
+    TARGET_ORIENTATION,
+    ORIENTATION_TO_TARGET,
+)
