@@ -1,5 +1,5 @@
 """Content digests of the networks a crowd sends: every update and every merged network
-travels with a SHA-256 per tensor, checked before it is aggregated or loaded.
+travels with a digest per tensor (BLAKE3, as files), checked before it is aggregated or loaded.
 
 Flower carries arrays, not our files, so the file digests of runtime/digests.py do not cover
 them. TLS protects them on the wire where the crowd uses it; these digests also catch damage
@@ -20,7 +20,7 @@ DIGESTS_KEY = "digests"
 
 
 def array_digests(arrays: Mapping[str, np.ndarray]) -> list[str]:
-    """One ``name=sha256`` entry per array, by name (dtype and shape covered too)."""
+    """One ``name=digest`` entry per array, by name (dtype and shape covered too)."""
     return [f"{name}={_digest(arrays[name])}" for name in sorted(arrays)]
 
 

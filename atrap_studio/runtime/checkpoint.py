@@ -118,7 +118,6 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             f"{where}: checkpoint version {metadata.get('version')!r}; this ATRAP Studio reads "
             f"version {VERSION}"
         )
-    pending = header.read_data()  # the tensors' digests are checked while the graph is parsed
     try:
         meta = json.loads(metadata["run"])
         graph = parse_graph(meta["graph"], path=f"{where} (graph)")
@@ -137,7 +136,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         elapsed_s=elapsed_s,
         seed=seed,
         graph=graph,
-        tensors=pending.tensors(),
+        tensors=header.read_tensors(),
         trainer_meta=trainer_meta,
         network_meta=network_meta,
         architect_meta=architect_meta,

@@ -196,11 +196,10 @@ def _load(where: str) -> LoadedNetwork:
     problems = _shape_problems(expected, {name: i.shape for name, i in header.infos.items()})
     if problems:
         raise NetworkFileError(f"{where}: the weights do not match the manifest: {problems}")
-    pending = header.read_data()
-    # Built while the digests are checked; its values are overwritten by load_state_dict, and
-    # a fixed cheap init keeps loading repeatable.
+    tensors = header.read_tensors()
+    # Its values are overwritten by load_state_dict; a fixed cheap init keeps loading repeatable.
     module = build_module(arch, init="default", generator=torch.Generator().manual_seed(0))
-    module.load_state_dict(pending.tensors(), strict=True)
+    module.load_state_dict(tensors, strict=True)
     return LoadedNetwork(module=module, manifest=manifest)
 
 

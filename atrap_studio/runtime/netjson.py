@@ -3,8 +3,10 @@
 For people and programs that cannot read safetensors (a web page, another language). Reading
 JSON back is as careful as reading an ``.atrapnet``: size and parameter limits first, then the
 manifest, then every tensor's name, shape and finiteness, before a module is built. Like the
-``.atrapnet``, the file carries SHA-256 digests of the manifest and of each parameter's float32
-bytes, so that a changed digit is refused by name rather than imported as a different network.
+``.atrapnet``, the file carries digests of the manifest and of each parameter's float32 bytes,
+so that a changed digit is refused by name rather than imported as a different network: SHA-256,
+not the ``.atrapnet``'s BLAKE3, since the programs this file is for all have SHA-256 at hand
+(a browser's ``crypto.subtle`` among them), and JSON is parsed far slower than either hashes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 
 from atrap_studio.core.errors import NetworkFileError
 from atrap_studio.core.yaml_io import write_text_atomic
-from atrap_studio.runtime.digests import ALGORITHM, tensor_digest, warn_undigested
+from atrap_studio.runtime.digests import tensor_digest, warn_undigested
 from atrap_studio.runtime.netfile import MAX_PARAMETERS, LoadedNetwork, manifest_from_dict
 from atrap_studio.runtime.networks import build_module
 
@@ -27,6 +29,7 @@ FORMAT: Final = "atrapnet-json"
 VERSION: Final = 1
 #: JSON spends ~12 bytes a weight: the largest network file's worth, and a little more.
 MAX_JSON_BYTES: Final = 1024 * 1024 * 1024
+JSON_ALGORITHM: Final = "sha256"
 
 
 def network_to_json(network: LoadedNetwork) -> dict[str, Any]:
@@ -42,7 +45,7 @@ def network_to_json(network: LoadedNetwork) -> dict[str, Any]:
             for name, tensor in state.items()
         },
         "digests": {
-            "algorithm": ALGORITHM,
+            "algorithm": JSON_ALGORITHM,
             "manifest": _manifest_digest(manifest),
             "parameters": {name: _digest(tensor) for name, tensor in state.items()},
         },
@@ -115,11 +118,13 @@ def network_from_json(data: Any, where: str = "<json>") -> LoadedNetwork:
 
 def _digest(tensor: torch.Tensor) -> str:
     flat = tensor.detach().to(dtype=torch.float32, device="cpu").contiguous().reshape(-1)
-    return tensor_digest("F32", tuple(tensor.shape), flat.view(torch.uint8).numpy().data)
+    data = flat.view(torch.uint8).numpy().data
+    return tensor_digest("F32", tuple(tensor.shape), data, JSON_ALGORITHM)
 
 
 def _manifest_digest(manifest: dict[str, Any]) -> str:
-    return tensor_digest("JSON", (), json.dumps(manifest, sort_keys=True).encode("utf-8"))
+    text = json.dumps(manifest, sort_keys=True).encode("utf-8")
+    return tensor_digest("JSON", (), text, JSON_ALGORITHM)
 
 
 def _check_digests(
@@ -131,7 +136,7 @@ def _check_digests(
         return
     if (
         not isinstance(digests, dict)
-        or digests.get("algorithm") != ALGORITHM
+        or digests.get("algorithm") != JSON_ALGORITHM
         or not isinstance(digests.get("parameters"), dict)
         or set(digests["parameters"]) != set(tensors)
     ):

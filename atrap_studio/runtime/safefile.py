@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import struct
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +30,9 @@ from atrap_studio.runtime.digests import (
     DIGEST_KEY,
     DigestRecord,
     check_names,
+    first_damaged,
     metadata_digest,
     split_record,
-    start_check,
     tensor_digest,
     warn_undigested,
 )
@@ -147,7 +147,7 @@ class SafetensorsHeader:
     """A file whose header passed every check that needs no tensor data.
 
     Lets a caller refuse a file by its metadata (format, version, shapes) before the weights
-    are read, then read them with :meth:`read_data`.
+    are read, then read them with :meth:`read_tensors`.
     """
 
     where: str
@@ -160,66 +160,49 @@ class SafetensorsHeader:
     record: DigestRecord | None
     allowed_dtypes: tuple[torch.dtype, ...] | None
 
-    def read_data(self) -> PendingTensors:
-        """Read the whole file and start checking its tensor data against its digests.
+    def read_tensors(self, *, require_finite: bool = True) -> dict[str, torch.Tensor]:
+        """Read the whole file and hand out its tensors once their digests matched; checked
+        for dtype and, if ``require_finite``, for NaN and infinity.
 
         A file without digests (written before they existed) is read with an
         :class:`AtrapWarning`.
 
         Raises:
-            NetworkFileError: the file cannot be read or changed since its header was read.
+            NetworkFileError: naming the file and the damaged tensor or the problem, or the
+            file cannot be read or changed since its header was read.
         """
+        where = self.where
         try:
-            with open(self.where, "rb") as handle:
+            with open(where, "rb") as handle:
                 data = handle.read(self.size + 1)
         except OSError as exc:
-            raise NetworkFileError(f"{self.where}: cannot be read: {exc.strerror or exc}") from exc
+            raise NetworkFileError(f"{where}: cannot be read: {exc.strerror or exc}") from exc
         if len(data) != self.size or not data.startswith(self.head):
-            raise NetworkFileError(f"{self.where}: the file changed while it was being read")
+            raise NetworkFileError(f"{where}: the file changed while it was being read")
         if self.record is None:
-            warn_undigested(self.where)
-        return PendingTensors(self, data)
-
-
-class PendingTensors:
-    """A file's bytes in memory, their digests being checked (see :func:`digests.start_check`);
-    :meth:`tensors` waits for the check, so nothing damaged is ever handed out."""
-
-    def __init__(self, header: SafetensorsHeader, data: bytes) -> None:
-        self._header = header
-        self._data = data
-        self._damaged: Callable[[], str | None] = lambda: None
-        if header.record is not None:
-            body = memoryview(data)[len(header.head) :]
+            warn_undigested(where)
+        else:
+            body = memoryview(data)[len(self.head) :]
             stored = [
                 (name, info.dtype, info.shape, body[info.begin : info.end])
-                for name, info in sorted(header.infos.items(), key=lambda item: item[1].begin)
+                for name, info in sorted(self.infos.items(), key=lambda item: item[1].begin)
             ]
-            self._damaged = start_check(header.record, stored)
-
-    def tensors(self, *, require_finite: bool = True) -> dict[str, torch.Tensor]:
-        """The tensors, once their digests matched; checked for dtype and, if
-        ``require_finite``, for NaN and infinity.
-
-        Raises:
-            NetworkFileError: naming the file and the damaged tensor or the problem.
-        """
-        where = self._header.where
-        damaged = self._damaged()
-        if damaged is not None:
-            raise NetworkFileError(
-                f"{where}: tensor {damaged!r} does not match its digest: its data was damaged "
-                "after the file was written (a bad disk, copy or download); use another copy"
-            )
+            damaged = first_damaged(self.record, stored)
+            if damaged is not None:
+                raise NetworkFileError(
+                    f"{where}: tensor {damaged!r} does not match its digest: its data was "
+                    "damaged after the file was written (a bad disk, copy or download); use "
+                    "another copy"
+                )
         try:
-            tensors = _load_bytes(self._data)
+            tensors = _load_bytes(data)
         except (SafetensorError, ValueError, RuntimeError, TypeError) as exc:
             raise NetworkFileError(f"{where}: safetensors could not load the data: {exc}") from exc
-        if set(tensors) != set(self._header.infos):
+        if set(tensors) != set(self.infos):
             raise NetworkFileError(
                 f"{where}: the loaded tensors differ from those the header lists"
             )
-        allowed_dtypes = self._header.allowed_dtypes
+        allowed_dtypes = self.allowed_dtypes
         allowed = None if allowed_dtypes is None else {_DTYPE_NAMES.get(d) for d in allowed_dtypes}
         for name, tensor in tensors.items():
             if allowed is not None and _DTYPE_NAMES.get(tensor.dtype) not in allowed:
@@ -319,7 +302,7 @@ def read_safetensors_checked(
         NetworkFileError: naming the file and the problem.
     """
     header = open_safetensors(path, max_bytes=max_bytes, allowed_dtypes=allowed_dtypes)
-    return header.read_data().tensors(require_finite=require_finite), header.metadata
+    return header.read_tensors(require_finite=require_finite), header.metadata
 
 
 def _digest_of(tensor: torch.Tensor) -> str:

@@ -1,5 +1,5 @@
 """benchmarks/file_digests.py does not rot: it loads both kinds of file (networks of two sizes),
-checked on the worker and the loading thread, checked on one thread and unchecked, and prints
+checked with BLAKE3, checked with the SHA-256 digests of older files and unchecked, and prints
 each variant's ratios.
 
 Its own module (not test_smoke.py's table) so that it runs on its own; no test reads a timing.
@@ -19,5 +19,5 @@ def test_file_digests(ran: Ran) -> None:
     for label in ("network, hidden 64", "network, hidden 256", "checkpoint"):
         one_line(ran.output, rf"{label} \([\d,]+ bytes\)")
     timing = rf"\s+{NUMBER} ms\s+{NUMBER}x"
-    for variant in ("unchecked", "checked", "checked, 1 thread"):  # one row per file
+    for variant in ("unchecked", "checked", "checked, SHA-256"):  # one row per file
         assert len(lines(ran.output, rf"\s+{variant}{timing}{timing}{timing}")) == 3, ran.output

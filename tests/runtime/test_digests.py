@@ -15,7 +15,7 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapWarning, NetworkFileError
 from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.checkpoint import load_checkpoint, save_checkpoint
-from atrap_studio.runtime.digests import BACKGROUND_MIN_BYTES, DIGEST_KEY
+from atrap_studio.runtime.digests import DIGEST_KEY, DigestRecord, metadata_digest, tensor_digest
 from atrap_studio.runtime.netfile import NetManifest, PortMeaning, load_network, save_network
 from atrap_studio.runtime.netjson import load_network_json, save_network_json
 from atrap_studio.runtime.networks import build_module, mlp
@@ -65,7 +65,7 @@ def test_the_digest_is_written_and_hidden_from_readers(tmp_path: Path) -> None:
     path = tmp_path / "t.safetensors"
     write_safetensors_atomic(path, {"w": torch.ones(3)}, {"format": "x"})
     record = json.loads(_header_metadata(path)[DIGEST_KEY])
-    assert record["algorithm"] == "sha256" and set(record["tensors"]) == {"w"}
+    assert record["algorithm"] == "blake3" and set(record["tensors"]) == {"w"}
     _, metadata = read_safetensors_checked(path, max_bytes=LIMIT)
     assert metadata == {"format": "x"}
 
@@ -98,33 +98,65 @@ def test_every_single_bit_flip_in_the_weights_is_refused(tmp_path: Path) -> None
     assert tried >= 800
 
 
-def test_damage_is_named_in_a_file_whose_check_the_worker_shares(tmp_path: Path) -> None:
-    """Over BACKGROUND_MIN_BYTES the worker takes tensors from the start of the file and the
-    loading thread from the end: each damaged tensor is named wherever it lies, the first in
-    file order when two are, and an intact file loads whole (tried a few times, so that the
-    threads meet at different tensors)."""
+def test_the_first_damaged_tensor_in_file_order_is_named(tmp_path: Path) -> None:
     tensors = {f"t{i}": torch.full((16_384,), float(i)) for i in range(8)}  # 8 x 64 KiB
     path = tmp_path / "big.safetensors"
     write_safetensors_atomic(path, tensors, {})
     blob = path.read_bytes()
     start = _data_start(blob)
-    assert len(blob) - start >= 2 * BACKGROUND_MIN_BYTES
     header = json.loads(blob[8:start])
     middle = {name: start + sum(header[name]["data_offsets"]) // 2 for name in tensors}
     damaged = tmp_path / "damaged.safetensors"
-    for _ in range(3):
-        for names in ([[name] for name in tensors], [["t6", "t2"], ["t7", "t0"]]):
-            for together in names:
-                flipped = bytearray(blob)
-                for name in together:
-                    flipped[middle[name]] ^= 0x04
-                damaged.write_bytes(flipped)
-                with pytest.raises(NetworkFileError) as info:
-                    read_safetensors_checked(damaged, max_bytes=LIMIT)
-                first = min(together, key=lambda name: middle[name])
-                assert f"tensor {first!r} does not match its digest" in str(info.value)
-        loaded, _ = read_safetensors_checked(path, max_bytes=LIMIT)
-        assert all(torch.equal(loaded[name], tensor) for name, tensor in tensors.items())
+    for together in [[name] for name in tensors] + [["t6", "t2"], ["t7", "t0"]]:
+        flipped = bytearray(blob)
+        for name in together:
+            flipped[middle[name]] ^= 0x04
+        damaged.write_bytes(flipped)
+        with pytest.raises(NetworkFileError) as info:
+            read_safetensors_checked(damaged, max_bytes=LIMIT)
+        first = min(together, key=lambda name: middle[name])
+        assert f"tensor {first!r} does not match its digest" in str(info.value)
+    loaded, _ = read_safetensors_checked(path, max_bytes=LIMIT)
+    assert all(torch.equal(loaded[name], tensor) for name, tensor in tensors.items())
+
+
+def _with_sha256_digests(path: Path) -> None:
+    """Rewrite a network file as ATRAP Studio wrote it before BLAKE3: a SHA-256 record."""
+    tensors, metadata = read_safetensors_checked(path, max_bytes=LIMIT)
+    stored = {name: tensor.contiguous() for name, tensor in tensors.items()}
+    record = DigestRecord(
+        tensors={
+            name: tensor_digest("F32", tuple(t.shape), t.numpy().data.cast("B"), "sha256")
+            for name, t in stored.items()
+        },
+        metadata=metadata_digest(metadata, "sha256"),
+        algorithm="sha256",
+    )
+    save_file(stored, str(path), metadata={**metadata, DIGEST_KEY: record.to_json()})
+
+
+def test_files_with_sha256_digests_are_still_checked(tmp_path: Path) -> None:
+    """Files written before BLAKE3 keep their SHA-256 record: they load without a warning, a
+    flip in them is still refused by name, and saving again writes BLAKE3."""
+    path, module = _network(tmp_path)
+    _with_sha256_digests(path)
+    assert json.loads(_header_metadata(path)[DIGEST_KEY])["algorithm"] == "sha256"
+    loaded = load_network(path)  # no warning: the suite turns our warnings into errors
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(
+            loaded.module.state_dict().values(), module.state_dict().values(), strict=True
+        )
+    )
+    blob = path.read_bytes()
+    flipped = bytearray(blob)
+    flipped[len(blob) - 5] ^= 0x01
+    damaged = tmp_path / "damaged.atrapnet"
+    damaged.write_bytes(flipped)
+    with pytest.raises(NetworkFileError, match="does not match its digest"):
+        load_network(damaged)
+    save_network(path, loaded.module, loaded.manifest)
+    assert json.loads(_header_metadata(path)[DIGEST_KEY])["algorithm"] == "blake3"
 
 
 def test_a_flip_in_the_manifest_or_the_graph_text_is_refused(tmp_path: Path) -> None:
