@@ -378,12 +378,15 @@ class Normalize(torch.nn.Module):
     @torch.no_grad()
     def observe(self, batch: torch.Tensor) -> None:
         """Merge a batch of observations (rows) into the statistics (Chan et al.'s formula)."""
-        rows = batch.detach().reshape(-1, self.mean.shape[0]).double()
-        n = float(rows.shape[0])
+        self.merge(*batch_moments(batch, self.mean.shape[0]))
+
+    @torch.no_grad()
+    def merge(self, mean: torch.Tensor, var: torch.Tensor, n: float) -> None:
+        """Merge a batch's :func:`batch_moments` into the statistics: several normalisers fed
+        the same batch compute its moments once."""
         if n == 0:
             return
         have = float(self.count[0])
-        mean, var = rows.mean(0), rows.var(0, unbiased=False)
         total = have + n
         delta = mean - self.mean.double()
         merged = self.mean.double() + delta * (n / total)
@@ -391,6 +394,15 @@ class Normalize(torch.nn.Module):
         self.mean.copy_(merged.float())
         self.var.copy_((spread / total).float())
         self.count.fill_(total)
+
+
+def batch_moments(batch: torch.Tensor, features: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Mean, variance (in float64) and count of a batch of observations' rows of ``features``
+    values, as :meth:`Normalize.merge` takes them."""
+    rows = batch.detach().reshape(-1, features).double()
+    if rows.shape[0] == 0:
+        return rows.sum(0), rows.sum(0), 0.0
+    return rows.mean(0), rows.var(0, unbiased=False), float(rows.shape[0])
 
 
 class ImageConv(torch.nn.Module):

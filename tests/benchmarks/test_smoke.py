@@ -37,7 +37,9 @@ SMOKE = {
         *("--out", "{out}/vast-world", "--chart", "{out}/vast-world.png"),
     ),
     "test_editor": Smoke("editor.py", "--updates", "5", "--threads", "1"),
-    "test_trainer_cost": Smoke("trainer_cost.py", "--instances", "64", "--updates", "2"),
+    "test_trainer_cost": Smoke(
+        "trainer_cost.py", "--instances", "64", "--updates", "2", "--before", "HEAD"
+    ),
     "test_architect": Smoke(
         "architect.py",
         *("--instances", "32", "--updates", "12", "--cost-updates", "2", "--seeds", "1"),
@@ -171,9 +173,19 @@ def test_editor(ran: Ran) -> None:
 
 
 def test_trainer_cost(ran: Ran) -> None:
-    one_line(ran.output, r"trainer\s+update\s+scene\s+forward\s+learning\s+bookkeeping.*")
-    for trainer in (r"PPO \(the example's settings\)", r"PPO \(8 steps, 4 epochs\)", r"SAC .*"):
-        one_line(ran.output, rf"{trainer}\s+[\d.]+ ms(\s+\d+%){{5}}")
+    """Each arm trainer's split, today's and HEAD's side by side, and whether they agree."""
+    out = ran.output
+    one_line(out, r"arm, 64 instances, 1 thread, mean of 2 updates; load average .*")
+    one_line(
+        out,
+        r"trainer\s+version\s+update\s+steps/s\s+scene\s+acting\s+l\.fwd\s+l\.bwd\s+"
+        r"bookkeeping\s+scene\+fwd\s+scene\+net",
+    )
+    for trainer in ("PPO robot_arm_steps_ppo", "PPO robot_arm_reach_ppo", "SAC steps graph"):
+        for version in ("now", "HEAD"):
+            one_line(out, rf"{trainer}.*\s+{version}\s+{NUMBER} ms\s+{NUMBER}(\s+\d+%){{7}}")
+    ratios = lines(out, rf"\s+now/then\s+{NUMBER}x\s+same networks .*: (yes|NO)")
+    assert len(ratios) == 3, out
 
 
 def test_architect(ran: Ran) -> None:

@@ -11,7 +11,7 @@ import torch
 
 from atrap_studio.runtime.architect.optimizer_state import carry_optimizer_state
 from atrap_studio.runtime.context import NodeContext
-from atrap_studio.runtime.networks import Normalize
+from atrap_studio.runtime.networks import Normalize, batch_moments
 from atrap_studio.runtime.trainers.replay import Batch, ReplayBuffer
 
 if TYPE_CHECKING:
@@ -276,11 +276,19 @@ def _optimizer_meta_key(name: str) -> str:
 
 
 def learn_input_statistics(observations: torch.Tensor, *modules: torch.nn.Module) -> None:
-    """Feed the input normaliser of each module that starts with one (see ``Normalize``)."""
-    for module in modules:
-        first = next(iter(module.children()), None)
-        if isinstance(first, Normalize):
-            first.observe(observations)
+    """Feed the input normaliser of each module that starts with one (see ``Normalize``);
+    the batch's moments are computed once for all of them."""
+    normalizers = [
+        first
+        for module in modules
+        if isinstance(first := next(iter(module.children()), None), Normalize)
+    ]
+    moments: dict[int, tuple[torch.Tensor, torch.Tensor, float]] = {}
+    for normalizer in normalizers:
+        features = normalizer.mean.shape[0]
+        if features not in moments:
+            moments[features] = batch_moments(observations, features)
+        normalizer.merge(*moments[features])
 
 
 def cosine_lr(base: float, step: int, total: int, floor: float = 0.01) -> float:

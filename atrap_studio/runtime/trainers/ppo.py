@@ -223,22 +223,25 @@ class PPOTrainer(SteppedTrainer):
             epoch_kl = torch.zeros((), device=b_obs.device)
             order = torch.randperm(size, generator=self.generator, device=self.generator.device)
             for start in range(0, chunk * count, chunk):
+                # each column gathered once (index_select: a fraction of indexing's cost)
                 index = order[start : start + chunk]
-                out = self.network(b_obs[index])
-                log_prob = self.policy_kind.log_prob(out, b_actions[index], share)
-                log_ratio = log_prob - b_log_probs[index]
+                obs = b_obs.index_select(0, index)
+                returns_now = b_returns.index_select(0, index)
+                out = self.network(obs)
+                log_prob = self.policy_kind.log_prob(out, b_actions.index_select(0, index), share)
+                log_ratio = log_prob - b_log_probs.index_select(0, index)
                 ratio = torch.exp(log_ratio)
-                advantage = b_advantages[index]
+                advantage = b_advantages.index_select(0, index)
                 policy_loss = torch.max(
                     -advantage * ratio,
                     -advantage * ratio.clamp(1.0 - self.clip, 1.0 + self.clip),
                 ).mean()
-                value = self.critic(b_obs[index]).squeeze(-1)
-                value_loss = (value - b_returns[index]).square()
+                value = self.critic(obs).squeeze(-1)
+                value_loss = (value - returns_now).square()
                 if self.value_clip:  # the value moves at most `clip` from the rollout's
-                    old = b_values[index]
+                    old = b_values.index_select(0, index)
                     moved = old + (value - old).clamp(-self.clip, self.clip)
-                    value_loss = torch.max(value_loss, (moved - b_returns[index]).square())
+                    value_loss = torch.max(value_loss, (moved - returns_now).square())
                 value_loss = 0.5 * value_loss.mean()
                 entropy_loss = -self.policy_kind.entropy(out)
                 loss = policy_loss + self.value_coef * value_loss + self.entropy_coef * entropy_loss

@@ -44,16 +44,23 @@ class ReplayBuffer:
     def add(self, batch: Batch) -> None:
         """Store a batch of transitions (rows), wrapping around when full."""
         rows = batch.obs.shape[0]
-        index = (self.position + torch.arange(rows, device=batch.obs.device)) % self.capacity
-        for name in FIELDS:
-            self.data[name][index] = getattr(batch, name).detach().to(self.data[name].dtype)
+        if rows <= self.capacity:  # at most two runs of rows: copies into slices
+            first = min(rows, self.capacity - self.position)
+            for name in FIELDS:
+                values = getattr(batch, name).detach()
+                self.data[name][self.position : self.position + first] = values[:first]
+                self.data[name][: rows - first] = values[first:]
+        else:  # more than it holds: each row where it falls, the last ones kept
+            index = (self.position + torch.arange(rows, device=batch.obs.device)) % self.capacity
+            for name in FIELDS:
+                self.data[name][index] = getattr(batch, name).detach().to(self.data[name].dtype)
         self.position = (self.position + rows) % self.capacity
         self.size = min(self.capacity, self.size + rows)
 
     def sample(self, count: int, generator: torch.Generator) -> Batch:
         index = torch.randint(self.size, (count,), generator=generator, device=generator.device)
         index = index.to(self.data["obs"].device)
-        return Batch(**{name: self.data[name][index] for name in FIELDS})
+        return Batch(**{name: self.data[name].index_select(0, index) for name in FIELDS})
 
     # -- checkpoint state: only the filled rows travel ---------------------------------------
 
