@@ -62,6 +62,10 @@ DEFAULT_ANGLE_TOLERANCE = 0.5 * 3.141592653589793 / 180
 _TARGET_SENSORS = ("sensor.target_position", "sensor.distance_to_target")
 _ARM_SCENE = "scene.robot_arm"
 _ANSWER = "action.joint_targets"
+#: Random start poses the fallback tries, one after another, for targets DLS from the middle
+#: of the limits missed; and the seed they are drawn with.
+FALLBACK_RANDOM_STARTS = 4
+_FALLBACK_SEED = 0
 #: Targets solved at once: bounds memory (DLS builds (N, J, 3, 3) frames) for large files.
 DEFAULT_CHUNK = 65_536
 
@@ -327,9 +331,10 @@ class LearnedIK:
             q_start: Start poses (N, J) the network reads (see :meth:`guess`).
             tolerance: Distance in metres that counts as reached (``result.reached``).
             fallback: Solve the targets within reach that are still beyond ``tolerance``
-                again with full DLS from a cold start, keeping the better answer: the few
-                targets the network misses by far (a few % of the example's) cost little
-                this way, and all the others keep the learned speed.
+                again with full DLS from a cold start (the middle of the limits, then up to
+                :data:`FALLBACK_RANDOM_STARTS` random poses for what that misses), keeping the
+                better answer: the few targets the network misses by far (a few % of the
+                example's) cost little this way, and all the others keep the learned speed.
             chunk: Most targets solved at once.
             rotations: Target orientations (N, 3, 3) of the tip: solve whole poses. Required
                 by a network that reads orientations; a network of positions only guesses the
@@ -420,21 +425,24 @@ class LearnedIK:
             iterations = refined.iterations
         rescued = torch.zeros_like(beyond)
         if fallback_above is not None:
-            missed = best.error > fallback_above
-            if best.angle is not None and pose is not None:
-                missed |= best.angle > pose.angle_tolerance
-            rows = (missed & ~beyond).nonzero().squeeze(1)
-            if rows.numel():
+            # DLS from the middle of the limits, then, for what it still misses, from a few
+            # random poses (seeded: answers repeat): a pose DLS misses from one start it
+            # usually reaches from another.
+            generator = torch.Generator(device=chain.device).manual_seed(_FALLBACK_SEED)
+            for attempt in range(1 + FALLBACK_RANDOM_STARTS):
+                missed = best.error > fallback_above
+                if best.angle is not None and pose is not None:
+                    missed |= best.angle > pose.angle_tolerance
+                rows = (missed & ~beyond).nonzero().squeeze(1)
+                if not rows.numel():
+                    break
+                start = chain.sample_q(int(rows.numel()), generator) if attempt else None
+                aimed = None if turns is None else turns[rows]
                 cold = solve_dls(  # its own iterations and tolerance
-                    chain,
-                    aim[rows],
-                    rotations=None if turns is None else turns[rows],
-                    metres_per_radian=weight,
+                    chain, aim[rows], start, rotations=aimed, metres_per_radian=weight
                 )
-                mine = self._measure(
-                    cold.q, targets_c[rows], None if turns is None else turns[rows]
-                )
-                best, taken = best.take(rows, mine, weight)
+                found = self._measure(cold.q, targets_c[rows], aimed)
+                best, taken = best.take(rows, found, weight)
                 rescued = rescued.clone()
                 rescued[taken] = True
         return _Chunk(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from atrap_studio.core.specs import NodeSpec, PortSpec, PropSpec
+from atrap_studio.nodes.specs.nn import names_a_network_file
 
 _COMMAND_OUT = PortSpec("command", "Action", "Link into the scene's 'actuators'.")
 _VALUES_IN = PortSpec(
@@ -57,4 +58,63 @@ JOINT_DELTAS = NodeSpec(
     requires_facts=("joints",),
 )
 
-SPECS = (JOINT_TARGETS, JOINT_DELTAS)
+IK_REACH = NodeSpec(
+    type="action.ik_reach",
+    version=1,
+    title="Reach by IK",
+    category="action",
+    help=(
+        "Brings the arm's tip to a point (and, if asked, turns it to an orientation) through a "
+        "learned inverse-kinematics solver: a network trained on the arm (the robot_arm_reach "
+        "or robot_arm_pose example's file) guesses the joint angles and a few damped-least-"
+        "squares steps refine them. The network before it then decides where the tip goes, "
+        "not how the joints turn: reaching is not learned again."
+    ),
+    impl="atrap_studio.nodes.impl.ik:IKReach",
+    inputs=(
+        PortSpec("scene", "Scene", "The arm to move (its geometry must be the solver's)."),
+        PortSpec(
+            "values",
+            "Vector",
+            "Where the tip should go: x, y, z in units of the arm's reach (a network's answer "
+            "in [-1, 1] spans it); with orientation 'given', then 6 values of the orientation "
+            "(two directions, made a rotation: any 6 values do).",
+            multiple=True,
+            shape=lambda p, f: (3 if p["orientation"] == "free" else 9,),
+        ),
+    ),
+    outputs=(_COMMAND_OUT,),
+    props=(
+        PropSpec(
+            "file",
+            "str",
+            "",
+            "The .atrapnet file of a network trained on this arm to answer with joint angles "
+            "(an IK solver: see 'atrap ik'); a relative name is read from the graph's folder.",
+            required=True,
+            file_types=(".atrapnet",),
+        ),
+        PropSpec(
+            "orientation",
+            "choice",
+            "free",
+            "free: reach the point, the tip turned as the solver finds it; given: also turn "
+            "the tip to the orientation that follows the point (a pose network, such as the "
+            "robot_arm_pose example's, guesses both).",
+            choices=("free", "given"),
+        ),
+        PropSpec(
+            "refine",
+            "int",
+            10,
+            "Damped-least-squares steps after the network's guess (0: the network alone; each "
+            "step costs about as much as the guess).",
+            min=0,
+            max=1_000,
+        ),
+    ),
+    requires_facts=("joints", "effector"),
+    checks=(names_a_network_file,),
+)
+
+SPECS = (JOINT_TARGETS, JOINT_DELTAS, IK_REACH)

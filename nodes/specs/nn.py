@@ -203,7 +203,8 @@ _OUTPUTS = (
 )
 
 
-def _names_a_network_file(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
+def names_a_network_file(props: Props, facts: Facts) -> list[tuple[str, str, str]]:
+    """The check of a node's ``file`` property that must name an .atrapnet file."""
     name = str(props.get("file", "")).strip()
     if not name:
         return [("file", "no network file is chosen", "choose an .atrapnet file")]
@@ -235,7 +236,7 @@ LOAD = NodeSpec(
             file_types=(".atrapnet",),
         ),
     ),
-    checks=(_names_a_network_file,),
+    checks=(names_a_network_file,),
 )
 
 

@@ -73,6 +73,13 @@ def graph_using(
             if spec.type == "nn.load"
             else {"files": [str(p) for p in paths], "distill_steps": 5}
         )
+    elif spec.type == "action.ik_reach":  # solves with a network file of the base arm
+        source = Pipeline(base, registry, seed=0)
+        path = folder / "solver.atrapnet"
+        save_network(path, source.network, source.manifest())
+        move = node[role["action"]]
+        move.type, move.props = spec.type, {"file": str(path), "refine": 2}
+        doc.links.append(_link(f"{role['scene']}.scene", f"{move.id}.scene"))
     elif spec.category in ("scene", "nn", "trainer", "action"):
         target = node[role[spec.category]]
         target.type = spec.type
