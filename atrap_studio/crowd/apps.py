@@ -10,9 +10,11 @@ network on the whole world after every round and saves it as an ``.atrapnet``.
 from __future__ import annotations
 
 import copy
+import errno
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from logging import INFO, WARNING
 from pathlib import Path
@@ -305,8 +307,9 @@ def main(grid: Grid, context: Context) -> None:
         rounds_planned=rounds,
         state="running",
     )
-    status.save(out)
     try:
+        with _writing(status):
+            status.save(out)
         pipeline = Pipeline(
             with_region(load_graph(graph), 0, 1),
             builtin_registry(),
@@ -320,16 +323,17 @@ def main(grid: Grid, context: Context) -> None:
         episodes = int(settings["eval-episodes"])
 
         def on_round(record: RoundRecord, arrays: ArrayRecord | None) -> None:
-            if arrays is not None:
-                pipeline.network.load_state_dict(arrays.to_torch_state_dict())
-                with torch.no_grad():
-                    score = pipeline.evaluate(pipeline.network, episodes, 7).summary()
-                record.median = score[pipeline.outcome.summary_keys()[0]]
-                record.success_rate = score["success_rate"]
-                record.network = str(_save_round(pipeline, out, record, rounds, score))
-            record.seconds = time.perf_counter() - started
-            status.rounds.append(record)
-            status.save(out)
+            with _writing(status, record.round):
+                if arrays is not None:
+                    pipeline.network.load_state_dict(arrays.to_torch_state_dict())
+                    with torch.no_grad():
+                        score = pipeline.evaluate(pipeline.network, episodes, 7).summary()
+                    record.median = score[pipeline.outcome.summary_keys()[0]]
+                    record.success_rate = score["success_rate"]
+                    record.network = str(_save_round(pipeline, out, record, rounds, score))
+                record.seconds = time.perf_counter() - started
+                status.rounds.append(record)
+                status.save(out)
             if record.median is not None:
                 text = pipeline.outcome.score.text(record.median)
                 log(INFO, "round %s: merged network %s", record.round, text)
@@ -361,11 +365,30 @@ def main(grid: Grid, context: Context) -> None:
             evaluate_config=about,
         )
     except Exception as exc:
-        status.state, status.message = "failed", f"{type(exc).__name__}: {exc}"
-        status.save(out)
+        message = str(exc) if isinstance(exc, AtrapError) else f"{type(exc).__name__}: {exc}"
+        status.state, status.message = "failed", message
+        with suppress(OSError):  # on a full disk, Flower's run status carries the message
+            status.save(out)
         raise
     status.state = "finished"
     status.save(out)
+
+
+@contextmanager
+def _writing(status: CrowdStatus, round_: int | None = None) -> Iterator[None]:
+    """Turn a failed write of the crowd's files (a full disk, a folder gone read-only) into a
+    RunError naming the file, the round and the last good merged network, which stays."""
+    try:
+        yield
+    except OSError as exc:
+        full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
+        kept = next((r.network for r in reversed(status.rounds) if r.network), "")
+        last = f"the last good merged network is {kept}" if kept else "no round was saved yet"
+        when = f"round {round_}: " if round_ is not None else ""
+        raise RunError(
+            f"{when}could not write {exc.filename or 'a crowd file'}: "
+            f"{exc.strerror or exc}{full}; {last}"
+        ) from None
 
 
 def _distiller(

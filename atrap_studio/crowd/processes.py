@@ -44,6 +44,8 @@ NODE_KEYS = "peer-nodes.json"
 #: How often a run's state is asked of Flower while our ServerApp has not said it ended: each
 #: ask starts the ``flwr`` CLI, about two seconds of a core.
 ASK_FLOWER_EVERY_S = 10.0
+#: How Flower's run details begin when a ServerApp raised (the rest is the exception's text).
+_FLOWER_FAILED = "ServerApp failed with exception: "
 
 
 class CrowdError(AtrapError):
@@ -386,12 +388,15 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
             node["key"] = names.get(node.get("node-id", ""), "")
         return nodes
 
-    def run_state(self, run_id: str) -> str:
-        """Flower's status of a run, e.g. ``running`` or ``finished:completed``."""
+    def run_state(self, run_id: str) -> tuple[str, str]:
+        """Flower's status of a run, e.g. ``running`` or ``finished:failed``, and its details
+        (for a ServerApp that failed: its exception's message)."""
         reply = self._flwr("ls", "--run-id", run_id, "--format", "json")
         runs = reply.get("runs")
         first = runs[0] if isinstance(runs, list) and runs else {}
-        return str(first.get("status", "unknown")) if isinstance(first, dict) else "unknown"
+        if not isinstance(first, dict):
+            return "unknown", ""
+        return str(first.get("status", "unknown")), str(first.get("status-details") or "")
 
     def wait(
         self,
@@ -404,7 +409,7 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
         deadline = time.monotonic() + timeout
         ask_flower = time.monotonic() + ASK_FLOWER_EVERY_S
         seen = -1
-        state = "running"
+        state, details = "running", ""
         while time.monotonic() < deadline:
             status = self._status(run_id)
             if status is not None and on_status is not None and len(status.rounds) != seen:
@@ -415,7 +420,7 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
             if self.process is not None and not self.process.alive():
                 raise CrowdError(f"the aggregator stopped:\n{self.process.tail()}")
             if time.monotonic() >= ask_flower:  # ended without a word: did not start, crashed
-                state = self.run_state(run_id)
+                state, details = self.run_state(run_id)
                 if state.startswith("finished"):
                     break
                 ask_flower = time.monotonic() + ASK_FLOWER_EVERY_S
@@ -429,7 +434,8 @@ root-certificates = {_toml(str(certs.ca.resolve()))}
         if on_status is not None and len(status.rounds) != seen:
             on_status(status)
         if status.state != "finished":
-            detail = status.message or state
+            # the status file keeps its last good state when the disk is full: Flower says why
+            detail = status.message or details.removeprefix(_FLOWER_FAILED) or state
             raise CrowdError(f"the crowd run failed: {detail}")
         return status
 

@@ -4,6 +4,7 @@ disk, fed damaged files. Graphs are the arm example shrunk to a run of milliseco
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -88,3 +89,38 @@ def checkpoints(out: Path) -> list[Path]:
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONFAULTHANDLER": "1"}
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Running processes whose environment or command line names ``marker`` (the test's
+    folder: Flower's processes, and theirs, inherit ``FLWR_HOME`` inside it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            env = Path(f"/proc/{entry}/environ").read_bytes()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if (marker.encode() in env or marker.encode() in command) and alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running: not ended, nor a zombie (ended, not yet reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def command_lines(pids: list[int]) -> list[str]:
+    """The command lines of those of ``pids`` still running."""
+    out = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return out

@@ -14,13 +14,14 @@ import pytest
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.registry import Registry
+from atrap_studio.crowd.processes import free_port
 from atrap_studio.runtime.checkpoint import load_checkpoint
 from atrap_studio.runtime.netfile import load_network
 from atrap_studio.runtime.netjson import save_network_json
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.runner import Runner
 from tests.conftest import shrink
-from tests.faults.conftest import ATRAP, WAIT_S, namespace_works
+from tests.faults.conftest import ATRAP, WAIT_S, command_lines, marked_processes, namespace_works
 
 PAGE = 4096
 
@@ -138,3 +139,58 @@ def test_a_full_disk_under_each_output_is_named_and_leaves_nothing_behind(
     assert sorted(p.name for p in made.iterdir()) == ["peer", "peer.pub"]
     assert (made / "peer").read_bytes().startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----")
     assert (made / "peer").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.timeout(300)  # a crowd starts seven Python processes on a shared machine
+@pytest.mark.skipif(not namespace_works(), reason="needs unshare -rm (user namespaces)")
+def test_a_full_disk_under_a_crowd_names_the_file_and_leaves_no_process(
+    graph: Path, tmp_path: Path
+) -> None:
+    """``crowd local`` whose merged network cannot be written (only its status fits: the
+    status cannot say why either, so the message comes through Flower's run details), and
+    ``crowd serve`` whose certificates cannot be: a message naming the file, exit 1, no
+    traceback, nothing half-written and no Flower process left behind."""
+    local, rounds = tmp_path / "local", tmp_path / "local" / "rounds"
+    rounds.mkdir(parents=True)
+    disk, results = tmp_path / "disk", tmp_path / "results"
+    disk.mkdir()
+    results.mkdir()
+    crowd = [*ATRAP, "crowd", "local", str(graph), "--peers", "1", "--rounds", "2"]
+    crowd += ["--local-steps", "5", "--episodes", "16", "--folder", str(local)]
+    serve = [*ATRAP, "crowd", "serve", str(graph), "--folder", str(disk / "served")]
+    serve += ["--port", str(free_port())]
+    r, d = quote(str(results)), quote(str(disk))
+    lines = [
+        f"mount -t tmpfs -o size=64k tmpfs {quote(str(rounds))} || exit 99",
+        f"head -c {15 * PAGE} /dev/zero > {quote(str(rounds / 'filler'))}",  # one page left
+        f"{' '.join(map(quote, crowd))} > {r}/local.out 2> {r}/local.err; echo $? > {r}/local.rc",
+        f"ls -A {quote(str(rounds))} > {r}/local.ls",
+        f"mount -t tmpfs -o size=64k tmpfs {d} || exit 99",
+        f"cat /dev/zero > {d}/filler 2>/dev/null",
+        f"{' '.join(map(quote, serve))} > {r}/serve.out 2> {r}/serve.err; echo $? > {r}/serve.rc",
+        f"find {d} -type f > {r}/serve.ls",
+    ]
+    (tmp_path / "probe.sh").write_text("\n".join(lines) + "\n")
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", str(tmp_path / "probe.sh")],
+        capture_output=True,
+        text=True,
+        timeout=250,
+    )
+    if done.returncode == 99:
+        pytest.skip(f"tmpfs cannot be mounted here: {done.stderr}")
+    err = (results / "local.err").read_text()
+    assert (results / "local.rc").read_text().strip() == "1", err
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == (
+        f"error: the crowd run failed: round 1: could not write {rounds}/round-001.atrapnet: "
+        "No space left on device (the disk is full); no round was saved yet"
+    )
+    assert sorted((results / "local.ls").read_text().split()) == ["crowd.json", "filler"]
+    err = (results / "serve.err").read_text()
+    assert (results / "serve.rc").read_text().strip() == "1", err
+    assert "Traceback" not in err, err
+    message = f"error: {disk}/served/certs/ca.crt: No space left on device (the disk is full)"
+    assert err.strip().splitlines()[-1] == message
+    assert (results / "serve.ls").read_text().split() == [f"{disk}/filler"]
+    assert command_lines(marked_processes(str(tmp_path))) == []

@@ -23,7 +23,7 @@ from atrap_studio.crowd.processes import Process, free_port
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.runner import Runner
 from tests.conftest import shrink
-from tests.faults.conftest import ATRAP, _env
+from tests.faults.conftest import ATRAP, _env, command_lines, marked_processes
 
 CROWD_WAIT_S = 300.0  # a crowd starts seven Python processes; only bounds a hung probe
 
@@ -50,43 +50,12 @@ def _torch_loaded(pid: int) -> bool:
         return False
 
 
-def _marked(marker: str) -> list[int]:
-    """Running processes whose environment or command line names ``marker`` (the test's
-    folder: Flower's processes, and theirs, inherit ``FLWR_HOME`` inside it)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            env = Path(f"/proc/{entry}/environ").read_bytes()
-            command = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if (marker.encode() in env or marker.encode() in command) and _alive(int(entry)):
-            found.append(int(entry))
-    return found
-
-
 def _running_app(folder: Path, app: str) -> bool:
     """Whether Flower's ``app`` (e.g. ``flwr-clientapp``) runs for the crowd in ``folder``."""
-    return any(app in command for command in _commands(_marked(f"FLWR_HOME={folder}/flower\0")))
-
-
-def _alive(pid: int) -> bool:
-    """Running: not ended, nor a zombie (ended, not yet reaped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _commands(pids: list[int]) -> list[str]:
-    out = []
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
-    return out
+    return any(
+        app in command
+        for command in command_lines(marked_processes(f"FLWR_HOME={folder}/flower\0"))
+    )
 
 
 def _wait(condition: Callable[[], bool], started: Started, limit: float) -> None:
@@ -129,7 +98,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Started]]:
         if each.popen.poll() is None:
             each.popen.kill()
         each.popen.wait()
-    for pid in _marked(str(tmp_path)):
+    for pid in marked_processes(str(tmp_path)):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
 
@@ -183,12 +152,12 @@ def test_stopping_a_flower_process_stops_what_it_started(tmp_path: Path) -> None
     script = "sleep 600 & setsid sleep 600 & sh -c 'sleep 600 & wait' & wait"
     process = Process("tree", ["sh", "-c", script], mark, tmp_path / "tree.log")
     deadline = time.monotonic() + 60
-    while len(_marked(str(tmp_path))) < 5:  # sh, sleep, setsid's sleep, sh, its sleep
-        assert time.monotonic() < deadline, _commands(_marked(str(tmp_path)))
+    while len(marked_processes(str(tmp_path))) < 5:  # sh, sleep, setsid's sleep, sh, its sleep
+        assert time.monotonic() < deadline, command_lines(marked_processes(str(tmp_path)))
         time.sleep(0.05)
     process.stop()
     assert not process.alive()
-    assert _commands(_marked(str(tmp_path))) == []
+    assert command_lines(marked_processes(str(tmp_path))) == []
 
 
 @pytest.mark.slow
@@ -233,7 +202,7 @@ def test_crowd_commands_stop_cleanly_and_leave_no_flower_process(
     _stopped_cleanly(join, signal.SIGINT)
     _stopped_cleanly(serve, signal.SIGTERM)
     _stopped_cleanly(local, signal.SIGHUP)
-    assert _commands(_marked(str(tmp_path))) == []
+    assert command_lines(marked_processes(str(tmp_path))) == []
 
 
 def test_a_stop_swallowed_where_python_ignores_exceptions_still_stops() -> None:
