@@ -1,8 +1,8 @@
 """Where a trial-and-reward trainer's time goes: the scene and the network, or bookkeeping.
 
 Runs a few updates of each trainer on the arm examples at N instances (one torch thread) and
-splits the wall time of each update (``trainer.step``) by timing, with ``perf_counter``, the
-calls it is made of — each call's own time, without the timed calls it makes:
+splits the time of each update (``trainer.step``) by timing the calls it is made of — each
+call's own time, without the timed calls it makes:
 
 - **scene**: the scene's ``begin_step`` and ``outcome``, and the pipeline's ``observe``
   (sensors), ``act`` (action nodes, the scene's step) and ``rewards``;
@@ -16,6 +16,11 @@ calls it is made of — each call's own time, without the timed calls it makes:
 - **bookkeeping**: everything else — GAE, rollout buffers, minibatch gathers, the loss's
   arithmetic between the network's outputs (ratios, clipping), input and return statistics,
   metrics, replay buffer, Python.
+
+The parts are timed in the thread's CPU time (``time.thread_time``): on one torch thread of an
+idle machine it is the wall time, and on a shared one it leaves out the time other processes
+held the core, which would otherwise land in whichever part was running. ``update`` is CPU time
+per update, ``wall`` the wall clock's, ``steps/s`` scene steps per CPU second.
 
 Issue 11's goal reads "≥ 60% of the wall time in the scene and the network's forward pass":
 ``scene+fwd`` is scene + acting + learning forward; ``scene+net`` adds the learning's backward
@@ -88,7 +93,7 @@ class Phases:
         self._mark = 0.0
 
     def _switch(self, part: str | None) -> None:
-        now = time.perf_counter()
+        now = time.thread_time()
         if self._stack:
             self.seconds[self._stack[-1]] += now - self._mark
         if part is None:
@@ -239,7 +244,9 @@ class Measured:
     update: Callable[[int], Any]
     pipeline: Pipeline
     env_steps: int
+    #: Seconds of this thread's CPU time, and of the wall clock, over the timed updates.
     total: float = 0.0
+    wall: float = 0.0
     updates: int = 0
 
     def share(self, *parts: str) -> float:
@@ -248,6 +255,10 @@ class Measured:
     @property
     def per_update(self) -> float:
         return self.total / max(1, self.updates)
+
+    @property
+    def wall_per_update(self) -> float:
+        return self.wall / max(1, self.updates)
 
 
 def measure(
@@ -268,9 +279,10 @@ def measure(
         for step in range(2, 2 + updates):
             order = list(runs.values())
             for run in order if step % 2 else order[::-1]:  # neither always goes first
-                start = time.perf_counter()
+                start, wall = time.thread_time(), time.perf_counter()
                 run.update(step)
-                run.total += time.perf_counter() - start
+                run.total += time.thread_time() - start
+                run.wall += time.perf_counter() - wall
                 run.updates += 1
     return runs
 
@@ -309,7 +321,8 @@ def main() -> None:
             f"arm, {args.instances:,} instances, 1 thread, mean of {args.updates} updates; {load()}"
         )
         print(
-            f"{'trainer':<26} {'version':<10} {'update':>10} {'steps/s':>9} {'scene':>6} "
+            f"{'trainer':<26} {'version':<10} {'update':>10} {'wall':>10} {'steps/s':>9} "
+            f"{'scene':>6} "
             f"{'acting':>7} {'l.fwd':>6} {'l.bwd':>6} {'bookkeeping':>12} {'scene+fwd':>10} "
             f"{'scene+net':>10}"
         )
@@ -319,6 +332,7 @@ def main() -> None:
                 shares = [run.share(part) for part in PARTS]
                 print(
                     f"{case.label:<26} {name:<10} {run.per_update * 1000:7.1f} ms "
+                    f"{run.wall_per_update * 1000:7.1f} ms "
                     f"{run.env_steps / run.per_update:9,.0f} {shares[0]:6.0%} {shares[1]:7.0%} "
                     f"{shares[2]:6.0%} {shares[3]:6.0%} {shares[4]:12.0%} "
                     f"{run.share('scene', 'acting', 'learning forward'):10.0%} "
@@ -328,7 +342,8 @@ def main() -> None:
                 now, then = runs["now"], runs[args.before]
                 same = "yes" if identical(now.pipeline, then.pipeline) else "NO"
                 print(
-                    f"{'':<26} {'now/then':<10} {now.per_update / then.per_update:9.2f}x"
+                    f"{'':<26} {'now/then':<10} {now.per_update / then.per_update:9.2f}x "
+                    f"{now.wall_per_update / then.wall_per_update:9.2f}x"
                     f"   same networks and trainer state after the updates: {same}"
                 )
         print(load())

@@ -178,13 +178,13 @@ def test_trainer_cost(ran: Ran) -> None:
     one_line(out, r"arm, 64 instances, 1 thread, mean of 2 updates; load average .*")
     one_line(
         out,
-        r"trainer\s+version\s+update\s+steps/s\s+scene\s+acting\s+l\.fwd\s+l\.bwd\s+"
+        r"trainer\s+version\s+update\s+wall\s+steps/s\s+scene\s+acting\s+l\.fwd\s+l\.bwd\s+"
         r"bookkeeping\s+scene\+fwd\s+scene\+net",
     )
     for trainer in ("PPO robot_arm_steps_ppo", "PPO robot_arm_reach_ppo", "SAC steps graph"):
         for version in ("now", "HEAD"):
-            one_line(out, rf"{trainer}.*\s+{version}\s+{NUMBER} ms\s+{NUMBER}(\s+\d+%){{7}}")
-    ratios = lines(out, rf"\s+now/then\s+{NUMBER}x\s+same networks .*: (yes|NO)")
+            one_line(out, rf"{trainer}.*\s+{version}(\s+{NUMBER} ms){{2}}\s+{NUMBER}(\s+\d+%){{7}}")
+    ratios = lines(out, rf"\s+now/then(\s+{NUMBER}x){{2}}\s+same networks .*: (yes|NO)")
     assert len(ratios) == 3, out
 
 
