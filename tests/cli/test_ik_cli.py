@@ -13,8 +13,9 @@ import torch
 
 from atrap_studio.cli.main import main
 from atrap_studio.ik import ArmChain, ArmGeometry
+from atrap_studio.ik.rotations import angle_between, from_quaternion, quaternion
 from atrap_studio.runtime.netfile import load_network, save_network
-from tests.ik.nets import arm_doc, train
+from tests.ik.nets import arm_doc, pose_doc, train
 
 ARM = ArmGeometry.industrial(3)  # the arm of the tests' shrunk example
 
@@ -80,7 +81,7 @@ def test_solves_a_file_of_targets_and_flags_the_unreachable(
     assert all(float(r["error_mm"]) <= 1.0 for r in rows if r["status"] == "reached")
     assert f"{source} line 24: target (2.3, 0, 0) is 2.3 m from the base" in printed.err
     assert "beyond the arm's reach of 1.15 m" in printed.err
-    assert f"{source} line 25: target (0, 0, -0.5) not reached, even by DLS from a cold " in (
+    assert f"{source} line 25: target (0, 0, -0.5) not reached, even by DLS from cold " in (
         printed.err
     )
     summary = printed.out
@@ -104,11 +105,11 @@ def test_solves_a_file_of_targets_and_flags_the_unreachable(
 @pytest.mark.parametrize(
     ("text", "named"),
     [
-        ("0.1,0.2,0.3\n0.1,0.2\n", "line 2: expected 3 values x,y,z, got 2"),
+        ("0.1,0.2,0.3\n0.1,0.2\n", "line 2: expected 3 values x,y,z as in the rows before, got 2"),
         ("x,y,z\n0.1,0.2,0.3\n0.1,abc,0.3\n", "line 3: y is 'abc', not a number"),
         ("0.1,0.2,0.3\n\n0.1,0.2,nan\n", "line 3: z is 'nan'; a target needs finite coordinates"),
         ("inf,0,0\n", "line 1: x is 'inf'; a target needs finite coordinates"),
-        ("0.1,0.2,0.3,0.4\n", "line 1: expected 3 values x,y,z, got 4"),
+        ("0.1,0.2,0.3,0.4\n", "line 1: expected 3 values x,y,z or 7 x,y,z,qw,qx,qy,qz, got 4"),
         ("x,y,z\n# nothing\n", "holds no targets"),
         ("0.1,0.2,0.3\n\x00\xff\xfe", "not a text (UTF-8) file"),
     ],
@@ -186,3 +187,68 @@ def test_the_summary_says_when_the_network_learned_one_region_only(
     for network, says in ((regional, True), (net, False)):
         assert main(["ik", str(network), "--targets", str(source), "--threads", "1"]) == 0
         assert ("3-joint arm (trained on region 2 of 4)," in capsys.readouterr().err) is says
+
+
+@pytest.fixture(scope="module")
+def pose_net(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train(pose_doc(), tmp_path_factory.mktemp("pose"))
+
+
+def test_solves_a_file_of_poses_and_reports_the_angle_left(
+    pose_net: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chain = ArmChain(ArmGeometry.industrial(6), dtype=torch.float64)
+    position, rotation, _ = chain.sample_poses(30, torch.Generator().manual_seed(9))
+    quat = quaternion(rotation)
+    quat[::2] *= -1  # q and -q are one orientation
+    quat[1] *= 3.0  # a quaternion that is not of length 1 is normalised
+    rows = torch.cat([position, quat], dim=1).tolist()
+    # Line 32: a reachable point with the tip turned back at the base from far out: missed.
+    rows.append([1.2, 0.0, 0.3, 0.7071067811865476, 0.0, -0.7071067811865476, 0.0])
+    source = tmp_path / "poses.csv"
+    source.write_text(
+        "x,y,z,qw,qx,qy,qz\n" + "\n".join(",".join(map(repr, r)) for r in rows) + "\n"
+    )
+    out = tmp_path / "solutions.csv"
+    args = ["ik", str(pose_net), "--targets", str(source), "-o", str(out), "--threads", "1"]
+    assert main(args) == 0
+    printed = capsys.readouterr()
+    solved = read_solutions(out)
+    assert list(solved[0])[:7] == ["x", "y", "z", "qw", "qx", "qy", "qz"]
+    assert list(solved[0])[-3:] == ["error_mm", "angle_error_deg", "status"]
+    # The angle written is what the arm's FK of the joint angles gives.
+    q = torch.tensor(
+        [[float(r[f"joint{j}_rad"]) for j in range(1, 7)] for r in solved], dtype=torch.float64
+    )
+    _, turned = chain.pose(q)
+    asked = from_quaternion(torch.tensor(rows, dtype=torch.float64)[:, 3:])
+    written = torch.tensor([float(r["angle_error_deg"]) for r in solved], dtype=torch.float64)
+    torch.testing.assert_close(torch.rad2deg(angle_between(turned, asked)), written)
+    statuses = [r["status"] for r in solved]
+    assert statuses[:30] == ["reached"] * 30 and statuses[30] == "missed"
+    assert all(float(r["angle_error_deg"]) <= 0.5 for r in solved[:30])
+    assert "31 poses: error median" in printed.out and "within 1 mm and 0.5°" in printed.out
+    assert "angle error median" in printed.out and "angle median" in printed.out
+    assert f"{source} line 32: target (1.2, 0, 0.3) not reached" in printed.err
+    assert (
+        "° from its orientation" in printed.err and "or from being turned so there" in printed.err
+    )
+
+
+def test_poses_are_checked_row_by_row(
+    pose_net: Path, net: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "poses.csv"
+    source.write_text(
+        "0.1,0.2,0.3,1,0,0,0\n0.1,0.2,0.3\n0.1,0.2,0.3,0,0,0,0\n0.1,0.2,0.3,1,0,x,0\n"
+    )
+    assert main(["ik", str(pose_net), "--targets", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert "line 2: expected 7 values x,y,z,qw,qx,qy,qz as in the rows before, got 3" in err
+    assert "line 3: the quaternion qw,qx,qy,qz is all zeros" in err
+    assert "line 4: qy is 'x', not a number" in err
+    # A pose network needs orientations; a position network turns the tip by refinement alone.
+    points = tmp_path / "points.csv"
+    points.write_text("0.1,0.2,0.3\n")
+    assert main(["ik", str(pose_net), "--targets", str(points)]) == 1
+    assert "was trained on poses" in capsys.readouterr().err
