@@ -31,6 +31,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open, wait until the window is drawn, save a picture of it and exit",
     )
     parser.add_argument(
+        "--quit-when-drawn",
+        action="store_true",
+        help="open, wait until the window is drawn, print 'drawn' and exit (start-up timing: "
+        "benchmarks/startup.py)",
+    )
+    parser.add_argument(
         "--size", default="1400x860", metavar="WxH", help="window size (default 1400x860)"
     )
     parser.add_argument("--threads", type=int, help="CPU threads for training")
@@ -59,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("ATRAP")
     window = MainWindow(builtin_registry(), AppPaths.default(), threads=args.threads)
     window.resize(width, height)
-    if args.screenshot:  # exactly what was asked for: no prompts, no dialogs, no last file
+    if args.screenshot or args.quit_when_drawn:  # as asked: no prompts, dialogs or last file
         if args.file:
             try:
                 window.adopt(load_graph(args.file), Path(args.file))
@@ -72,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         if not opened:
             return 1
         window.show()
+        if args.quit_when_drawn:
+            wait_drawn(app, window, settle_s=0.0)
+            print("drawn", flush=True)
+            window.close()
+            return 0
         return screenshot(app, window, Path(args.screenshot))
     window.start(args.file, example=args.example)
     window.show()
@@ -80,6 +91,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def screenshot(app: object, window: object, out: Path, settle_s: float = 0.5) -> int:
     """Wait until the window is on screen and drawn, then save it as a PNG."""
+    from PySide6 import QtWidgets
+
+    assert isinstance(app, QtWidgets.QApplication) and isinstance(window, QtWidgets.QMainWindow)
+    wait_drawn(app, window, settle_s)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not grab_window(window).save(str(out)):
+        print(f"atrap-studio: could not write {out}", file=sys.stderr)
+        return 1
+    print(f"saved {out}")
+    window.close()
+    return 0
+
+
+def wait_drawn(app: object, window: object, settle_s: float) -> None:
+    """Wait until the window is on screen and has painted (then ``settle_s`` more seconds)."""
     from PySide6 import QtCore, QtWidgets
 
     assert isinstance(app, QtWidgets.QApplication) and isinstance(window, QtWidgets.QMainWindow)
@@ -93,13 +119,6 @@ def screenshot(app: object, window: object, out: Path, settle_s: float = 0.5) ->
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
     window.canvas.frame_ids(None)  # type: ignore[attr-defined]
     app.processEvents()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not grab_window(window).save(str(out)):
-        print(f"atrap-studio: could not write {out}", file=sys.stderr)
-        return 1
-    print(f"saved {out}")
-    window.close()
-    return 0
 
 
 def grab_window(window: QtWidgets.QWidget) -> QtGui.QPixmap:
