@@ -208,11 +208,12 @@ class PPOTrainer(SteppedTrainer):
         # -- learn: `epochs` passes over shuffled minibatches of the rollout ---------------------
         b_obs = torch.cat(observations)
         b_actions = torch.cat(actions)
-        b_log_probs = torch.cat(log_probs)
         b_returns = returns.reshape(-1)
         b_values = torch.stack(values).reshape(-1)
         b_advantages = advantages.reshape(-1)
         b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
+        # the per-sample numbers side by side, so that a minibatch gathers them in one call
+        b_numbers = torch.stack([torch.cat(log_probs), b_advantages, b_returns, b_values], dim=1)
         size = b_obs.shape[0]
         count = min(self.minibatches, size)
         chunk = size // count
@@ -223,23 +224,21 @@ class PPOTrainer(SteppedTrainer):
             epoch_kl = torch.zeros((), device=b_obs.device)
             order = torch.randperm(size, generator=self.generator, device=self.generator.device)
             for start in range(0, chunk * count, chunk):
-                # each column gathered once (index_select: a fraction of indexing's cost)
+                # each tensor gathered once (index_select: a fraction of indexing's cost)
                 index = order[start : start + chunk]
                 obs = b_obs.index_select(0, index)
-                returns_now = b_returns.index_select(0, index)
+                old_log_prob, advantage, returns_now, old = b_numbers.index_select(0, index).T
                 out = self.network(obs)
                 log_prob = self.policy_kind.log_prob(out, b_actions.index_select(0, index), share)
-                log_ratio = log_prob - b_log_probs.index_select(0, index)
+                log_ratio = log_prob - old_log_prob
                 ratio = torch.exp(log_ratio)
-                advantage = b_advantages.index_select(0, index)
+                gain = -advantage
                 policy_loss = torch.max(
-                    -advantage * ratio,
-                    -advantage * ratio.clamp(1.0 - self.clip, 1.0 + self.clip),
+                    gain * ratio, gain * ratio.clamp(1.0 - self.clip, 1.0 + self.clip)
                 ).mean()
                 value = self.critic(obs).squeeze(-1)
                 value_loss = (value - returns_now).square()
                 if self.value_clip:  # the value moves at most `clip` from the rollout's
-                    old = b_values.index_select(0, index)
                     moved = old + (value - old).clamp(-self.clip, self.clip)
                     value_loss = torch.max(value_loss, (moved - returns_now).square())
                 value_loss = 0.5 * value_loss.mean()
@@ -252,11 +251,13 @@ class PPOTrainer(SteppedTrainer):
                     torch.nn.utils.clip_grad_norm_(self.critic_parameters, self.grad_clip)
                 self.optimizer.step()
                 with torch.no_grad():
-                    clipped = ((ratio - 1.0).abs() > self.clip).float().mean()
-                    kl = ((ratio - 1.0) - log_ratio).mean()  # Schulman's low-variance estimate
+                    moved_by = ratio - 1.0
+                    clipped = (moved_by.abs() > self.clip).float().mean()
+                    kl = (moved_by - log_ratio).mean()  # Schulman's low-variance estimate
                     parts = (loss, policy_loss, value_loss, entropy_loss, clipped, kl)
                     sums += torch.stack([part.detach() for part in parts])
-                    epoch_kl += kl / count
+                    if self.target_kl > 0:
+                        epoch_kl += kl / count
                 batches += 1
             if self.target_kl > 0 and float(epoch_kl) > self.target_kl:
                 break  # the policy moved far enough from the one that played the rollout
