@@ -19,7 +19,7 @@ SMOKE = {
     "test_rl_against_stable_baselines3": Smoke(
         "rl.py",
         *("--seeds", "0", "--budget", "1", "--eval-steps", "2048", "--eval-episodes", "2"),
-        *("--zoo-steps", "4096", "--json", "{out}/rl.json"),
+        *("--zoo-steps", "4096", "--json", "{out}/rl.json", "--clock", "cpu"),
     ),
     "test_gymnasium_scene": Smoke("gymnasium_scene.py", "--instances", "4", "--seconds", "0.05"),
     "test_ik": Smoke(
