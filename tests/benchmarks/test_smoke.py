@@ -37,6 +37,7 @@ SMOKE = {
         *("--out", "{out}/vast-world", "--chart", "{out}/vast-world.png"),
     ),
     "test_editor": Smoke("editor.py", "--updates", "5", "--threads", "1"),
+    "test_startup": Smoke("startup.py", "--rounds", "1", "--bundle", "{out}/no-bundle"),
     "test_trainer_cost": Smoke(
         "trainer_cost.py", "--instances", "64", "--updates", "2", "--before", "HEAD"
     ),
@@ -157,6 +158,17 @@ def test_crowd_without_the_flower_crowd(ran: Ran) -> None:
     one_line(out, rf"chart: {chart}")
     assert chart.read_bytes().startswith(b"\x89PNG")
     assert len(json.loads((ran.out / "vast-world" / "vast-world.json").read_text())["rows"]) == 4
+
+
+def test_startup(ran: Ran) -> None:
+    """Without a bundle (the suite builds none) the source install is measured alone."""
+    out = ran.output
+    one_line(
+        out, r"no bundle at .*no-bundle \(scripts/package builds it\): the source install only"
+    )
+    one_line(out, rf"atrap --version \(source\)\s+{NUMBER}\s+{NUMBER}\s+1\.00x")
+    one_line(out, rf"editor to a drawn window \(source\)\s+{NUMBER}\s+{NUMBER}\s+1\.00x")
+    assert "(bundle)" not in out
 
 
 def test_editor(ran: Ran) -> None:
