@@ -134,3 +134,31 @@ def test_it_takes_a_point_or_a_pose_as_its_orientation_says(reach_net: Path) -> 
     doc.links.append(Link.model_validate(["env.scene", "move.scene"]))
     codes = {(i.code, i.node) for i in analyse(doc, registry).errors}
     assert any(node == "move" for _, node in codes), codes
+
+
+def test_its_gradient_moves_the_tip_as_the_asked_point_moves(pose_net: Path) -> None:
+    """Through the node, d(tip)/d(point asked) is the reach times the identity (to first order,
+    as the solution would move), wherever the pose was solved away from the joint limits."""
+    doc = through_ik(pose_doc(), str(pose_net), orientation="given", refine=30)
+    pipeline = Pipeline(doc, builtin_registry())
+    scene = pipeline.scene
+    assert isinstance(scene, ArmScene)
+    node = pipeline.impls["move"]
+    asked = torch.cat([_unit_point(scene), six_d(scene.target_rotation)], dim=1)[:32]
+    arms = ArmScene(scene.geometry, instances=32, generator=torch.Generator().manual_seed(1))
+    arms.target, arms.target_rotation = scene.target[:32], scene.target_rotation[:32]
+    for axis in range(3):
+        values = asked.clone().requires_grad_(True)
+        command = node.forward({"scene": arms, "values": values})["command"]
+        arms.apply([command])
+        arms.effector[:, axis].sum().backward()
+        assert values.grad is not None
+        free = (command.values.abs() < 0.99).all(dim=1) & (arms.distance() < 1e-4)
+        assert int(free.sum()) >= 16
+        expected = torch.zeros(32, 3)
+        expected[:, axis] = scene.geometry.reach
+        # Exact but for the damping, which keeps the gradient bounded (and so smaller than
+        # the identity) near poses where the arm is close to singular.
+        off = (values.grad[free, :3] - expected[free]).abs() / scene.geometry.reach
+        assert float(off.median()) < 2e-3, off
+        assert float((off < 0.01).double().mean()) > 0.9, off
