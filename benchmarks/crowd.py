@@ -4,6 +4,13 @@ and a Flower crowd at equal scene steps; writes the table and a bar chart.
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/crowd.py [--steps 3000] [--rounds 30]
         [--instances 1024] [--regions 4] [--distill-steps 4000] [--episodes 4096]
         [--no-crowd] [--no-merges] [--out runs/vast-world] [--chart docs/images/vast-world.png]
+        [--crowd-distill-steps N] [--crowd-distill-batch N] [--crowd-prox-mu MU]
+        [--crowd-scaffold 0|1] [--simulate] [--contender KEY=N[+KEY=N]]...
+
+``--contender`` (repeatable) simulates crowds side by side in this process (our ServerApp and
+ClientApp functions, peers one after another, no Flower processes), each with those run
+settings changed from the crowd's; without it the crowd is a real Flower crowd on loopback
+(or simulated with ``--simulate``).
 
 Results go to runs/vast-world/ (vast-world.json, vast-world.md) and the chart to
 docs/images/vast-world.png. Prints each contender's error as a ratio to the whole-world
@@ -77,7 +84,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--no-crowd", action="store_true")
     parser.add_argument("--no-merges", action="store_true")
-    parser.add_argument("--crowd-distill-steps", type=int, default=0)
+    parser.add_argument("--crowd-distill-steps", type=int)
+    parser.add_argument("--crowd-distill-batch", type=int)
+    parser.add_argument("--crowd-prox-mu", type=float)
+    parser.add_argument("--crowd-scaffold", type=int, choices=(0, 1))
+    parser.add_argument("--simulate", action="store_true")
+    parser.add_argument("--contender", action="append")
     parser.add_argument("--episodes", type=int, help="test episodes per score (default: 4096)")
     parser.add_argument("--out", default="runs/vast-world")
     parser.add_argument("--chart", default="docs/images/vast-world.png")
@@ -89,7 +101,7 @@ def main() -> None:
     single = result.rows[0]
     for row in result.rows[1:]:
         print(f"{row.name}: {result.ratio(row):.2f}× the whole-world network's error")
-    if setup.crowd:
+    if setup.crowd and not setup.contenders:
         crowd = result.rows[-1]
         per_round = crowd.seconds / setup.crowd_rounds
         same_share = single.seconds / setup.crowd_rounds

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from atrap_studio.cli import architect_command, help_command
 from atrap_studio.cli.arguments import positive
 from atrap_studio.core.errors import AtrapError
+from atrap_studio.crowd.app_check import RUN_CONFIG
 
 if TYPE_CHECKING:
     from atrap_studio.crowd.status import CrowdStatus
@@ -28,6 +29,9 @@ def _settings(args: argparse.Namespace) -> dict[str, str | int | float]:
         "round-timeout": float(args.round_timeout),
         "seed": args.seed,
         "distill-steps": args.distill_steps,
+        "distill-batch": args.distill_batch,
+        "prox-mu": args.prox_mu,
+        "scaffold": int(args.scaffold),
     }
 
 
@@ -174,9 +178,28 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         parser.add_argument(
             "--distill-steps",
             type=int,
-            default=0,
+            default=RUN_CONFIG["distill-steps"],
             help="the aggregator also teaches the merged network to answer like each peer on "
             "its own region, this many steps a round (0: the strategy alone)",
+        )
+        parser.add_argument(
+            "--distill-batch",
+            type=positive,
+            default=RUN_CONFIG["distill-batch"],
+            help="states of each peer's region per distillation step",
+        )
+        parser.add_argument(
+            "--prox-mu",
+            type=float,
+            default=RUN_CONFIG["prox-mu"],
+            help="FedProx: every peer's training is pulled towards the merged network it was "
+            "sent with this weight (0: none)",
+        )
+        parser.add_argument(
+            "--scaffold",
+            action=argparse.BooleanOptionalAction,
+            default=bool(RUN_CONFIG["scaffold"]),
+            help="SCAFFOLD: control variates steer every peer towards the crowd's direction",
         )
         parser.add_argument(
             "--episodes", type=positive, default=1024, help="test episodes per round"
@@ -241,7 +264,23 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "--no-merges", action="store_true", help="leave the region networks and merges out"
     )
     vast.add_argument(
-        "--crowd-distill-steps", type=int, default=0, help="the crowd aggregator's distillation"
+        "--crowd-distill-steps", type=int, help="the crowd aggregator's distillation steps"
+    )
+    vast.add_argument("--crowd-distill-batch", type=positive, help="and its states per step")
+    vast.add_argument("--crowd-prox-mu", type=float, help="the crowd's FedProx weight")
+    vast.add_argument("--crowd-scaffold", type=int, choices=(0, 1), help="the crowd's SCAFFOLD")
+    vast.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run the crowd in this process (our apps' functions, peers one after another, "
+        "no Flower processes) instead of a Flower crowd on loopback",
+    )
+    vast.add_argument(
+        "--contender",
+        action="append",
+        metavar="KEY=N[+KEY=N]",
+        help="simulate a crowd with these settings changed (repeatable; implies --simulate), "
+        "e.g. prox-mu=0.1, scaffold=1, distill-steps=300+distill-batch=512, rounds=60",
     )
     vast.add_argument("--episodes", type=positive, default=4096, help="test episodes")
     vast.add_argument("--out", default="runs/vast-world")

@@ -44,6 +44,8 @@ RUN_CONFIG: dict[str, str | int | float] = {
     "distill-steps": 0,
     "distill-batch": 256,
     "distill-lr": 1e-3,
+    "prox-mu": 0.0,
+    "scaffold": 0,
 }
 CLIENT_APP = "atrap_studio.crowd.apps:client_app"
 SERVER_APP = "atrap_studio.crowd.apps:server_app"

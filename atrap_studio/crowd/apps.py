@@ -30,6 +30,15 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError, RunError
 from atrap_studio.core.yaml_io import load_graph
 from atrap_studio.crowd.array_digests import DIGESTS_KEY, array_digests, digest_problem
+from atrap_studio.crowd.drift import (
+    CONTROL_DIGESTS_KEY,
+    CONTROL_KEY,
+    STATE_KEY,
+    CorrectedGradients,
+    LocalTerms,
+    parameter_shapes,
+    zero_control,
+)
 from atrap_studio.crowd.guard import STRATEGIES, Update, guarded, update_problem
 from atrap_studio.crowd.status import CrowdStatus, RoundRecord, read_status
 from atrap_studio.nodes import builtin_registry
@@ -112,15 +121,14 @@ def train(message: Message, context: Context) -> Message:
         raise AtrapError(f"the crowd's network does not fit this peer's graph: {problem}")
     pipeline.network.load_state_dict(state)
     _keep_merged(peer, message, context, state, final=False)
+    terms = LocalTerms.from_settings(settings)
+    control = _control(message, context, pipeline.network) if terms.scaffold else None
     trainer = pipeline.trainer
     trainer.plan(int(settings["num-rounds"]) * local_steps)
     first = (server_round - 1) * local_steps
-    losses = []
-    for step in range(first, first + local_steps):
-        loss = float(trainer.step(step).get("loss/total", 0.0))  # none while SAC's buffer fills
-        if not math.isfinite(loss):
-            raise RunError(f"training diverged on this peer at round {server_round}")
-        losses.append(loss)
+    losses, gradients = train_locally(pipeline, first, local_steps, terms, control)
+    if not all(math.isfinite(loss) for loss in losses):
+        raise RunError(f"training diverged on this peer at round {server_round}")
     with torch.no_grad():
         own = pipeline.evaluate(trainer.policy, 256, derive_seed(server_round, "peer-test"))
     region = pipeline.scene.region.label if hasattr(pipeline.scene, "region") else ""
@@ -145,7 +153,68 @@ def train(message: Message, context: Context) -> Message:
             ),
         }
     )
+    if control is not None:
+        _control_reply(reply, context, control, gradients)
     return Message(reply, reply_to=message)
+
+
+def train_locally(
+    pipeline: Pipeline,
+    first: int,
+    steps: int,
+    terms: LocalTerms,
+    control: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None = None,
+) -> tuple[list[float], dict[str, torch.Tensor]]:
+    """A peer's round: ``steps`` updates of its trainer from update ``first``, with the local
+    terms against drift (``control``: the aggregator's and this peer's SCAFFOLD control
+    variates). The losses (stopping at the first that is not finite) and the mean raw
+    gradients."""
+    correction = {n: control[0][n] - control[1][n] for n in control[0]} if control else None
+    trainer, losses = pipeline.trainer, []
+    with CorrectedGradients(pipeline.network, mu=terms.prox_mu, correction=correction) as hooks:
+        for step in range(first, first + steps):
+            loss = float(trainer.step(step).get("loss/total", 0.0))  # none while SAC's fills
+            losses.append(loss)
+            if not math.isfinite(loss):
+                break
+    return losses, hooks.mean_gradients()
+
+
+def _control(
+    message: Message, context: Context, network: torch.nn.Module
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """SCAFFOLD's control variates: the aggregator's (checked against its digests) and this
+    peer's own, kept in its context's state between rounds (zero at first)."""
+    shapes = parameter_shapes(network)
+    record = message.content.array_records.get(CONTROL_KEY)
+    if record is None:
+        raise AtrapError("the aggregator asks for SCAFFOLD but sent no control variate")
+    arrays = {name: array.numpy() for name, array in record.items()}
+    said = message.content.config_records["config"].get(CONTROL_DIGESTS_KEY)
+    problem = update_problem(arrays, shapes) or digest_problem(arrays, said)
+    if problem:
+        raise AtrapError(f"the crowd's control variate is refused: {problem}")
+    kept = context.state.array_records.get(STATE_KEY)
+    own = dict(kept.to_torch_state_dict()) if kept is not None else zero_control(network)
+    if {n: tuple(t.shape) for n, t in own.items()} != shapes:
+        own = zero_control(network)  # another network than last time: start afresh
+    return dict(record.to_torch_state_dict()), own
+
+
+def _control_reply(
+    reply: RecordDict,
+    context: Context,
+    control: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]],
+    gradients: dict[str, torch.Tensor],
+) -> None:
+    """Keep this peer's new control variate (its mean gradient of the round) and send the
+    aggregator its change."""
+    _, own = control
+    context.state[STATE_KEY] = ArrayRecord({n: g.contiguous() for n, g in gradients.items()})
+    change = ArrayRecord({n: (gradients[n] - own[n]).contiguous() for n in gradients})
+    reply[CONTROL_KEY] = change
+    about = reply.config_records["peer"]
+    about[CONTROL_DIGESTS_KEY] = array_digests({k: a.numpy() for k, a in change.items()})
 
 
 @client_app.evaluate()
@@ -352,8 +421,16 @@ def main(grid: Grid, context: Context) -> None:
         refine = _distiller(pipeline, graph, settings) if int(settings["distill-steps"]) else None
         # no peer may claim more scene steps than the crowd's graph makes in a round
         most = pipeline.trainer.env_steps_per_update * int(settings["local-steps"])
+        scaffold = LocalTerms.from_settings(settings).scaffold
         strategy = guarded(
-            STRATEGIES[name], expected, on_round, refine, most, last_round=rounds, **options
+            STRATEGIES[name],
+            expected,
+            on_round,
+            refine,
+            most,
+            last_round=rounds,
+            control=parameter_shapes(pipeline.network) if scaffold else None,
+            **options,
         )
         about = ConfigRecord({"strategy": name, "score": declared.name, "unit": declared.unit})
         strategy.start(

@@ -12,12 +12,13 @@ from logging import INFO, WARNING
 from typing import Any
 
 import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MessageType, RecordDict
 from flwr.common import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Krum
 
 from atrap_studio.crowd.array_digests import DIGESTS_KEY, array_digests, digest_problem
+from atrap_studio.crowd.drift import CONTROL_DIGESTS_KEY, CONTROL_KEY
 from atrap_studio.crowd.status import RoundRecord
 
 STRATEGIES: dict[str, type[FedAvg]] = {
@@ -54,29 +55,39 @@ def update_problem(
 
 
 def reply_problem(
-    message: Message, expected: Mapping[str, tuple[int, ...]], max_weight: float = math.inf
+    message: Message,
+    expected: Mapping[str, tuple[int, ...]],
+    max_weight: float = math.inf,
+    control: Mapping[str, tuple[int, ...]] | None = None,
 ) -> str | None:
     """Why a training reply cannot be aggregated, or None (a peer's weight — its scene steps
-    — may not exceed ``max_weight``, so no peer can outweigh the others by claiming more)."""
+    — may not exceed ``max_weight``, so no peer can outweigh the others by claiming more).
+    With ``control`` (SCAFFOLD's parameter shapes) the reply must also carry the change of
+    the peer's control variate, checked the same way as the network."""
     content = message.content
-    if list(content.array_records) != ["arrays"] or list(content.metric_records) != ["metrics"]:
+    records = ["arrays", CONTROL_KEY] if control is not None else ["arrays"]
+    if list(content.array_records) != records or list(content.metric_records) != ["metrics"]:
         return (
-            f"it holds the records {sorted(content.keys())}, expected 'arrays', 'metrics' "
-            "and 'peer'"
+            f"it holds the records {sorted(content.keys())}, expected "
+            + ", ".join(f"'{r}'" for r in records)
+            + ", 'metrics' and 'peer'"
         )
-    arrays = {}
-    for name, array in content.array_records["arrays"].items():
-        try:
-            arrays[name] = array.numpy()
-        except (ValueError, TypeError, EOFError) as exc:  # cut short, or not a NumPy array
-            return f"{_printable(name)} cannot be read: {_printable(str(exc))}"
-    problem = update_problem(arrays, expected)
-    if problem:
-        return problem
     about = content.config_records.get("peer")
-    problem = digest_problem(arrays, about.get(DIGESTS_KEY) if about else None)
-    if problem:
-        return problem
+    checks = [("arrays", expected, DIGESTS_KEY)]
+    if control is not None:
+        checks.append((CONTROL_KEY, control, CONTROL_DIGESTS_KEY))
+    for key, shapes, digests_key in checks:
+        arrays = {}
+        for name, array in content.array_records[key].items():
+            try:
+                arrays[name] = array.numpy()
+            except (ValueError, TypeError, EOFError) as exc:  # cut short, or not NumPy's
+                return f"{_printable(name)} cannot be read: {_printable(str(exc))}"
+        problem = update_problem(arrays, shapes)
+        if not problem:
+            problem = digest_problem(arrays, about.get(digests_key) if about else None)
+        if problem:
+            return problem if key == "arrays" else f"its control variate: {problem}"
     metrics = content.metric_records["metrics"]
     if set(metrics) != set(METRIC_KEYS):
         return f"its metrics are {sorted(metrics)}, expected {sorted(METRIC_KEYS)}"
@@ -111,6 +122,14 @@ def _update(message: Message) -> Update:
     return (dict(about) if about else {}), state
 
 
+def _control_change(message: Message) -> dict[str, np.ndarray]:
+    """A peer's change of its control variate, taken out of its reply (Flower's strategies
+    aggregate replies of one ArrayRecord)."""
+    record = message.content.array_records[CONTROL_KEY]
+    del message.content[CONTROL_KEY]
+    return {name: array.numpy() for name, array in record.items()}
+
+
 def merged_news(record: RoundRecord) -> dict[str, Any]:
     """What peers are told about a round's merged network, with the network itself: its
     round, the aggregator's score of it on the whole world, and whose updates it holds."""
@@ -134,6 +153,7 @@ def guarded(
     refine: Callable[[ArrayRecord, list[Update]], ArrayRecord] | None = None,
     max_weight: float = math.inf,
     last_round: int = 0,
+    control: Mapping[str, tuple[int, ...]] | None = None,
     **options: Any,
 ) -> FedAvg:
     """A shipped strategy that checks every reply first and reports each round.
@@ -145,12 +165,21 @@ def guarded(
     Peers learn how good the crowd's network is: each round's training message, which
     carries the last merged network anyway, also carries its score (:func:`merged_news`), and
     after ``last_round`` every connected peer gets the final one (an evaluate message).
+
+    With ``control`` (the network's parameter shapes) the crowd runs SCAFFOLD: every training
+    message carries the aggregator's control variate ``c`` (zero at first), every reply the
+    change of the peer's own, and ``c`` moves by the mean of the accepted changes.
     """
 
     class Guarded(base):  # type: ignore[valid-type, misc]
         def __init__(self, **given: Any) -> None:
             super().__init__(**given)
             self.news: dict[str, Any] = {}  # about the last merged network, for peers
+            self.control = (
+                {n: np.zeros(shape, np.float32) for n, shape in control.items()}
+                if control is not None
+                else None
+            )
 
         def configure_train(
             self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
@@ -158,7 +187,14 @@ def guarded(
             if server_round > 1:
                 self.min_available_nodes = self.min_train_nodes = 1
             told = ConfigRecord({**dict(config), **self.news, DIGESTS_KEY: _digests(arrays)})
+            if self.control is not None:
+                told[CONTROL_DIGESTS_KEY] = array_digests(self.control)
             messages = list(super().configure_train(server_round, arrays, told, grid))
+            if self.control is not None:
+                for message in messages:
+                    message.content[CONTROL_KEY] = ArrayRecord(
+                        {n: Array(v) for n, v in self.control.items()}
+                    )
             self.sampled = [str(m.metadata.dst_node_id) for m in messages]
             return messages
 
@@ -199,7 +235,7 @@ def guarded(
                     else:
                         unattributed.append(reason)
                     continue
-                problem = reply_problem(message, expected, max_weight)
+                problem = reply_problem(message, expected, max_weight, control)
                 if problem:
                     problem = _printable(problem)
                     record.dropped[node] = problem
@@ -226,10 +262,16 @@ def guarded(
             metrics: Any = None
             # taken before aggregating: some strategies empty the replies as they go
             updates = [_update(message) for message in kept] if refine is not None else []
+            changes = [_control_change(message) for message in kept] if control else []
             if kept:
                 arrays, metrics = super().aggregate_train(server_round, kept)
             if arrays is not None and refine is not None:
                 arrays = refine(arrays, updates)
+            if self.control is not None and changes:
+                self.control = {
+                    n: c + np.mean([change[n] for change in changes], axis=0, dtype=np.float32)
+                    for n, c in self.control.items()
+                }
             on_round(record, arrays)
             if arrays is not None:
                 self.news = merged_news(record)

@@ -3,13 +3,16 @@ network as good as one trained on the whole world?
 
 At equal total scene steps it compares: one network on the whole world; K networks, each on
 its own region (each with 1/K of the instances, so as many updates as the single network);
-their parameter average; their distilled merge; and a K-peer Flower crowd on loopback. Every
-network is scored on the whole world with the same test episodes.
+their parameter average; their distilled merge; and a K-peer Flower crowd on loopback — or,
+to compare ways of training a crowd within the time, any number of crowds simulated in this
+process (crowd/simulation.py: our ServerApp and ClientApp functions, no Flower processes).
+Every network is scored on the whole world with the same test episodes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,8 +25,10 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import save_graph, write_text_atomic
+from atrap_studio.crowd.app_check import RUN_CONFIG
 from atrap_studio.crowd.apps import with_region
 from atrap_studio.crowd.local import run_local_crowd
+from atrap_studio.crowd.simulation import simulate_crowd
 from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime.merge import Source, average, distill
 from atrap_studio.runtime.netfile import load_network
@@ -46,7 +51,19 @@ class Setup:
     crowd_rounds: int = 30
     crowd: bool = True
     #: Distillation steps of the crowd's aggregator each round (0: the strategy alone).
-    crowd_distill_steps: int = 0
+    crowd_distill_steps: int = RUN_CONFIG["distill-steps"]  # type: ignore[assignment]
+    crowd_distill_batch: int = RUN_CONFIG["distill-batch"]  # type: ignore[assignment]
+    #: FedProx's pull towards the merged network on every peer (0: none).
+    crowd_prox_mu: float = RUN_CONFIG["prox-mu"]  # type: ignore[assignment]
+    #: SCAFFOLD's control variates (0: off).
+    crowd_scaffold: int = RUN_CONFIG["scaffold"]  # type: ignore[assignment]
+    #: Run the crowd in this process (crowd/simulation.py) instead of Flower's processes
+    #: (always for ``contenders``).
+    simulate: bool = False
+    #: Crowds to simulate side by side, each as run settings that differ from the crowd's
+    #: above (``"prox-mu=0.1"``, ``"distill-steps=300+distill-batch=512"``, ``"rounds=60"``);
+    #: empty: the one crowd above.
+    contenders: tuple[str, ...] = ()
     #: Train the region networks and merge them (off: the single network and the crowd only).
     merges: bool = True
     episodes: int = 4096
@@ -63,13 +80,76 @@ def setup_from(options: Any) -> Setup:
         "distill_steps": getattr(options, "distill_steps", None),
         "crowd_rounds": getattr(options, "rounds", None),
         "crowd_distill_steps": getattr(options, "crowd_distill_steps", None),
+        "crowd_distill_batch": getattr(options, "crowd_distill_batch", None),
+        "crowd_prox_mu": getattr(options, "crowd_prox_mu", None),
+        "crowd_scaffold": getattr(options, "crowd_scaffold", None),
         "episodes": getattr(options, "episodes", None),
     }
-    return Setup(
+    contenders = tuple(getattr(options, "contender", None) or ())
+    setup = Setup(
         **{k: v for k, v in given.items() if v is not None},
         crowd=not getattr(options, "no_crowd", False),
         merges=not getattr(options, "no_merges", False),
+        simulate=bool(getattr(options, "simulate", False) or contenders),
+        contenders=contenders,
     )
+    for spec in contenders:
+        contender_settings(spec, setup)  # a bad one is named before anything trains
+    return setup
+
+
+def crowd_settings(setup: Setup) -> dict[str, int | float]:
+    """The crowd's run settings (and ``rounds``) the setup asks for."""
+    return {
+        "rounds": setup.crowd_rounds,
+        "distill-steps": setup.crowd_distill_steps,
+        "distill-batch": setup.crowd_distill_batch,
+        "prox-mu": setup.crowd_prox_mu,
+        "scaffold": setup.crowd_scaffold,
+    }
+
+
+#: Run settings a contender may not change (the experiment sets them).
+FIXED = ("graph-file", "out-dir", "num-rounds", "min-peers", "strategy", "local-steps")
+
+
+def contender_settings(spec: str, setup: Setup) -> dict[str, int | float]:
+    """The setup's crowd settings changed by ``spec`` (``KEY=NUMBER`` joined by ``+``; keys:
+    ``rounds`` and the numeric run settings)."""
+    settings = crowd_settings(setup)
+    keys = ["rounds"] + [
+        k for k, v in RUN_CONFIG.items() if isinstance(v, int | float) and k not in FIXED
+    ]
+    for part in filter(None, spec.split("+")):
+        key, _, text = (piece.strip() for piece in part.partition("="))
+        if key not in keys:
+            raise AtrapError(
+                f"contender {spec!r}: {part!r} is not KEY=NUMBER with KEY one of {', '.join(keys)}"
+            )
+        known = settings.get(key, RUN_CONFIG.get(key))
+        try:
+            settings[key] = float(text) if isinstance(known, float) else int(text)
+        except ValueError:
+            raise AtrapError(f"contender {spec!r}: {text!r} is not a number for {key}") from None
+    if not 1 <= settings["rounds"] <= setup.steps:
+        raise AtrapError(f"contender {spec!r}: rounds must be from 1 to the steps ({setup.steps})")
+    return settings
+
+
+def describe(settings: dict[str, int | float], steps: int) -> str:
+    """A crowd's training in words: its strategy, terms and rounds."""
+    parts = ["FedAvg"]
+    if settings.get("prox-mu"):
+        parts.append(f"FedProx mu={settings['prox-mu']:g}")
+    if settings.get("scaffold"):
+        parts.append("SCAFFOLD")
+    if settings.get("distill-steps"):
+        parts.append(
+            f"distilling aggregator {settings['distill-steps']} steps × "
+            f"{settings['distill-batch']} states a round"
+        )
+    rounds = int(settings["rounds"])
+    return " + ".join(parts) + f", {rounds} rounds of {max(1, steps // rounds)} updates"
 
 
 @dataclass
@@ -158,7 +238,12 @@ def run(
             return world.evaluate(module, setup.episodes, TEST_SEED, whole_world=True).summary()
 
     def add(
-        name: str, module: torch.nn.Module, seconds: float, updates: int, note: str = ""
+        name: str,
+        module: torch.nn.Module,
+        seconds: float,
+        updates: int,
+        note: str = "",
+        env_steps: int = total_steps,
     ) -> Row:
         score = whole(module)
         row = Row(
@@ -166,7 +251,7 @@ def run(
             score["median_error_mm"],
             score["p95_error_mm"],
             score["success_rate"],
-            total_steps,
+            env_steps,
             updates,
             seconds,
             note,
@@ -182,8 +267,12 @@ def run(
 
     if setup.merges:
         _merges(doc, setup, folder, registry, share, add, whole)
-    if setup.crowd:
-        _crowd(doc, setup, folder, share, add, say)
+    if setup.crowd and setup.contenders:
+        for index, spec in enumerate(setup.contenders):
+            settings = contender_settings(spec, setup)
+            _crowd(doc, setup, folder / f"crowd-{index + 1}", share, add, say, settings)
+    elif setup.crowd:
+        _crowd(doc, setup, folder, share, add, say, crowd_settings(setup))
     return result
 
 
@@ -248,39 +337,59 @@ def _crowd(
     share: int,
     add: Callable[..., Row],
     say: Callable[[str], None],
+    settings: dict[str, int | float],
 ) -> None:
-    """A crowd of one peer per region on loopback, at the single network's scene steps."""
+    """A crowd of one peer per region, at the single network's scene steps: on loopback with
+    Flower's processes, or simulated in this process (``setup.simulate``)."""
+    folder.mkdir(parents=True, exist_ok=True)
     peer_graph = folder / "peer.yaml"
     save_graph(sized(doc, setup, share, setup.steps), peer_graph)
-    local_steps = max(1, setup.steps // setup.crowd_rounds)
+    rounds = int(settings["rounds"])
+    local_steps = max(1, setup.steps // rounds)
+    run_settings = {k: v for k, v in settings.items() if k != "rounds"} | {
+        "local-steps": local_steps,
+        "eval-episodes": 256,
+        "poll-interval": 0.2,
+    }
+    what = describe(settings, setup.steps)
+    simulate = setup.simulate or bool(setup.contenders)
+    say(f"  crowd ({'simulated in this process' if simulate else 'Flower'}): {what}")
     started = time.perf_counter()
-    status = run_local_crowd(
-        peer_graph,
-        folder / "crowd",
-        peers=setup.regions,
-        rounds=setup.crowd_rounds,
-        settings={
-            "local-steps": local_steps,
-            "eval-episodes": 256,
-            "poll-interval": 0.2,
-            "distill-steps": setup.crowd_distill_steps,
-        },
-        on_status=lambda s: (
-            say(f"  crowd round {len(s.rounds)}/{setup.crowd_rounds}") if s.rounds else None
-        ),
-    )
+    if simulate:
+        flower = logging.getLogger("flwr")
+        level = flower.level
+        flower.setLevel(logging.ERROR)  # Flower logs every round at length, and FedAvg warns
+        try:
+            status = simulate_crowd(
+                peer_graph, folder / "crowd", peers=setup.regions, rounds=rounds,
+                settings=run_settings,
+            )  # fmt: skip
+        finally:
+            flower.setLevel(level)
+        merged_at = folder / "crowd" / "network.atrapnet"
+        engine = "simulated in one process, no Flower"
+    else:
+        status = run_local_crowd(
+            peer_graph,
+            folder / "crowd",
+            peers=setup.regions,
+            rounds=rounds,
+            settings=run_settings,
+            on_status=lambda s: (
+                say(f"  crowd round {len(s.rounds)}/{rounds}") if s.rounds else None
+            ),
+        )
+        merged_at = folder / "crowd" / "rounds" / "network.atrapnet"
+        engine = "Flower, loopback"
     seconds = time.perf_counter() - started
-    merged = load_network(folder / "crowd" / "rounds" / "network.atrapnet")
-    per_round = seconds / max(1, len(status.rounds))
-    aggregator = (
-        f" + distilling aggregator ({setup.crowd_distill_steps} steps a round)"
-        if setup.crowd_distill_steps
-        else ""
-    )
+    merged = load_network(merged_at)
+    every = max(1, rounds // 6)
+    trace = ", ".join(f"{r.median:.0f}" for r in status.rounds[every - 1 :: every] if r.median)
     add(
-        f"crowd of {setup.regions} peers (Flower, loopback){aggregator}",
+        f"crowd of {setup.regions} peers ({engine}): {what}",
         merged.module,
         seconds,
-        local_steps * setup.crowd_rounds,
-        f"{setup.crowd_rounds} rounds of {local_steps} local updates, {per_round:.1f} s a round",
+        local_steps * rounds,
+        f"{seconds / max(1, len(status.rounds)):.1f} s a round; every {every} rounds: {trace} mm",
+        env_steps=local_steps * rounds * share * setup.regions,
     )

@@ -9,7 +9,7 @@ import pytest
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.errors import AtrapError
-from atrap_studio.crowd.vast_world import Setup, run
+from atrap_studio.crowd.vast_world import Setup, contender_settings, run
 
 
 def test_contenders_share_a_budget_and_a_test(small_doc: GraphDocument, tmp_path: Path) -> None:
@@ -36,3 +36,41 @@ def test_contenders_share_a_budget_and_a_test(small_doc: GraphDocument, tmp_path
 def test_instances_must_split_evenly(small_doc: GraphDocument, tmp_path: Path) -> None:
     with pytest.raises(AtrapError, match="split evenly"):
         run(small_doc, Setup(regions=3, instances=128, crowd=False), tmp_path)
+
+
+def test_crowds_simulated_side_by_side_at_equal_scene_steps(
+    small_doc: GraphDocument, tmp_path: Path
+) -> None:
+    setup = Setup(
+        regions=2,
+        steps=8,
+        instances=64,
+        crowd_rounds=2,
+        merges=False,
+        episodes=64,
+        contenders=("prox-mu=0.1", "scaffold=1+distill-steps=2+distill-batch=16", "rounds=4"),
+    )
+    said: list[str] = []
+    result = run(small_doc, setup, tmp_path, say=said.append)
+    names = [row.name for row in result.rows]
+    engine = "crowd of 2 peers (simulated in one process, no Flower): FedAvg"
+    assert names[1:] == [
+        f"{engine} + FedProx mu=0.1, 2 rounds of 4 updates",
+        f"{engine} + SCAFFOLD + distilling aggregator 2 steps × 16 states a round, "
+        "2 rounds of 4 updates",
+        f"{engine}, 4 rounds of 2 updates",
+    ]
+    assert {row.env_steps for row in result.rows} == {8 * 64}
+    assert {row.sequential_updates for row in result.rows} == {8}
+    assert (tmp_path / "crowd-3" / "crowd" / "round-004.atrapnet").is_file()
+
+
+def test_a_bad_contender_is_named(small_doc: GraphDocument, tmp_path: Path) -> None:
+    for spec, words in [
+        ("mu=0.1", "'mu=0.1' is not KEY=NUMBER with KEY one of rounds, "),
+        ("prox-mu=lots", "'lots' is not a number for prox-mu"),
+        ("local-steps=5", "is not KEY=NUMBER"),
+        ("rounds=0", "rounds must be from 1 to the steps"),
+    ]:
+        with pytest.raises(AtrapError, match=words):
+            contender_settings(spec, Setup())
