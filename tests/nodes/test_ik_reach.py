@@ -15,6 +15,7 @@ from atrap_studio.core.document import GraphDocument, Link, NodeDoc
 from atrap_studio.core.errors import RunError
 from atrap_studio.core.validation import analyse
 from atrap_studio.core.yaml_io import save_graph
+from atrap_studio.ik.dls import METRES_PER_RADIAN
 from atrap_studio.ik.rotations import six_d
 from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime.arm_scene import ArmScene
@@ -138,27 +139,31 @@ def test_it_takes_a_point_or_a_pose_as_its_orientation_says(reach_net: Path) -> 
 
 def test_its_gradient_moves_the_tip_as_the_asked_point_moves(pose_net: Path) -> None:
     """Through the node, d(tip)/d(point asked) is the reach times the identity (to first order,
-    as the solution would move), wherever the pose was solved away from the joint limits."""
+    as the solution would move) wherever the pose was solved, away from the joint limits and
+    from singular poses (where the damping keeps the gradient bounded instead)."""
     doc = through_ik(pose_doc(), str(pose_net), orientation="given", refine=30)
     pipeline = Pipeline(doc, builtin_registry())
     scene = pipeline.scene
     assert isinstance(scene, ArmScene)
     node = pipeline.impls["move"]
-    asked = torch.cat([_unit_point(scene), six_d(scene.target_rotation)], dim=1)[:32]
-    arms = ArmScene(scene.geometry, instances=32, generator=torch.Generator().manual_seed(1))
-    arms.target, arms.target_rotation = scene.target[:32], scene.target_rotation[:32]
+    asked = torch.cat([_unit_point(scene), six_d(scene.target_rotation)], dim=1)[:64]
+    arms = ArmScene(scene.geometry, instances=64, generator=torch.Generator().manual_seed(1))
+    arms.target = scene.target[:64]  # what was asked: the distance says which were solved
     for axis in range(3):
         values = asked.clone().requires_grad_(True)
         command = node.forward({"scene": arms, "values": values})["command"]
         arms.apply([command])
         arms.effector[:, axis].sum().backward()
         assert values.grad is not None
-        free = (command.values.abs() < 0.99).all(dim=1) & (arms.distance() < 1e-4)
-        assert int(free.sum()) >= 16
-        expected = torch.zeros(32, 3)
+        chain = arms.chain
+        _, _, jac = chain.pose_and_jacobian(arms.q.detach())
+        weighted = torch.cat([jac[:, :3], METRES_PER_RADIAN * jac[:, 3:]], dim=1)
+        conditioned = torch.linalg.svdvals(weighted).amin(dim=1) > 0.05  # damping 0.01: <= 4%
+        inside = ((arms.q > chain.lower + 1e-3) & (arms.q < chain.upper - 1e-3)).all(dim=1)
+        solved = arms.distance().detach() < 1e-4
+        free = conditioned & inside & solved
+        assert int(free.sum()) >= 8
+        expected = torch.zeros(64, 3)
         expected[:, axis] = scene.geometry.reach
-        # Exact but for the damping, which keeps the gradient bounded (and so smaller than
-        # the identity) near poses where the arm is close to singular.
         off = (values.grad[free, :3] - expected[free]).abs() / scene.geometry.reach
-        assert float(off.median()) < 2e-3, off
-        assert float((off < 0.01).double().mean()) > 0.9, off
+        assert float(off.max()) < 0.05, off
