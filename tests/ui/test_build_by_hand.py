@@ -101,6 +101,8 @@ def test_tab_opens_the_add_node_search_at_the_canvas(window: MainWindow, qtbot: 
     popup = window.quick_add
     assert popup.isVisible() and popup.search.hasFocus()
     QTest.keyClicks(popup.search, "reach")
+    assert popup.visible_types() == ["action.ik_reach", "reward.reached"]
+    QTest.keyClicks(popup.search, "ed")
     assert popup.visible_types() == ["reward.reached"]
     count = len(window.editor.doc.nodes)
     QTest.keyClick(popup.search, QtCore.Qt.Key.Key_Return)
