@@ -63,6 +63,7 @@ from atrap_studio.ik.learned import LearnedIK
 
 WITHIN_MM = 1.0
 REFINE_STEPS = (1, 2, 3)
+DLS_NAME = "DLS (cold start)"
 FEATURES = {"": "joint angles + target", "target": "target only"}
 #: The issue's goals.
 ALONE_MEDIAN_MM, ALONE_SPEEDUP = 5.0, 20.0
@@ -166,6 +167,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("runs/ik-frontier"))
     parser.add_argument("--chart", type=Path, default=Path("docs/images/ik-frontier.png"))
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--redraw", type=Path, help="only draw --chart again from the figures of a --json file"
+    )
     args = parser.parse_args(argv)
     if args.steps < 1 or args.targets < 1 or args.rounds < 1:
         parser.error("--steps, --targets and --rounds must be at least 1")
@@ -515,9 +519,10 @@ def print_tables(made: list[Made], rows: list[Row], dls: Row, verdicts: list[Ver
 
 # -- the chart ------------------------------------------------------------------------------
 
-CHART_W, CHART_H = 1240, 600
+CHART_W, CHART_H = 1400, 720
 PANEL_MARGIN = (80, 50, 30, 70)  # left, top, right, bottom inside each half
-COLOURS = {"network": "#3a78c2", "refined": "#2e9e44", "solver": "#222222", "goal": "#c0392b"}
+GOAL_COLOUR = "#c0392b"
+ALONE_FLOOR_MM = 0.1
 
 
 @dataclass
@@ -526,12 +531,11 @@ class Point:
     y: float
     label: str
     colour: str
-    below: bool = False  # label under the point (numerical solvers, which crowd together)
 
 
 def save_chart(rows: list[Row], dls: Row, path: Path) -> None:
     """Two panels on log axes against solves/s: the networks alone by median error (their
-    frontier joined), and the networks with 1-3 DLS steps by the share missed by over 1 mm;
+    frontier joined), and the networks with 3 DLS steps by the share missed by over 1 mm;
     DLS, FABRIK and ikpy on both; the goals as dashed lines, the goal's corner shaded."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -545,55 +549,46 @@ def save_chart(rows: list[Row], dls: Row, path: Path) -> None:
     painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
     solvers = [r for r in rows if r.network is None]
     floor = 1e-2  # % missed drawn at the axis' floor when none is
-    alone = [
-        Point(r.solves_per_s, r.median_mm, r.name, COLOURS["network"])
-        for r in rows
-        if r.refine == 0
-    ]
+    alone = [Point(r.solves_per_s, r.median_mm, r.name, "#3a78c2") for r in rows if r.refine == 0]
     front = [(r.solves_per_s, r.median_mm) for r in frontier([r for r in rows if r.refine == 0])]
+    # The numerical solvers reach ~1e-4 mm: drawn at the floor, so the networks get the room.
     numeric = [
-        Point(r.solves_per_s, r.median_mm, _short(r.name), COLOURS["solver"], i % 2 == 1)
-        for i, r in enumerate(solvers)
+        Point(
+            r.solves_per_s,
+            max(r.median_mm, ALONE_FLOOR_MM),
+            f"{_short(r.name)} ({r.median_mm:.1g} mm)",
+            "#222222",
+        )
+        for r in solvers
     ]
     half = CHART_W / 2
     _panel(
         painter,
         (0, 0, half, CHART_H),
         "Network alone: median error against speed",
-        "median error, mm",
+        f"median error, mm (below {ALONE_FLOOR_MM:g} drawn at {ALONE_FLOOR_MM:g})",
         alone + numeric,
         [front],
         (ALONE_SPEEDUP * dls.solves_per_s, ALONE_MEDIAN_MM),
         f"goal: <= {ALONE_MEDIAN_MM:g} mm at >= {ALONE_SPEEDUP:g}x DLS",
     )
-    refined: list[Point] = []
-    paths: list[list[tuple[float, float]]] = []
-    for name in dict.fromkeys(r.network for r in rows if r.network is not None):
-        mine = [r for r in rows if r.network == name and r.refine]
-        paths.append([(r.solves_per_s, max(100 * (1 - r.within_1mm), floor)) for r in mine])
-        refined += [
-            Point(r.solves_per_s, max(100 * (1 - r.within_1mm), floor), "", COLOURS["refined"])
-            for r in mine
-        ]
-        last = mine[-1]
-        refined[-1].label = f"{name} +{last.refine}"
+    steps = max(REFINE_STEPS)
+    refined = [
+        Point(r.solves_per_s, max(100 * (1 - r.within_1mm), floor), r.network or "", "#2e9e44")
+        for r in rows
+        if r.refine == steps
+    ]
     missed = [
-        Point(
-            r.solves_per_s,
-            max(100 * (1 - r.within_1mm), floor),
-            _short(r.name),
-            COLOURS["solver"],
-            i % 2 == 1,
-        )
-        for i, r in enumerate(solvers)
+        Point(r.solves_per_s, max(100 * (1 - r.within_1mm), floor), _short(r.name), "#222222")
+        for r in solvers
     ]
     _panel(
         painter,
         (half, 0, half, CHART_H),
-        "Network + 1, 2, 3 DLS steps (joined, +3 named): share missed against speed",
+        f"Network + {steps} DLS steps: share missed against speed",
         "targets missed by > 1 mm, % (0 drawn at 0.01)",
         refined + missed,
-        paths,
+        [],
         (REFINED_SPEEDUP * dls.solves_per_s, 100 * (1 - REFINED_WITHIN)),
         f"goal: <= {100 * (1 - REFINED_WITHIN):g}% missed at >= {REFINED_SPEEDUP:g}x DLS",
     )
@@ -673,7 +668,7 @@ def _panel(
         y_label + " (log)",
     )
     painter.restore()
-    dashed = QtGui.QPen(QtGui.QColor(COLOURS["goal"]), 1, QtCore.Qt.PenStyle.DashLine)
+    dashed = QtGui.QPen(QtGui.QColor(GOAL_COLOUR), 1, QtCore.Qt.PenStyle.DashLine)
     painter.setPen(dashed)
     painter.drawLine(at(goal[0], 10.0**y0), at(goal[0], 10.0**y1))
     painter.drawLine(at(10.0**x0, goal[1]), at(10.0**x1, goal[1]))
@@ -686,14 +681,28 @@ def _panel(
         painter.setPen(QtGui.QPen(QtGui.QColor("#999999"), 1.5))
         for a, b in itertools.pairwise(path_points):
             painter.drawLine(at(*a), at(*b))
+    metrics = painter.fontMetrics()
+    taken: list[Any] = []
     for p in points:
         colour = QtGui.QColor(p.colour)
         centre = at(p.x, p.y)
         painter.setPen(colour)
         painter.setBrush(colour)
         painter.drawEllipse(centre, 4.0, 4.0)
-        if p.label:
-            painter.drawText(centre + QtCore.QPointF(7, 16 if p.below else -5), p.label)
+        taken.append(QtCore.QRectF(centre.x() - 4, centre.y() - 4, 8, 8))
+    for p in points:
+        if not p.label:
+            continue
+        # The first place beside the point that no point or label takes yet (else the first).
+        centre, w, h = at(p.x, p.y), metrics.horizontalAdvance(p.label), metrics.height()
+        places = [
+            QtCore.QRectF(centre.x() + dx, centre.y() + dy, w, h)
+            for dx, dy in ((7, -h), (7, 0), (-w - 7, -h), (-w - 7, 0), (7, -2 * h), (7, h))
+        ]
+        place = next((r for r in places if not any(r.intersects(t) for t in taken)), places[0])
+        taken.append(place)
+        painter.setPen(QtGui.QColor(p.colour))
+        painter.drawText(place, QtCore.Qt.AlignmentFlag.AlignLeft, p.label)
     painter.setBrush(QtGui.QBrush())
 
 
@@ -707,6 +716,14 @@ def reproduce_command(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.redraw is not None:
+        try:
+            rows = [Row(**row) for row in json.loads(args.redraw.read_text())["rows"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            sys.exit(f"{args.redraw}: not the figures of a --json file ({exc})")
+        save_chart(rows, next(r for r in rows if r.name == DLS_NAME), args.chart)
+        print(f"chart: {args.chart}")
+        return
     load = os.getloadavg()
     print(
         f"torch {torch.__version__}, measured on {args.threads} thread(s), {os.cpu_count()} "
@@ -775,9 +792,9 @@ def main(argv: list[str] | None = None) -> None:
 
             contenders.append((name, refined))
             owner[name] = (m.name, k)
-    contenders.append(("DLS (cold start)", lambda: solve_dls(chain32, targets32).q))
+    contenders.append((DLS_NAME, lambda: solve_dls(chain32, targets32).q))
     contenders.append(("FABRIK (cold start)", lambda: solve_fabrik(chain32, targets32).q))
-    owner["DLS (cold start)"] = owner["FABRIK (cold start)"] = (None, None)
+    owner[DLS_NAME] = owner["FABRIK (cold start)"] = (None, None)
     print(
         f"measuring {len(contenders)} contenders on {args.targets:,} reachable targets "
         f"(seed {args.seed}), {args.rounds} interleaved rounds ...",
@@ -794,7 +811,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         for name, _ in contenders
     ]
-    dls = next(row for row in rows if row.name == "DLS (cold start)")
+    dls = next(row for row in rows if row.name == DLS_NAME)
     ikpy_row = measure_ikpy(geometry, chain64, targets64, args.ikpy_targets)
     if ikpy_row is not None:
         rows.append(ikpy_row)
