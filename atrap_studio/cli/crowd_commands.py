@@ -180,13 +180,14 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
             type=int,
             default=RUN_CONFIG["distill-steps"],
             help="the aggregator also teaches the merged network to answer like each peer on "
-            "its own region, this many steps a round (0: the strategy alone)",
+            "its own region, this many steps a round (0: the strategy alone; default: %(default)s, "
+            "the best of the vast-world experiment's remedies against client drift)",
         )
         parser.add_argument(
             "--distill-batch",
             type=positive,
             default=RUN_CONFIG["distill-batch"],
-            help="states of each peer's region per distillation step",
+            help="states of each peer's region per distillation step (default: %(default)s)",
         )
         parser.add_argument(
             "--prox-mu",

@@ -41,8 +41,10 @@ RUN_CONFIG: dict[str, str | int | float] = {
     "poll-interval": 0.5,
     "eval-episodes": 1024,
     "seed": 0,
-    "distill-steps": 0,
-    "distill-batch": 256,
+    # the distilling aggregator: the vast-world experiment's best remedy against client
+    # drift (docs/crowd.md, "Remedies against client drift")
+    "distill-steps": 300,
+    "distill-batch": 512,
     "distill-lr": 1e-3,
     "prox-mu": 0.0,
     "scaffold": 0,

@@ -176,7 +176,7 @@ def test_a_simulated_round_is_the_client_apps_round(
     ClientApp object and averaged by hand, gives the same network."""
     graph = tmp_path / "peer.yaml"
     save_graph(small_doc, graph)
-    settings = {"local-steps": 3, "eval-episodes": 16, "prox-mu": 0.05}
+    settings = {"local-steps": 3, "eval-episodes": 16, "prox-mu": 0.05, "distill-steps": 0}
     status = simulate_crowd(graph, tmp_path / "sim", peers=2, rounds=1, settings=settings)
     assert status.state == "finished" and len(status.rounds) == 1
     assert len(status.rounds[0].peers) == 2

@@ -34,7 +34,15 @@ from atrap_studio.examples import example_path
 from tests.conftest import shrink
 
 OUTSIDE = "127.0.0.2"
-FAST = {"local-steps": 10, "eval-episodes": 256, "round-timeout": 120.0, "poll-interval": 0.2}
+#: Short rounds; no distilling aggregator (the default's 300 steps a round cost seconds, and it
+#: runs in-process in tests/crowd/test_guard.py and test_drift.py): these tests are about Flower.
+FAST = {
+    "local-steps": 10,
+    "eval-episodes": 256,
+    "round-timeout": 120.0,
+    "poll-interval": 0.2,
+    "distill-steps": 0,
+}
 
 
 class Crowd:

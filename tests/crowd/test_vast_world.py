@@ -46,6 +46,7 @@ def test_crowds_simulated_side_by_side_at_equal_scene_steps(
         steps=8,
         instances=64,
         crowd_rounds=2,
+        crowd_distill_steps=0,  # the default distils 300 steps a round: seconds here
         merges=False,
         episodes=64,
         contenders=("prox-mu=0.1", "scaffold=1+distill-steps=2+distill-batch=16", "rounds=4"),
