@@ -23,8 +23,8 @@ per round, for ``--rounds`` rounds (median), so load from elsewhere falls on all
 Goals (issue 16): a network alone at median <= 5 mm with >= 20x the solves/s of batched DLS;
 network + at most 3 DLS steps at median <= 0.01 mm, >= 99.5% within 1 mm and >= 2x DLS.
 
-    .venv/bin/python benchmarks/ik_frontier.py [--sizes 1x64,2x64,2x128,3x128]
-        [--method direct|distill] [--teacher NET] [--steps 2000] [--lr 0.02]
+    .venv/bin/python benchmarks/ik_frontier.py [--sizes 1x64,2x64,3x64,...,4x64:target]
+        [--method direct|distill] [--teacher NET] [--steps 6000] [--lr 0.02]
         [--budget-s 90] [--targets 10000] [--seed 0] [--threads 1] [--ikpy-targets 50]
         [--rounds 7] [--out runs/ik-frontier] [--chart docs/images/ik-frontier.png] [--json PATH]
 
@@ -64,6 +64,8 @@ from atrap_studio.ik.learned import LearnedIK
 WITHIN_MM = 1.0
 REFINE_STEPS = (1, 2, 3)
 DLS_NAME = "DLS (cold start)"
+#: The candidates of the run in docs/benchmarks.md.
+DEFAULT_SIZES = "1x64,2x64,3x64,4x64,2x128,3x96,3x128,2x64:target,3x64:target,4x64:target"
 FEATURES = {"": "joint angles + target", "target": "target only"}
 #: The issue's goals.
 ALONE_MEDIAN_MM, ALONE_SPEEDUP = 5.0, 20.0
@@ -137,7 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sizes",
         type=lambda text: [Size.parse(part) for part in text.split(",") if part.strip()],
-        default=[Size.parse(s) for s in ("1x64", "2x64", "2x128", "3x128")],
+        default=[Size.parse(s) for s in DEFAULT_SIZES.split(",")],
         help="candidates, DEPTHxWIDTH[:target], comma-separated",
     )
     parser.add_argument("--method", choices=("direct", "distill"), default="direct")
@@ -147,7 +149,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--teacher-steps", type=int, help="updates to train the example (default: its budget)"
     )
-    parser.add_argument("--steps", type=int, default=2000, help="updates per candidate")
+    parser.add_argument("--steps", type=int, default=6000, help="updates per candidate")
     parser.add_argument(
         "--budget-s",
         type=float,
