@@ -24,6 +24,7 @@ Exit status 0 when every step passed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -142,6 +143,9 @@ def check_examples() -> str:
     from atrap_studio.ui.views.scenes import scene_picture
 
     qt_app()
+    # As in the editor, whose views exist before any run: PyOpenGL picks its platform (GLX,
+    # Qt's) at its first import, before MuJoCo's EGL renderer could ask for EGL.
+    importlib.import_module("atrap_studio.ui.views.gl_window")
     registry = builtin_registry()
     names = example_names()
     if not names:
