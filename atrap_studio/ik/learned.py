@@ -421,7 +421,7 @@ class LearnedIK:
             refined = solve_dls(
                 chain, aim, q_guess, iterations=refine, rotations=turns, metres_per_radian=weight
             )
-            best = best.better(self._measure(refined.q, targets_c, turns), weight)
+            best = best.better(self._found(refined, targets_c, turns, beyond), weight)
             iterations = refined.iterations
         rescued = torch.zeros_like(beyond)
         if fallback_above is not None:
@@ -441,7 +441,7 @@ class LearnedIK:
                 cold = solve_dls(  # its own iterations and tolerance
                     chain, aim[rows], start, rotations=aimed, metres_per_radian=weight
                 )
-                found = self._measure(cold.q, targets_c[rows], aimed)
+                found = self._found(cold, targets_c[rows], aimed, beyond[rows])
                 best, taken = best.take(rows, found, weight)
                 rescued = rescued.clone()
                 rescued[taken] = True
@@ -455,6 +455,22 @@ class LearnedIK:
             best.angle,
             guess.angle,
         )
+
+    def _found(
+        self, found: IKResult, targets: Tensor, rotations: Tensor | None, beyond: Tensor
+    ) -> _Answer:
+        """What DLS found, as far from the targets as it is: DLS measured it to the aim, which
+        is the target itself except beyond reach, so only those rows are measured again."""
+        answer = _Answer(found.q, found.error, found.angle)
+        if not bool(beyond.any()):
+            return answer
+        far = beyond.nonzero().squeeze(1)
+        again = self._measure(
+            found.q[far], targets[far], None if rotations is None else rotations[far]
+        )
+        error = found.error.clone()
+        error[far] = again.error
+        return _Answer(found.q, error, found.angle)
 
     def _measure(self, q: Tensor, targets: Tensor, rotations: Tensor | None) -> _Answer:
         """How far the tip at ``q`` is from each target (and turned from its orientation),
