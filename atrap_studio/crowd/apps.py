@@ -363,6 +363,9 @@ class FastPollGrid:
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
     """Run the crowd's rounds; the status and every round's network go to ``out-dir``."""
+    # one torch thread, as each peer by default: the distilling aggregator's small networks
+    # ran several times slower on two threads of a busy 2-core machine (docs/crowd.md)
+    torch.set_num_threads(1)
     settings = context.run_config
     graph = Path(str(settings["graph-file"]))
     out = Path(str(settings["out-dir"]))

@@ -132,7 +132,11 @@ def simulate_crowd(
     ]
     TaskIdentity.run_id, TaskIdentity.task_id, TaskIdentity.node_id = RUN_ID, 1, SERVER_NODE
     grid = InProcessGrid(members, Run.create_empty(RUN_ID))
-    apps.main(grid, Context(RUN_ID, SERVER_NODE, {}, RecordDict(), run_config))
+    threads = torch.get_num_threads()
+    try:
+        apps.main(grid, Context(RUN_ID, SERVER_NODE, {}, RecordDict(), run_config))
+    finally:
+        torch.set_num_threads(threads)  # the ServerApp takes one for its own process
     status = read_status(out)
     assert status is not None  # the ServerApp writes it before anything else
     return status
