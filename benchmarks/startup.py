@@ -124,14 +124,14 @@ def main() -> None:
                     seconds = timed(commands[what], env, until)
                     if round_ > 0 or args.rounds == 0:
                         times.setdefault((what, install), []).append(seconds)
-        print(f"{'':28}{'median s':>10}{'fastest s':>11}{'vs source':>11}")
+        print(f"{'':36}{'median s':>10}{'fastest s':>11}{'vs source':>11}")
         for what, title in (("cli", "atrap --version"), ("editor", "editor to a drawn window")):
             source = statistics.median(times[(what, "source")])
             for install in found:
                 values = times[(what, install)]
                 median = statistics.median(values)
                 print(
-                    f"{title + ' (' + install + ')':28}{median:10.2f}{min(values):11.2f}"
+                    f"{title + ' (' + install + ')':36}{median:10.2f}{min(values):11.2f}"
                     f"{median / source:10.2f}x"
                 )
         print(f"load after: {os.getloadavg()[0]:.2f}")
