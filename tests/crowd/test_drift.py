@@ -5,6 +5,7 @@ simulation runs a round as the apps do. Tiny sizes, no Flower processes."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +34,16 @@ from atrap_studio.runtime.pipeline import Pipeline
 
 
 @pytest.fixture(autouse=True)
-def message_identity() -> None:
-    """Flower builds messages only inside a run; give the tests one."""
-    TaskIdentity.run_id, TaskIdentity.task_id, TaskIdentity.node_id = 1, 1, 0
-    logging.getLogger("flwr").setLevel(logging.ERROR)
+def message_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Flower builds messages only inside a run; give the tests one (and a quiet Flower log),
+    undone afterwards: other tests in the same process read Flower's log."""
+    for name, value in (("_run_id", 1), ("_task_id", 1), ("_node_id", 0)):
+        monkeypatch.setattr(TaskIdentity, name, value)
+    flower = logging.getLogger("flwr")
+    level = flower.level
+    flower.setLevel(logging.ERROR)  # setLevel, not the attribute: it clears the loggers' cache
+    yield
+    flower.setLevel(level)
 
 
 def _region(doc: GraphDocument) -> Pipeline:

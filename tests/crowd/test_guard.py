@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -17,10 +18,16 @@ SHAPES = {"0.weight": (2, 3), "0.bias": (2,)}
 
 
 @pytest.fixture(autouse=True)
-def message_identity() -> None:
-    """Flower builds messages only inside a run; give the tests one."""
-    TaskIdentity.run_id, TaskIdentity.task_id, TaskIdentity.node_id = 1, 1, 1
-    logging.getLogger("flwr").setLevel(logging.ERROR)
+def message_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Flower builds messages only inside a run; give the tests one (and a quiet Flower log),
+    undone afterwards: other tests in the same process read Flower's log."""
+    for name, value in (("_run_id", 1), ("_task_id", 1), ("_node_id", 1)):
+        monkeypatch.setattr(TaskIdentity, name, value)
+    flower = logging.getLogger("flwr")
+    level = flower.level
+    flower.setLevel(logging.ERROR)  # setLevel, not the attribute: it clears the loggers' cache
+    yield
+    flower.setLevel(level)
 
 
 def _arrays(value: float) -> dict[str, np.ndarray]:
