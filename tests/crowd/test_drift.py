@@ -4,15 +4,12 @@ simulation runs a round as the apps do. Tiny sizes, no Flower processes."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, RecordDict
-from flwr.supercore.task_identity import TaskIdentity
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.yaml_io import load_graph, save_graph
@@ -32,18 +29,7 @@ from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime.netfile import load_network
 from atrap_studio.runtime.pipeline import Pipeline
 
-
-@pytest.fixture(autouse=True)
-def message_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Flower builds messages only inside a run; give the tests one (and a quiet Flower log),
-    undone afterwards: other tests in the same process read Flower's log."""
-    for name, value in (("_run_id", 1), ("_task_id", 1), ("_node_id", 0)):
-        monkeypatch.setattr(TaskIdentity, name, value)
-    flower = logging.getLogger("flwr")
-    level = flower.level
-    flower.setLevel(logging.ERROR)  # setLevel, not the attribute: it clears the loggers' cache
-    yield
-    flower.setLevel(level)
+pytestmark = pytest.mark.usefixtures("in_a_flower_task")
 
 
 def _region(doc: GraphDocument) -> Pipeline:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
-from flwr.supercore.task_identity import TaskIdentity
 
 from atrap_studio.crowd.array_digests import DIGESTS_KEY, array_digests
 from atrap_studio.crowd.guard import STRATEGIES, guarded, update_problem
@@ -17,17 +13,7 @@ from atrap_studio.crowd.status import RoundRecord
 SHAPES = {"0.weight": (2, 3), "0.bias": (2,)}
 
 
-@pytest.fixture(autouse=True)
-def message_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Flower builds messages only inside a run; give the tests one (and a quiet Flower log),
-    undone afterwards: other tests in the same process read Flower's log."""
-    for name, value in (("_run_id", 1), ("_task_id", 1), ("_node_id", 1)):
-        monkeypatch.setattr(TaskIdentity, name, value)
-    flower = logging.getLogger("flwr")
-    level = flower.level
-    flower.setLevel(logging.ERROR)  # setLevel, not the attribute: it clears the loggers' cache
-    yield
-    flower.setLevel(level)
+pytestmark = pytest.mark.usefixtures("in_a_flower_task")
 
 
 def _arrays(value: float) -> dict[str, np.ndarray]:

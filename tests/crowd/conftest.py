@@ -1,0 +1,22 @@
+"""Fixtures shared by the crowd's tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from flwr.supercore.task_identity import TaskIdentity
+
+
+@pytest.fixture
+def in_a_flower_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Flower builds messages only inside a run's task; give the test one (and a quiet Flower
+    log), undone afterwards: other tests in the same process read Flower's log."""
+    for name, value in (("_run_id", 1), ("_task_id", 1), ("_node_id", 0)):
+        monkeypatch.setattr(TaskIdentity, name, value)
+    flower = logging.getLogger("flwr")
+    level = flower.level
+    flower.setLevel(logging.ERROR)  # setLevel, not the attribute: it clears the loggers' cache
+    yield
+    flower.setLevel(level)
