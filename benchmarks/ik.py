@@ -177,15 +177,15 @@ def make_row(
 # -- the network ----------------------------------------------------------------------------
 
 
-def train_example(out: Path, steps: int | None) -> Path:
-    """Train robot_arm_reach with its own budget and seeds; returns the saved network's path."""
+def train_example(out: Path, steps: int | None, example: str = "robot_arm_reach") -> Path:
+    """Train an arm example with its own budget and seeds; returns the saved network's path."""
     from atrap_studio.core.yaml_io import load_graph
     from atrap_studio.examples import example_path
     from atrap_studio.nodes import builtin_registry
     from atrap_studio.runtime.pipeline import Pipeline
     from atrap_studio.runtime.runner import Runner
 
-    path = example_path("robot_arm_reach")
+    path = example_path(example)
     pipeline = Pipeline(load_graph(path), builtin_registry(), source=str(path))
     budget = steps or pipeline.trainer.budget.steps
     print(f"no --network: training {path.name} ({budget:,} updates at most) into {out}/ ...")

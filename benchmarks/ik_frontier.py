@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ik import error_mm
 from torch import Tensor
 
 from atrap_studio.ik.chain import ArmChain, ArmGeometry
@@ -353,13 +354,6 @@ def given(path: Path, name: str) -> Made:
 
 
 # -- measuring ------------------------------------------------------------------------------
-
-
-def error_mm(chain64: ArmChain, q: Tensor, targets64: Tensor) -> Tensor:
-    """Distance (N,) in mm from our float64 FK of q to the targets: one yardstick for all."""
-    effector = chain64.effector(q.detach().to(torch.float64))
-    distance: Tensor = torch.linalg.vector_norm(effector - targets64, dim=1)
-    return distance * 1000.0
 
 
 def interleaved(contenders: list[tuple[str, Callable[[], Tensor]]], rounds: int) -> dict[str, Any]:

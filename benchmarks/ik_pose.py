@@ -29,14 +29,13 @@ import os
 import platform
 import shlex
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
 import torch
-from ik import Goal, print_goals, timed
+from ik import Goal, print_goals, timed, train_example
 from torch import Tensor
 
 from atrap_studio.core.errors import AtrapError
@@ -86,26 +85,6 @@ def parse_args() -> argparse.Namespace:
         "--train-steps", type=int, help="training updates (default: the example's budget)"
     )
     return parser.parse_args()
-
-
-def train_example(out: Path, steps: int | None) -> Path:
-    """Train robot_arm_pose with its own budget and seeds; returns the saved network's path."""
-    from atrap_studio.core.yaml_io import load_graph
-    from atrap_studio.examples import example_path
-    from atrap_studio.nodes import builtin_registry
-    from atrap_studio.runtime.pipeline import Pipeline
-    from atrap_studio.runtime.runner import Runner
-
-    path = example_path("robot_arm_pose")
-    pipeline = Pipeline(load_graph(path), builtin_registry(), source=str(path))
-    budget = steps or pipeline.trainer.budget.steps
-    print(f"no --network: training {path.name} ({budget:,} updates at most) into {out}/ ...")
-    started = time.perf_counter()
-    result = Runner(pipeline, out_dir=out).run(steps)
-    if result.reason == "error" or result.network_path is None:
-        sys.exit(f"training failed: {result.error or 'no network was saved'}")
-    print(f"trained in {time.perf_counter() - started:.1f} s: {result.step:,} updates")
-    return result.network_path
 
 
 def measure(
@@ -178,7 +157,7 @@ def main() -> None:
     position32, rotation32 = position64.float(), rotation64.float()
     print(f"{args.targets:,} reachable poses of the default 6-DOF arm, seed {args.seed}")
 
-    network_path = args.network or train_example(args.train_out, args.train_steps)
+    network_path = args.network or train_example(args.train_out, args.train_steps, "robot_arm_pose")
     try:
         learned = LearnedIK.from_file(network_path, geometry=geometry)
     except AtrapError as exc:
