@@ -35,14 +35,13 @@ import argparse
 import itertools
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
+from code_at import package_at
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from atrap_studio.core.document import Endpoint, GraphDocument
@@ -93,30 +92,6 @@ def example(
 
 
 PLUGIN = "atrap_studio.nodes.scenes.tanks"
-
-
-def plugin_at(revision: str, folder: Path) -> str:
-    """The tank plug-in's files as they were at git ``revision``, written under ``folder`` as
-    a package of its own (its imports of itself renamed), so that one run can time the code
-    before a change beside the code after it; returns the package's name."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(root), *args], check=True, capture_output=True, text=True
-        ).stdout
-
-    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}").strip()
-    name = f"tanks_at_{commit[:12]}"
-    package = folder / name
-    package.mkdir(parents=True, exist_ok=True)
-    for path in git("ls-tree", "--name-only", commit, "nodes/scenes/tanks/").split():
-        if path.endswith(".py"):
-            text = git("show", f"{commit}:{path}").replace(PLUGIN, name)
-            (package / Path(path).name).write_text(text)
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    return name
 
 
 def registry_of(plugin: str | None) -> Registry:
@@ -359,7 +334,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="atrap-tanks-") as folder:
         before = None
         if args.before is not None:
-            before = plugin_at(args.before, Path(folder))
+            before = package_at(
+                args.before, Path(folder), "nodes/scenes/tanks/", PLUGIN, "tanks_at_"
+            )
             print(f"  {'':<9} {'now':>11}              {args.before:>11} (as it was)   now/then")
         for threads in (1, 2):
             now, then = throughput(args.instances, args.rays, args.seconds, threads, before)

@@ -40,8 +40,6 @@ import argparse
 import dataclasses
 import functools
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from code_at import package_at
 
 from atrap_studio.core.registry import Registry
 from atrap_studio.core.yaml_io import load_graph
@@ -187,29 +186,6 @@ def timed_backward(phases: list[Phases]) -> Iterator[None]:
         torch.nn.utils.clip_grad_norm_ = clip
 
 
-def trainers_at(revision: str, folder: Path) -> str:
-    """The trainers' files as they were at git ``revision``, written under ``folder`` as a
-    package of its own (their imports of each other renamed); returns the package's name."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(root), *args], check=True, capture_output=True, text=True
-        ).stdout
-
-    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}").strip()
-    name = f"trainers_at_{commit[:12]}"
-    package = folder / name
-    package.mkdir(parents=True, exist_ok=True)
-    for path in git("ls-tree", "--name-only", commit, "atrap_studio/runtime/trainers/").split():
-        if path.endswith(".py"):
-            text = git("show", f"{commit}:{path}").replace(TRAINERS, name)
-            (package / Path(path).name).write_text(text)
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    return name
-
-
 def registry_of(package: str | None) -> Registry:
     """The built-in registry, its trainers implemented by ``package`` (None: as they are)."""
     if package is None:
@@ -316,7 +292,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         versions = {"now": registry_of(None)}
         if args.before:
-            versions[args.before] = registry_of(trainers_at(args.before, Path(folder)))
+            versions[args.before] = registry_of(
+                package_at(
+                    args.before,
+                    Path(folder),
+                    "atrap_studio/runtime/trainers/",
+                    TRAINERS,
+                    "trainers_at_",
+                )
+            )
         print(
             f"arm, {args.instances:,} instances, 1 thread, mean of {args.updates} updates; {load()}"
         )
