@@ -9,9 +9,21 @@ Its own module (not test_smoke.py's table) so that it runs on its own; no test r
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
-from tests.benchmarks.smoke import NUMBER, Ran, Smoke, lines, one_line, smoke_fixtures
+from tests.benchmarks.smoke import (
+    BENCHMARKS,
+    NUMBER,
+    REPO,
+    Ran,
+    Smoke,
+    lines,
+    one_line,
+    smoke_fixtures,
+)
 
 TINY = ("--steps", "3", "--teacher-steps", "3", "--targets", "40", "--rounds", "1")
 SMOKE = {
@@ -58,6 +70,7 @@ def test_ik_frontier_direct(ran: Ran) -> None:
     assert lines(ran.output, r"ikpy [\d.]+\s+2\s+.*x")
     graph = (ran.out / "frontier" / "2x8-target" / "graph.yaml").read_text()
     assert "hidden: [8, 8]" in graph and "sensor.joint_angles" not in graph
+    check_redraw(ran)
     one_line(ran.output, r"reproduce: .*benchmarks/ik_frontier\.py --steps 3 .*")
 
 
@@ -66,3 +79,26 @@ def test_ik_frontier_distill(ran: Ran) -> None:
     document = check(ran, ["1x8"], "distill")
     assert document["made"][1]["command"].startswith(".venv/bin/atrap merge ")
     assert not lines(ran.output, r"ikpy .*")
+
+
+def check_redraw(ran: Ran) -> None:
+    """``--redraw`` draws the chart again from a run's --json file, without measuring; a file
+    that is not one is refused in one line."""
+    command = [sys.executable, str(BENCHMARKS / "ik_frontier.py"), "--redraw"]
+    chart = ran.out / "redrawn.png"
+    done = subprocess.run(
+        [*command, str(ran.out / "f.json"), "--chart", str(chart)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"chart: {chart}"
+    assert chart.stat().st_size > 10_000
+    (ran.out / "other.json").write_text('{"made": []}')
+    refused = subprocess.run(
+        [*command, str(ran.out / "other.json"), "--chart", str(ran.out / "no.png")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "other.json: not the figures of a --json file" in refused.stderr
+    assert "Traceback" not in refused.stderr
