@@ -12,7 +12,7 @@ from tests.gl.test_benchmark_smoke import SMOKE as GL_SMOKE
 
 def test_every_benchmark_script_has_a_smoke_run() -> None:
     """A script in benchmarks/ is smoke-run here or under Xvfb, or is a module one of them uses."""
-    helpers = {"sb3_adapter.py": "train.py", "cleanrl_ppo.py": "rl.py"}
+    helpers = {"sb3_adapter.py": "train.py", "cleanrl_ppo.py": "rl.py", "code_at.py": "tanks.py"}
     tables = (SMOKE, DIGESTS_SMOKE, IK_POSE_SMOKE, FRONTIER_SMOKE, GL_SMOKE)
     smoked = {smoke.script for table in tables for smoke in table.values()}
     for script in sorted(path.name for path in BENCHMARKS.glob("*.py")):
