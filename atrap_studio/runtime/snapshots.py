@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from atrap_studio.ik.rotations import angle_between
 from atrap_studio.runtime.networks import ImageConv, Normalize
 
 
@@ -27,6 +28,10 @@ class ArmSnapshot:
         target: (K, 3) targets; error_mm (K,) tip-to-target distances; success (K,) bool.
         reach: the arm's full reach in metres (for framing the view).
         user_targets: instances whose target the user placed.
+        target_rotation, tip_rotation: (K, 3, 3) orientations of the targets and of the tips
+            (columns: the frame's axes in world coordinates), and error_deg (K,) the angle
+            between them; only where the scene judges orientation (``success_deg`` above 0),
+            else None.
     """
 
     instances: np.ndarray
@@ -36,6 +41,9 @@ class ArmSnapshot:
     success: np.ndarray
     reach: float
     user_targets: tuple[int, ...] = ()
+    target_rotation: np.ndarray | None = None
+    tip_rotation: np.ndarray | None = None
+    error_deg: np.ndarray | None = None
     #: The renderers (live view, headless pictures, web page) are chosen by this.
     kind: ClassVar[str] = "arm"
 
@@ -88,18 +96,29 @@ def arm_snapshot(scene: Any, instances: list[int]) -> ArmSnapshot:
     count = int(scene.q.shape[0])
     index = torch.tensor([i for i in instances if 0 <= i < count] or [0], dtype=torch.int64)
     with torch.no_grad():
-        q = scene.q.detach()[index]
-        joints = scene.chain.positions(q)
+        rotations, joints = scene.chain.frames(scene.q.detach()[index])
         target = scene.target.detach()[index]
         error = torch.linalg.vector_norm(target - joints[:, -1], dim=-1)
+        success = error < scene.success_m
+        turns: dict[str, np.ndarray] = {}
+        if scene.success_rad > 0:
+            tip, aimed = rotations[:, -1], scene.target_rotation.detach()[index]
+            angle = angle_between(tip, aimed)
+            success = success & (angle < scene.success_rad)
+            turns = {
+                "target_rotation": aimed.numpy().astype(np.float32),
+                "tip_rotation": tip.numpy().astype(np.float32),
+                "error_deg": np.degrees(angle.numpy()).astype(np.float32),
+            }
     return ArmSnapshot(
         instances=index.numpy().copy(),
         joints=joints.numpy().astype(np.float32),
         target=target.numpy().astype(np.float32),
         error_mm=(error * 1000.0).numpy().astype(np.float32),
-        success=(error < scene.success_m).numpy(),
+        success=success.numpy(),
         reach=float(scene.geometry.reach),
         user_targets=tuple(sorted(scene.user_targets)),
+        **turns,
     )
 
 

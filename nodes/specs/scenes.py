@@ -157,7 +157,8 @@ ROBOT_ARM = NodeSpec(
             "float",
             0.0,
             "With a value above 0, an episode succeeds only when the tip is also turned within "
-            "this many degrees of the target's orientation (0: only the position counts).",
+            "this many degrees of the target's orientation (0: only the position counts); the "
+            "scene view then also draws the target's and the tip's axes.",
             min=0.0,
             max=180.0,
         ),

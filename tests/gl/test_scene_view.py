@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,13 @@ from pytestqt.qtbot import QtBot
 
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.registry import Registry
+from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.examples import example_path
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.ui.views.scene_view import QtSceneView
+from tests.conftest import shrink
 from tests.gl.conftest import rgba
+from tests.ui.test_arm_picture import blue_pixels
 
 
 def make_view(qtbot: QtBot) -> QtSceneView:
@@ -85,3 +90,21 @@ def test_choosing_instances_asks_for_them(qtbot: QtBot) -> None:
     with qtbot.waitSignal(view.instances_changed) as changed:
         view.ghosts.setValue(2)
     assert changed.args[0] == [4, 5, 6]
+
+
+def test_a_pose_target_shows_its_frame_and_the_turn_left(
+    qtbot: QtBot, registry: Registry, artifacts: Path
+) -> None:
+    doc = shrink(load_graph(example_path("robot_arm_pose")))
+    snap = Pipeline(doc, registry).snapshot([0])["scene"]
+    view = make_view(qtbot)
+    view.show_snapshot(1, dataclasses.replace(snap, target_rotation=None, tip_rotation=None))
+    plain = blue_pixels(view.render_image(640, 480))
+    view.show_snapshot(2, snap)
+    image = view.render_image(640, 480)
+    image.save(str(artifacts / "scene-view-pose.png"))
+    assert blue_pixels(image) > plain + 30, "no z axis drawn at the target or the tip"
+    assert f"{snap.error_deg[0]:.1f}° from the target" in view.status.text()
+    view.move_target([0.1, 0.1, 0.4])  # a carried target keeps its orientation
+    assert view._target_axes.visible()
+    np.testing.assert_allclose(view._target_axes.pos[0], [0.1, 0.1, 0.4])

@@ -12,9 +12,12 @@ import torch
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.events import Event, EventBus
 from atrap_studio.core.registry import Registry
+from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.examples import example_path
 from atrap_studio.runtime.pipeline import Pipeline
 from atrap_studio.runtime.runner import Runner
 from atrap_studio.runtime.snapshots import network_snapshot
+from tests.conftest import shrink
 
 
 def observed(pipeline: Pipeline) -> tuple[Runner, list[Event]]:
@@ -147,3 +150,32 @@ def test_an_unexpected_failure_ends_the_run_cleanly(
         result.error or ""
     )
     assert events[-1].kind == "error"
+
+
+def test_a_pose_scene_snapshot_carries_both_frames_and_judges_the_turn(
+    registry: Registry,
+) -> None:
+    doc = shrink(load_graph(example_path("robot_arm_pose")))
+    pipeline = Pipeline(doc, registry)
+    scene = pipeline.scene
+    with torch.no_grad():
+        scene.target[:4] = scene.effector[:4]  # every tip on its target's point
+        turns = scene.tip_rotation[:4].clone()
+        scene.target_rotation[:2] = turns[:2]  # arms 0 and 1 also turned as their targets
+    snap = pipeline.snapshot([0, 1, 2, 3])["scene"]
+    assert snap.target_rotation is not None and snap.tip_rotation is not None
+    assert snap.error_deg is not None
+    np.testing.assert_allclose(snap.tip_rotation, turns.numpy(), atol=1e-6)
+    np.testing.assert_allclose(snap.error_deg[:2], 0.0, atol=0.05)
+    turned_away = scene.angle()[2:4].detach().numpy()
+    np.testing.assert_allclose(np.radians(snap.error_deg[2:]), turned_away, rtol=1e-4)
+    assert snap.success[:2].all()  # on the point and turned right
+    expected = np.degrees(turned_away) < 5.0  # the example's success_deg
+    assert snap.success[2:].tolist() == expected.tolist()
+
+
+def test_a_position_scene_snapshot_has_no_frames(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    snap = Pipeline(small_doc, registry).snapshot([0])["scene"]
+    assert snap.target_rotation is None and snap.tip_rotation is None and snap.error_deg is None

@@ -2,7 +2,9 @@
 
 Links are shaded cylinders and joints spheres for the shown instance; a few more instances can
 be drawn as ghosts; the target is a sphere that turns green on success, and the tip leaves a
-trail. Ctrl+drag carries the target (the user helping the network): the target is held where
+trail. Where the scene judges orientation, the target's and the tip's frames are drawn as axes
+(x red, y green, z blue; thick at the target, thin at the tip), so that a person sees the turn
+still to make. Ctrl+drag carries the target (the user helping the network): the target is held where
 the cursor puts it while the button is down and for :data:`HOLD_AFTER_S` after it is let go,
 whatever the scene's target mode, so it can be grabbed even when every update starts new
 episodes with new targets. The view emits ``target_held`` and ``target_released``; the run
@@ -26,6 +28,10 @@ MISS = (0.95, 0.45, 0.15, 1.0)
 LINK = (0.55, 0.62, 0.72, 1.0)
 JOINT = (0.95, 0.75, 0.25, 1.0)
 GHOST = (0.7, 0.75, 0.85, 0.25)
+#: Colours of a frame's x, y and z axes, each given twice (a line's two ends).
+AXES = np.repeat(
+    np.array([(0.95, 0.3, 0.25, 1.0), (0.35, 0.85, 0.35, 1.0), (0.3, 0.55, 1.0, 1.0)]), 2, axis=0
+)
 NOT_RUN = "Run the graph to see the scene."
 #: How long a target stays held after the person lets go of it (a user-driven scene keeps it).
 HOLD_AFTER_S = 10.0
@@ -169,7 +175,12 @@ class QtSceneView(QtWidgets.QWidget):
             shader="shaded",
             color=MISS,
         )
-        for item in (self._ghosts, self._trail, self._target):
+        #: The frames of the target and of the tip (drawn only where orientation is judged).
+        self._target_axes = gl.GLLinePlotItem(mode="lines", width=4.0, antialias=True)
+        self._tip_axes = gl.GLLinePlotItem(mode="lines", width=2.0, antialias=True)
+        for axes in (self._target_axes, self._tip_axes):
+            axes.setGLOptions("opaque")  # hidden where they run inside a sphere
+        for item in (self._ghosts, self._trail, self._target, self._target_axes, self._tip_axes):
             item.setVisible(False)  # until a snapshot gives them something to draw
             self.gl.addItem(item)
         self._trail_points: deque[np.ndarray] = deque(maxlen=TRAIL)
@@ -219,6 +230,11 @@ class QtSceneView(QtWidgets.QWidget):
         if not self.gl.carrying:  # the sphere stays under the cursor while it is carried
             self._place_target(snap.target[0], snap.reach)
         tip = joints[-1]
+        self._tip_axes.setVisible(snap.tip_rotation is not None)
+        if snap.tip_rotation is not None:
+            self._tip_axes.setData(
+                pos=_axes(tip, snap.tip_rotation[0], 0.1 * snap.reach), color=AXES
+            )
         if self._trail_points and np.linalg.norm(self._trail_points[-1] - tip) > snap.reach:
             self._trail_points.clear()
         self._trail_points.append(tip.copy())
@@ -233,8 +249,9 @@ class QtSceneView(QtWidgets.QWidget):
         if not self._framed:
             self.reset_view()
         instance = int(snap.instances[0])
+        turned = "" if snap.error_deg is None else f" and {snap.error_deg[0]:.1f}°"
         self.status.setText(
-            f"update {step:,} · arm {instance}: {snap.error_mm[0]:.1f} mm from the target"
+            f"update {step:,} · arm {instance}: {snap.error_mm[0]:.1f} mm{turned} from the target"
             f"{self._held_words(instance, snap)} · {'reached' if success else 'reaching'}"
         )
 
@@ -255,8 +272,8 @@ class QtSceneView(QtWidgets.QWidget):
         for item in (*self._links, *self._joints):
             self.gl.removeItem(item)
         self._links, self._joints = [], []
-        self._ghosts.setVisible(False)
-        self._target.setVisible(False)
+        for item in (self._ghosts, self._target, self._target_axes, self._tip_axes):
+            item.setVisible(False)
         self.gl.target = None
         self.forget_hold()
         self.clear_trail()
@@ -351,11 +368,21 @@ class QtSceneView(QtWidgets.QWidget):
         self._target.scale(0.05 * reach, 0.05 * reach, 0.05 * reach)
         self._target.setVisible(True)
         self.gl.target = np.asarray(point, dtype=float)
+        turn = None if self.snapshot is None else self.snapshot.target_rotation
+        self._target_axes.setVisible(turn is not None)
+        if turn is not None:  # a carried target keeps its orientation
+            self._target_axes.setData(pos=_axes(point, turn[0], 0.16 * reach), color=AXES)
 
     def _instances_changed(self) -> None:
         self.release_target()
         self.clear_trail()
         self.instances_changed.emit(self.wanted_instances())
+
+
+def _axes(origin: np.ndarray, rotation: np.ndarray, length: float) -> np.ndarray:
+    """Line ends (6, 3) of a frame's three axes: the columns of ``rotation`` from ``origin``."""
+    ends = np.asarray(origin, dtype=float) + length * np.asarray(rotation, dtype=float).T
+    return np.stack([np.repeat(origin[None], 3, axis=0), ends], axis=1).reshape(6, 3)
 
 
 def _place_cylinder(mesh: gl.GLMeshItem, start: np.ndarray, end: np.ndarray) -> None:

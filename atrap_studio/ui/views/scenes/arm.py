@@ -16,6 +16,8 @@ from atrap_studio.runtime.snapshots import ArmSnapshot
 from atrap_studio.ui.views.pictures import BACKGROUND, TEXT
 
 KIND = "arm"
+#: A frame's x, y and z axes, as the 3-D view draws them.
+AXIS_COLOURS = (QtGui.QColor(242, 77, 64), QtGui.QColor(89, 217, 89), QtGui.QColor(77, 140, 255))
 
 
 def live_view() -> QtWidgets.QWidget:
@@ -71,11 +73,22 @@ def picture(snap: ArmSnapshot, width: int, height: int, step: int) -> QtGui.QIma
         success = bool(snap.success[0])
         painter.setBrush(QtGui.QColor(64, 217, 89) if success else QtGui.QColor(242, 115, 38))
         painter.drawEllipse(QtCore.QPointF(*to_screen(snap.target[0])), 7, 7)
+        if snap.target_rotation is not None and snap.tip_rotation is not None:
+            for origin, turn, length, width in (
+                (snap.target[0], snap.target_rotation[0], 0.16, 3),
+                (snap.joints[0][-1], snap.tip_rotation[0], 0.1, 2),
+            ):
+                start = QtCore.QPointF(*to_screen(origin))
+                for axis, colour in zip(turn.T, AXIS_COLOURS, strict=True):
+                    end = QtCore.QPointF(*to_screen(origin + length * snap.reach * axis))
+                    painter.setPen(QtGui.QPen(colour, width))
+                    painter.drawLine(start, end)
+        turned = "" if snap.error_deg is None else f" {snap.error_deg[0]:.1f}°"
         painter.setPen(TEXT)
         painter.drawText(
             QtCore.QPointF(10, 20),
-            f"update {step:,} · arm {int(snap.instances[0])}: {snap.error_mm[0]:.1f} mm "
-            f"{'(reached)' if success else ''}",
+            f"update {step:,} · arm {int(snap.instances[0])}: {snap.error_mm[0]:.1f} mm"
+            f"{turned} {'(reached)' if success else ''}",
         )
     painter.end()
     return image
