@@ -47,6 +47,8 @@ class PortSpec:
         feedback: an input consumed at the next simulation step, so a link into it closes the
             agent's loop across time instead of forming a cycle.
         shape: how the shape is computed from properties and scene facts, when it is fixed.
+        needed_when: for an optional input, the properties that make it needed after all
+            (the graph does not run with them and the input unlinked); the message says why.
     """
 
     name: str
@@ -56,6 +58,7 @@ class PortSpec:
     multiple: bool = False
     feedback: bool = False
     shape: ShapeRule | None = None
+    needed_when: tuple[Callable[[Props], bool], str] | None = None
 
     @cached_property
     def port_type(self) -> PortType:

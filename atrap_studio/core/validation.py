@@ -458,7 +458,9 @@ def _check_required_inputs(doc: GraphDocument, links: list[Link], result: Analys
         checked.add(node.id)
         for port in spec.inputs:
             key = (node.id, port.name)
-            if port.required and key not in linked and key not in broken:
+            if key in linked or key in broken:
+                continue
+            if port.required:
                 result.issues.append(
                     Issue(
                         "port.unconnected",
@@ -468,6 +470,18 @@ def _check_required_inputs(doc: GraphDocument, links: list[Link], result: Analys
                         port=port.name,
                     )
                 )
+            elif port.needed_when is not None and not _has_errors(result, node.id):
+                needed, why = port.needed_when
+                if needed(result.props[node.id]):
+                    result.issues.append(
+                        Issue(
+                            "port.unconnected",
+                            f"input '{port.name}' ({port.type}) is not linked, and {why}",
+                            f"link an output of type {port.port_type.kind} into it: {port.help}",
+                            node=node.id,
+                            port=port.name,
+                        )
+                    )
 
 
 def _topological_order(doc: GraphDocument, links: list[Link], result: Analysis) -> list[str]:

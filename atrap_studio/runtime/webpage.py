@@ -232,6 +232,15 @@ def _action(outputs: list[PortMeaning], joints: int) -> dict[str, Any]:
         scale = float(port.props.get("range", 1.0))
     else:
         scale = math.radians(float(port.props.get("max_step_deg", 10.0)))
+    # Networks saved before the property was there turned by fixed steps: 0.
+    fine_m = float(port.props.get("fine_within_mm", 0.0)) / 1000.0
+    if port.type == "action.joint_targets":
+        fine_m = 0.0
     if not math.isfinite(scale):
         raise ValueError(f"output '{port.node}': its scale {scale} is not a finite number")
-    return {"node": port.node, "type": port.type, "scale": scale}
+    if not (math.isfinite(fine_m) and fine_m >= 0.0):
+        raise ValueError(
+            f"output '{port.node}': its fine_within_mm {fine_m * 1000:g} is not a finite "
+            "number of 0 or more"
+        )
+    return {"node": port.node, "type": port.type, "scale": scale, "fine_m": fine_m}

@@ -41,9 +41,27 @@ JOINT_DELTAS = NodeSpec(
     version=1,
     title="Joint deltas",
     category="action",
-    help="Turns each joint by a step: ±1 is the largest step; limits still hold.",
+    help=(
+        "Turns each joint by a step: ±1 is the largest step; limits still hold. With "
+        "'fine_within_mm' the largest step shrinks as the tip nears the target, so the same "
+        "values turn the joints less the closer it is: the last millimetres take no finer "
+        "answers from the network than the first decimetres (best for reaching learned by "
+        "trial; link the scene into 'scene')."
+    ),
     impl="atrap_studio.nodes.impl.actions:JointDeltas",
-    inputs=(_VALUES_IN,),
+    inputs=(
+        _VALUES_IN,
+        PortSpec(
+            "scene",
+            "Scene",
+            "The arm, whose tip-to-target distance sets the step (only with 'fine_within_mm').",
+            required=False,
+            needed_when=(
+                lambda p: p["fine_within_mm"] > 0,
+                "'fine_within_mm' above 0 reads the distance from the scene",
+            ),
+        ),
+    ),
     outputs=(_COMMAND_OUT,),
     props=(
         PropSpec(
@@ -53,6 +71,18 @@ JOINT_DELTAS = NodeSpec(
             "Largest turn of a joint in one step (degrees).",
             min=0.01,
             max=180.0,
+        ),
+        PropSpec(
+            "fine_within_mm",
+            "float",
+            0.0,
+            "Closer than this to the target (mm), the largest turn is 'max_step_deg' times the "
+            "distance over this: half the turn at half the distance, a tenth at a tenth, so "
+            "the network's trial noise and errors shrink with the distance left (0: always "
+            "'max_step_deg'). Near the distance one largest turn moves the tip: the "
+            "step-by-step arm example uses 100 mm with 20° turns (200 mm learnt as fast).",
+            min=0.0,
+            max=100_000.0,
         ),
     ),
     requires_facts=("joints",),

@@ -21,9 +21,13 @@ from atrap_studio.runtime.arm_scene import ArmScene
 ARMS = 256
 
 
-def _controller_action(scene: ArmScene, obs: np.ndarray, max_step: float) -> np.ndarray:
+def _controller_action(
+    scene: ArmScene, obs: np.ndarray, max_step: float, fine_m: float
+) -> np.ndarray:
     """Joint turns towards the target, from the observation alone: q and the tip-to-target
-    vector rebuilt from its direction and log length (mm); the arm's Jacobian from q."""
+    vector rebuilt from its direction and log length (mm); the arm's Jacobian from q. Within
+    ``fine_m`` of the target the action's largest turn shrinks with the distance, so the
+    values asked for grow back by as much."""
     chain = scene.chain
     q = torch.as_tensor(obs[:, :6])
     direction = torch.as_tensor(obs[:, 9:12])
@@ -32,7 +36,8 @@ def _controller_action(scene: ArmScene, obs: np.ndarray, max_step: float) -> np.
     _, jacobian = chain.effector_and_jacobian(q)
     damped = jacobian @ jacobian.transpose(1, 2) + 1e-3 * torch.eye(3)
     turn = (jacobian.transpose(1, 2) @ torch.linalg.solve(damped, error[..., None]))[..., 0]
-    action: np.ndarray = (turn / max_step).clamp(-1.0, 1.0).numpy()
+    largest = max_step * (distance_m / fine_m).clamp(min=1e-6, max=1.0)
+    action: np.ndarray = (turn / largest).clamp(-1.0, 1.0).numpy()
     return action
 
 
@@ -51,7 +56,7 @@ def test_a_controller_reaches_most_targets_through_the_observation() -> None:
     rewards = []
     for _ in range(24):
         obs, reward, terminated, truncated, info = env.step(
-            _controller_action(scene, obs, math.radians(20.0))
+            _controller_action(scene, obs, math.radians(20.0), 0.1)
         )
         rewards.append(float(reward.mean()))
     # The reward is -log(1 + d / 20 mm): it rises as the tips close in.

@@ -82,6 +82,41 @@ def test_joint_deltas_move_by_at_most_the_step(
     assert not bool(scene.done.any())
 
 
+def test_fine_joint_deltas_shrink_with_the_distance_left(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    """Within 'fine_within_mm' the largest turn is the step times distance / fine: the same
+    values turn a joint less the closer the tip is, and as much as before farther out."""
+    _node(small_doc, "move").type = "action.joint_deltas"
+    _node(small_doc, "move").props = {"max_step_deg": 5.0, "fine_within_mm": 400.0}
+    small_doc.links.append(Link.model_validate(["arm.scene", "move.scene"]))
+    _node(small_doc, "arm").props["episode_steps"] = 3
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    scene.begin_step()
+    before, distance = scene.q.clone(), scene.distance()
+    assert bool((distance < 0.4).any()) and bool((distance > 0.4).any())  # both sides seen
+    pipeline.observe(scene)
+    pipeline.act(scene, torch.full((128, 3), 0.5))
+    share = (distance / 0.4).clamp(max=1.0)
+    expected = scene.chain.clamp(before + 0.5 * math.radians(5.0) * share[:, None])
+    torch.testing.assert_close(scene.q, expected)
+
+
+def test_fine_joint_deltas_need_the_scene_linked(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    _node(small_doc, "move").type = "action.joint_deltas"
+    _node(small_doc, "move").props = {"fine_within_mm": 100.0}
+    with pytest.raises(GraphInvalidError) as info:
+        Pipeline(small_doc, registry)
+    (issue,) = [i for i in info.value.issues if i.node == "move"]
+    assert issue.code == "port.unconnected" and issue.port == "scene"
+    assert "'fine_within_mm' above 0 reads the distance" in issue.message
+    _node(small_doc, "move").props = {"fine_within_mm": 0.0}  # fixed turns need no scene
+    Pipeline(small_doc, registry)
+
+
 def test_invalid_graph_lists_every_issue(small_doc: GraphDocument, registry: Registry) -> None:
     _node(small_doc, "arm").props["joints"] = 42
     small_doc.links.append(Link.model_validate(["near.reward", "brain.state"]))

@@ -103,10 +103,11 @@ CASES = {
             _port("goal", "sensor.target_position", 3),
             _port("far", "sensor.distance_to_target", 1, mode="length"),
         ],
-        _port("turn", "action.joint_deltas", 6, max_step_deg=15.0),
+        _port("turn", "action.joint_deltas", 6, max_step_deg=15.0, fine_within_mm=0.0),
     ),
-    # learned input statistics; the tip-to-target direction and log length; joint turns
-    "normalize-direction-loglength": Case(
+    # learned input statistics; the tip-to-target direction and log length; joint turns that
+    # shrink near the target (the targets below lie 0.5-2.6 m from the tip: both sides of 1.5 m)
+    "normalize-direction-loglength-fine": Case(
         ArmGeometry.industrial(6),
         mlp(10, [32, 32], 6, activation="tanh", output_activation="tanh", normalize_inputs=True),
         [
@@ -114,7 +115,7 @@ CASES = {
             _port("way", "sensor.distance_to_target", 3, mode="direction"),
             _port("far", "sensor.distance_to_target", 1, mode="log_length"),
         ],
-        _port("turn", "action.joint_deltas", 6, max_step_deg=20.0),
+        _port("turn", "action.joint_deltas", 6, max_step_deg=20.0, fine_within_mm=1500.0),
     ),
     # asymmetric limits; relu, leaky relu and sigmoid
     "relu-leaky-sigmoid": Case(
@@ -213,7 +214,7 @@ def test_page_computes_what_torch_computes(name: str, tmp_path: Path) -> None:
         )
         action = network.module(observation)
         command = ACTIONS[case.action.type](SimpleNamespace(props=case.action.props))
-        scene.apply([command.forward({"values": action})["command"]])
+        scene.apply([command.forward({"values": action, "scene": scene})["command"]])
         _close(result["observations"], observation, "observations")
         _close(result["actions"], action, "actions")
         _close(result["effectors"], chain.effector(q), "effectors")
