@@ -23,6 +23,7 @@ import torch
 
 from atrap_studio.core.yaml_io import write_text_atomic
 from atrap_studio.ik.chain import ArmGeometry
+from atrap_studio.ik.rotations import ORIENTATION_ENCODINGS
 from atrap_studio.runtime.netfile import LoadedNetwork, PortMeaning
 from atrap_studio.runtime.netjson import network_to_json
 from atrap_studio.runtime.networks import NORMALIZE_CLIP, NORMALIZE_EPS, Normalize
@@ -33,7 +34,12 @@ SENSOR_TYPES = (
     "sensor.target_position",
     "sensor.effector_position",
     "sensor.distance_to_target",
+    "sensor.effector_orientation",
+    "sensor.target_orientation",
+    "sensor.orientation_to_target",
 )
+#: Sensors that read the target's orientation: the page then lets the person turn the target.
+_READS_TARGET_TURN = ("sensor.target_orientation", "sensor.orientation_to_target")
 ACTION_TYPES = ("action.joint_targets", "action.joint_deltas")
 _TOKEN = re.compile(r"__ATRAP_(TITLE|DATA|NETWORK)__")
 
@@ -81,6 +87,7 @@ def policy_page_html(network: LoadedNetwork, geometry: ArmGeometry) -> str:
             "limits": [list(pair) for pair in geometry.limits],
         },
         "inputs": [_sensor(port, geometry.joints) for port in manifest.inputs],
+        "turns_target": any(port.type in _READS_TARGET_TURN for port in manifest.inputs),
         "action": _action(manifest.outputs, geometry.joints),
     }
     return fill_page("policy_page.html", data)
@@ -204,6 +211,18 @@ def _sensor(port: PortMeaning, joints: int) -> dict[str, Any]:
             raise ValueError(f"input '{port.node}': unknown distance mode {mode!r}")
         resolved["mode"] = mode
         expected = 3 if mode in ("vector", "direction") else 1
+    elif port.type in ("sensor.effector_orientation", "sensor.target_orientation"):
+        encoding = port.props.get("encoding", "rotation_6d")
+        if encoding not in ORIENTATION_ENCODINGS:
+            raise ValueError(f"input '{port.node}': unknown orientation encoding {encoding!r}")
+        resolved["encoding"] = encoding
+        expected = ORIENTATION_ENCODINGS[encoding]
+    elif port.type == "sensor.orientation_to_target":
+        mode = port.props.get("mode", "rotation_vector")
+        if mode not in ("rotation_vector", "angle"):
+            raise ValueError(f"input '{port.node}': unknown turn mode {mode!r}")
+        resolved["mode"] = mode
+        expected = 3 if mode == "rotation_vector" else 1
     else:
         expected = 3
     if port.size != expected:

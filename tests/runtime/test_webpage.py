@@ -18,15 +18,21 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
+from PySide6 import QtGui
 
 from atrap_studio.ik.chain import ArmChain, ArmGeometry
+from atrap_studio.ik.rotations import from_quaternion
 from atrap_studio.nodes.impl.actions import JointDeltas, JointTargets
 from atrap_studio.nodes.impl.sensors import (
     DistanceToTarget,
+    EffectorOrientation,
     EffectorPosition,
     JointAngles,
+    OrientationToTarget,
+    TargetOrientation,
     TargetPosition,
 )
 from atrap_studio.runtime.arm_scene import ArmScene
@@ -50,6 +56,9 @@ SENSORS: dict[str, Any] = {
     "sensor.target_position": TargetPosition,
     "sensor.effector_position": EffectorPosition,
     "sensor.distance_to_target": DistanceToTarget,
+    "sensor.effector_orientation": EffectorOrientation,
+    "sensor.target_orientation": TargetOrientation,
+    "sensor.orientation_to_target": OrientationToTarget,
 }
 ACTIONS: dict[str, Any] = {"action.joint_targets": JointTargets, "action.joint_deltas": JointDeltas}
 
@@ -144,6 +153,20 @@ CASES = {
         ],
         _port("move", "action.joint_targets", 3, range=1.0),
     ),
+    # position and orientation: both encodings of an orientation, the turn left both ways
+    "pose-6d-quaternion-turn": Case(
+        ArmGeometry.industrial(6),
+        mlp(23, [32, 32], 6, activation="silu", output_activation="tanh"),
+        [
+            _port("goal", "sensor.target_position", 3),
+            _port("aim", "sensor.target_orientation", 6, encoding="rotation_6d"),
+            _port("tip", "sensor.effector_orientation", 4, encoding="quaternion"),
+            _port("left", "sensor.orientation_to_target", 3, mode="rotation_vector"),
+            _port("angle", "sensor.orientation_to_target", 1, mode="angle"),
+            _port("q", "sensor.joint_angles", 6, encoding="radians"),
+        ],
+        _port("move", "action.joint_targets", 6, range=1.0),
+    ),
 }
 
 
@@ -194,13 +217,14 @@ def test_page_computes_what_torch_computes(name: str, tmp_path: Path) -> None:
     q = torch.cat([chain.sample_q(14, generator), chain.lower[None] * 1.2, chain.upper[None] * 1.2])
     reach = case.geometry.reach
     target = (torch.rand(len(q), 3, generator=generator) * 2 - 1) * reach
+    turn = from_quaternion(torch.randn(len(q), 4, generator=generator))
+    turn[0] = chain.pose(q[:1])[1][0]  # one target turned as the tip is: no turn left
     raw = (torch.rand(32, case.architecture.inputs, generator=generator) * 2 - 1) * 8
-    result = selftest(
-        page, tmp_path, {"q": q.tolist(), "target": target.tolist(), "observations": raw.tolist()}
-    )
+    cases = {"q": q, "target": target, "turn": turn, "observations": raw}
+    result = selftest(page, tmp_path, {key: value.tolist() for key, value in cases.items()})
 
     scene = ArmScene(case.geometry, instances=len(q), generator=torch.Generator().manual_seed(0))
-    scene.q, scene.target = q.clone(), target.clone()
+    scene.q, scene.target, scene.target_rotation = q.clone(), target.clone(), turn.clone()
     scene.begin_step()  # no episode has ended: only forgets the cached effector
     with torch.no_grad():
         observation = torch.cat(
@@ -218,6 +242,7 @@ def test_page_computes_what_torch_computes(name: str, tmp_path: Path) -> None:
         _close(result["observations"], observation, "observations")
         _close(result["actions"], action, "actions")
         _close(result["effectors"], chain.effector(q), "effectors")
+        _close(result["tips"], chain.pose(q)[1], "tip orientations")
         _close(result["next_q"], scene.q, "joint angles after one step")
         _close(result["policy"], network.module(raw), "network outputs for raw observations")
         # The page computes in float64: against torch in float64 it agrees to rounding, which a
@@ -319,3 +344,20 @@ def _png_colours(data: bytes) -> int:
         colours.update(bytes(line[i : i + bpp]) for i in range(0, stride, bpp))
         previous = line
     return len(colours)
+
+
+@needs_chromium
+def test_a_pose_page_draws_both_frames_and_offers_the_turn(tmp_path: Path) -> None:
+    case = CASES["pose-6d-quaternion-turn"]
+    page = tmp_path / "pose.html"
+    write_policy_page(page, _network(case), case.geometry)
+    assert '"turns_target":true' in page.read_text(encoding="utf-8")
+    picture = tmp_path / "pose.png"
+    run_chromium(page.as_uri(), tmp_path, f"--screenshot={picture}", "--window-size=800,560")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(picture, ARTIFACTS / "policy-page-pose.png")
+    image = QtGui.QImage(str(picture)).convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1, 4)
+    b, g, r = (pixels[..., i].astype(int) for i in range(3))
+    z_axes = (abs(r - 77) < 30) & (abs(g - 140) < 30) & (b > 220)
+    assert z_axes.sum() > 20, "no z axis of the target's or the tip's frame is drawn"
