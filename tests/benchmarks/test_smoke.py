@@ -10,6 +10,7 @@ nothing and no test looks at a timing. The scripts run in the background a few a
 from __future__ import annotations
 
 import json
+import re
 
 from tests.benchmarks.smoke import NUMBER, Ran, Smoke, lines, one_line, smoke_fixtures
 
@@ -34,6 +35,11 @@ SMOKE = {
     ),
     "test_train_with_stable_baselines3": Smoke(
         "train.py", "--steps", "3", "--json", "{out}/train.json"
+    ),
+    "test_train_seeds_beside_an_earlier_example": Smoke(
+        "train.py",
+        *("--skip", "ppo", "sb3", "--steps", "2", "--seeds", "0", "1", "--before", "HEAD"),
+        *("--set", "brain.hidden=[16, 16]", "--clock", "cpu", "--json", "{out}/train.json"),
     ),
     "test_crowd_without_the_flower_crowd": Smoke(
         "crowd.py",
@@ -161,6 +167,28 @@ def test_train_with_stable_baselines3(ran: Ran) -> None:
     traces = json.loads((ran.out / "train.json").read_text())["traces"]
     assert set(traces) == set(names)
     assert all(trace["points"] for trace in traces.values())
+
+
+def test_train_seeds_beside_an_earlier_example(ran: Ran) -> None:
+    """The direct example with a property changed, once per seed, beside its file at a git
+    revision, in turns."""
+    out = ran.output
+    labels = {
+        f"direct{at} seed {seed}": f"robot_arm_reach{shown} seed {seed}"
+        for at, shown in (("", " (brain.hidden=[16, 16])"), (" @ HEAD", " @ HEAD"))
+        for seed in (0, 1)
+    }
+    for key, label in labels.items():
+        name = re.escape(f"{label} (trainer.direct)")
+        trace = rf"\s+{name}\s+[\d.]+ s\s+[\d,]+ env-steps\s+success\s+[\d.]+%\s+median.*"
+        assert lines(out, trace), f"no test result of {label} in:\n{out}"
+        one_line(out, rf"\s+(PASS|MISS)\s+{re.escape(key)}: seconds to 95% within 1 cm\s+.*")
+    document = json.loads((ran.out / "train.json").read_text())
+    assert set(document["traces"]) == set(labels)
+    assert document["clock"] == "cpu"
+    # two updates each, tested once: the runs took turns and none was cut short
+    assert all(len(trace["points"]) == 1 for trace in document["traces"].values())
+    assert all(trace["points"][0][1] == 2 * 1024 for trace in document["traces"].values())
 
 
 def test_crowd_without_the_flower_crowd(ran: Ran) -> None:
