@@ -38,6 +38,13 @@ def tip_to_target(delta: Tensor, mode: str) -> Tensor:
     return length
 
 
+def joint_pull(delta: Tensor, jacobian: Tensor) -> Tensor:
+    """How fast each joint's turn brings the tip towards the target (m/rad), (N, J): the
+    positional Jacobian's columns (N, 3, J) read along the direction of ``delta``, the target
+    minus the tip (N, 3). Minus the gradient of the distance with respect to the angles."""
+    return torch.einsum("nk,nkj->nj", tip_to_target(delta, "direction"), jacobian)
+
+
 def turn_to_target(tip: Tensor, target: Tensor, mode: str) -> Tensor:
     """The turn from the tip's orientation to the target's (N, 3, 3 each), read as
     ``sensor.orientation_to_target`` does: a rotation vector in the base frame (N, 3), or its

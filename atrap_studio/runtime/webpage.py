@@ -37,6 +37,7 @@ SENSOR_TYPES = (
     "sensor.effector_orientation",
     "sensor.target_orientation",
     "sensor.orientation_to_target",
+    "sensor.joint_pull",
 )
 #: Sensors that read the target's orientation: the page then lets the person turn the target.
 _READS_TARGET_TURN = ("sensor.target_orientation", "sensor.orientation_to_target")
@@ -211,6 +212,8 @@ def _sensor(port: PortMeaning, joints: int) -> dict[str, Any]:
             raise ValueError(f"input '{port.node}': unknown distance mode {mode!r}")
         resolved["mode"] = mode
         expected = 3 if mode in ("vector", "direction") else 1
+    elif port.type == "sensor.joint_pull":
+        expected = joints
     elif port.type in ("sensor.effector_orientation", "sensor.target_orientation"):
         encoding = port.props.get("encoding", "rotation_6d")
         if encoding not in ORIENTATION_ENCODINGS:

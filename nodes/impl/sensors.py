@@ -6,7 +6,12 @@ from typing import Any
 
 import torch
 
-from atrap_studio.ik.features import joint_quaternions, tip_to_target, turn_to_target
+from atrap_studio.ik.features import (
+    joint_pull,
+    joint_quaternions,
+    tip_to_target,
+    turn_to_target,
+)
 from atrap_studio.ik.rotations import encode
 from atrap_studio.runtime.arm_scene import ArmScene
 from atrap_studio.runtime.context import NodeContext
@@ -47,6 +52,16 @@ class DistanceToTarget:
     def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
         scene: ArmScene = inputs["scene"]
         return {"value": tip_to_target(scene.target - scene.effector, self.mode)}
+
+
+class JointPull:
+    def __init__(self, ctx: NodeContext) -> None:
+        pass
+
+    def forward(self, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        scene: ArmScene = inputs["scene"]
+        tip, jacobian = scene.chain.effector_and_jacobian(scene.q)
+        return {"value": joint_pull(scene.target - tip, jacobian)}
 
 
 class EffectorOrientation:

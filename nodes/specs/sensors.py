@@ -92,6 +92,31 @@ DISTANCE_TO_TARGET = NodeSpec(
     requires_facts=("effector", "target"),
 )
 
+JOINT_PULL = NodeSpec(
+    type="sensor.joint_pull",
+    version=1,
+    title="Joint pull",
+    category="sensor",
+    help=(
+        "For each joint, how fast turning it brings the tip towards the target (metres per "
+        "radian; negative: away): the arm's Jacobian read along the tip-to-target direction. "
+        "It tells a network which joints move the tip where it should go at this pose, which "
+        "it would otherwise have to learn from the joint angles: PPO's step-by-step arm learnt "
+        "about twice as fast at first with it, though no further in the end."
+    ),
+    impl="atrap_studio.nodes.impl.sensors:JointPull",
+    inputs=(_SCENE_IN,),
+    outputs=(
+        PortSpec(
+            "value",
+            "Vector",
+            "One value per joint (m/rad): minus the gradient of the distance.",
+            shape=lambda p, f: (f["joints"],),
+        ),
+    ),
+    requires_facts=("joints", "effector", "target"),
+)
+
 _ORIENTATION_ENCODING = PropSpec(
     "encoding",
     "choice",
@@ -188,6 +213,7 @@ SPECS = (
     EFFECTOR_POSITION,
     TARGET_POSITION,
     DISTANCE_TO_TARGET,
+    JOINT_PULL,
     EFFECTOR_ORIENTATION,
     TARGET_ORIENTATION,
     ORIENTATION_TO_TARGET,

@@ -204,6 +204,27 @@ def test_tip_to_target_sensor_modes(
     torch.testing.assert_close(value, expected)
 
 
+def test_joint_pull_is_minus_the_gradient_of_the_distance(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    """Each joint's pull is how fast turning it shortens the distance to the target: what
+    autograd gives through the arm's own forward kinematics."""
+    small_doc.nodes.append(NodeDoc(id="pull", type="sensor.joint_pull"))
+    small_doc.links += [
+        Link.model_validate(["arm.scene", "pull.scene"]),
+        Link.model_validate(["pull.value", "brain.state"]),
+    ]
+    pipeline = Pipeline(small_doc, registry)
+    assert pipeline.architecture.inputs == 3 + 3 + 3
+    scene = pipeline.scene
+    pull = pipeline.observe(scene)[:, 6:]
+    q = scene.q.clone().requires_grad_(True)
+    distance = torch.linalg.vector_norm(scene.target - scene.chain.effector(q), dim=-1)
+    (gradient,) = torch.autograd.grad(distance.sum(), q)
+    torch.testing.assert_close(pull, -gradient)
+    assert float(pull.abs().min(dim=1).values.max()) > 0.01  # not a vector of zeros
+
+
 def test_log_reward_keeps_rewarding_the_last_millimetres(
     small_doc: GraphDocument, registry: Registry
 ) -> None:

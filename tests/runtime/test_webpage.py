@@ -31,6 +31,7 @@ from atrap_studio.nodes.impl.sensors import (
     EffectorOrientation,
     EffectorPosition,
     JointAngles,
+    JointPull,
     OrientationToTarget,
     TargetOrientation,
     TargetPosition,
@@ -59,6 +60,7 @@ SENSORS: dict[str, Any] = {
     "sensor.effector_orientation": EffectorOrientation,
     "sensor.target_orientation": TargetOrientation,
     "sensor.orientation_to_target": OrientationToTarget,
+    "sensor.joint_pull": JointPull,
 }
 ACTIONS: dict[str, Any] = {"action.joint_targets": JointTargets, "action.joint_deltas": JointDeltas}
 
@@ -114,15 +116,17 @@ CASES = {
         ],
         _port("turn", "action.joint_deltas", 6, max_step_deg=15.0, fine_within_mm=0.0),
     ),
-    # learned input statistics; the tip-to-target direction and log length; joint turns that
-    # shrink near the target (the targets below lie 0.5-2.6 m from the tip: both sides of 1.5 m)
-    "normalize-direction-loglength-fine": Case(
+    # learned input statistics; the tip-to-target direction and log length, each joint's pull;
+    # joint turns that shrink near the target (the targets below lie 0.5-2.6 m from the tip:
+    # both sides of 1.5 m)
+    "normalize-direction-loglength-pull-fine": Case(
         ArmGeometry.industrial(6),
-        mlp(10, [32, 32], 6, activation="tanh", output_activation="tanh", normalize_inputs=True),
+        mlp(16, [32, 32], 6, activation="tanh", output_activation="tanh", normalize_inputs=True),
         [
             _port("q", "sensor.joint_angles", 6, encoding="radians"),
             _port("way", "sensor.distance_to_target", 3, mode="direction"),
             _port("far", "sensor.distance_to_target", 1, mode="log_length"),
+            _port("pull", "sensor.joint_pull", 6),
         ],
         _port("turn", "action.joint_deltas", 6, max_step_deg=20.0, fine_within_mm=1500.0),
     ),
