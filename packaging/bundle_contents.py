@@ -16,7 +16,9 @@ from __future__ import annotations
 import fnmatch
 import re
 import shutil
+import subprocess
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 #: The one executable; links to it carry the other commands' names (atrap_studio/launcher.py).
 EXECUTABLE = "atrap-studio"
 #: Qt modules nothing of ours uses (most are not even in PySide6-Essentials; named so that a
-#: machine with the Addons installed does not bundle them either).
+#: machine with the Addons installed does not bundle them either). QtNetwork went too (with
+#: the Kerberos libraries only it loads: 5 MB); QtDBus's library stays, Qt's GUI loads it.
 QT_EXCLUDES = tuple(
     f"PySide6.{name}"
     for name in (
@@ -36,11 +39,17 @@ QT_EXCLUDES = tuple(
         "QtUiTools", "QtSql", "QtTest", "QtBluetooth", "QtNfc", "QtPositioning",
         "QtLocation", "QtSensors", "QtSerialPort", "QtSerialBus", "QtRemoteObjects",
         "QtScxml", "QtStateMachine", "QtTextToSpeech", "QtHttpServer", "QtConcurrent",
-        "QtNetworkAuth", "QtAxContainer",
+        "QtNetworkAuth", "QtAxContainer", "QtNetwork", "QtDBus",
     )
 )  # fmt: skip
-#: Python packages the program never imports that analysis would otherwise follow into (from
-#: torch's optional code paths mostly: scipy and networkx alone were 80 MB).
+#: Python packages and modules the program never imports that analysis would otherwise follow
+#: into, mostly from optional code paths of torch. Those added with issue 17's size goal were
+#: checked by running every feature from source with every import recorded (the self-test with
+#: its crowd; the commands the docs show: run, eval, info, export to JSON, HTML and ONNX,
+#: import, merge, ik, the experiments): none of them was imported. tests/packaging checks that
+#: our code imports none, and that training, network files and exports do not either. More
+#: (onnx.reference, _pytest, numpy.f2py, mujoco.sysid...) went unimported too, but leaving them
+#: out as well made the bundle's OpenGL views crash (docs/packaging.md).
 PYTHON_EXCLUDES = (
     "tkinter",
     "PyQt5",
@@ -58,8 +67,39 @@ PYTHON_EXCLUDES = (
     "pytest",
     "hypothesis",
     "mypy",
+    "functorch",
     "torch.utils.benchmark",
     "torch.utils.tensorboard",
+    "torch.utils.cpp_extension",
+    "torch.utils.hipify",
+    # torch.compile's code generators: torch imports its compiler when an optimiser steps (to
+    # keep the step out of it), never these, as nothing of ours compiles (3 MB compressed)
+    "torch._inductor.codegen",
+    "torch._inductor.fx_passes",
+    "torch._inductor.kernel",
+    "torch._inductor.codecache",
+    "torch._inductor.ir",
+    "torch._inductor.lowering",
+    "torch._inductor.scheduler",
+    "torch._inductor.select_algorithm",
+    "torch._vendor.quack",  # GPU kernels
+    # torch's own test helpers (torch imports a few others of torch.testing._internal)
+    "torch.testing._internal.common_methods_invocations",
+    "torch.testing._internal.common_utils",
+    "torch.testing._internal.common_nn",
+    "torch.testing._internal.opinfo",
+    "torch.testing._internal.generated",
+    "torch.testing._internal.distributed.rpc",
+    "torch.testing._internal.distributed.distributed_test",
+    # training on several machines with torch (the crowd is Flower's)
+    "torch.distributed.checkpoint",
+    "torch.distributed.elastic",
+    "torch.distributed.pipelining",
+    # sound (pygame's mixer and the decoders only it loads: 6 MB); gymnasium plays none
+    "pygame.mixer",
+    "pygame.mixer_music",
+    "pygame._sdl2.mixer",
+    "pygame.sndarray",
 )
 #: Files of the analysis (bundle paths, POSIX style) left out: torch's headers, CMake files,
 #: static libraries and test libraries; MuJoCo's headers, docs and viewer; Qt's translations,
@@ -71,9 +111,12 @@ DROP_PATTERNS = (
     "torch/test/*",
     "torch/lib/*.a",
     "torch/lib/*_test.so",
+    "torch/lib/libaoti_custom_ops.so",  # examples of torch's own tests
+    "torch/lib/libbackend_with_compiler.so",
     "torch/bin/*",  # C++ test programs and protoc: 50 MB
     "torchgen/*",
     "*/tests/*",
+    "*.dist-info/RECORD",  # the lists of installed files (torch's: 1.5 MB); licences stay
     "mujoco/include/*",
     "mujoco/doc/*",
     "mujoco/studio/*",
@@ -116,16 +159,6 @@ KEEP_PATTERNS = (
     "PySide6/plugins/platforms/qoffscreen.dll",
     "PySide6/Qt/plugins/platforms/libqcocoa.dylib",
     "PySide6/Qt/plugins/platforms/libqoffscreen.dylib",
-)
-
-
-#: Libraries whose symbol tables and debugging information are stripped after the build
-#: (Linux, where ``strip`` is): torch's, Python's own (23 -> 6 MB when built from source) and
-#: cryptography's. Not those auditwheel patched (numpy's OpenBLAS...): stripping breaks them.
-STRIP_PATTERNS = (
-    "torch/lib/*.so*",
-    "libpython3*.so*",
-    "cryptography/hazmat/bindings/_rust*.so",
 )
 
 
@@ -261,6 +294,15 @@ def stage(destination: Path, layout: Layout | None = None) -> Path:
     return destination
 
 
+def excluded_module(name: str) -> bool:
+    """Whether the bundle leaves a Python module out (PYTHON_EXCLUDES or QT_EXCLUDES names it or
+    a package holding it)."""
+    return any(
+        name == excluded or name.startswith(excluded + ".")
+        for excluded in (*PYTHON_EXCLUDES, *QT_EXCLUDES)
+    )
+
+
 def dropped(bundle_path: str) -> bool:
     """Whether a file of the analysis (its path in the bundle) is left out of the bundle."""
     posix = bundle_path.replace("\\", "/")
@@ -269,17 +311,93 @@ def dropped(bundle_path: str) -> bool:
     return any(fnmatch.fnmatchcase(posix, pattern) for pattern in DROP_PATTERNS)
 
 
+#: An entry of PyInstaller's lists of files: (path in the bundle, source, kind).
+Entry = tuple[str, str, str]
+
+
+def binaries_kept(
+    binaries: list[Entry], imports: Callable[[str], Iterable[str]]
+) -> tuple[list[Entry], set[str]]:
+    """The analysis's binaries less those DROP_PATTERNS leaves out and less the libraries that
+    only those needed: a plug-in left out leaves its libraries behind otherwise (the GTK theme's
+    cairo, pango, gio...: 8 MB that nothing kept loads). ``imports(source)`` names the libraries
+    a binary loads (PyInstaller's ``bindepend.get_imports``: on Linux ``ldd``, all of them, not
+    only the direct ones). Returns the kept entries and the bundle paths of those left out."""
+    libraries = [entry for entry in binaries if entry[2] != "SYMLINK"]
+    loads = {
+        entry[1]: {PurePosixPath(name).name.casefold() for name in imports(entry[1])}
+        for entry in libraries
+    }
+    gone = {entry[0] for entry in binaries if dropped(entry[0])}
+    needed_by_gone = {name for entry in libraries if entry[0] in gone for name in loads[entry[1]]}
+    while True:
+        kept = [entry for entry in libraries if entry[0] not in gone]
+        needed = {name for entry in kept for name in loads[entry[1]]}
+        orphans = {
+            entry[0]
+            for entry in kept
+            if PurePosixPath(entry[0]).name.casefold() in needed_by_gone - needed
+        }
+        if not orphans:
+            break
+        gone |= orphans
+    return [entry for entry in binaries if entry[0] not in gone], gone
+
+
+def datas_kept(datas: list[Entry], binaries_gone: set[str]) -> list[Entry]:
+    """The analysis's data files less those DROP_PATTERNS leaves out and less PyInstaller's
+    links to binaries that were left out (``libQt6Core.so.6`` -> ``PySide6/Qt/lib/...``)."""
+    return [
+        entry
+        for entry in datas
+        if not dropped(entry[0]) and not (entry[2] == "SYMLINK" and entry[1] in binaries_gone)
+    ]
+
+
 def strippable(bundle: Path) -> list[Path]:
-    """The bundle's libraries that STRIP_PATTERNS names (none where there is no ``strip``)."""
+    """The bundle's shared libraries to strip of their symbol tables and debugging information
+    after the build (Linux, where ``strip`` is; the dynamic symbols stay): all of them (28 MB
+    more than torch's, Python's and cryptography's alone: Python's extension modules,
+    sqlalchemy's, PyYAML's, ICU...), except those auditwheel repaired (:func:`auditwheel_repaired`),
+    which stripping breaks."""
     internal = bundle / "_internal"
     if shutil.which("strip") is None or not internal.is_dir():
         return []
     return sorted(
         path
-        for pattern in STRIP_PATTERNS
-        for path in internal.glob(pattern)
-        if path.is_file() and not path.is_symlink()
+        for path in internal.rglob("*.so*")
+        if path.is_file()
+        and not path.is_symlink()
+        and _is_shared_library(path)
+        and not auditwheel_repaired(path)
     )
+
+
+def _is_shared_library(path: Path) -> bool:
+    name = path.name
+    if not (name.endswith(".so") or ".so." in name):
+        return False
+    with path.open("rb") as file:
+        return file.read(4) == b"\x7fELF"
+
+
+#: How auditwheel points an extension module at the libraries it copied into the wheel.
+_AUDITWHEEL_RPATH = re.compile(r"\((?:RPATH|RUNPATH)\)[^\n]*\.libs\b")
+
+
+def auditwheel_repaired(library: Path) -> bool:
+    """Whether auditwheel rewrote this library with patchelf when it made a manylinux wheel:
+    a library it copied into ``<package>.libs/`` (numpy's OpenBLAS...) or an extension module
+    it pointed there (RPATH ``$ORIGIN/../<package>.libs``). ``strip`` rewrites the segments
+    patchelf added and the library no longer loads (a first build lost numpy so)."""
+    if any(part.endswith(".libs") for part in library.parent.parts):
+        return True
+    if shutil.which("readelf") is None:
+        return True  # cannot tell: leave it as it is
+    found = subprocess.run(
+        ["readelf", "--dynamic", str(library)], capture_output=True, text=True, check=False
+    )
+    return bool(_AUDITWHEEL_RPATH.search(found.stdout))
 
 
 #: Our modules that also go as source files: Flower reads the crowd's apps' module as text

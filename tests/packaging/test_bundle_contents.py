@@ -5,7 +5,10 @@ library (imported by name when a run starts), and a loud failure for a file no r
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -79,7 +82,8 @@ def test_the_spec_takes_its_lists_from_the_contents_module() -> None:
     for used in (
         "contents.data_files(",
         "contents.modules(",
-        "contents.dropped(",
+        "contents.binaries_kept(",
+        "contents.datas_kept(",
         "contents.command_links()",
         "PySide6.QtSvg",
         "contents.QT_EXCLUDES",
@@ -148,19 +152,140 @@ def test_the_commands_beside_the_executable_are_those_flower_starts_by_name() ->
     assert {"flwr", "flower-superexec", "flwr-serverapp", "flwr-clientapp"} <= set(links)
 
 
-def test_only_the_named_libraries_are_stripped(tmp_path: Path) -> None:
-    """Stripping a library that auditwheel patched (numpy's OpenBLAS) breaks it."""
+def _site_library(package: str, pattern: str) -> Path:
+    """A compiled file of an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.submodule_search_locations
+    return next(Path(next(iter(spec.submodule_search_locations))).glob(pattern))
+
+
+@pytest.mark.skipif(shutil.which("strip") is None, reason="no strip: nothing is stripped")
+def test_every_library_is_stripped_but_those_auditwheel_patched(tmp_path: Path) -> None:
+    """Stripping a library that auditwheel patched (numpy's OpenBLAS) breaks it: those in a
+    ``.libs`` folder and the extension modules pointed there (RPATH) are left as they are."""
     internal = tmp_path / "atrap-studio" / "_internal"
-    names = ("torch/lib/libtorch_cpu.so", "torch/lib/libc10.so", "numpy.libs/libopenblas.so")
-    for name in (*names, "libpython3.11.so.1.0", "numpy/_core/_multiarray_umath.so"):
+    copies = {
+        "torch/_C.so": _site_library("torch", "_C.*.so"),  # RUNPATH $ORIGIN: stripped
+        "numpy/linalg/_umath_linalg.so": _site_library("numpy", "linalg/_umath_linalg.*.so"),
+    }
+    for name, source in copies.items():
         (internal / name).parent.mkdir(parents=True, exist_ok=True)
-        (internal / name).write_bytes(b"\x7fELF")
-    (internal / "torch/lib/libtorch.so.2").symlink_to("libtorch_cpu.so")
+        shutil.copy(source, internal / name)
+    (internal / "numpy.libs").mkdir()
+    shutil.copy(copies["torch/_C.so"], internal / "numpy.libs/libscipy_openblas64_.so")
+    (internal / "torch/lib").mkdir()
+    (internal / "torch/lib/libc10.so").write_bytes(b"\x7fELF")
+    (internal / "torch/lib/libc10.so.2").symlink_to("libc10.so")
+    (internal / "PySide6/Qt/lib").mkdir(parents=True)
+    (internal / "PySide6/Qt/lib/libicudata.so.73").write_bytes(b"\x7fELF")
+    (internal / "torch/lib/notes.so.txt").write_text("not a library")
     found = contents.strippable(tmp_path / "atrap-studio")
-    if shutil.which("strip") is None:
-        assert found == []
-    else:
-        assert [p.name for p in found] == ["libpython3.11.so.1.0", "libc10.so", "libtorch_cpu.so"]
+    names = [p.relative_to(internal).as_posix() for p in found]
+    assert names == ["PySide6/Qt/lib/libicudata.so.73", "torch/_C.so", "torch/lib/libc10.so"]
+    assert contents.auditwheel_repaired(internal / "numpy/linalg/_umath_linalg.so")
+
+
+def test_the_libraries_only_a_file_left_out_loaded_go_with_it() -> None:
+    """The GTK theme plug-in is left out: cairo (which only it loads) goes, and pixman (which
+    only cairo loads); glib stays, Qt loads it too. Links to what went go with it."""
+    loads = {
+        "/qt/libqgtk3.so": [
+            "libgtk-3.so.0",
+            "libcairo.so.2",
+            "libpixman-1.so.0",
+            "libglib-2.0.so.0",
+        ],
+        "/sys/libgtk-3.so.0": ["libcairo.so.2", "libpixman-1.so.0", "libglib-2.0.so.0"],
+        "/sys/libcairo.so.2": ["libpixman-1.so.0"],
+        "/sys/libpixman-1.so.0": [],
+        "/sys/libglib-2.0.so.0": [],
+        "/qt/libQt6Core.so.6": ["libglib-2.0.so.0"],
+        "/sys/libpython3.11.so.1.0": [],
+    }
+    binaries = [
+        ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "/qt/libqgtk3.so", "BINARY"),
+        ("libgtk-3.so.0", "/sys/libgtk-3.so.0", "BINARY"),
+        ("libcairo.so.2", "/sys/libcairo.so.2", "BINARY"),
+        ("libpixman-1.so.0", "/sys/libpixman-1.so.0", "BINARY"),
+        ("libglib-2.0.so.0", "/sys/libglib-2.0.so.0", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Core.so.6", "/qt/libQt6Core.so.6", "BINARY"),
+        ("libpython3.11.so.1.0", "/sys/libpython3.11.so.1.0", "BINARY"),  # nothing loads it
+    ]
+    kept, gone = contents.binaries_kept(binaries, loads.__getitem__)
+    assert [entry[0] for entry in kept] == [
+        "libglib-2.0.so.0",
+        "PySide6/Qt/lib/libQt6Core.so.6",
+        "libpython3.11.so.1.0",
+    ]
+    assert gone == {entry[0] for entry in binaries} - {entry[0] for entry in kept}
+    links = [
+        ("libQt6Core.so.6", "PySide6/Qt/lib/libQt6Core.so.6", "SYMLINK"),
+        ("libqgtk3.so", "PySide6/Qt/plugins/platformthemes/libqgtk3.so", "SYMLINK"),
+        ("torch-2.13.0.dist-info/RECORD", "/site/torch-2.13.0.dist-info/RECORD", "DATA"),
+        ("torch-2.13.0.dist-info/METADATA", "/site/torch-2.13.0.dist-info/METADATA", "DATA"),
+    ]
+    assert [entry[0] for entry in contents.datas_kept(links, gone)] == [
+        "libQt6Core.so.6",
+        "torch-2.13.0.dist-info/METADATA",
+    ]
+
+
+def _imported_by(path: Path) -> set[str]:
+    """The modules a Python file imports, by absolute name (relative imports are ours)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_nothing_the_bundle_leaves_out_is_imported_by_our_code() -> None:
+    layout = contents.Layout.read()
+    found = {
+        f"{path.relative_to(REPO)} imports {module}"
+        for package in layout.packages
+        for path in layout.folder(package).glob("*.py")
+        for module in _imported_by(path)
+        if contents.excluded_module(module)
+    }
+    assert not found
+
+
+@pytest.mark.slow  # trains a few updates and writes every export format in a fresh Python
+def test_training_network_files_and_exports_import_nothing_the_bundle_leaves_out(
+    tmp_path: Path,
+) -> None:
+    """torch imports parts of itself lazily (its compiler, when an optimiser first steps): a
+    short run, its network file read back and its exports, in a fresh Python, must not import
+    any module the bundle leaves out (the bundle's self-test covers the rest, built)."""
+    script = """
+import json, sys
+started = set(sys.modules)  # and those the virtual environment's .pth files import
+from atrap_studio.cli.main import main
+assert main(["run", "--example", "robot_arm_reach", "--steps", "3", "--threads", "1",
+             "--out", "run", "--quiet"]) == 0
+assert main(["export", "run/network.atrapnet", "--onnx", "net.onnx", "--json", "net.json",
+             "--html", "net.html"]) == 0
+assert main(["info", "run/network.atrapnet"]) == 0
+print(json.dumps(sorted(set(sys.modules) - started)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    imported = json.loads(done.stdout.splitlines()[-1])
+    assert "torch._dynamo" in imported  # what makes this check worth its seconds
+    assert [module for module in imported if contents.excluded_module(module)] == []
 
 
 def test_torch_goes_compiled_but_for_the_modules_that_read_their_own_source() -> None:
