@@ -24,6 +24,9 @@ class DistanceToTarget:
             reward = -distance
         elif self.shape == "log":
             reward = -torch.log1p(distance)
+        elif self.shape == "huber":
+            # quadratic within one unit, linear beyond: the two meet with the same slope
+            reward = -torch.where(distance < 1.0, 0.5 * distance.square(), distance - 0.5)
         else:
             reward = torch.exp(-distance)
         return {"reward": self.weight * reward}

@@ -27,8 +27,11 @@ DISTANCE_TO_TARGET = NodeSpec(
             "negative_distance",
             "negative_distance: minus the distance in units of 'scale_mm'; exponential: "
             "exp(-distance / scale), 1 at the target; log: -log(1 + distance / scale), which "
-            "keeps rewarding the last millimetres (the best shape for learning by trial).",
-            choices=("negative_distance", "exponential", "log"),
+            "keeps rewarding the last millimetres (the best shape for learning by trial); "
+            "huber: minus half the squared distance within one unit, minus the distance less "
+            "half a unit beyond, so targets nearly reached pull less and the direct trainer "
+            "works on those still a few units off (a thinner tail of misses).",
+            choices=("negative_distance", "exponential", "log", "huber"),
         ),
         PropSpec(
             "scale_mm",

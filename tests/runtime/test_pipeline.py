@@ -239,3 +239,17 @@ def test_log_reward_keeps_rewarding_the_last_millimetres(
     near = -math.log1p(0.002 / 0.02) + math.log1p(0.003 / 0.02)
     far = -math.log1p(0.300 / 0.02) + math.log1p(0.301 / 0.02)
     assert near > 10 * far
+
+
+def test_huber_reward_is_quadratic_within_its_scale_and_linear_beyond(
+    small_doc: GraphDocument, registry: Registry
+) -> None:
+    _node(small_doc, "near").props.update(shape="huber", scale_mm=200.0)
+    pipeline = Pipeline(small_doc, registry)
+    scene = pipeline.scene
+    pipeline.observe(scene)
+    pipeline.act(scene, torch.zeros(128, 3))
+    reward = pipeline.rewards(scene)["near"]
+    units = scene.distance() / 0.2
+    assert bool((units < 1).any()) and bool((units > 1).any())  # both sides of the knee
+    torch.testing.assert_close(reward, -torch.where(units < 1, 0.5 * units**2, units - 0.5))
