@@ -32,17 +32,9 @@ from atrap_studio.crowd.security import make_peer_key
 from atrap_studio.crowd.superlink import MAX_REQUEST_BYTES
 from atrap_studio.examples import example_path
 from tests.conftest import shrink
+from tests.crowd.conftest import FAST
 
 OUTSIDE = "127.0.0.2"
-#: Short rounds; no distilling aggregator (the default's 300 steps a round cost seconds, and it
-#: runs in-process in tests/crowd/test_guard.py and test_drift.py): these tests are about Flower.
-FAST = {
-    "local-steps": 10,
-    "eval-episodes": 256,
-    "round-timeout": 120.0,
-    "poll-interval": 0.2,
-    "distill-steps": 0,
-}
 
 
 class Crowd:

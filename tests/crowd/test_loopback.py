@@ -18,18 +18,7 @@ from atrap_studio.crowd.processes import free_port, start_peer
 from atrap_studio.crowd.security import make_peer_key
 from atrap_studio.crowd.status import CrowdStatus, read_status
 from atrap_studio.runtime.netfile import load_network
-
-# A round waits for late peers up to its timeout: generous, so that a loaded machine's slow
-# peers are not mistaken for lost ones (a killed peer is reported by Flower's heartbeat first).
-#: Short rounds; no distilling aggregator (the default's 300 steps a round cost seconds, and it
-#: runs in-process in tests/crowd/test_guard.py and test_drift.py): these tests are about Flower.
-FAST = {
-    "local-steps": 10,
-    "eval-episodes": 256,
-    "round-timeout": 120.0,
-    "poll-interval": 0.2,
-    "distill-steps": 0,
-}
+from tests.crowd.conftest import FAST
 
 
 @pytest.fixture
