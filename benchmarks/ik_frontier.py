@@ -7,7 +7,7 @@ Each candidate network is made the way a user would make it, on a bounded budget
   for ``:target`` candidates, its inputs) changed, trained by its own direct trainer for
   ``--steps`` updates (at most ``--budget-s`` seconds). The graph goes to
   ``OUT/NAME/graph.yaml``, so ``atrap run OUT/NAME/graph.yaml`` makes the same network.
-- ``--method distill``: a student of the example's own trained network (5 x 256), taught by
+- ``--method distill``: a student of the example's own trained network (3 x 128), taught by
   the merge code (``atrap merge --method distill``'s teacher) for ``--steps`` steps.
 
 The example's network is measured beside them: ``--teacher NET``, or, without it, the example
@@ -71,9 +71,8 @@ FEATURES = {"": "joint angles + target", "target": "target only"}
 #: The issue's goals.
 ALONE_MEDIAN_MM, ALONE_SPEEDUP = 5.0, 20.0
 REFINED_MEDIAN_MM, REFINED_WITHIN, REFINED_SPEEDUP = 0.01, 0.995, 2.0
-#: Learning rates: small networks learn best at a higher rate than the example's 5 x 256 (0.006;
-#: on 2 x 128 for 90 s, 0.02 gave 13-19 mm median, 0.006 24 mm and 0.04 31 mm); the merge code's
-#: default for distilling.
+#: Learning rates: the example's (3 x 128) for training (on 2 x 128 for 90 s, 0.02 gave 13-19 mm
+#: median, 0.006 24 mm and 0.04 31 mm); the merge code's default for distilling.
 TRAIN_LR, DISTILL_LR = 0.02, 3e-3
 
 
@@ -202,6 +201,16 @@ def example_variant(size: Size, steps: int | None, lr: float | None) -> Any:
         doc.links = [link for link in doc.links if not {link.src.node, link.dst.node} & dropped]
     doc.name = f"Robot arm learns to reach ({size.name})"
     return doc
+
+
+def example_size() -> Size:
+    """The shipped example's own network, as its file has it (its layers are of one width)."""
+    from atrap_studio.core.yaml_io import load_graph
+    from atrap_studio.examples import example_path
+
+    doc = load_graph(example_path("robot_arm_reach"))
+    hidden = next(node.props["hidden"] for node in doc.nodes if node.type == "nn.factory")
+    return Size(len(hidden), int(hidden[0]))
 
 
 def train_direct(
@@ -733,9 +742,8 @@ def main(argv: list[str] | None = None) -> None:
         teacher = given(args.teacher, "example")
     else:
         print("no --teacher: training the robot_arm_reach example first ...", flush=True)
-        example = Size(5, 256)
         teacher = train_direct(
-            example,
+            example_size(),
             args.out / "example",
             steps=args.teacher_steps,
             budget_s=math.inf,

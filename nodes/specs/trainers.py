@@ -89,9 +89,10 @@ DIRECT = NodeSpec(
         PropSpec(
             "lr",
             "float",
-            0.006,
-            "Peak learning rate (Adam); the arm's 5 x 256 network learns best near 0.006 "
-            "(0.003: coarser, 0.012: diverges).",
+            0.02,
+            "Peak learning rate (Adam); the arm's 3 x 128 network learns best near 0.02 "
+            "(0.01: coarser, 0.03: diverges). Wider and deeper networks need less (5 x 256: "
+            "0.006).",
             min=1e-7,
             max=1.0,
         ),
@@ -106,7 +107,7 @@ DIRECT = NodeSpec(
         PropSpec(
             "grad_clip", "float", 1.0, "Largest gradient norm (0: no clipping).", min=0.0, max=1e6
         ),
-        *_budget_and_exploration(steps=3000, explore_from=0.5, explore_steps=300),
+        *_budget_and_exploration(steps=10_000, explore_from=0.5, explore_steps=300),
     ),
     requires_facts=("differentiable",),
 )

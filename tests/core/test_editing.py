@@ -110,7 +110,7 @@ def test_add_node_avoids_block_ids_and_copies_defaults(
     props = node(doc, node_id).props
     assert isinstance(props["hidden"], list)
     props["hidden"].append(7)  # a new node's defaults are its own
-    assert spec(registry, "nn.factory").defaults()["hidden"] == [256] * 5
+    assert spec(registry, "nn.factory").defaults()["hidden"] == [128] * 3
     assert unique_name(doc, "NN Factory") == "NN Factory 2"
 
 

@@ -35,7 +35,7 @@ def test_notes_travel_with_their_link_and_node_through_edits(
     text = text.replace(
         "  - [goal.value, brain.state]\n", "  - [goal.value, brain.state]  # after the angles\n"
     ).replace("  - id: goal\n", "  # where the tip should go\n  - id: goal\n")
-    text = text.replace("props: {lr: 0.006,", "props: {lr: 6.0e-3,")
+    text = text.replace("props: {lr: 0.02,", "props: {lr: 2.0e-2,")
     path = tmp_path / "noted.yaml"
     path.write_text(text, encoding="utf-8")
     doc, layout = load_graph_with_layout(path)
@@ -49,6 +49,6 @@ def test_notes_travel_with_their_link_and_node_through_edits(
     assert saved.startswith("# Robot arm learns to reach")
     assert "  - [goal.value, brain.state]  # after the angles\n" in saved
     assert "  # where the tip should go\n  - id: goal\n" in saved
-    assert "lr: 6.0e-3," in saved, "an unchanged number keeps how it was written"
+    assert "lr: 2.0e-2," in saved, "an unchanged number keeps how it was written"
     assert "[q.value, brain.state]" not in saved and "id: near" not in saved
     assert f"  - id: {added}\n    type: reward.reached\n" in saved

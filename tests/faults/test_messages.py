@@ -28,7 +28,7 @@ DTYPES = (torch.float32, torch.float64, torch.int64, torch.uint8)  # what checkp
 PLACES = {
     "a choice": ("activation: silu", f"activation: {LONG}"),
     "an integer written as text": ("seed: 0", f"seed: {LONG}"),
-    "a number written as text": ("scale_mm: 100.0", f"scale_mm: {LONG}"),
+    "a number written as text": ("scale_mm: 10.0", f"scale_mm: {LONG}"),
     "a list item": ("hidden: [32, 32]", f"hidden: [{LONG}]"),
     "a property's name": ("activation: silu", f"? {LONG} : 1, activation: silu"),
     "a link's end": ("- [arm.scene, q.scene]", f"- [{LONG}.scene, q.scene]"),

@@ -10,6 +10,7 @@ import torch
 from atrap_studio.core.document import GraphDocument, Link, NodeDoc
 from atrap_studio.core.errors import RunError
 from atrap_studio.core.registry import Registry
+from atrap_studio.runtime.arm_scene import ArmScene
 from atrap_studio.runtime.pipeline import GraphInvalidError, Pipeline
 
 
@@ -17,6 +18,12 @@ def _node(doc: GraphDocument, node_id: str):  # type: ignore[no-untyped-def]
     node = doc.node(node_id)
     assert node is not None
     return node
+
+
+def near_reward(scene: ArmScene) -> torch.Tensor:
+    """The example's distance reward worked out by hand: Huber, its knee at 10 mm."""
+    units = scene.distance() / 0.01
+    return -torch.where(units < 1, 0.5 * units.square(), units - 0.5)
 
 
 def test_compiles_and_steps_all_instances_at_once(
@@ -35,8 +42,7 @@ def test_compiles_and_steps_all_instances_at_once(
     assert torch.allclose(scene.q, middle.expand(128, 3))
     terms = pipeline.rewards(scene)
     assert list(terms) == ["near"]
-    expected = -scene.distance() / 0.1  # negative distance in units of 100 mm
-    assert torch.allclose(terms["near"], expected)
+    assert torch.allclose(terms["near"], near_reward(scene))
     assert bool(scene.done.all())  # one-step episodes
 
 
@@ -159,7 +165,7 @@ def test_weighted_sum_adds_terms(small_doc: GraphDocument, registry: Registry) -
     pipeline.observe(scene)
     pipeline.act(scene, torch.zeros(128, 3))
     total = pipeline.rewards(scene)["mix"]
-    assert torch.allclose(total, 2.0 * (-scene.distance() / 0.1) + 0.5)
+    assert torch.allclose(total, 2.0 * near_reward(scene) + 0.5)
 
 
 def test_seeds_decide_weights_and_targets(small_doc: GraphDocument, registry: Registry) -> None:

@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.validation import validate
 from atrap_studio.core.yaml_io import load_graph
+from atrap_studio.examples import example_path
 from atrap_studio.ui.main_window import MainWindow
 from tests.ui.test_canvas import _port_point, drag
 from tests.ui.test_editor import ARM_LINKS
@@ -73,9 +74,15 @@ def test_build_the_arm_pipeline_with_the_mouse(
         drag(window, start, _port_point(window, f"{role[b]}.{into}", "in"))
     assert len(window.editor.doc.links) == len(ARM_LINKS), window.status_message.text()
 
-    window.canvas.select_ids([role["teach"]])
-    lr = window.properties.widgets["lr"]
-    lr.setValue(0.006)
+    window.canvas.select_ids([role["near"]])  # the one setting the palette cannot guess
+    shape = window.properties.widgets["shape"]
+    assert isinstance(shape, QtWidgets.QComboBox)
+    shape.setCurrentText("huber")
+    scale = window.properties.widgets["scale_mm"]
+    assert isinstance(scale, QtWidgets.QDoubleSpinBox)
+    scale.selectAll()
+    QTest.keyClicks(scale, "10")
+    QTest.keyClick(scale, QtCore.Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.acts["run"].isEnabled())
     qtbot.waitUntil(lambda: window.canvas.badge_of(role["teach"]) is None)
     assert validate(window.editor.doc, window.registry) == []
@@ -89,7 +96,11 @@ def test_build_the_arm_pipeline_with_the_mouse(
         [f"{rename[lk.src.node]}.{lk.src.port}", f"{rename[lk.dst.node]}.{lk.dst.port}"]
         for lk in saved.links
     ) == sorted(lk.to_pair() for lk in arm_doc.links)
-    assert saved.node(role["teach"]).props["lr"] == 0.006  # type: ignore[union-attr]
+    example = load_graph(example_path("robot_arm_reach"))
+    for node in example.nodes:  # every setting the example ships, as the file has it
+        built = saved.node(role[node.id])
+        assert built is not None
+        assert {k: built.props.get(k) for k in node.props} == node.props, node.id
 
 
 def test_tab_opens_the_add_node_search_at_the_canvas(window: MainWindow, qtbot: QtBot) -> None:

@@ -157,24 +157,24 @@ def test_properties_show_the_selected_node_and_each_edit_is_one_step(window: Mai
     props = window.properties
     assert props.node_id == "teach"
     lr = props.widgets["lr"]
-    assert isinstance(lr, QtWidgets.QDoubleSpinBox) and lr.value() == 0.006
+    assert isinstance(lr, QtWidgets.QDoubleSpinBox) and lr.value() == 0.02
     steps = window.editor.undo_stack.count()
     lr.setValue(0.004)
     assert window.editor.doc.node("teach").props["lr"] == 0.004  # type: ignore[union-attr]
     assert window.editor.undo_stack.count() == steps + 1
     window.editor.undo_stack.undo()
-    assert lr.value() == 0.006, "the panel follows undo"
+    assert lr.value() == 0.02, "the panel follows undo"
 
 
 def test_layer_sizes_have_a_list_editor(window: MainWindow) -> None:
     window.canvas.select_ids(["brain"])
     hidden = window.properties.widgets["hidden"]
     assert isinstance(hidden, ListEditor)
-    assert hidden.value() == [256] * 5
+    assert hidden.value() == [128] * 3
     hidden.remove_button.click()
-    assert window.editor.doc.node("brain").props["hidden"] == [256] * 4  # type: ignore[union-attr]
+    assert window.editor.doc.node("brain").props["hidden"] == [128] * 2  # type: ignore[union-attr]
     hidden.add_button.click()
-    assert window.editor.doc.node("brain").props["hidden"] == [256] * 5  # type: ignore[union-attr]
+    assert window.editor.doc.node("brain").props["hidden"] == [128] * 3  # type: ignore[union-attr]
     activation = window.properties.widgets["activation"]
     assert isinstance(activation, QtWidgets.QComboBox)
     activation.setCurrentText("tanh")

@@ -21,7 +21,7 @@ from atrap_studio.ui.properties import ListEditor
 from tests.ui.test_build_by_hand import drop_from_palette
 
 #: palette entry -> (example, node id) whose settings are the good ones for a newcomer. The PPO
-#: example's network ([128, 128]) is not among them: the direct example's 5 x 256 is the default.
+#: example's network ([128, 128]) is not among them: the direct example's 3 x 128 is the default.
 CASES = {
     ("Networks", "NN Factory"): ("robot_arm_reach", "brain"),
     ("Trainers", "Direct trainer"): ("robot_arm_reach", "teach"),

@@ -112,8 +112,8 @@ def test_the_layer_buttons_stay_in_view_in_a_narrow_properties_dock(
         box = QtCore.QRect(field.mapTo(viewport, QtCore.QPoint(0, 0)), field.size())
         assert viewport.rect().contains(box), "each layer's size can be read"
     QTest.mouseClick(hidden.add_button, QtCore.Qt.MouseButton.LeftButton)
-    assert window.editor.doc.node("brain").props["hidden"] == [256] * 6  # type: ignore[union-attr]
+    assert window.editor.doc.node("brain").props["hidden"] == [128] * 4  # type: ignore[union-attr]
     hidden = window.properties.widgets["hidden"]
     QTest.mouseClick(hidden.remove_button, QtCore.Qt.MouseButton.LeftButton)
     QTest.mouseClick(hidden.remove_button, QtCore.Qt.MouseButton.LeftButton)
-    assert window.editor.doc.node("brain").props["hidden"] == [256] * 4  # type: ignore[union-attr]
+    assert window.editor.doc.node("brain").props["hidden"] == [128] * 2  # type: ignore[union-attr]

@@ -26,7 +26,7 @@ def test_what_changed_between_two_graphs_is_said_in_names(
 ) -> None:
     after = set_prop(arm_doc, "arm", "joints", 3)
     after = set_prop(after, "brain", "hidden", [64])
-    after = set_prop(after, "teach", "lr", 0.006)  # the value it had: no change
+    after = set_prop(after, "teach", "lr", 0.02)  # the value it had: no change
     after = disconnect(after, ep("goal.value"), ep("brain.state"))
     spec = registry.get("reward.reached")
     assert spec is not None
@@ -36,7 +36,7 @@ def test_what_changed_between_two_graphs_is_said_in_names(
     )
     assert graph_changes(arm_doc, after, registry) == [
         "Robot arm · joints: 6 → 3",
-        "NN Factory · hidden: [256, 256, 256, 256, 256] → [64]",
+        "NN Factory · hidden: [128, 128, 128] → [64]",
         "Reached added",
         "link Target position · value → NN Factory · state removed",
     ]
