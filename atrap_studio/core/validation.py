@@ -912,8 +912,13 @@ def _infer_shapes(doc: GraphDocument, links: list[Link], result: Analysis) -> No
         key = (link.src.node, link.src.port)
         port = _port(result, key[0], key[1], "out")
         if port.port_type.kind == "Vector" and key not in outputs and key not in reported:
-            if result.scene is None or _has_errors(result, key[0]) or not result.facts:
-                continue  # a knock-on effect of a problem already reported
+            if (
+                result.scene is None
+                or not result.facts
+                or _has_errors(result, key[0])
+                or any(_has_errors(result, lk.dst.node) for lk in links if lk.src == link.src)
+            ):
+                continue  # a knock-on effect of a problem already reported (here or downstream)
             reported.add(key)
             result.issues.append(
                 Issue(

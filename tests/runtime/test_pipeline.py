@@ -116,8 +116,8 @@ def test_fine_joint_deltas_need_the_scene_linked(
     _node(small_doc, "move").props = {"fine_within_mm": 100.0}
     with pytest.raises(GraphInvalidError) as info:
         Pipeline(small_doc, registry)
-    (issue,) = [i for i in info.value.issues if i.node == "move"]
-    assert issue.code == "port.unconnected" and issue.port == "scene"
+    (issue,) = info.value.issues  # the cause alone: the network's size is not a second problem
+    assert issue.node == "move" and issue.code == "port.unconnected" and issue.port == "scene"
     assert "'fine_within_mm' above 0 reads the distance" in issue.message
     _node(small_doc, "move").props = {"fine_within_mm": 0.0}  # fixed turns need no scene
     Pipeline(small_doc, registry)
