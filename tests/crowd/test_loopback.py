@@ -142,6 +142,9 @@ def test_a_crowd_killed_outright_leaves_no_flower_process(graph: Path, tmp_path:
     parent = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None and parent.stdout.readline() == "ready\n"
+        started = time.monotonic() + 60  # Flower starts a SuperExec in its own time
+        while len(_flower_processes(folder)) < 3 and time.monotonic() < started:
+            time.sleep(0.2)
         assert len(_flower_processes(folder)) >= 3  # aggregator, its SuperExec, the peer
     finally:
         parent.kill()
