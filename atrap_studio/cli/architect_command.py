@@ -36,7 +36,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-
     architect.add_argument("--final-episodes", type=positive, default=4096)
     architect.add_argument("--small", type=widths, default=(32, 32), help="WIDTH,WIDTH,...")
     architect.add_argument("--medium", type=widths, default=(128, 128), help="WIDTH,WIDTH,...")
-    architect.add_argument("--large", type=widths, default=(256, 256, 256), help="WIDTH,...")
+    architect.add_argument("--large", type=widths, default=(128, 128, 128), help="WIDTH,...")
     architect.add_argument(
         "--every", type=positive, default=200, help="updates between two changes of a network"
     )
