@@ -119,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--unrelated", action="store_true", help="average even networks of different lineages"
     )
     merge.add_argument("--steps", type=positive, default=2000, help="distillation steps")
-    merge.add_argument("--lr", type=_RATE, default=3e-3, help="distillation learning rate")
+    merge.add_argument(
+        "--lr",
+        type=_RATE,
+        help="distillation learning rate (default: the rate the first network's graph trains at)",
+    )
     merge.add_argument(
         "--hidden", type=positive, nargs="+", help="the student's hidden sizes (distill)"
     )

@@ -47,7 +47,8 @@ class Setup:
     instances: int = 1024
     distill_steps: int = 4000
     distill_batch: int = 512
-    distill_lr: float = 3e-3
+    #: None: the rate the graph trains at (merge.trained_rate).
+    distill_lr: float | None = None
     crowd_rounds: int = 30
     crowd: bool = True
     #: Distillation steps of the crowd's aggregator each round (0: the strategy alone).

@@ -11,11 +11,13 @@ from atrap_studio.core.document import GraphDocument
 from atrap_studio.core.registry import Registry
 from atrap_studio.runtime.architect.surgery import hidden_widths
 from atrap_studio.runtime.merge import (
+    DEFAULT_DISTILL_LR,
     MergeError,
     aligned_architecture,
     load_sources,
     merge,
     padded_state,
+    trained_rate,
 )
 from atrap_studio.runtime.netfile import load_network, save_network
 from atrap_studio.runtime.networks import build_module
@@ -73,6 +75,23 @@ def test_distilled_student_answers_for_both_regions(
     assert [p.sha256 for p in made.parents] == [file_digest(p) for p in regional]
     assert made.variant == "merged: region 1 of 2 + region 2 of 2"
     assert merged.manifest.training["scores"] == rows
+
+
+def test_distillation_learns_at_the_rate_the_networks_were_trained_at(
+    regional: list[Path], registry: Registry, tmp_path: Path
+) -> None:
+    """Without a rate, the student learns at the one its graph trains at (the file's own
+    graph), not at the default tuned for a larger network."""
+    sources = load_sources(regional, registry)
+    assert trained_rate(sources) == 0.01  # the regional graphs' direct trainer
+    once = merge(sources, "distill", steps=20, episodes=64)
+    again = merge(sources, "distill", steps=20, lr=0.01, episodes=64)
+    for mine, theirs in zip(
+        once.module.state_dict().values(), again.module.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(mine, theirs)
+    slower = merge(sources, "distill", steps=20, lr=DEFAULT_DISTILL_LR, episodes=64)
+    assert not torch.equal(once.module[0].weight, slower.module[0].weight)
 
 
 def test_average_of_one_lineage(regional: list[Path], registry: Registry) -> None:
