@@ -45,7 +45,7 @@ RUN_CONFIG: dict[str, str | int | float] = {
     # drift (docs/crowd.md, "Remedies against client drift")
     "distill-steps": 300,
     "distill-batch": 512,
-    "distill-lr": 1e-3,
+    "distill-lr": 0.0,  # 0: the rate the crowd's graph trains at
     "prox-mu": 0.0,
     "scaffold": 0,
 }

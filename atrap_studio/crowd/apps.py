@@ -43,7 +43,7 @@ from atrap_studio.crowd.guard import STRATEGIES, Update, guarded, update_problem
 from atrap_studio.crowd.status import CrowdStatus, RoundRecord, read_status
 from atrap_studio.nodes import builtin_registry
 from atrap_studio.runtime.context import derive_seed
-from atrap_studio.runtime.merge import scene_pipeline, teach
+from atrap_studio.runtime.merge import scene_pipeline, teach, trained_rate
 from atrap_studio.runtime.netfile import save_network
 from atrap_studio.runtime.pipeline import Pipeline
 
@@ -471,6 +471,11 @@ def _writing(status: CrowdStatus, round_: int | None = None) -> Iterator[None]:
         ) from None
 
 
+def distill_rate(pipeline: Pipeline, settings: Any) -> float:
+    """The distilling aggregator's rate: the run's ``distill-lr``, or (0) the graph's own."""
+    return float(settings["distill-lr"]) or trained_rate(pipeline)
+
+
 def _distiller(
     pipeline: Pipeline, graph: Path, settings: Any
 ) -> Callable[[ArrayRecord, list[Update]], ArrayRecord]:
@@ -498,7 +503,7 @@ def _distiller(
             teachers,
             steps=int(settings["distill-steps"]),
             batch=int(settings["distill-batch"]),
-            lr=float(settings["distill-lr"]),
+            lr=distill_rate(pipeline, settings),
             generator=generator,
             weights=[1.0 / len(teachers)] * len(teachers),
         )

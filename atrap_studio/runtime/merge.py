@@ -250,11 +250,11 @@ def _unlike(sources: Sequence[Source]) -> str:
 DEFAULT_DISTILL_LR = 3e-3
 
 
-def trained_rate(sources: Sequence[Source]) -> float:
-    """The rate to distil at when none is given: the one the first source's graph trains its
+def trained_rate(pipeline: Pipeline) -> float:
+    """The rate to distil at when none is given: the one ``pipeline``'s graph trains its
     network at, since a student of its size learns well at it (the arm's 3 x 128 networks of
     four regions distilled to 0.93x the whole-world error at its 0.02, 1.72x at 3e-3)."""
-    analysis = sources[0].scene.analysis
+    analysis = pipeline.analysis
     lr = analysis.props[analysis.trainer].get("lr") if analysis.trainer else None
     if isinstance(lr, int | float) and not isinstance(lr, bool) and lr > 0:
         return float(lr)
@@ -278,7 +278,7 @@ def distill(
     world), asks that teacher, and moves the student towards its answers (see
     ``_imitation_loss``), weighted per teacher. Returns the student (built from ``student``,
     else the first teacher's architecture), its final loss and its lineage (its own initial
-    weights). ``lr`` None: :func:`trained_rate`.
+    weights). ``lr`` None: the first source's :func:`trained_rate`.
     """
     arch = student or sources[0].network.manifest.architecture
     generator = torch.Generator().manual_seed(seed)
@@ -290,7 +290,7 @@ def distill(
         pairs,
         steps=steps,
         batch=batch,
-        lr=trained_rate(sources) if lr is None else lr,
+        lr=trained_rate(sources[0].scene) if lr is None else lr,
         generator=generator,
         weights=_weights(sources, weights),
         progress=progress,

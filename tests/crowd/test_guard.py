@@ -184,6 +184,24 @@ def test_the_distilling_aggregator_moves_the_merge_towards_each_region(
     assert gap(refined) < gap(mean)
 
 
+def test_the_distilling_aggregator_learns_at_the_graphs_rate_unless_told(
+    small_doc: object,
+) -> None:
+    """At the crowd's default (0) the aggregator distils at the rate the graph trains at; a run
+    setting above 0 overrides it."""
+    from atrap_studio.crowd.app_check import RUN_CONFIG
+    from atrap_studio.crowd.apps import distill_rate
+    from atrap_studio.nodes import builtin_registry
+    from atrap_studio.runtime.pipeline import Pipeline
+
+    teach = next(n for n in small_doc.nodes if n.type == "trainer.direct")  # type: ignore[attr-defined]
+    teach.props["lr"] = 0.015
+    world = Pipeline(small_doc, builtin_registry())  # type: ignore[arg-type]
+    assert RUN_CONFIG["distill-lr"] == 0
+    assert distill_rate(world, RUN_CONFIG) == 0.015
+    assert distill_rate(world, RUN_CONFIG | {"distill-lr": 1e-3}) == 1e-3
+
+
 def test_a_peer_refuses_a_merged_network_damaged_on_its_way() -> None:
     from atrap_studio.core.errors import AtrapError
     from atrap_studio.crowd.apps import _received

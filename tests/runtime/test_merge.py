@@ -83,7 +83,7 @@ def test_distillation_learns_at_the_rate_the_networks_were_trained_at(
     """Without a rate, the student learns at the one its graph trains at (the file's own
     graph), not at the default tuned for a larger network."""
     sources = load_sources(regional, registry)
-    assert trained_rate(sources) == 0.01  # the regional graphs' direct trainer
+    assert trained_rate(sources[0].scene) == 0.01  # the regional graphs' direct trainer
     once = merge(sources, "distill", steps=20, episodes=64)
     again = merge(sources, "distill", steps=20, lr=0.01, episodes=64)
     for mine, theirs in zip(
