@@ -86,10 +86,10 @@ class Trace:
 
 
 def evaluator(
-    example: str,
+    doc: GraphDocument,
 ) -> tuple[Pipeline, Callable[[Callable[[torch.Tensor], torch.Tensor]], dict[str, float]]]:
-    """A pipeline of ``example`` used only to test policies on the same fresh targets."""
-    pipeline = Pipeline(load_graph(example_path(example)), builtin_registry())
+    """A pipeline of ``doc`` used only to test policies on the same fresh targets."""
+    pipeline = Pipeline(doc, builtin_registry())
 
     def evaluate(policy: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
         with torch.no_grad():
@@ -133,12 +133,7 @@ def start_run(label: str, doc: GraphDocument, steps: int | None = None) -> Run:
     its schedules unchanged), with an evaluator of the same graph."""
     pipeline = Pipeline(doc, builtin_registry())
     trainer = pipeline.trainer
-    tester = Pipeline(doc, builtin_registry())
-
-    def evaluate(policy: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
-        with torch.no_grad():
-            return tester.evaluate(policy, EVAL_EPISODES, EVAL_SEED).summary()
-
+    _, evaluate = evaluator(doc)
     tolerance = pipeline.analysis.props[pipeline.scene_id]["success_mm"]
     trace = Trace(f"{label} ({pipeline.analysis.specs[pipeline.trainer_id].type})", tolerance)
     trainer.plan(trainer.budget.steps)
@@ -265,7 +260,7 @@ def train_sb3(
         seed=0,
         verbose=0,
     )
-    _, evaluate = evaluator("robot_arm_reach_ppo")
+    _, evaluate = evaluator(load_graph(example_path("robot_arm_reach_ppo")))
     trace = Trace("stable-baselines3 PPO", arm["success_mm"])
 
     def policy(obs: torch.Tensor) -> torch.Tensor:

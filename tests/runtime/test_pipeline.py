@@ -20,10 +20,23 @@ def _node(doc: GraphDocument, node_id: str):  # type: ignore[no-untyped-def]
     return node
 
 
-def near_reward(scene: ArmScene) -> torch.Tensor:
-    """The example's distance reward worked out by hand: Huber, its knee at 10 mm."""
-    units = scene.distance() / 0.01
+def huber(units: torch.Tensor) -> torch.Tensor:
+    """The Huber reward worked out by hand: quadratic within one unit, linear beyond."""
     return -torch.where(units < 1, 0.5 * units.square(), units - 0.5)
+
+
+def near_reward(scene: ArmScene) -> torch.Tensor:
+    """The example's distance reward: Huber, its knee at 10 mm."""
+    return huber(scene.distance() / 0.01)
+
+
+def _still_arms_reward(doc: GraphDocument, registry: Registry) -> tuple[torch.Tensor, ArmScene]:
+    """The 'near' reward after one step in which every arm is sent to mid-range, and its scene."""
+    pipeline = Pipeline(doc, registry)
+    scene = pipeline.scene
+    pipeline.observe(scene)
+    pipeline.act(scene, torch.zeros(128, 3))
+    return pipeline.rewards(scene)["near"], scene
 
 
 def test_compiles_and_steps_all_instances_at_once(
@@ -235,11 +248,7 @@ def test_log_reward_keeps_rewarding_the_last_millimetres(
     small_doc: GraphDocument, registry: Registry
 ) -> None:
     _node(small_doc, "near").props.update(shape="log", scale_mm=20.0)
-    pipeline = Pipeline(small_doc, registry)
-    scene = pipeline.scene
-    pipeline.observe(scene)
-    pipeline.act(scene, torch.zeros(128, 3))
-    reward = pipeline.rewards(scene)["near"]
+    reward, scene = _still_arms_reward(small_doc, registry)
     torch.testing.assert_close(reward, -torch.log1p(scene.distance() / 0.02))
     # 1 mm closer is worth more near the target than far from it
     near = -math.log1p(0.002 / 0.02) + math.log1p(0.003 / 0.02)
@@ -251,11 +260,7 @@ def test_huber_reward_is_quadratic_within_its_scale_and_linear_beyond(
     small_doc: GraphDocument, registry: Registry
 ) -> None:
     _node(small_doc, "near").props.update(shape="huber", scale_mm=200.0)
-    pipeline = Pipeline(small_doc, registry)
-    scene = pipeline.scene
-    pipeline.observe(scene)
-    pipeline.act(scene, torch.zeros(128, 3))
-    reward = pipeline.rewards(scene)["near"]
+    reward, scene = _still_arms_reward(small_doc, registry)
     units = scene.distance() / 0.2
     assert bool((units < 1).any()) and bool((units > 1).any())  # both sides of the knee
-    torch.testing.assert_close(reward, -torch.where(units < 1, 0.5 * units**2, units - 0.5))
+    torch.testing.assert_close(reward, huber(units))
