@@ -75,10 +75,12 @@ class MergeReport:
     rows: list[dict[str, float | str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     distill_loss: float | None = None
+    distill_lr: float | None = None
 
     def lines(self) -> list[str]:
         """A readable table: one row per source scene."""
-        out = [f"merged by {self.method}"] + [f"warning: {w}" for w in self.warnings]
+        rate = "" if self.distill_lr is None else f" at learning rate {self.distill_lr:g}"
+        out = [f"merged by {self.method}{rate}"] + [f"warning: {w}" for w in self.warnings]
         if self.rows:
             out.append(f"median {self.rows[0]['score']} ({self.rows[0]['better']} is better)")
         out.append(f"{'scene of':<40} {'its own network':>18} {'merged network':>18}")
@@ -366,11 +368,22 @@ def merge(
         assert aligned is not None  # average() refused otherwise
         architecture = aligned
     else:
+        report.distill_lr = trained_rate(sources[0].scene) if lr is None else lr
         module, report.distill_loss, lineage = distill(
-            sources, student, steps=steps, lr=lr, seed=seed, weights=weights, progress=progress
+            sources,
+            student,
+            steps=steps,
+            lr=report.distill_lr,
+            seed=seed,
+            weights=weights,
+            progress=progress,
         )
         architecture = student or sources[0].network.manifest.architecture
-        training |= {"distill_steps": steps, "distill_loss": report.distill_loss}
+        training |= {
+            "distill_steps": steps,
+            "distill_lr": report.distill_lr,
+            "distill_loss": report.distill_loss,
+        }
     report.rows = score(sources, module, episodes=episodes)
     training["scores"] = report.rows
     origin: Origin = "merged-average" if method == "average" else "merged-distill"

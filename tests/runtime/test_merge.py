@@ -92,6 +92,8 @@ def test_distillation_learns_at_the_rate_the_networks_were_trained_at(
         torch.testing.assert_close(mine, theirs)
     slower = merge(sources, "distill", steps=20, lr=DEFAULT_DISTILL_LR, episodes=64)
     assert not torch.equal(once.module[0].weight, slower.module[0].weight)
+    assert once.manifest.training["distill_lr"] == 0.01  # the file says how it was made
+    assert once.report.lines()[0] == "merged by distill at learning rate 0.01"
 
 
 def test_average_of_one_lineage(regional: list[Path], registry: Registry) -> None:
